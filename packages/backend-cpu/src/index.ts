@@ -1,0 +1,3 @@
+// Public API of @wf/backend-cpu: the reference CPU backend for @wf/core.
+export { CpuBackend, cpuKernels, createCpuBackend } from './cpu-backend.js';
+export type { CpuTensor } from './nd.js';

@@ -1,0 +1,78 @@
+// The backend interface: everything a backend must provide for @wf/core to compile and run graphs on it.
+// A backend owns device storage and a registry of kernels keyed by op name. It must implement every
+// primitive of the op table (OPS entries whose kind is not 'composite'); it may also register kernels for
+// composites (fused kernels), which the compiler then uses instead of the composite's lowering.
+//
+// Memory: the compiler plans storage from liveness and asks the backend for a few storage blocks
+// (`allocate`), then wraps regions of them as tensors (`wrap`). A kernel writes its result into the
+// preallocated `out` tensor it is given. On a backend with `zeroCopyViews`, view ops (reshape, permute,
+// slice) may instead be called with `out` undefined and must return a view that aliases their input; such
+// backends' kernels must accept strided (non-contiguous) inputs.
+//
+// Readback is asynchronous (`read` returns a Promise); a backend that can also read synchronously
+// implements `readSync`.
+import type { OpAttrs, OpName } from './ir/ops.js';
+import type { DType, TensorData, TensorType } from './ir/types.js';
+
+/** What a backend can do; the compiler and tests consult this instead of the backend's name. */
+export interface BackendCapabilities {
+  /** View ops may alias their input's storage (strided tensors), so they cost no copy. */
+  readonly zeroCopyViews: boolean;
+  /** `readSync` is available. */
+  readonly syncRead: boolean;
+  /** Element types the backend stores. */
+  readonly dtypes: readonly DType[];
+  /** Float precision of the kernels' arithmetic, for tolerances in tests. */
+  readonly precision: 'float32' | 'float64';
+}
+
+/** Arguments a kernel is called with. */
+export interface KernelArgs<T, K extends OpName = OpName> {
+  /** Input tensors, in op order. */
+  readonly inputs: readonly T[];
+  /** Static types of the inputs. */
+  readonly inputTypes: readonly TensorType[];
+  /** Static type of the output. */
+  readonly type: TensorType;
+  /** The op's attributes. */
+  readonly attrs: OpAttrs<K>;
+  /** Preallocated output to write; undefined only for view ops on zeroCopyViews backends (return an alias). */
+  readonly out: T | undefined;
+}
+
+/** A kernel: computes one op, writing `out` (or returning a view) and returning the output tensor. */
+export type Kernel<T, K extends OpName = OpName> = (args: KernelArgs<T, K>) => T | Promise<T>;
+
+/** Kernels keyed by op name. Primitives are required; composite entries are optional fused kernels. */
+export type KernelRegistry<T> = { readonly [K in OpName]?: Kernel<T, K> };
+
+/**
+ * A compute backend. `T` is the backend's tensor handle, `S` its storage block.
+ * Implementations: `@wf/backend-cpu` (`createCpuBackend`), `@wf/backend-gpujs`.
+ */
+export interface Backend<T = unknown, S = unknown> {
+  /** Short name shown in logs and benchmarks, e.g. `cpu` or `gpujs:webgl2`. */
+  readonly name: string;
+  /** What the backend supports. */
+  readonly capabilities: BackendCapabilities;
+  /** Kernels by op name. */
+  readonly kernels: KernelRegistry<T>;
+  /** Allocates a storage block of at least `bytes` bytes, zero-filled. */
+  allocate(bytes: number): S;
+  /** Frees a storage block (idempotent). */
+  release(storage: S): void;
+  /** A dense row-major tensor of `type` at the start of `storage`. */
+  wrap(storage: S, type: TensorType): T;
+  /** Overwrites a dense tensor's contents with host data of the same type and size. */
+  write(dst: T, data: TensorData): void;
+  /** Reads a tensor back to the host as dense row-major data. */
+  read(t: T): Promise<TensorData>;
+  /** Synchronous readback, where `capabilities.syncRead`. */
+  readSync?(t: T): TensorData;
+  /** Frees everything the backend holds; later calls fail with a BackendError. Idempotent. */
+  dispose(): void;
+}
+
+/** Any backend, whatever its handle types. */
+// biome-ignore lint/suspicious/noExplicitAny: handle types are opaque to the core
+export type AnyBackend = Backend<any, any>;

@@ -1,0 +1,192 @@
+// Compiles a traced graph for one backend, once: lowers composites the backend does not fuse, checks
+// that every op has a kernel, plans memory from liveness, allocates the planned storage, uploads the
+// constants, and returns an executable that runs many times without allocating new storage.
+import type { AnyBackend, Kernel } from '../backend.js';
+import { BackendError, fmtShape, GraphError, WfError } from '../errors.js';
+import { OPS, type OpName } from '../ir/ops.js';
+import { bytesOf, sameShape, sizeOf, type TensorData, type TensorType } from '../ir/types.js';
+import { type GraphCost, graphCost } from './cost.js';
+import type { Graph } from './graph.js';
+import { lowerGraph } from './lower.js';
+import { type MemoryPlan, planMemory } from './plan.js';
+
+/** Options of `compile`. */
+export interface CompileOptions {
+  /** Use the backend's fused kernels for composites it registers (default true); false runs lowerings. */
+  fuse?: boolean;
+}
+
+/** Options of one run. */
+export interface RunOptions {
+  /** Aborts the run between ops; the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** A graph compiled for a backend: run it as often as needed, then dispose it. */
+export interface CompiledGraph {
+  /** The backend it runs on. */
+  readonly backend: AnyBackend;
+  /** The lowered graph that actually runs. */
+  readonly graph: Graph;
+  /** The memory plan of the intermediates. */
+  readonly plan: MemoryPlan;
+  /** Named inputs and their types. */
+  readonly inputTypes: ReadonlyMap<string, TensorType>;
+  /** Named outputs and their types. */
+  readonly outputTypes: ReadonlyMap<string, TensorType>;
+  /** FLOPs and bytes of the lowered graph. */
+  cost(): GraphCost;
+  /** Runs the graph; resolves to every output as host data. */
+  run(
+    inputs: Readonly<Record<string, TensorData>>,
+    options?: RunOptions,
+  ): Promise<Record<string, TensorData>>;
+  /** Frees the planned storage and constants. Idempotent; running afterwards throws. */
+  dispose(): void;
+}
+
+interface Step {
+  readonly id: number;
+  readonly op: OpName;
+  readonly kernel: Kernel<unknown>;
+  readonly inputs: readonly number[];
+  readonly inputTypes: readonly TensorType[];
+  readonly type: TensorType;
+  readonly attrs: unknown;
+  readonly out: unknown;
+}
+
+/** Ops of `graph` (after lowering) that `backend` has no kernel for. */
+export function missingKernels(graph: Graph, backend: AnyBackend): OpName[] {
+  const ops = new Set<OpName>();
+  for (const n of graph.nodes)
+    if (n.op !== 'input' && n.op !== 'const' && !backend.kernels[n.op]) ops.add(n.op);
+  return [...ops];
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new WfError('E_ABORTED', 'run aborted');
+}
+
+/** Compiles `graph` for `backend` (see the file header). */
+export async function compile(
+  graph: Graph,
+  backend: AnyBackend,
+  options: CompileOptions = {},
+): Promise<CompiledGraph> {
+  const fuse = options.fuse ?? true;
+  const lowered = lowerGraph(graph, (op) => fuse && !!backend.kernels[op]);
+  const missing = missingKernels(lowered, backend);
+  if (missing.length)
+    throw new BackendError(`backend ${backend.name} has no kernel for: ${missing.join(', ')}`);
+  for (const n of lowered.nodes) {
+    if (!backend.capabilities.dtypes.includes(n.type.dtype)) {
+      throw new BackendError(
+        `backend ${backend.name} does not store ${n.type.dtype} (node %${n.id} ${n.op})`,
+      );
+    }
+  }
+  const plan = planMemory(lowered, { zeroCopyViews: backend.capabilities.zeroCopyViews });
+  const storages: unknown[] = [];
+  const alloc = (bytes: number) => {
+    const s = backend.allocate(Math.max(bytes, 4));
+    storages.push(s);
+    return s;
+  };
+  const slots = plan.slotBytes.map(alloc);
+  const values: unknown[] = new Array(lowered.nodes.length);
+  const steps: Step[] = [];
+  for (const n of lowered.nodes) {
+    if (n.op === 'input' || n.op === 'const') {
+      values[n.id] = backend.wrap(alloc(bytesOf(n.type)), n.type);
+      if (n.op === 'const') backend.write(values[n.id], n.data!);
+      continue;
+    }
+    const kind = plan.kind[n.id];
+    steps.push({
+      id: n.id,
+      op: n.op,
+      kernel: backend.kernels[n.op] as Kernel<unknown>,
+      inputs: n.inputs,
+      inputTypes: n.inputs.map((i) => lowered.nodes[i].type),
+      type: n.type,
+      attrs: n.attrs,
+      out: kind === 'slot' ? backend.wrap(slots[plan.slot[n.id]], n.type) : undefined,
+    });
+  }
+  const inputTypes = new Map([...lowered.inputs].map(([k, id]) => [k, lowered.nodes[id].type]));
+  const outputTypes = new Map([...lowered.outputs].map(([k, id]) => [k, lowered.nodes[id].type]));
+  let disposed = false;
+  let running = false;
+
+  function checkInputs(inputs: Readonly<Record<string, TensorData>>): void {
+    const problems: string[] = [];
+    for (const [name, type] of inputTypes) {
+      const d = inputs[name];
+      if (!d) problems.push(`missing input "${name}" ${type.dtype}${fmtShape(type.shape)}`);
+      else if (!sameShape(d.shape, type.shape) || d.dtype !== type.dtype) {
+        problems.push(
+          `input "${name}" is ${d.dtype}${fmtShape(d.shape)}, the graph was traced for ${type.dtype}${fmtShape(type.shape)}`,
+        );
+      } else if (d.data.length !== sizeOf(type.shape)) {
+        problems.push(`input "${name}" has ${d.data.length} values for shape ${fmtShape(type.shape)}`);
+      }
+    }
+    for (const name of Object.keys(inputs))
+      if (!inputTypes.has(name)) problems.push(`unexpected input "${name}"`);
+    if (problems.length) throw new GraphError(problems.join('; '));
+  }
+
+  return {
+    backend,
+    graph: lowered,
+    plan,
+    inputTypes,
+    outputTypes,
+    cost: () => graphCost(lowered),
+    async run(inputs, runOptions = {}) {
+      if (disposed) throw new GraphError('this compiled graph was disposed');
+      if (running)
+        throw new GraphError(
+          'this compiled graph is already running; await the previous run or compile another',
+        );
+      checkInputs(inputs);
+      const { signal } = runOptions;
+      running = true;
+      try {
+        for (const [name, id] of lowered.inputs) backend.write(values[id], inputs[name]);
+        for (const s of steps) {
+          if (signal?.aborted) throw abortReason(signal);
+          const r = s.kernel({
+            inputs: s.inputs.map((i) => values[i]),
+            inputTypes: s.inputTypes,
+            type: s.type,
+            attrs: s.attrs as never,
+            out: s.out,
+          });
+          values[s.id] = r instanceof Promise ? await r : r;
+        }
+        const out: Record<string, TensorData> = {};
+        await Promise.all(
+          [...lowered.outputs].map(async ([name, id]) => {
+            out[name] = await backend.read(values[id]);
+          }),
+        );
+        return out;
+      } finally {
+        running = false;
+      }
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      for (const s of storages) backend.release(s);
+      storages.length = 0;
+    },
+  };
+}
+
+/** Sanity check used by tests: every primitive in the op table has a kernel in `backend`. */
+export function unimplementedPrimitives(backend: AnyBackend): OpName[] {
+  return (Object.keys(OPS) as OpName[]).filter((op) => OPS[op].kind !== 'composite' && !backend.kernels[op]);
+}

@@ -1,0 +1,119 @@
+// The memory planner: from liveness, assigns every intermediate to a reusable storage slot so that peak
+// memory stays near the largest live set. On backends with zero-copy views, view ops alias their input
+// instead of taking a slot (a reshape of a non-contiguous view still needs its own copy).
+import { OPS } from '../ir/ops.js';
+import { bytesOf, stridesOf } from '../ir/types.js';
+import type { Graph, GraphNode } from './graph.js';
+
+/** Where a node's value lives. */
+export type StorageKind = 'input' | 'const' | 'slot' | 'alias';
+
+/** The plan: per node a storage kind, a slot or an alias root, plus slot sizes and statistics. */
+export interface MemoryPlan {
+  /** Storage kind per node id. */
+  readonly kind: readonly StorageKind[];
+  /** Slot index per node id (`-1` unless kind is 'slot'). */
+  readonly slot: Int32Array;
+  /** For 'alias' nodes the node whose storage they view (itself otherwise). */
+  readonly root: Int32Array;
+  /** Whether a node's value is dense row-major in its storage. */
+  readonly contiguous: readonly boolean[];
+  /** Bytes of each slot. */
+  readonly slotBytes: readonly number[];
+  /** Bytes of all slots together: the intermediate memory the graph needs. */
+  readonly peakBytes: number;
+  /** Largest total size of intermediates alive at one step (a lower bound for any plan). */
+  readonly maxLiveBytes: number;
+}
+
+/** Dense iff every axis longer than 1 has its row-major stride. */
+export function isDense(shape: readonly number[], strides: readonly number[]): boolean {
+  const want = stridesOf(shape);
+  return shape.every((d, i) => d === 1 || strides[i] === want[i]);
+}
+
+/** Element strides of a view op's output, given its input's strides (in the root's storage). */
+export function viewStrides(
+  node: Pick<GraphNode, 'op' | 'attrs' | 'type'>,
+  src: readonly number[],
+): number[] {
+  if (node.op === 'permute') return (node.attrs as { perm: number[] }).perm.map((p) => src[p]);
+  if (node.op === 'slice') return (node.attrs as { step: number[] }).step.map((s, i) => s * src[i]);
+  return stridesOf(node.type.shape); // reshape of a dense value
+}
+
+/** Plans storage for `graph`. With `zeroCopyViews`, view ops alias their input's storage. */
+export function planMemory(graph: Graph, opts: { zeroCopyViews: boolean }): MemoryPlan {
+  const n = graph.nodes.length;
+  const kind: StorageKind[] = new Array(n);
+  const root = new Int32Array(n);
+  const contiguous: boolean[] = new Array(n);
+  const strides: number[][] = new Array(n);
+  for (const node of graph.nodes) {
+    root[node.id] = node.id;
+    contiguous[node.id] = true;
+    strides[node.id] = stridesOf(node.type.shape);
+    if (node.op === 'input' || node.op === 'const') {
+      kind[node.id] = node.op;
+      continue;
+    }
+    kind[node.id] = 'slot';
+    if (!opts.zeroCopyViews || OPS[node.op].kind !== 'view') continue;
+    const src = node.inputs[0];
+    if (node.op === 'reshape' && !contiguous[src]) continue; // a reshape of a strided view must copy
+    strides[node.id] = viewStrides(node, strides[src]);
+    contiguous[node.id] = isDense(node.type.shape, strides[node.id]);
+    kind[node.id] = 'alias';
+    root[node.id] = root[src];
+  }
+
+  // Liveness on storage roots: a root lives until the last use of any of its aliases.
+  const lastUse = new Int32Array(n).fill(-1);
+  for (const node of graph.nodes) {
+    lastUse[node.id] = Math.max(lastUse[node.id], node.id);
+    for (const i of node.inputs) lastUse[root[i]] = Math.max(lastUse[root[i]], node.id);
+    if (kind[node.id] === 'alias') lastUse[root[node.id]] = Math.max(lastUse[root[node.id]], node.id);
+  }
+  for (const id of graph.outputs.values()) lastUse[root[id]] = n;
+
+  const slot = new Int32Array(n).fill(-1);
+  const slotBytes: number[] = [];
+  const free: number[] = [];
+  const dying: number[][] = Array.from({ length: n + 1 }, () => []);
+  let live = 0;
+  let maxLive = 0;
+  for (const node of graph.nodes) {
+    if (kind[node.id] === 'slot') {
+      const bytes = bytesOf(node.type);
+      let pick = -1;
+      for (const s of free)
+        if (slotBytes[s] >= bytes && (pick < 0 || slotBytes[s] < slotBytes[pick])) pick = s;
+      if (pick < 0 && free.length) {
+        pick = free.reduce((a, s) => (slotBytes[s] > slotBytes[a] ? s : a), free[0]);
+        slotBytes[pick] = bytes;
+      }
+      if (pick < 0) {
+        pick = slotBytes.length;
+        slotBytes.push(bytes);
+      } else free.splice(free.indexOf(pick), 1);
+      slot[node.id] = pick;
+      dying[lastUse[node.id]].push(node.id);
+      live += bytes;
+      maxLive = Math.max(maxLive, live);
+    }
+    // Free after allocating, so an op never writes over its own inputs.
+    for (const id of dying[node.id]) {
+      free.push(slot[id]);
+      live -= bytesOf(graph.nodes[id].type);
+    }
+  }
+  return {
+    kind,
+    slot,
+    root,
+    contiguous,
+    slotBytes,
+    peakBytes: slotBytes.reduce((a, b) => a + b, 0),
+    maxLiveBytes: maxLive,
+  };
+}

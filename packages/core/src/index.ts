@@ -1,0 +1,28 @@
+// Public API of @wf/core: the op table, tensors and graphs, compilation and eager execution, the cost
+// model, the backend interface, safetensors I/O and typed errors.
+
+export * from './backend.js';
+export * from './errors.js';
+export {
+  type CompiledGraph,
+  type CompileOptions,
+  compile,
+  missingKernels,
+  type RunOptions,
+  unimplementedPrimitives,
+} from './graph/compile.js';
+export { type GraphCost, graphCost, type NodeCostEntry, opCost } from './graph/cost.js';
+export { EagerSession, eager } from './graph/eager.js';
+export { formatGraph, type Graph, GraphBuilder, type GraphNode, trace } from './graph/graph.js';
+export { eliminateDeadCode, lowerGraph } from './graph/lower.js';
+export { type MemoryPlan, planMemory, type StorageKind } from './graph/plan.js';
+export * from './io/safetensors.js';
+export { erf, sigmoid } from './ir/math.js';
+export * from './ir/ops.js';
+export { adaptiveBin, broadcastShapes, convOut, normAxes, normAxis } from './ir/shape-utils.js';
+export { type Context, Tensor } from './ir/tensor.js';
+export * from './ir/types.js';
+export { DYN_DWCONV_PARAMS } from './ops/dyn-dwconv.js';
+export { DYN_LINEAR_PARAMS, type DynParamSpec } from './ops/dyn-linear.js';
+export type { Conv2dOptions, DynDWConvParams, DynLinearParams, TensorLike } from './ops/functional.js';
+export * as F from './ops/functional.js';

@@ -1,0 +1,527 @@
+// The float64 reference interpreter: the oracle every backend is tested against. It lowers a graph to
+// primitives with `lowerGraph` and evaluates each primitive with plain index loops over Float64Array,
+// written straight from the op definitions (SPEC.md and the op table's docs). It is deliberately slow and
+// simple, shares no kernel code with any backend, and recomputes each output shape on its own, failing
+// loudly when the op table's shape rule disagrees.
+import { fmtShape } from '../errors.js';
+import type { Graph, GraphNode } from '../graph/graph.js';
+import { lowerGraph } from '../graph/lower.js';
+import { OPS, type OpAttrs, type OpName } from '../ir/ops.js';
+import type { TensorData } from '../ir/types.js';
+
+/** A dense row-major float64 tensor (int32 values are stored as exact float64 integers). */
+export interface F64Data {
+  /** Shape, outermost axis first; `[]` for a scalar. */
+  shape: number[];
+  /** Row-major values. */
+  data: Float64Array;
+}
+
+/** A reference kernel: computes one primitive from its float64 inputs. */
+type RefKernel<K extends OpName> = (
+  inputs: readonly F64Data[],
+  attrs: OpAttrs<K>,
+  node: GraphNode,
+) => F64Data;
+
+/** Widens host tensor data to float64 (a copy; int32 values stay exact). */
+export function toF64(t: TensorData | F64Data): F64Data {
+  return { shape: [...t.shape], data: Float64Array.from(t.data) };
+}
+
+function isF64(t: TensorData | F64Data): t is F64Data {
+  return t.data instanceof Float64Array;
+}
+
+function size(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+function strides(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i];
+  }
+  return s;
+}
+
+function zeros(shape: readonly number[]): F64Data {
+  return { shape: [...shape], data: new Float64Array(size(shape)) };
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Calls `fn` for every multi-index of `shape` in row-major order, with the flat index. */
+function forEachIndex(shape: readonly number[], fn: (idx: readonly number[], flat: number) => void): void {
+  const n = size(shape);
+  const idx = new Array<number>(shape.length).fill(0);
+  for (let flat = 0; flat < n; flat++) {
+    fn(idx, flat);
+    for (let ax = shape.length - 1; ax >= 0; ax--) {
+      idx[ax]++;
+      if (idx[ax] < shape[ax]) break;
+      idx[ax] = 0;
+    }
+  }
+}
+
+function offset(idx: readonly number[], st: readonly number[]): number {
+  let o = 0;
+  for (let i = 0; i < idx.length; i++) o += idx[i] * st[i];
+  return o;
+}
+
+function normAxis(axis: number, rank: number): number {
+  return axis < 0 ? axis + rank : axis;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// erf in float64
+
+const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
+
+/**
+ * The Gauss error function in float64, accurate to a few units in the last place (about 1e-15 relative).
+ * For |x| < 2 it sums the series `erf(x) = 2/sqrt(pi) * exp(-x^2) * sum_n (2x^2)^n x / (2n+1)!!` (all terms
+ * positive, so no cancellation); for 2 <= |x| < 6 it uses `1 - erfc(x)` with erfc's continued fraction
+ * `erfc(x) = exp(-x^2)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...))))`; beyond 6 it returns +-1.
+ */
+export function erf64(x: number): number {
+  if (Number.isNaN(x)) return Number.NaN;
+  const sign = x < 0 ? -1 : 1;
+  const ax = Math.abs(x);
+  if (ax < 2) {
+    const x2 = ax * ax;
+    let term = ax;
+    let sum = ax;
+    for (let n = 1; n < 500; n++) {
+      term *= (2 * x2) / (2 * n + 1);
+      sum += term;
+      if (term <= sum * 1e-17) break;
+    }
+    return sign * TWO_OVER_SQRT_PI * Math.exp(-x2) * sum;
+  }
+  if (ax >= 6) return sign;
+  let t = ax;
+  for (let k = 200; k >= 1; k--) t = ax + k / 2 / t;
+  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / t;
+  return sign * (1 - erfc);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// kernels
+
+function unary(f: (v: number) => number): RefKernel<OpName> {
+  return ([x]) => ({ shape: [...x.shape], data: x.data.map(f) });
+}
+
+function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
+  const n = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const da = i - (n - a.length) >= 0 ? a[i - (n - a.length)] : 1;
+    const db = i - (n - b.length) >= 0 ? b[i - (n - b.length)] : 1;
+    if (da !== db && da !== 1 && db !== 1)
+      throw new Error(`reference: cannot broadcast ${fmtShape(a)} with ${fmtShape(b)}`);
+    out.push(da === 1 ? db : da);
+  }
+  return out;
+}
+
+/** Strides of `shape` seen from a broadcast `out` shape: 0 on missing or size-1 axes. */
+function broadcastStrides(shape: readonly number[], out: readonly number[]): number[] {
+  const st = strides(shape);
+  const lead = out.length - shape.length;
+  return out.map((_, i) => (i < lead || shape[i - lead] === 1 ? 0 : st[i - lead]));
+}
+
+function binary(f: (a: number, b: number) => number): RefKernel<OpName> {
+  return ([a, b]) => {
+    const shape = broadcastShape(a.shape, b.shape);
+    const sa = broadcastStrides(a.shape, shape);
+    const sb = broadcastStrides(b.shape, shape);
+    const y = zeros(shape);
+    forEachIndex(shape, (idx, flat) => {
+      y.data[flat] = f(a.data[offset(idx, sa)], b.data[offset(idx, sb)]);
+    });
+    return y;
+  };
+}
+
+type ReduceKind = 'sum' | 'mean' | 'max' | 'l2';
+
+function reduce(kind: ReduceKind): RefKernel<'sum'> {
+  return ([x], { axes, keepDims }) => {
+    const rank = x.shape.length;
+    const red = new Set(axes.map((a) => normAxis(a, rank)));
+    const keptShape = x.shape.map((d, i) => (red.has(i) ? 1 : d));
+    const outShape = keepDims ? keptShape : x.shape.filter((_, i) => !red.has(i));
+    const ks = strides(keptShape);
+    const acc = new Float64Array(size(keptShape)).fill(kind === 'max' ? Number.NEGATIVE_INFINITY : 0);
+    let count = 1;
+    for (const a of red) count *= x.shape[a];
+    forEachIndex(x.shape, (idx, flat) => {
+      let o = 0;
+      for (let i = 0; i < rank; i++) if (!red.has(i)) o += idx[i] * ks[i];
+      const v = x.data[flat];
+      if (kind === 'max') acc[o] = Math.max(acc[o], v);
+      else if (kind === 'l2') acc[o] += v * v;
+      else acc[o] += v;
+    });
+    if (kind === 'mean') for (let i = 0; i < acc.length; i++) acc[i] /= count;
+    if (kind === 'l2') for (let i = 0; i < acc.length; i++) acc[i] = Math.sqrt(acc[i]);
+    return { shape: outShape, data: acc };
+  };
+}
+
+const matmul: RefKernel<'matmul'> = ([a, b], { transA, transB }) => {
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const [ar, ac] = [a.shape[ra - 2], a.shape[ra - 1]];
+  const [br, bc] = [b.shape[rb - 2], b.shape[rb - 1]];
+  const m = transA ? ac : ar;
+  const k = transA ? ar : ac;
+  const kb = transB ? bc : br;
+  const n = transB ? br : bc;
+  if (k !== kb) throw new Error(`reference matmul: inner dimensions ${k} vs ${kb}`);
+  const batchA = a.shape.slice(0, -2);
+  const batchB = b.shape.slice(0, -2);
+  const batch = broadcastShape(batchA, batchB);
+  const sa = broadcastStrides(batchA, batch).map((s) => s * ar * ac);
+  const sb = broadcastStrides(batchB, batch).map((s) => s * br * bc);
+  const y = zeros([...batch, m, n]);
+  forEachIndex(batch, (idx, flat) => {
+    const oa = offset(idx, sa);
+    const ob = offset(idx, sb);
+    const oy = flat * m * n;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) {
+          const av = transA ? a.data[oa + p * ac + i] : a.data[oa + i * ac + p];
+          const bv = transB ? b.data[ob + j * bc + p] : b.data[ob + p * bc + j];
+          s += av * bv;
+        }
+        y.data[oy + i * n + j] = s;
+      }
+    }
+  });
+  return y;
+};
+
+const conv2d: RefKernel<'conv2d'> = ([x, w, bias], { stride, padding, groups }) => {
+  const [nb, c, h, wd] = x.shape;
+  const [o, cg, kh, kw] = w.shape;
+  if (cg * groups !== c || o % groups !== 0)
+    throw new Error('reference conv2d: channels do not match groups');
+  const og = o / groups;
+  const oh = Math.floor((h + 2 * padding[0] - kh) / stride[0]) + 1;
+  const ow = Math.floor((wd + 2 * padding[1] - kw) / stride[1]) + 1;
+  const y = zeros([nb, o, oh, ow]);
+  for (let b = 0; b < nb; b++) {
+    for (let oc = 0; oc < o; oc++) {
+      const g = Math.floor(oc / og);
+      for (let oy = 0; oy < oh; oy++) {
+        for (let ox = 0; ox < ow; ox++) {
+          let s = bias ? bias.data[oc] : 0;
+          for (let ci = 0; ci < cg; ci++) {
+            const ic = g * cg + ci;
+            for (let ky = 0; ky < kh; ky++) {
+              const iy = oy * stride[0] - padding[0] + ky;
+              if (iy < 0 || iy >= h) continue;
+              for (let kx = 0; kx < kw; kx++) {
+                const ix = ox * stride[1] - padding[1] + kx;
+                if (ix < 0 || ix >= wd) continue;
+                s += x.data[((b * c + ic) * h + iy) * wd + ix] * w.data[((oc * cg + ci) * kh + ky) * kw + kx];
+              }
+            }
+          }
+          y.data[((b * o + oc) * oh + oy) * ow + ox] = s;
+        }
+      }
+    }
+  }
+  return y;
+};
+
+/** Averages the window rows [r0, r1) x columns [c0, c1) of plane `p` (offset of the (b, c) plane). */
+function windowMean(
+  x: F64Data,
+  p: number,
+  w: number,
+  r0: number,
+  r1: number,
+  c0: number,
+  c1: number,
+): number {
+  let s = 0;
+  for (let r = r0; r < r1; r++) for (let q = c0; q < c1; q++) s += x.data[p + r * w + q];
+  return s / ((r1 - r0) * (c1 - c0));
+}
+
+const avgPool2d: RefKernel<'avg_pool2d'> = ([x], { kernel, stride }) => {
+  const [nb, c, h, w] = x.shape;
+  const oh = Math.floor((h - kernel[0]) / stride[0]) + 1;
+  const ow = Math.floor((w - kernel[1]) / stride[1]) + 1;
+  const y = zeros([nb, c, oh, ow]);
+  for (let bc = 0; bc < nb * c; bc++) {
+    for (let i = 0; i < oh; i++) {
+      for (let j = 0; j < ow; j++) {
+        const r0 = i * stride[0];
+        const c0 = j * stride[1];
+        y.data[(bc * oh + i) * ow + j] = windowMean(x, bc * h * w, w, r0, r0 + kernel[0], c0, c0 + kernel[1]);
+      }
+    }
+  }
+  return y;
+};
+
+const adaptiveAvgPool2d: RefKernel<'adaptive_avg_pool2d'> = ([x], { outSize }) => {
+  const [nb, c, h, w] = x.shape;
+  const [oh, ow] = outSize;
+  const y = zeros([nb, c, oh, ow]);
+  for (let bc = 0; bc < nb * c; bc++) {
+    for (let i = 0; i < oh; i++) {
+      const r0 = Math.floor((i * h) / oh);
+      const r1 = Math.ceil(((i + 1) * h) / oh);
+      for (let j = 0; j < ow; j++) {
+        const c0 = Math.floor((j * w) / ow);
+        const c1 = Math.ceil(((j + 1) * w) / ow);
+        y.data[(bc * oh + i) * ow + j] = windowMean(x, bc * h * w, w, r0, r1, c0, c1);
+      }
+    }
+  }
+  return y;
+};
+
+const layerNorm: RefKernel<'layer_norm'> = ([x, weight, bias], { eps }) => {
+  const d = x.shape[x.shape.length - 1];
+  const rows = d === 0 ? 0 : x.data.length / d;
+  const y = zeros(x.shape);
+  for (let r = 0; r < rows; r++) {
+    const o = r * d;
+    let mean = 0;
+    for (let i = 0; i < d; i++) mean += x.data[o + i];
+    mean /= d;
+    let v = 0;
+    for (let i = 0; i < d; i++) v += (x.data[o + i] - mean) ** 2;
+    v /= d;
+    const inv = 1 / Math.sqrt(v + eps);
+    for (let i = 0; i < d; i++) {
+      let z = (x.data[o + i] - mean) * inv;
+      if (weight) z *= weight.data[i];
+      if (bias) z += bias.data[i];
+      y.data[o + i] = z;
+    }
+  }
+  return y;
+};
+
+const softmax: RefKernel<'softmax'> = ([x], { axis }) => {
+  const ax = normAxis(axis, x.shape.length);
+  const n = x.shape[ax];
+  const inner = size(x.shape.slice(ax + 1));
+  const outer = size(x.shape.slice(0, ax));
+  const y = zeros(x.shape);
+  for (let o = 0; o < outer; o++) {
+    for (let q = 0; q < inner; q++) {
+      const base = o * n * inner + q;
+      let mx = Number.NEGATIVE_INFINITY;
+      for (let i = 0; i < n; i++) mx = Math.max(mx, x.data[base + i * inner]);
+      let s = 0;
+      for (let i = 0; i < n; i++) s += Math.exp(x.data[base + i * inner] - mx);
+      for (let i = 0; i < n; i++) y.data[base + i * inner] = Math.exp(x.data[base + i * inner] - mx) / s;
+    }
+  }
+  return y;
+};
+
+const gather: RefKernel<'gather'> = ([table, idx]) => {
+  const rest = table.shape.slice(1);
+  const row = size(rest);
+  const rows = table.shape[0];
+  const y = zeros([...idx.shape, ...rest]);
+  for (let i = 0; i < idx.data.length; i++) {
+    const v = idx.data[i];
+    if (!Number.isInteger(v) || v < 0 || v >= rows) {
+      throw new Error(`reference gather: index ${v} out of range for a table of ${rows} rows`);
+    }
+    for (let j = 0; j < row; j++) y.data[i * row + j] = table.data[v * row + j];
+  }
+  return y;
+};
+
+const cast: RefKernel<'cast'> = ([x], { dtype }) => ({
+  shape: [...x.shape],
+  data: dtype === 'int32' ? x.data.map((v) => Math.trunc(v)) : Float64Array.from(x.data),
+});
+
+const reshape: RefKernel<'reshape'> = ([x], _attrs, node) => ({
+  shape: [...node.type.shape],
+  data: Float64Array.from(x.data),
+});
+
+const permute: RefKernel<'permute'> = ([x], { perm }) => {
+  const shape = perm.map((p) => x.shape[p]);
+  const sx = strides(x.shape);
+  const sp = perm.map((p) => sx[p]);
+  const y = zeros(shape);
+  forEachIndex(shape, (idx, flat) => {
+    y.data[flat] = x.data[offset(idx, sp)];
+  });
+  return y;
+};
+
+const slice: RefKernel<'slice'> = ([x], { begin, end, step }) => {
+  const shape = x.shape.map((_, i) => Math.max(0, Math.ceil((end[i] - begin[i]) / step[i])));
+  const sx = strides(x.shape);
+  const y = zeros(shape);
+  forEachIndex(shape, (idx, flat) => {
+    let o = 0;
+    for (let i = 0; i < idx.length; i++) o += (begin[i] + idx[i] * step[i]) * sx[i];
+    y.data[flat] = x.data[o];
+  });
+  return y;
+};
+
+const concat: RefKernel<'concat'> = (inputs, { axis }) => {
+  const ax = normAxis(axis, inputs[0].shape.length);
+  const shape = [...inputs[0].shape];
+  shape[ax] = inputs.reduce((s, t) => s + t.shape[ax], 0);
+  const sy = strides(shape);
+  const y = zeros(shape);
+  let at = 0;
+  for (const t of inputs) {
+    forEachIndex(t.shape, (idx, flat) => {
+      let o = 0;
+      for (let i = 0; i < idx.length; i++) o += (i === ax ? idx[i] + at : idx[i]) * sy[i];
+      y.data[o] = t.data[flat];
+    });
+    at += t.shape[ax];
+  }
+  return y;
+};
+
+const pad: RefKernel<'pad'> = ([x], { pads, value }) => {
+  const shape = x.shape.map((d, i) => d + pads[i][0] + pads[i][1]);
+  const sy = strides(shape);
+  const y = zeros(shape);
+  y.data.fill(value);
+  forEachIndex(x.shape, (idx, flat) => {
+    let o = 0;
+    for (let i = 0; i < idx.length; i++) o += (idx[i] + pads[i][0]) * sy[i];
+    y.data[o] = x.data[flat];
+  });
+  return y;
+};
+
+/** The reference kernel of every primitive op. */
+const KERNELS: { readonly [K in OpName]?: RefKernel<K> } = {
+  neg: unary((v) => -v),
+  abs: unary(Math.abs),
+  exp: unary(Math.exp),
+  log: unary(Math.log),
+  sqrt: unary(Math.sqrt),
+  tanh: unary(Math.tanh),
+  erf: unary(erf64),
+  sigmoid: unary((v) => 1 / (1 + Math.exp(-v))),
+  relu: unary((v) => (v > 0 ? v : 0)),
+  sin: unary(Math.sin),
+  cos: unary(Math.cos),
+  add: binary((a, b) => a + b),
+  sub: binary((a, b) => a - b),
+  mul: binary((a, b) => a * b),
+  div: binary((a, b) => a / b),
+  max: binary(Math.max),
+  min: binary(Math.min),
+  pow: binary(Math.pow),
+  sum: reduce('sum'),
+  mean: reduce('mean'),
+  reduce_max: reduce('max'),
+  l2norm: reduce('l2'),
+  matmul,
+  conv2d,
+  avg_pool2d: avgPool2d,
+  adaptive_avg_pool2d: adaptiveAvgPool2d,
+  layer_norm: layerNorm,
+  softmax,
+  gather,
+  cast,
+  reshape,
+  permute,
+  slice,
+  concat,
+  pad,
+};
+
+/** The ops the reference interpreter evaluates directly (every primitive of the op table). */
+export function referenceOps(): OpName[] {
+  return (Object.keys(KERNELS) as OpName[]).filter((op) => KERNELS[op] !== undefined);
+}
+
+/** Ops of the table that are primitives (not composites) but have no reference kernel. */
+export function missingReferenceOps(): OpName[] {
+  return (Object.keys(OPS) as OpName[]).filter((op) => OPS[op].kind !== 'composite' && !KERNELS[op]);
+}
+
+/**
+ * Evaluates `graph` in float64: lowers every composite to primitives (`lowerGraph`), then runs each node
+ * with the reference kernels. `inputs` gives every graph input by name, as float32/int32 host data or as
+ * float64 data; shapes must match the graph's. Returns every graph output by name.
+ * @throws {Error} for a missing or mis-shaped input, an op without a reference kernel (named), or an output
+ * shape that disagrees with the op table's shape rule.
+ */
+export function evaluateF64(
+  graph: Graph,
+  inputs: Readonly<Record<string, TensorData | F64Data>>,
+): Record<string, F64Data> {
+  const lowered = lowerGraph(graph);
+  const values: F64Data[] = new Array(lowered.nodes.length);
+  for (const [name, id] of lowered.inputs) {
+    const given = inputs[name];
+    const want = lowered.nodes[id].type.shape;
+    if (!given) throw new Error(`evaluateF64: missing input "${name}" ${fmtShape(want)}`);
+    if (!sameShape(given.shape, want) || given.data.length !== size(want)) {
+      throw new Error(
+        `evaluateF64: input "${name}" is ${fmtShape(given.shape)}, the graph expects ${fmtShape(want)}`,
+      );
+    }
+  }
+  for (const name of Object.keys(inputs)) {
+    if (!lowered.inputs.has(name)) throw new Error(`evaluateF64: unexpected input "${name}"`);
+  }
+  for (const node of lowered.nodes) {
+    if (node.op === 'input') {
+      const given = inputs[node.name!];
+      values[node.id] = isF64(given) ? { shape: [...given.shape], data: given.data } : toF64(given);
+      continue;
+    }
+    if (node.op === 'const') {
+      values[node.id] = toF64(node.data!);
+      continue;
+    }
+    const kernel = KERNELS[node.op] as RefKernel<OpName> | undefined;
+    if (!kernel) throw new Error(`evaluateF64: no reference kernel for op "${node.op}" (node %${node.id})`);
+    const out = kernel(
+      node.inputs.map((i) => values[i]),
+      node.attrs as OpAttrs<OpName>,
+      node,
+    );
+    if (!sameShape(out.shape, node.type.shape) || out.data.length !== size(node.type.shape)) {
+      throw new Error(
+        `evaluateF64: ${node.op} (node %${node.id}) computed shape ${fmtShape(out.shape)}, the op table says ${fmtShape(node.type.shape)}`,
+      );
+    }
+    values[node.id] = out;
+  }
+  const result: Record<string, F64Data> = {};
+  for (const [name, id] of lowered.outputs)
+    result[name] = { shape: [...values[id].shape], data: values[id].data };
+  return result;
+}
