@@ -3,7 +3,7 @@
 // always write their output.
 import type { Kernel, OpAttrs, OpName } from '@wf/core';
 import { BackendError, normAxis } from '@wf/core';
-import { type CpuTensor, copyInto, forEachOffset, reshapeView, stridedView } from '../nd.js';
+import { type CpuTensor, broadcastView, copyInto, forEachOffset, reshapeView, stridedView } from '../nd.js';
 
 /** Writes `view` into `out` when given, else returns the view itself. */
 function viewOrCopy(view: CpuTensor, out: CpuTensor | undefined): CpuTensor {
@@ -30,6 +30,10 @@ export const permute: Kernel<CpuTensor, 'permute'> = ({ inputs: [x], out, attrs 
   );
   return viewOrCopy(view, out);
 };
+
+/** Broadcast as a stride-0 view. */
+export const expand: Kernel<CpuTensor, 'expand'> = ({ inputs: [x], out, type }) =>
+  viewOrCopy(broadcastView(x, type.shape), out);
 
 /** Strided sub-range: offset moves to `begin`, strides scale by `step`. */
 export const slice: Kernel<CpuTensor, 'slice'> = ({ inputs: [x], out, attrs, type }) => {
@@ -104,6 +108,7 @@ export const cast: Kernel<CpuTensor, 'cast'> = ({ inputs: [x], out, type }) => {
 export const movementKernels: Partial<Record<OpName, Kernel<CpuTensor>>> = {
   reshape: reshape as Kernel<CpuTensor>,
   permute: permute as Kernel<CpuTensor>,
+  expand: expand as Kernel<CpuTensor>,
   slice: slice as Kernel<CpuTensor>,
   concat: concat as Kernel<CpuTensor>,
   pad: pad as Kernel<CpuTensor>,

@@ -86,7 +86,7 @@ export class EagerSession implements Context {
     const call = (resolved: unknown[]) =>
       kernel({ inputs: resolved, inputTypes: inputs.map((t) => t.type), type, attrs, out });
     const value = ins.some((v) => v instanceof Promise) ? Promise.all(ins).then(call) : call(ins);
-    const strides = alias ? viewStrides({ op, attrs, type }, srcStrides) : stridesOf(type.shape);
+    const strides = alias ? viewStrides({ op, attrs, type }, src.shape, srcStrides) : stridesOf(type.shape);
     return this.add(value, type, strides);
   }
 

@@ -32,13 +32,18 @@ export function isDense(shape: readonly number[], strides: readonly number[]): b
   return shape.every((d, i) => d === 1 || strides[i] === want[i]);
 }
 
-/** Element strides of a view op's output, given its input's strides (in the root's storage). */
+/** Element strides of a view op's output, given its input's shape and strides (in the root's storage). */
 export function viewStrides(
   node: Pick<GraphNode, 'op' | 'attrs' | 'type'>,
+  srcShape: readonly number[],
   src: readonly number[],
 ): number[] {
   if (node.op === 'permute') return (node.attrs as { perm: number[] }).perm.map((p) => src[p]);
   if (node.op === 'slice') return (node.attrs as { step: number[] }).step.map((s, i) => s * src[i]);
+  if (node.op === 'expand') {
+    const lead = node.type.shape.length - srcShape.length;
+    return node.type.shape.map((_, i) => (i < lead || srcShape[i - lead] === 1 ? 0 : src[i - lead]));
+  }
   return stridesOf(node.type.shape); // reshape of a dense value
 }
 
@@ -61,7 +66,7 @@ export function planMemory(graph: Graph, opts: { zeroCopyViews: boolean }): Memo
     if (!opts.zeroCopyViews || OPS[node.op].kind !== 'view') continue;
     const src = node.inputs[0];
     if (node.op === 'reshape' && !contiguous[src]) continue; // a reshape of a strided view must copy
-    strides[node.id] = viewStrides(node, strides[src]);
+    strides[node.id] = viewStrides(node, graph.nodes[src].type.shape, strides[src]);
     contiguous[node.id] = isDense(node.type.shape, strides[node.id]);
     kind[node.id] = 'alias';
     root[node.id] = root[src];

@@ -65,6 +65,7 @@ export interface OpAttrMap {
   // views and data movement
   reshape: { shape: number[] };
   permute: { perm: number[] };
+  expand: { shape: number[] };
   slice: { begin: number[]; end: number[]; step: number[] };
   concat: { axis: number };
   pad: { pads: [number, number][]; value: number };
@@ -474,6 +475,21 @@ export const OPS: Table = {
           `perm [${perm}] is not a permutation of ${r} axes of ${fmtShape(x.shape)}`,
         );
       return { shape: perm.map((p) => x.shape[p]), dtype: x.dtype };
+    },
+    flops: () => 0,
+  },
+
+  expand: {
+    name: 'expand',
+    kind: 'view',
+    doc: 'Broadcasts to a larger shape (NumPy rules: size-1 and missing leading axes repeat) without copying where views are free.',
+    arity: [1, 1],
+    infer: ([x], { shape }) => {
+      const out = broadcastShapes('expand', x.shape, shape);
+      if (out.length !== shape.length || out.some((d, i) => d !== shape[i])) {
+        throw new ShapeError('expand', `cannot expand ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
+      }
+      return { shape: [...shape], dtype: x.dtype };
     },
     flops: () => 0,
   },

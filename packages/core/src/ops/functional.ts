@@ -6,6 +6,8 @@ import type { DynDWConvStrategy, DynLinearStrategy, MlpActivation, OpAttrs, OpNa
 import { normAxis } from '../ir/shape-utils.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { DType } from '../ir/types.js';
+import { DYN_DWCONV_PARAMS } from './dyn-dwconv.js';
+import { DYN_LINEAR_PARAMS } from './dyn-linear.js';
 
 /** A tensor or a plain number (broadcast as a float32 scalar). */
 export type TensorLike = Tensor | number;
@@ -123,6 +125,8 @@ export const reshape = (x: Tensor, shape: readonly number[]): Tensor =>
 /** Reorders axes. */
 export const permute = (x: Tensor, perm: readonly number[]): Tensor =>
   emit('permute', [x], { perm: [...perm] });
+/** Broadcasts to `shape` (size-1 and missing leading axes repeat). */
+export const expand = (x: Tensor, shape: readonly number[]): Tensor => emit('expand', [x], { shape: [...shape] });
 /** Swaps two axes. */
 export function transpose(x: Tensor, a = -2, b = -1): Tensor {
   const perm = x.shape.map((_, i) => i);
@@ -223,10 +227,6 @@ export function dynDWConv(
   const strategy = opts.strategy ?? 'adaptive';
   return emit('dyn_dwconv', [x, ...orderedParams('dyn_dwconv', strategy, params)], { strategy });
 }
-
-// Parameter name lists live with the lowerings; imported lazily to keep module init order simple.
-import { DYN_DWCONV_PARAMS } from './dyn-dwconv.js';
-import { DYN_LINEAR_PARAMS } from './dyn-linear.js';
 
 function orderedParams(
   op: 'dyn_linear' | 'dyn_dwconv',

@@ -1,0 +1,30 @@
+// WeightFormer classifier forward pass (SPEC section 2): patch embedding, init_norm, static and dynamic
+// blocks, final norm, token mean, head. Any resolution that is a multiple of the patch size works; the
+// token grid may be non-square (it reduces exactly to the reference when square).
+import { F, type Tensor } from '@wf/core';
+import type { WfmConfig } from '../config.js';
+import { type WeightFn, dwcMixer, layerNorm, linear, linear1, patchEmbed } from './common.js';
+
+/** Outputs of the WeightFormer forward pass (`hidden.i` only when requested). */
+export type WfmOutputs = Record<string, Tensor>;
+
+/** Traces the forward pass of `x [B, C, H, W]`; with `hidden`, also `embed` and every `hidden.i`. */
+export function wfmForward(cfg: WfmConfig, w: WeightFn, x: Tensor, hidden = false): WfmOutputs {
+  const out: WfmOutputs = {};
+  const { tokens, grid } = patchEmbed(x, w, 'patch_embed.proj', cfg.patchSize);
+  let h = layerNorm(tokens, w, 'init_norm');
+  if (hidden) out.embed = h;
+  for (let i = 0; i < cfg.depth; i++) {
+    const p = `blocks.${i}`;
+    const dynamic = cfg.dynamicBlocks.includes(i);
+    if (dynamic) h = layerNorm(h, w, `${p}.norm1`); // replaced, not a residual branch
+    h = F.add(h, dwcMixer(h, w, `${p}.dwc`, dynamic, grid));
+    const mlp = linear(F.gelu(linear1(layerNorm(h, w, `${p}.norm2`), w, `${p}.linear1`, dynamic, grid)), w, `${p}.linear2`);
+    h = F.add(h, mlp);
+    if (hidden) out[`hidden.${i}`] = h;
+  }
+  const features = F.mean(layerNorm(h, w, 'norm'), 1);
+  out.features = features;
+  out.logits = linear(features, w, 'head');
+  return out;
+}

@@ -1,0 +1,151 @@
+// Loading checkpoints: from safetensors bytes, a file path (Node), or a URL fetched with progress. The
+// configuration comes from, in order: explicit options, an HF-style config.json beside the weights,
+// safetensors metadata, and tensor shapes.
+import { type ParsedSafetensors, type TensorData, WfError, parseSafetensors } from '@wf/core';
+import { type Arch, type ConfigSource, ModelError, resolveConfig } from './config.js';
+import { WfModel } from './model.js';
+
+/** Download progress: bytes received so far and the total when the server says it. */
+export interface LoadProgress {
+  loaded: number;
+  total?: number;
+}
+
+/** Options of `loadModel`. */
+export interface LoadOptions {
+  /** Architecture, when it should not be detected from the weights. */
+  arch?: Arch;
+  /** Attention heads (ViT); not recoverable from the weights. */
+  heads?: number;
+  /** Any other configuration key (snake_case or camelCase), highest priority. */
+  config?: ConfigSource;
+  /** A config.json object to use instead of looking for one beside the weights. */
+  configJson?: ConfigSource;
+  /** Download progress callback (URL sources). */
+  onProgress?: (p: LoadProgress) => void;
+  /** fetch implementation (default globalThis.fetch). */
+  fetch?: typeof fetch;
+  /** Abort a download. */
+  signal?: AbortSignal;
+}
+
+/** Where a checkpoint comes from. */
+export type ModelSource = Uint8Array | ArrayBuffer | string | URL;
+
+function isUrl(s: string | URL): boolean {
+  return s instanceof URL || /^(https?|file|data|blob):/i.test(s);
+}
+
+/** Fetches a URL into bytes, reporting progress; HTTP errors become one-line WfErrors. */
+export async function fetchBytes(url: string | URL, opts: LoadOptions = {}): Promise<Uint8Array> {
+  const f = opts.fetch ?? globalThis.fetch;
+  let res: Response;
+  try {
+    res = await f(url, { signal: opts.signal });
+  } catch (e) {
+    throw new WfError('E_IO', `cannot fetch ${String(url)}: ${(e as Error).message}`);
+  }
+  if (!res.ok) throw new WfError('E_IO', `cannot fetch ${String(url)}: HTTP ${res.status} ${res.statusText}`);
+  const totalHeader = res.headers.get('content-length');
+  const total = totalHeader ? Number(totalHeader) : undefined;
+  if (!res.body) {
+    const buf = new Uint8Array(await res.arrayBuffer());
+    opts.onProgress?.({ loaded: buf.length, total: buf.length });
+    return buf;
+  }
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let loaded = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    loaded += value.length;
+    opts.onProgress?.({ loaded, total });
+  }
+  const out = new Uint8Array(loaded);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+async function fetchConfigBeside(url: string | URL, opts: LoadOptions): Promise<ConfigSource | undefined> {
+  const beside = new URL('config.json', url);
+  try {
+    const res = await (opts.fetch ?? globalThis.fetch)(beside, { signal: opts.signal });
+    if (!res.ok) return undefined;
+    return parseConfigJson(await res.text(), beside.href);
+  } catch (e) {
+    if (e instanceof WfError) throw e;
+    return undefined;
+  }
+}
+
+/** Parses a config.json text; invalid JSON is an error naming the file. */
+export function parseConfigJson(text: string, where: string): ConfigSource {
+  try {
+    const v: unknown = JSON.parse(text);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
+    return v as ConfigSource;
+  } catch (e) {
+    throw new ModelError(`invalid config file ${where}: ${(e as Error).message}`);
+  }
+}
+
+async function readNodeFile(path: string): Promise<{ bytes: Uint8Array; config?: ConfigSource }> {
+  const fs = await import('node:fs/promises');
+  const { dirname, join } = await import('node:path');
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await fs.readFile(path));
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new WfError('E_IO', `cannot read weights file "${path}": ${err.code ?? err.message}`);
+  }
+  const cfgPath = join(dirname(path), 'config.json');
+  let config: ConfigSource | undefined;
+  try {
+    config = parseConfigJson(await fs.readFile(cfgPath, 'utf8'), cfgPath);
+  } catch (e) {
+    if (e instanceof ModelError) throw e;
+  }
+  return { bytes, config };
+}
+
+/** Builds a model from parsed safetensors and configuration layers. */
+export function modelFromSafetensors(st: ParsedSafetensors, opts: LoadOptions = {}, besideConfig?: ConfigSource): WfModel {
+  const weights = new Map<string, TensorData>();
+  for (const name of st.names()) weights.set(name, st.tensor(name));
+  const shapes = new Map([...weights].map(([k, v]) => [k, v.shape]));
+  const explicit: Record<string, unknown> = { ...(opts.config ?? {}) };
+  if (opts.arch) explicit.arch = opts.arch;
+  if (opts.heads !== undefined) explicit.numHeads = opts.heads;
+  let metaConfig: ConfigSource | undefined;
+  if (st.metadata.config) metaConfig = parseConfigJson(st.metadata.config, 'safetensors metadata "config"');
+  const meta = { ...(metaConfig ?? {}), ...(st.metadata.arch ? { arch: st.metadata.arch } : {}) };
+  const config = resolveConfig(shapes, [explicit, opts.configJson ?? besideConfig, meta]);
+  return new WfModel(config, weights, st.metadata);
+}
+
+/**
+ * Loads a checkpoint: bytes, a file path (Node; reads `config.json` beside it if present) or a URL
+ * (fetched with progress; `config.json` beside it is used when the server has one).
+ */
+export async function loadModel(source: ModelSource, opts: LoadOptions = {}): Promise<WfModel> {
+  if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
+    return modelFromSafetensors(parseSafetensors(source), opts);
+  }
+  if (isUrl(source) && !String(source).startsWith('file:')) {
+    const [bytes, besideConfig] = await Promise.all([
+      fetchBytes(source, opts),
+      opts.configJson ? Promise.resolve(undefined) : fetchConfigBeside(source, opts),
+    ]);
+    return modelFromSafetensors(parseSafetensors(bytes), opts, besideConfig);
+  }
+  const path = source instanceof URL ? decodeURIComponent(source.pathname) : String(source).replace(/^file:\/\//, '');
+  const { bytes, config } = await readNodeFile(path);
+  return modelFromSafetensors(parseSafetensors(bytes), opts, config);
+}

@@ -1,0 +1,237 @@
+// The model object: a resolved configuration plus validated weights. It traces its forward pass for a
+// given input shape, compiles it once per backend and shape, and runs it with input checks (shape, channel
+// count, non-finite values) that fail with one clear line.
+import {
+  type AnyBackend,
+  type CompiledGraph,
+  type Graph,
+  type GraphCost,
+  type RunOptions,
+  type Tensor,
+  type TensorData,
+  compile,
+  fmtShape,
+  graphCost,
+  trace,
+} from '@wf/core';
+import { ditForward, ditForwardWithCfg, timestepFrequencies } from './arch/dit.js';
+import { vitForward } from './arch/vit.js';
+import { wfmForward } from './arch/wfm.js';
+import { type ModelConfig, ModelError, checkWeights, describeConfig } from './config.js';
+import { resizePosEmbed } from './pos-embed.js';
+
+/** Shape of one forward pass. Classifiers take images; the DiT takes latents of its input size. */
+export interface ForwardOptions {
+  /** Batch size (default 1). */
+  batch?: number;
+  /** Image height in pixels (classifiers; default the config's image size). */
+  height?: number;
+  /** Image width in pixels (classifiers; default = height). */
+  width?: number;
+  /** Also output `embed` and every `hidden.i`. */
+  hidden?: boolean;
+  /** DiT only: classifier-free guidance scale (runs `forward_with_cfg`; batch must be even). */
+  cfgScale?: number;
+}
+
+/** What to do with NaN/Inf in inputs: reject (default) or let them through. */
+export type NonFiniteInputPolicy = 'error' | 'allow';
+
+/** A model compiled for one backend and input shape. */
+export interface CompiledModel {
+  /** The compiled graph. */
+  readonly graph: CompiledGraph;
+  /** Input names and types it expects. */
+  readonly inputTypes: CompiledGraph['inputTypes'];
+  /** Runs one forward pass. A single tensor is taken as the `input` (classifiers) input. */
+  run(inputs: TensorData | Readonly<Record<string, TensorData>>, options?: RunOptions): Promise<Record<string, TensorData>>;
+  /** Frees the compiled graph's memory. Idempotent. */
+  dispose(): void;
+}
+
+/** Finds the first non-finite value of a float tensor, or -1. */
+function firstNonFinite(t: TensorData): number {
+  if (t.dtype !== 'float32') return -1;
+  const d = t.data;
+  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return i;
+  return -1;
+}
+
+/** A WeightFormer, ViT or WeightFormer-DiT model with its weights. */
+export class WfModel {
+  /** The resolved configuration. */
+  readonly config: ModelConfig;
+  /** Weights by PyTorch state_dict name. */
+  readonly weights: ReadonlyMap<string, TensorData>;
+  /** safetensors metadata of the checkpoint, if any. */
+  readonly metadata: Readonly<Record<string, string>>;
+  /** Policy for NaN/Inf in inputs. */
+  nonFiniteInputs: NonFiniteInputPolicy = 'error';
+  private readonly cache = new Map<string, Promise<CompiledModel>>();
+  private readonly backendIds = new WeakMap<AnyBackend, number>();
+
+  constructor(config: ModelConfig, weights: ReadonlyMap<string, TensorData>, metadata: Record<string, string> = {}) {
+    checkWeights(config, weights);
+    this.config = config;
+    this.weights = weights;
+    this.metadata = metadata;
+  }
+
+  /** Number of parameters (elements of all weights, the fixed position tables included). */
+  get parameterCount(): number {
+    let n = 0;
+    for (const t of this.weights.values()) n += t.data.length;
+    return n;
+  }
+
+  /** Short description, e.g. `wfm D=192 depth=17 patch=16 classes=1000`. */
+  describe(): string {
+    return `${this.config.arch} ${describeConfig(this.config)}`;
+  }
+
+  /** The input names and shapes of a forward pass. */
+  inputShapes(opts: ForwardOptions = {}): Record<string, { shape: number[]; dtype: 'float32' | 'int32' }> {
+    const b = opts.batch ?? 1;
+    if (!Number.isInteger(b) || b < 1) throw new ModelError(`batch must be a positive integer, got ${b}`);
+    const c = this.config;
+    if (c.arch === 'wfm-dit') {
+      if (opts.cfgScale !== undefined && b % 2 !== 0) throw new ModelError(`classifier-free guidance needs an even batch, got ${b}`);
+      return {
+        x: { shape: [b, c.inChannels, c.inputSize, c.inputSize], dtype: 'float32' },
+        t: { shape: [b], dtype: 'float32' },
+        y: { shape: [b], dtype: 'int32' },
+      };
+    }
+    const h = opts.height ?? c.imgSize;
+    const w = opts.width ?? h;
+    for (const [name, v] of [
+      ['height', h],
+      ['width', w],
+    ] as const) {
+      if (!Number.isInteger(v) || v < c.patchSize || v % c.patchSize !== 0) {
+        throw new ModelError(`image ${name} ${v} must be a positive multiple of the patch size ${c.patchSize}`);
+      }
+    }
+    return { input: { shape: [b, c.inChans, h, w], dtype: 'float32' } };
+  }
+
+  /** Traces the forward pass for one input shape. */
+  graph(opts: ForwardOptions = {}): Graph {
+    const shapes = this.inputShapes(opts);
+    const c = this.config;
+    return trace((g) => {
+      const consts = new Map<string, Tensor>();
+      const w = (name: string): Tensor => {
+        let t = consts.get(name);
+        if (!t) {
+          const data = this.weights.get(name);
+          if (!data) throw new ModelError(`internal: weight ${name} missing`);
+          t = g.constant(data, name);
+          consts.set(name, t);
+        }
+        return t;
+      };
+      const inputs = Object.fromEntries(Object.entries(shapes).map(([k, s]) => [k, g.input(k, s.shape, s.dtype)]));
+      if (c.arch === 'wfm') return wfmForward(c, w, inputs.input, opts.hidden);
+      if (c.arch === 'vit') {
+        const [, , h, wd] = shapes.input.shape;
+        const grid: [number, number] = [h / c.patchSize, wd / c.patchSize];
+        const native = c.imgSize / c.patchSize;
+        const pos =
+          grid[0] === native && grid[1] === native
+            ? undefined
+            : g.constant(resizePosEmbed(this.weights.get('pos_embed')!, [native, native], grid), 'pos_embed@resized');
+        return vitForward(c, w, inputs.input, opts.hidden, pos);
+      }
+      const freqs = g.constant(timestepFrequencies(), 'timestep_frequencies');
+      if (opts.cfgScale !== undefined) return ditForwardWithCfg(c, w, freqs, inputs.x, inputs.t, inputs.y, opts.cfgScale);
+      return ditForward(c, w, freqs, inputs.x, inputs.t, inputs.y, opts.hidden);
+    });
+  }
+
+  /** FLOPs and bytes of one forward pass at the given shape. */
+  cost(opts: ForwardOptions = {}): GraphCost {
+    return graphCost(this.graph(opts));
+  }
+
+  /** Compiles the forward pass for `backend` (cached per backend and options). */
+  compile(backend: AnyBackend, opts: ForwardOptions = {}): Promise<CompiledModel> {
+    let id = this.backendIds.get(backend);
+    if (id === undefined) {
+      id = nextBackendId++;
+      this.backendIds.set(backend, id);
+    }
+    const key = `${id}:${JSON.stringify(this.inputShapes(opts))}:${!!opts.hidden}:${opts.cfgScale ?? ''}`;
+    let p = this.cache.get(key);
+    if (!p) {
+      p = this.compileUncached(backend, opts);
+      this.cache.set(key, p);
+      p.catch(() => this.cache.delete(key));
+    }
+    return p;
+  }
+
+  private async compileUncached(backend: AnyBackend, opts: ForwardOptions): Promise<CompiledModel> {
+    const compiled = await compile(this.graph(opts), backend);
+    const check = (inputs: Readonly<Record<string, TensorData>>) => {
+      for (const [name, type] of compiled.inputTypes) {
+        const t = inputs[name];
+        if (!t) throw new ModelError(`missing input "${name}" (expected ${type.dtype}${fmtShape(type.shape)})`);
+        if (name === 'input' && t.shape.length === 4 && t.shape[1] !== type.shape[1]) {
+          throw new ModelError(`input has ${t.shape[1]} channels; this model expects ${type.shape[1]}`);
+        }
+        if (this.nonFiniteInputs === 'error') {
+          const bad = firstNonFinite(t);
+          if (bad >= 0) throw new ModelError(`input "${name}" has a non-finite value (${t.data[bad]}) at flat index ${bad}`);
+        }
+      }
+    };
+    return {
+      graph: compiled,
+      inputTypes: compiled.inputTypes,
+      run: (inputs, runOptions) => {
+        const named = isTensorData(inputs) ? { input: inputs } : inputs;
+        check(named);
+        return compiled.run(named, runOptions);
+      },
+      dispose: () => compiled.dispose(),
+    };
+  }
+
+  /** Compiles (once per shape) and runs one forward pass. */
+  async run(
+    backend: AnyBackend,
+    inputs: TensorData | Readonly<Record<string, TensorData>>,
+    opts: Omit<ForwardOptions, 'batch' | 'height' | 'width'> = {},
+  ): Promise<Record<string, TensorData>> {
+    const named = isTensorData(inputs) ? { input: inputs } : inputs;
+    const shaped: ForwardOptions = { ...opts };
+    if (this.config.arch === 'wfm-dit') {
+      if (!named.x) throw new ModelError('wfm-dit needs inputs x, t and y');
+      shaped.batch = named.x.shape[0];
+    } else {
+      const x = named.input;
+      if (!x) throw new ModelError('missing input "input" [B, C, H, W]');
+      if (x.shape.length !== 4) throw new ModelError(`input must be [B, C, H, W], got ${fmtShape(x.shape)}`);
+      if (x.shape[1] !== this.config.inChans) {
+        throw new ModelError(`input has ${x.shape[1]} channels; this model expects ${this.config.inChans}`);
+      }
+      [shaped.batch, , shaped.height, shaped.width] = x.shape;
+    }
+    const compiled = await this.compile(backend, shaped);
+    return compiled.run(named);
+  }
+
+  /** Frees every compiled graph of this model. */
+  async dispose(): Promise<void> {
+    const all = [...this.cache.values()];
+    this.cache.clear();
+    for (const p of all) (await p.catch(() => undefined))?.dispose();
+  }
+}
+
+let nextBackendId = 0;
+
+function isTensorData(v: unknown): v is TensorData {
+  return typeof v === 'object' && v !== null && 'data' in v && 'shape' in v && 'dtype' in v;
+}
