@@ -1,10 +1,10 @@
-// Build config for @wf/backend-cpu: ESM + CJS with type declarations; `demo` is the IR demo entry.
+// Build config for @wf/backend-cpu: ESM + CJS with type declarations.
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', demo: 'src/demo.ts' },
+  entry: { index: 'src/index.ts' },
   format: ['esm', 'cjs'],
-  dts: { entry: { index: 'src/index.ts' } },
+  dts: true,
   sourcemap: true,
   clean: true,
   target: 'es2022',

@@ -1,6 +1,6 @@
 // CPU-backend specifics beyond the shared conformance suite: compiled-graph API behaviour (validation,
 // reuse across runs, abort, disposal), zero-copy views, and user errors inside kernels.
-import { BackendError, F, GraphError, type TensorData, compile, eager, trace } from '@wf/core';
+import { BackendError, compile, eager, F, GraphError, type TensorData, trace } from '@wf/core';
 import { describe, expect, it } from 'vitest';
 import { createCpuBackend } from './index.js';
 
@@ -25,7 +25,7 @@ describe('compiled graphs on cpu', () => {
     expect(Array.from(a.s.data)).toEqual([Math.fround(0 + 1 / 3 + 2 / 3), Math.fround(1 + 4 / 3 + 5 / 3)]);
     expect(Array.from(b.s.data)).toEqual([-3, -12]);
     // softmax over exp(x)ᵀ flattened: entries sum to one
-    expect(a.y.data.reduce((p, v) => p + v, 0)).toBeCloseTo(1, 6);
+    expect(Array.from(a.y.data).reduce((p, v) => p + v, 0)).toBeCloseTo(1, 6);
     c.dispose();
   });
 

@@ -1,7 +1,7 @@
 // Model configurations: the three architectures' hyper-parameters, how they are resolved (explicit
 // options, then an HF-style config.json, then safetensors metadata, then tensor shapes), and the exact
 // list of weight names and shapes each configuration expects.
-import { type TensorData, WfError, fmtShape } from '@wf/core';
+import { fmtShape, type TensorData, WfError } from '@wf/core';
 
 /** The architectures this package runs. */
 export type Arch = 'wfm' | 'vit' | 'wfm-dit';
@@ -198,10 +198,20 @@ export function resolveConfig(shapes: Shapes, layers: readonly (ConfigSource | u
         : 'cannot tell the architecture from the tensor names; pass arch (wfm, vit or wfm-dit)',
     );
   }
-  const cfg: Record<string, unknown> = { ...configFromShapes(arch, shapes), ...merged, arch };
+  let inferred: Record<string, unknown>;
+  try {
+    inferred = configFromShapes(arch, shapes);
+  } catch (e) {
+    const seen = detectArch(shapes);
+    const hint = seen && seen !== arch ? ` (these weights look like ${seen}, not ${arch})` : '';
+    throw new ModelError(`${(e as Error).message}${hint}`);
+  }
+  const cfg: Record<string, unknown> = { ...inferred, ...merged, arch };
   if (arch === 'vit') {
     if (cfg.numHeads === undefined) {
-      throw new ModelError('vit: the number of attention heads is not recoverable from the weights; pass heads');
+      throw new ModelError(
+        'vit: the number of attention heads is not recoverable from the weights; pass heads',
+      );
     }
     const c: VitConfig = {
       arch,
@@ -214,11 +224,14 @@ export function resolveConfig(shapes: Shapes, layers: readonly (ConfigSource | u
       numHeads: num(cfg, 'numHeads', arch),
       mlpRatio: num(cfg, 'mlpRatio', arch),
     };
-    if (c.embedDim % c.numHeads !== 0) throw new ModelError(`vit: embed dim ${c.embedDim} is not divisible by ${c.numHeads} heads`);
+    if (c.embedDim % c.numHeads !== 0)
+      throw new ModelError(`vit: embed dim ${c.embedDim} is not divisible by ${c.numHeads} heads`);
     return c;
   }
   const depth = num(cfg, 'depth', arch);
-  const dynamicBlocks = Array.isArray(cfg.dynamicBlocks) ? (cfg.dynamicBlocks as number[]) : referenceDynamicBlocks(depth);
+  const dynamicBlocks = Array.isArray(cfg.dynamicBlocks)
+    ? (cfg.dynamicBlocks as number[])
+    : referenceDynamicBlocks(depth);
   if (arch === 'wfm') {
     return {
       arch,
@@ -246,7 +259,13 @@ export function resolveConfig(shapes: Shapes, layers: readonly (ConfigSource | u
   };
 }
 
-function wfmBlockWeights(out: Map<string, number[]>, prefix: string, d: number, hd: number, dynamic: boolean): void {
+function wfmBlockWeights(
+  out: Map<string, number[]>,
+  prefix: string,
+  d: number,
+  hd: number,
+  dynamic: boolean,
+): void {
   if (dynamic) {
     out.set(`${prefix}.dwc.w`, [d, 1, 3, 3]);
     out.set(`${prefix}.dwc.b`, [d]);
@@ -359,7 +378,9 @@ export function checkWeights(cfg: ModelConfig, weights: ReadonlyMap<string, Tens
     if (missing.length) parts.push(`missing ${missing.length}: ${missing.join(', ')}`);
     if (unexpected.length) parts.push(`unexpected ${unexpected.length}: ${unexpected.join(', ')}`);
     if (misShaped.length) parts.push(`mis-shaped ${misShaped.length}: ${misShaped.join('; ')}`);
-    throw new ModelError(`weights do not match the ${cfg.arch} config (${describeConfig(cfg)}): ${parts.join(' | ')}`);
+    throw new ModelError(
+      `weights do not match the ${cfg.arch} config (${describeConfig(cfg)}): ${parts.join(' | ')}`,
+    );
   }
 }
 

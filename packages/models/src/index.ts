@@ -1,9 +1,22 @@
 // Public API of @wf/models: configurations, loading, the model object and the architectures' forward
 // passes, built only from @wf/core ops (the caller picks the backend).
-export * from './config.js';
-export { WfModel, type CompiledModel, type ForwardOptions, type NonFiniteInputPolicy } from './model.js';
-export { loadModel, modelFromSafetensors, fetchBytes, parseConfigJson, type LoadOptions, type LoadProgress, type ModelSource } from './load.js';
-export { wfmForward } from './arch/wfm.js';
-export { vitForward } from './arch/vit.js';
+
+export type { Grid } from './arch/common.js';
 export { ditForward, ditForwardWithCfg, timestepFrequencies } from './arch/dit.js';
+export { vitForward } from './arch/vit.js';
+export { wfmForward } from './arch/wfm.js';
+export { attentionBlockGraph, type BlockOptions, seededRandom, weightFormerBlockGraph } from './blocks.js';
+export * from './config.js';
+export * from './data/imagenet-classes.js';
+export * from './image/preprocess.js';
+export {
+  fetchBytes,
+  type LoadOptions,
+  type LoadProgress,
+  loadModel,
+  type ModelSource,
+  modelFromSafetensors,
+  parseConfigJson,
+} from './load.js';
+export { type CompiledModel, type ForwardOptions, type NonFiniteInputPolicy, WfModel } from './model.js';
 export { resizePosEmbed } from './pos-embed.js';

@@ -1,7 +1,13 @@
 // Loading checkpoints: from safetensors bytes, a file path (Node), or a URL fetched with progress. The
 // configuration comes from, in order: explicit options, an HF-style config.json beside the weights,
 // safetensors metadata, and tensor shapes.
-import { type ParsedSafetensors, type TensorData, WfError, parseSafetensors } from '@wf/core';
+import {
+  type ParsedSafetensors,
+  parseSafetensors,
+  readSafetensorsFile,
+  type TensorData,
+  WfError,
+} from '@wf/core';
 import { type Arch, type ConfigSource, ModelError, resolveConfig } from './config.js';
 import { WfModel } from './model.js';
 
@@ -95,28 +101,26 @@ export function parseConfigJson(text: string, where: string): ConfigSource {
   }
 }
 
-async function readNodeFile(path: string): Promise<{ bytes: Uint8Array; config?: ConfigSource }> {
+/** Reads a config.json next to a weights file in Node, if there is one. */
+async function readConfigBeside(path: string): Promise<ConfigSource | undefined> {
   const fs = await import('node:fs/promises');
   const { dirname, join } = await import('node:path');
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await fs.readFile(path));
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new WfError('E_IO', `cannot read weights file "${path}": ${err.code ?? err.message}`);
-  }
   const cfgPath = join(dirname(path), 'config.json');
-  let config: ConfigSource | undefined;
+  let text: string;
   try {
-    config = parseConfigJson(await fs.readFile(cfgPath, 'utf8'), cfgPath);
-  } catch (e) {
-    if (e instanceof ModelError) throw e;
+    text = await fs.readFile(cfgPath, 'utf8');
+  } catch {
+    return undefined;
   }
-  return { bytes, config };
+  return parseConfigJson(text, cfgPath);
 }
 
 /** Builds a model from parsed safetensors and configuration layers. */
-export function modelFromSafetensors(st: ParsedSafetensors, opts: LoadOptions = {}, besideConfig?: ConfigSource): WfModel {
+export function modelFromSafetensors(
+  st: ParsedSafetensors,
+  opts: LoadOptions = {},
+  besideConfig?: ConfigSource,
+): WfModel {
   const weights = new Map<string, TensorData>();
   for (const name of st.names()) weights.set(name, st.tensor(name));
   const shapes = new Map([...weights].map(([k, v]) => [k, v.shape]));
@@ -145,7 +149,8 @@ export async function loadModel(source: ModelSource, opts: LoadOptions = {}): Pr
     ]);
     return modelFromSafetensors(parseSafetensors(bytes), opts, besideConfig);
   }
-  const path = source instanceof URL ? decodeURIComponent(source.pathname) : String(source).replace(/^file:\/\//, '');
-  const { bytes, config } = await readNodeFile(path);
-  return modelFromSafetensors(parseSafetensors(bytes), opts, config);
+  const path =
+    source instanceof URL ? decodeURIComponent(source.pathname) : String(source).replace(/^file:\/\//, '');
+  const st = await readSafetensorsFile(path);
+  return modelFromSafetensors(st, opts, await readConfigBeside(path));
 }

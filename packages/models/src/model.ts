@@ -4,20 +4,20 @@
 import {
   type AnyBackend,
   type CompiledGraph,
+  compile,
+  fmtShape,
   type Graph,
   type GraphCost,
+  graphCost,
   type RunOptions,
   type Tensor,
   type TensorData,
-  compile,
-  fmtShape,
-  graphCost,
   trace,
 } from '@wf/core';
 import { ditForward, ditForwardWithCfg, timestepFrequencies } from './arch/dit.js';
 import { vitForward } from './arch/vit.js';
 import { wfmForward } from './arch/wfm.js';
-import { type ModelConfig, ModelError, checkWeights, describeConfig } from './config.js';
+import { checkWeights, describeConfig, type ModelConfig, ModelError } from './config.js';
 import { resizePosEmbed } from './pos-embed.js';
 
 /** Shape of one forward pass. Classifiers take images; the DiT takes latents of its input size. */
@@ -44,7 +44,10 @@ export interface CompiledModel {
   /** Input names and types it expects. */
   readonly inputTypes: CompiledGraph['inputTypes'];
   /** Runs one forward pass. A single tensor is taken as the `input` (classifiers) input. */
-  run(inputs: TensorData | Readonly<Record<string, TensorData>>, options?: RunOptions): Promise<Record<string, TensorData>>;
+  run(
+    inputs: TensorData | Readonly<Record<string, TensorData>>,
+    options?: RunOptions,
+  ): Promise<Record<string, TensorData>>;
   /** Frees the compiled graph's memory. Idempotent. */
   dispose(): void;
 }
@@ -70,7 +73,11 @@ export class WfModel {
   private readonly cache = new Map<string, Promise<CompiledModel>>();
   private readonly backendIds = new WeakMap<AnyBackend, number>();
 
-  constructor(config: ModelConfig, weights: ReadonlyMap<string, TensorData>, metadata: Record<string, string> = {}) {
+  constructor(
+    config: ModelConfig,
+    weights: ReadonlyMap<string, TensorData>,
+    metadata: Record<string, string> = {},
+  ) {
     checkWeights(config, weights);
     this.config = config;
     this.weights = weights;
@@ -95,7 +102,8 @@ export class WfModel {
     if (!Number.isInteger(b) || b < 1) throw new ModelError(`batch must be a positive integer, got ${b}`);
     const c = this.config;
     if (c.arch === 'wfm-dit') {
-      if (opts.cfgScale !== undefined && b % 2 !== 0) throw new ModelError(`classifier-free guidance needs an even batch, got ${b}`);
+      if (opts.cfgScale !== undefined && b % 2 !== 0)
+        throw new ModelError(`classifier-free guidance needs an even batch, got ${b}`);
       return {
         x: { shape: [b, c.inChannels, c.inputSize, c.inputSize], dtype: 'float32' },
         t: { shape: [b], dtype: 'float32' },
@@ -109,7 +117,9 @@ export class WfModel {
       ['width', w],
     ] as const) {
       if (!Number.isInteger(v) || v < c.patchSize || v % c.patchSize !== 0) {
-        throw new ModelError(`image ${name} ${v} must be a positive multiple of the patch size ${c.patchSize}`);
+        throw new ModelError(
+          `image ${name} ${v} must be a positive multiple of the patch size ${c.patchSize}`,
+        );
       }
     }
     return { input: { shape: [b, c.inChans, h, w], dtype: 'float32' } };
@@ -131,7 +141,9 @@ export class WfModel {
         }
         return t;
       };
-      const inputs = Object.fromEntries(Object.entries(shapes).map(([k, s]) => [k, g.input(k, s.shape, s.dtype)]));
+      const inputs = Object.fromEntries(
+        Object.entries(shapes).map(([k, s]) => [k, g.input(k, s.shape, s.dtype)]),
+      );
       if (c.arch === 'wfm') return wfmForward(c, w, inputs.input, opts.hidden);
       if (c.arch === 'vit') {
         const [, , h, wd] = shapes.input.shape;
@@ -140,11 +152,15 @@ export class WfModel {
         const pos =
           grid[0] === native && grid[1] === native
             ? undefined
-            : g.constant(resizePosEmbed(this.weights.get('pos_embed')!, [native, native], grid), 'pos_embed@resized');
+            : g.constant(
+                resizePosEmbed(this.weights.get('pos_embed')!, [native, native], grid),
+                'pos_embed@resized',
+              );
         return vitForward(c, w, inputs.input, opts.hidden, pos);
       }
       const freqs = g.constant(timestepFrequencies(), 'timestep_frequencies');
-      if (opts.cfgScale !== undefined) return ditForwardWithCfg(c, w, freqs, inputs.x, inputs.t, inputs.y, opts.cfgScale);
+      if (opts.cfgScale !== undefined)
+        return ditForwardWithCfg(c, w, freqs, inputs.x, inputs.t, inputs.y, opts.cfgScale);
       return ditForward(c, w, freqs, inputs.x, inputs.t, inputs.y, opts.hidden);
     });
   }
@@ -176,13 +192,17 @@ export class WfModel {
     const check = (inputs: Readonly<Record<string, TensorData>>) => {
       for (const [name, type] of compiled.inputTypes) {
         const t = inputs[name];
-        if (!t) throw new ModelError(`missing input "${name}" (expected ${type.dtype}${fmtShape(type.shape)})`);
+        if (!t)
+          throw new ModelError(`missing input "${name}" (expected ${type.dtype}${fmtShape(type.shape)})`);
         if (name === 'input' && t.shape.length === 4 && t.shape[1] !== type.shape[1]) {
           throw new ModelError(`input has ${t.shape[1]} channels; this model expects ${type.shape[1]}`);
         }
         if (this.nonFiniteInputs === 'error') {
           const bad = firstNonFinite(t);
-          if (bad >= 0) throw new ModelError(`input "${name}" has a non-finite value (${t.data[bad]}) at flat index ${bad}`);
+          if (bad >= 0)
+            throw new ModelError(
+              `input "${name}" has a non-finite value (${t.data[bad]}) at flat index ${bad}`,
+            );
         }
       }
     };

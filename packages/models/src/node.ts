@@ -18,3 +18,6 @@ export function builtinModelPath(name: BuiltinModel): string {
 export function loadBuiltinModel(name: BuiltinModel, opts: LoadOptions = {}): Promise<WfModel> {
   return loadModel(builtinModelPath(name), opts);
 }
+export * from './data/mnist-eval-node.js';
+export * from './data/mnist-node.js';
+export * from './image/decode-node.js';

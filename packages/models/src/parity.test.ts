@@ -1,10 +1,11 @@
 // Parity with the PyTorch reference: every stored tensor of every fixture in ../shared/fixtures/reference
 // (embed, each hidden.i, features, logits/output) within max|y - ref| <= 1e-4 * max(1, max|ref|), on the
 // cpu backend. Small fixtures are copied into the repo; wfm-tiny is read from ../shared (required in CI).
-import { type TensorData, parseSafetensors } from '@wf/core';
-import { createCpuBackend } from '@wf/backend-cpu';
-import { fixturePath, readFixture, sharedPath } from '@wf/test-fixtures';
+
 import { readFileSync } from 'node:fs';
+import { createCpuBackend } from '@wf/backend-cpu';
+import { parseSafetensors, type TensorData } from '@wf/core';
+import { fixturePath, readFixture, sharedPath } from '@wf/test-fixtures';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from './load.js';
 
@@ -33,9 +34,21 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { run: 'wfm-micro-64', weights: () => fixturePath('reference/wfm-micro.safetensors'), io: () => readFixture('reference/wfm-micro-64.io.safetensors') },
-  { run: 'wfm-micro-80', weights: () => fixturePath('reference/wfm-micro.safetensors'), io: () => readFixture('reference/wfm-micro-80.io.safetensors') },
-  { run: 'deit-micro-64', weights: () => fixturePath('reference/deit-micro-64.safetensors'), io: () => readFixture('reference/deit-micro-64.io.safetensors') },
+  {
+    run: 'wfm-micro-64',
+    weights: () => fixturePath('reference/wfm-micro.safetensors'),
+    io: () => readFixture('reference/wfm-micro-64.io.safetensors'),
+  },
+  {
+    run: 'wfm-micro-80',
+    weights: () => fixturePath('reference/wfm-micro.safetensors'),
+    io: () => readFixture('reference/wfm-micro-80.io.safetensors'),
+  },
+  {
+    run: 'deit-micro-64',
+    weights: () => fixturePath('reference/deit-micro-64.safetensors'),
+    io: () => readFixture('reference/deit-micro-64.io.safetensors'),
+  },
   {
     run: 'wfm-dit-micro-16',
     weights: () => fixturePath('reference/wfm-dit-micro-16.safetensors'),
@@ -44,28 +57,37 @@ const cases: Case[] = [
 ];
 const tinyWeights = sharedPath('fixtures/reference/wfm-tiny.safetensors');
 const tinyIo = sharedPath('fixtures/reference/wfm-tiny-224.io.safetensors');
-if (tinyWeights && tinyIo) cases.push({ run: 'wfm-tiny-224', weights: () => tinyWeights, io: () => new Uint8Array(readFileSync(tinyIo)) });
+if (tinyWeights && tinyIo)
+  cases.push({
+    run: 'wfm-tiny-224',
+    weights: () => tinyWeights,
+    io: () => new Uint8Array(readFileSync(tinyIo)),
+  });
 
 describe('reference parity (cpu backend)', () => {
   it('runs wfm-tiny from ../shared (required when CI=true)', () => {
     if (process.env.CI === 'true') expect(cases.map((c) => c.run)).toContain('wfm-tiny-224');
   });
 
-  it.each(cases)('$run: every stored tensor matches', async ({ weights, io }) => {
-    const model = await loadModel(weights());
-    const fx = parseSafetensors(io());
-    const inputs: Record<string, TensorData> =
-      model.config.arch === 'wfm-dit'
-        ? { x: fx.tensor('x'), t: fx.tensor('t'), y: fx.tensor('y') }
-        : { input: fx.tensor('input') };
-    const out = await model.run(backend, inputs, { hidden: true });
-    const compared: string[] = [];
-    for (const name of fx.names()) {
-      if (['input', 'x', 't', 'y'].includes(name) || name.startsWith('dyn')) continue;
-      check(name, out[name], fx.tensor(name));
-      compared.push(name);
-    }
-    expect(compared.length).toBeGreaterThanOrEqual(3);
-    await model.dispose();
-  }, 120_000);
+  it.each(cases)(
+    '$run: every stored tensor matches',
+    async ({ weights, io }) => {
+      const model = await loadModel(weights());
+      const fx = parseSafetensors(io());
+      const inputs: Record<string, TensorData> =
+        model.config.arch === 'wfm-dit'
+          ? { x: fx.tensor('x'), t: fx.tensor('t'), y: fx.tensor('y') }
+          : { input: fx.tensor('input') };
+      const out = await model.run(backend, inputs, { hidden: true });
+      const compared: string[] = [];
+      for (const name of fx.names()) {
+        if (['input', 'x', 't', 'y'].includes(name) || name.startsWith('dyn')) continue;
+        check(name, out[name], fx.tensor(name));
+        compared.push(name);
+      }
+      expect(compared.length).toBeGreaterThanOrEqual(3);
+      await model.dispose();
+    },
+    120_000,
+  );
 });

@@ -16,7 +16,14 @@ function cubicWeights(t: number): [number, number, number, number] {
 }
 
 /** Resamples one axis of a [rows, cols, D] float64 grid. */
-function resampleAxis(src: Float64Array, rows: number, cols: number, d: number, outN: number, axis: 0 | 1): Float64Array {
+function resampleAxis(
+  src: Float64Array,
+  rows: number,
+  cols: number,
+  d: number,
+  outN: number,
+  axis: 0 | 1,
+): Float64Array {
   const inN = axis === 0 ? rows : cols;
   const [oRows, oCols] = axis === 0 ? [outN, cols] : [rows, outN];
   const out = new Float64Array(oRows * oCols * d);
@@ -39,7 +46,11 @@ function resampleAxis(src: Float64Array, rows: number, cols: number, d: number, 
 }
 
 /** pos `[1, 1 + H·W, D]` for grid `from` -> `[1, 1 + H'·W', D]` for grid `to`. */
-export function resizePosEmbed(pos: TensorData, from: readonly [number, number], to: readonly [number, number]): TensorData {
+export function resizePosEmbed(
+  pos: TensorData,
+  from: readonly [number, number],
+  to: readonly [number, number],
+): TensorData {
   const d = pos.shape[2];
   const grid = Float64Array.from(pos.data.subarray(d));
   const rowsDone = resampleAxis(grid, from[0], from[1], d, to[0], 0);

@@ -3,7 +3,7 @@
 // always write their output.
 import type { Kernel, OpAttrs, OpName } from '@wf/core';
 import { BackendError, normAxis } from '@wf/core';
-import { type CpuTensor, broadcastView, copyInto, forEachOffset, reshapeView, stridedView } from '../nd.js';
+import { broadcastView, type CpuTensor, copyInto, forEachOffset, reshapeView, stridedView } from '../nd.js';
 
 /** Writes `view` into `out` when given, else returns the view itself. */
 function viewOrCopy(view: CpuTensor, out: CpuTensor | undefined): CpuTensor {

@@ -3,18 +3,21 @@
 import { describe, expect, it } from 'vitest';
 import type { TensorType } from '../ir/types.js';
 import * as F from '../ops/functional.js';
-import { opCost } from './cost.js';
-import { graphCost } from './cost.js';
+import { graphCost, opCost } from './cost.js';
 import { trace } from './graph.js';
 
 const t = (...shape: number[]): TensorType => ({ shape, dtype: 'float32' });
 
 describe('opCost', () => {
   it('counts primitives exactly', () => {
-    expect(opCost('matmul', [t(3, 4, 5), t(5, 6)], {})).toEqual({ flops: 2 * 3 * 4 * 5 * 6, bytes: 4 * (60 + 30 + 72) });
-    expect(opCost('conv2d', [t(1, 3, 8, 8), t(4, 3, 2, 2), t(4)], { stride: [2, 2], padding: [0, 0], groups: 1 }).flops).toBe(
-      4 * 4 * 4 * (2 * 3 * 2 * 2 + 1),
-    );
+    expect(opCost('matmul', [t(3, 4, 5), t(5, 6)], {})).toEqual({
+      flops: 2 * 3 * 4 * 5 * 6,
+      bytes: 4 * (60 + 30 + 72),
+    });
+    expect(
+      opCost('conv2d', [t(1, 3, 8, 8), t(4, 3, 2, 2), t(4)], { stride: [2, 2], padding: [0, 0], groups: 1 })
+        .flops,
+    ).toBe(4 * 4 * 4 * (2 * 3 * 2 * 2 + 1));
     expect(opCost('reshape', [t(2, 3)], { shape: [6] })).toEqual({ flops: 0, bytes: 0 });
     // adaptive pooling 10 -> 3 uses bins of 4 rows/columns: 9 cells x 16 values per channel
     expect(opCost('adaptive_avg_pool2d', [t(1, 2, 10, 10)], { outSize: [3, 3] }).flops).toBe(2 * 9 * 16);
@@ -37,7 +40,8 @@ describe('opCost', () => {
       opCost('dyn_dwconv', [t(1, d, s, s), t(d, 1, 3, 3), t(d), t(d, d, 1, 1), t(d), t(d, d, 1, 1)], {
         strategy: 'adaptive',
       }).flops;
-    const at = (s: number) => opCost('attention', [t(1, s * s, d), t(1, s * s, d), t(1, s * s, d)], { heads: 2 }).flops;
+    const at = (s: number) =>
+      opCost('attention', [t(1, s * s, d), t(1, s * s, d), t(1, s * s, d)], { heads: 2 }).flops;
     const slope = (f: (s: number) => number) => Math.log(f(64) / f(16)) / Math.log(16);
     expect(slope(dl)).toBeGreaterThan(0.95);
     expect(slope(dl)).toBeLessThan(1.05);

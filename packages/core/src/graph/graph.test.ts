@@ -6,7 +6,11 @@ import * as F from '../ops/functional.js';
 import { formatGraph, trace } from './graph.js';
 import { eliminateDeadCode, lowerGraph } from './lower.js';
 
-const w = (shape: number[]) => ({ dtype: 'float32' as const, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
+const w = (shape: number[]) => ({
+  dtype: 'float32' as const,
+  shape,
+  data: new Float32Array(shape.reduce((a, b) => a * b, 1)),
+});
 
 describe('trace', () => {
   it('records inputs, constants and ops with inferred types', () => {

@@ -41,7 +41,15 @@ describe('planMemory', () => {
   it('aliases views on zero-copy backends and copies a reshape of a strided view', () => {
     const plan = planMemory(g, { zeroCopyViews: true });
     const kinds = g.nodes.map((n) => `${n.op}:${plan.kind[n.id]}`);
-    expect(kinds).toEqual(['input:input', 'exp:slot', 'permute:alias', 'reshape:slot', 'exp:slot', 'reshape:alias', 'neg:slot']);
+    expect(kinds).toEqual([
+      'input:input',
+      'exp:slot',
+      'permute:alias',
+      'reshape:slot',
+      'exp:slot',
+      'reshape:alias',
+      'neg:slot',
+    ]);
     expect(plan.contiguous[2]).toBe(false);
     expect(plan.root[5]).toBe(4);
     checkNoOverlap(g, plan);
@@ -66,26 +74,32 @@ describe('planMemory', () => {
 
   it('never overlaps live values on random DAGs (property)', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(), fc.nat(), fc.integer({ min: 0, max: 3 })), { minLength: 1, maxLength: 30 }), (spec) => {
-        const dag = trace((b) => {
-          const vals: Tensor[] = [b.input('x', [4, 6])];
-          for (const [i, j, kind] of spec) {
-            const a = vals[i % vals.length];
-            const c = vals[j % vals.length];
-            const v =
-              kind === 0
-                ? F.add(a, c)
-                : kind === 1
-                  ? F.exp(a)
-                  : kind === 2
-                    ? F.reshape(F.transpose(F.reshape(a, [6, 4])), [4, 6])
-                    : F.sliceAxis(F.mul(a, c), 0, 0, 4);
-            vals.push(v);
-          }
-          return { out: vals[vals.length - 1], mid: vals[Math.floor(vals.length / 2)] };
-        });
-        for (const zeroCopyViews of [true, false]) checkNoOverlap(dag, planMemory(dag, { zeroCopyViews }));
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.nat(), fc.nat(), fc.integer({ min: 0, max: 3 })), {
+          minLength: 1,
+          maxLength: 30,
+        }),
+        (spec) => {
+          const dag = trace((b) => {
+            const vals: Tensor[] = [b.input('x', [4, 6])];
+            for (const [i, j, kind] of spec) {
+              const a = vals[i % vals.length];
+              const c = vals[j % vals.length];
+              const v =
+                kind === 0
+                  ? F.add(a, c)
+                  : kind === 1
+                    ? F.exp(a)
+                    : kind === 2
+                      ? F.reshape(F.transpose(F.reshape(a, [6, 4])), [4, 6])
+                      : F.sliceAxis(F.mul(a, c), 0, 0, 4);
+              vals.push(v);
+            }
+            return { out: vals[vals.length - 1], mid: vals[Math.floor(vals.length / 2)] };
+          });
+          for (const zeroCopyViews of [true, false]) checkNoOverlap(dag, planMemory(dag, { zeroCopyViews }));
+        },
+      ),
       { seed: 7, numRuns: 150 },
     );
   });

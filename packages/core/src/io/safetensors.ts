@@ -508,7 +508,14 @@ export async function readSafetensorsFile(path: string, options?: ReadOptions): 
   } catch (err) {
     fail(`cannot read file ${JSON.stringify(path)}: ${ioReason(err)}`);
   }
-  return parseSafetensors(bytes, options);
+  try {
+    return parseSafetensors(bytes, options);
+  } catch (err) {
+    if (!(err instanceof SafetensorsError)) throw err;
+    fail(
+      `${JSON.stringify(path)} is not a valid safetensors file: ${err.message.replace(/^safetensors: /, '')}`,
+    );
+  }
 }
 
 /**

@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ShapeError } from '../errors.js';
-import { OPS, OP_NAMES, type OpName, inferType } from './ops.js';
+import { inferType, OP_NAMES, OPS, type OpName } from './ops.js';
 import { broadcastShapes } from './shape-utils.js';
 import type { TensorType } from './types.js';
 
@@ -53,13 +53,17 @@ describe('broadcasting', () => {
   it('is commutative and idempotent (property)', () => {
     const dim = fc.integer({ min: 1, max: 4 });
     fc.assert(
-      fc.property(fc.array(dim, { maxLength: 4 }), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }), (s, ones) => {
-        const u = s.map((d, i) => (ones[i] ? 1 : d));
-        const ab = broadcastShapes('add', s, u);
-        expect(ab).toEqual(broadcastShapes('add', u, s));
-        expect(ab).toEqual(s);
-        expect(broadcastShapes('add', ab, ab)).toEqual(ab);
-      }),
+      fc.property(
+        fc.array(dim, { maxLength: 4 }),
+        fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+        (s, ones) => {
+          const u = s.map((d, i) => (ones[i] ? 1 : d));
+          const ab = broadcastShapes('add', s, u);
+          expect(ab).toEqual(broadcastShapes('add', u, s));
+          expect(ab).toEqual(s);
+          expect(broadcastShapes('add', ab, ab)).toEqual(ab);
+        },
+      ),
       { seed: 42, numRuns: 200 },
     );
   });
@@ -84,20 +88,37 @@ describe('reductions, matmul, conv, pooling', () => {
   });
   it('conv2d covers patch embedding, depthwise 3x3 and stride/padding arithmetic', () => {
     const patch = { stride: [16, 16], padding: [0, 0], groups: 1 };
-    expect(shapeOf('conv2d', [t(1, 3, 224, 224), t(192, 3, 16, 16), t(192)], patch)).toEqual([1, 192, 14, 14]);
+    expect(shapeOf('conv2d', [t(1, 3, 224, 224), t(192, 3, 16, 16), t(192)], patch)).toEqual([
+      1, 192, 14, 14,
+    ]);
     const dw = { stride: [1, 1], padding: [1, 1], groups: 64 };
     expect(shapeOf('conv2d', [t(2, 64, 10, 10), t(64, 1, 3, 3)], dw)).toEqual([2, 64, 10, 10]);
-    expect(shapeOf('conv2d', [t(1, 4, 7, 7), t(8, 4, 3, 3)], { stride: [2, 2], padding: [1, 1], groups: 1 })).toEqual([
-      1, 8, 4, 4,
-    ]);
-    rejects('conv2d', [t(1, 6, 5, 5), t(4, 4, 3, 3)], { ...dw, groups: 2 }, /\[1,6,5,5\] and weight \[4,4,3,3\].*groups=2/);
+    expect(
+      shapeOf('conv2d', [t(1, 4, 7, 7), t(8, 4, 3, 3)], { stride: [2, 2], padding: [1, 1], groups: 1 }),
+    ).toEqual([1, 8, 4, 4]);
+    rejects(
+      'conv2d',
+      [t(1, 6, 5, 5), t(4, 4, 3, 3)],
+      { ...dw, groups: 2 },
+      /\[1,6,5,5\] and weight \[4,4,3,3\].*groups=2/,
+    );
     rejects('conv2d', [t(1, 3, 2, 2), t(4, 3, 5, 5)], { ...patch, stride: [1, 1] }, /does not fit/);
-    rejects('conv2d', [t(1, 3, 8, 8), t(4, 3, 1, 1), t(5)], { ...patch, stride: [1, 1] }, /bias \[5\] must be \[4\]/);
+    rejects(
+      'conv2d',
+      [t(1, 3, 8, 8), t(4, 3, 1, 1), t(5)],
+      { ...patch, stride: [1, 1] },
+      /bias \[5\] must be \[4\]/,
+    );
   });
   it('pooling: 2x2 drops an odd last row, adaptive accepts any size', () => {
     expect(shapeOf('avg_pool2d', [t(1, 2, 7, 5)], { kernel: [2, 2], stride: [2, 2] })).toEqual([1, 2, 3, 2]);
     expect(shapeOf('adaptive_avg_pool2d', [t(1, 2, 14, 10)], { outSize: [3, 3] })).toEqual([1, 2, 3, 3]);
-    rejects('avg_pool2d', [t(1, 2, 1, 5)], { kernel: [2, 2], stride: [2, 2] }, /larger than input \[1,2,1,5\]/);
+    rejects(
+      'avg_pool2d',
+      [t(1, 2, 1, 5)],
+      { kernel: [2, 2], stride: [2, 2] },
+      /larger than input \[1,2,1,5\]/,
+    );
   });
   it('layer_norm checks affine parameters; gather needs int32 indices', () => {
     expect(shapeOf('layer_norm', [t(2, 5, 8), t(8), t(8)], { eps: 1e-6 })).toEqual([2, 5, 8]);
@@ -119,7 +140,15 @@ describe('views', () => {
     rejects('slice', [t(10)], { begin: [2], end: [11], step: [1] }, /axis 0: range \[2,11\)/);
     expect(shapeOf('concat', [t(2, 3), t(2, 5)], { axis: -1 })).toEqual([2, 8]);
     rejects('concat', [t(2, 3), t(3, 3)], { axis: 1 }, /\[2,3\], \[3,3\] differ off axis 1/);
-    expect(shapeOf('pad', [t(2, 3)], { pads: [[1, 0], [2, 2]], value: 0 })).toEqual([3, 7]);
+    expect(
+      shapeOf('pad', [t(2, 3)], {
+        pads: [
+          [1, 0],
+          [2, 2],
+        ],
+        value: 0,
+      }),
+    ).toEqual([3, 7]);
   });
 });
 
@@ -133,9 +162,18 @@ describe('composites', () => {
   it('dyn_linear checks the grid and lists every mis-shaped parameter', () => {
     const x = t(1, 64, 64);
     const good = [t(64, 256), t(256), t(80, 64), t(80), t(16, 64), t(64, 256)];
-    expect(shapeOf('dyn_linear', [x, ...good], { strategy: 'bilateral', grid: [8, 8] })).toEqual([1, 64, 256]);
-    expect(shapeOf('dyn_linear', [t(1, 12, 64), ...good], { strategy: 'bilateral', grid: [3, 4] })).toEqual([1, 12, 256]);
-    rejects('dyn_linear', [x, ...good], { strategy: 'bilateral', grid: [7, 9] }, /grid 7x9 does not hold the 64 tokens/);
+    expect(shapeOf('dyn_linear', [x, ...good], { strategy: 'bilateral', grid: [8, 8] })).toEqual([
+      1, 64, 256,
+    ]);
+    expect(shapeOf('dyn_linear', [t(1, 12, 64), ...good], { strategy: 'bilateral', grid: [3, 4] })).toEqual([
+      1, 12, 256,
+    ]);
+    rejects(
+      'dyn_linear',
+      [x, ...good],
+      { strategy: 'bilateral', grid: [7, 9] },
+      /grid 7x9 does not hold the 64 tokens/,
+    );
     const bad = [t(64, 256), t(256), t(81, 64), t(80), t(16, 63), t(64, 256)];
     rejects(
       'dyn_linear',
@@ -149,6 +187,11 @@ describe('composites', () => {
     const x = t(2, 8, 5, 5);
     const adaptive = [t(8, 1, 3, 3), t(8), t(8, 8, 1, 1), t(8), t(8, 8, 1, 1)];
     expect(shapeOf('dyn_dwconv', [x, ...adaptive], { strategy: 'adaptive' })).toEqual([2, 8, 5, 5]);
-    rejects('dyn_dwconv', [x, ...adaptive], { strategy: 'gap' }, /wfm2_weight is \[8,8,1,1\], expected \[72,8,1,1\]/);
+    rejects(
+      'dyn_dwconv',
+      [x, ...adaptive],
+      { strategy: 'gap' },
+      /wfm2_weight is \[8,8,1,1\], expected \[72,8,1,1\]/,
+    );
   });
 });

@@ -126,7 +126,8 @@ export const reshape = (x: Tensor, shape: readonly number[]): Tensor =>
 export const permute = (x: Tensor, perm: readonly number[]): Tensor =>
   emit('permute', [x], { perm: [...perm] });
 /** Broadcasts to `shape` (size-1 and missing leading axes repeat). */
-export const expand = (x: Tensor, shape: readonly number[]): Tensor => emit('expand', [x], { shape: [...shape] });
+export const expand = (x: Tensor, shape: readonly number[]): Tensor =>
+  emit('expand', [x], { shape: [...shape] });
 /** Swaps two axes. */
 export function transpose(x: Tensor, a = -2, b = -1): Tensor {
   const perm = x.shape.map((_, i) => i);

@@ -6,7 +6,8 @@
 import { fmtShape } from '../errors.js';
 import type { Graph, GraphNode } from '../graph/graph.js';
 import { lowerGraph } from '../graph/lower.js';
-import { OPS, type OpAttrs, type OpName } from '../ir/ops.js';
+import { erf } from '../ir/math.js';
+import { OPS, type OpAttrs, type OpName, type ReduceAttrs } from '../ir/ops.js';
 import type { TensorData } from '../ir/types.js';
 
 /** A dense row-major float64 tensor (int32 values are stored as exact float64 integers). */
@@ -17,12 +18,8 @@ export interface F64Data {
   data: Float64Array;
 }
 
-/** A reference kernel: computes one primitive from its float64 inputs. */
-type RefKernel<K extends OpName> = (
-  inputs: readonly F64Data[],
-  attrs: OpAttrs<K>,
-  node: GraphNode,
-) => F64Data;
+/** A reference kernel: computes one primitive from its float64 inputs and its attributes `A`. */
+type RefKernel<A> = (inputs: readonly F64Data[], attrs: A, node: GraphNode) => F64Data;
 
 /** Widens host tensor data to float64 (a copy; int32 values stay exact). */
 export function toF64(t: TensorData | F64Data): F64Data {
@@ -82,42 +79,9 @@ function normAxis(axis: number, rank: number): number {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// erf in float64
-
-const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
-
-/**
- * The Gauss error function in float64, accurate to a few units in the last place (about 1e-15 relative).
- * For |x| < 2 it sums the series `erf(x) = 2/sqrt(pi) * exp(-x^2) * sum_n (2x^2)^n x / (2n+1)!!` (all terms
- * positive, so no cancellation); for 2 <= |x| < 6 it uses `1 - erfc(x)` with erfc's continued fraction
- * `erfc(x) = exp(-x^2)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...))))`; beyond 6 it returns +-1.
- */
-export function erf64(x: number): number {
-  if (Number.isNaN(x)) return Number.NaN;
-  const sign = x < 0 ? -1 : 1;
-  const ax = Math.abs(x);
-  if (ax < 2) {
-    const x2 = ax * ax;
-    let term = ax;
-    let sum = ax;
-    for (let n = 1; n < 500; n++) {
-      term *= (2 * x2) / (2 * n + 1);
-      sum += term;
-      if (term <= sum * 1e-17) break;
-    }
-    return sign * TWO_OVER_SQRT_PI * Math.exp(-x2) * sum;
-  }
-  if (ax >= 6) return sign;
-  let t = ax;
-  for (let k = 200; k >= 1; k--) t = ax + k / 2 / t;
-  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / t;
-  return sign * (1 - erfc);
-}
-
-// ---------------------------------------------------------------------------------------------------------
 // kernels
 
-function unary(f: (v: number) => number): RefKernel<OpName> {
+function unary(f: (v: number) => number): RefKernel<unknown> {
   return ([x]) => ({ shape: [...x.shape], data: x.data.map(f) });
 }
 
@@ -141,7 +105,7 @@ function broadcastStrides(shape: readonly number[], out: readonly number[]): num
   return out.map((_, i) => (i < lead || shape[i - lead] === 1 ? 0 : st[i - lead]));
 }
 
-function binary(f: (a: number, b: number) => number): RefKernel<OpName> {
+function binary(f: (a: number, b: number) => number): RefKernel<unknown> {
   return ([a, b]) => {
     const shape = broadcastShape(a.shape, b.shape);
     const sa = broadcastStrides(a.shape, shape);
@@ -156,7 +120,7 @@ function binary(f: (a: number, b: number) => number): RefKernel<OpName> {
 
 type ReduceKind = 'sum' | 'mean' | 'max' | 'l2';
 
-function reduce(kind: ReduceKind): RefKernel<'sum'> {
+function reduce(kind: ReduceKind): RefKernel<ReduceAttrs> {
   return ([x], { axes, keepDims }) => {
     const rank = x.shape.length;
     const red = new Set(axes.map((a) => normAxis(a, rank)));
@@ -180,7 +144,7 @@ function reduce(kind: ReduceKind): RefKernel<'sum'> {
   };
 }
 
-const matmul: RefKernel<'matmul'> = ([a, b], { transA, transB }) => {
+const matmul: RefKernel<OpAttrs<'matmul'>> = ([a, b], { transA, transB }) => {
   const ra = a.shape.length;
   const rb = b.shape.length;
   const [ar, ac] = [a.shape[ra - 2], a.shape[ra - 1]];
@@ -215,7 +179,7 @@ const matmul: RefKernel<'matmul'> = ([a, b], { transA, transB }) => {
   return y;
 };
 
-const conv2d: RefKernel<'conv2d'> = ([x, w, bias], { stride, padding, groups }) => {
+const conv2d: RefKernel<OpAttrs<'conv2d'>> = ([x, w, bias], { stride, padding, groups }) => {
   const [nb, c, h, wd] = x.shape;
   const [o, cg, kh, kw] = w.shape;
   if (cg * groups !== c || o % groups !== 0)
@@ -265,7 +229,7 @@ function windowMean(
   return s / ((r1 - r0) * (c1 - c0));
 }
 
-const avgPool2d: RefKernel<'avg_pool2d'> = ([x], { kernel, stride }) => {
+const avgPool2d: RefKernel<OpAttrs<'avg_pool2d'>> = ([x], { kernel, stride }) => {
   const [nb, c, h, w] = x.shape;
   const oh = Math.floor((h - kernel[0]) / stride[0]) + 1;
   const ow = Math.floor((w - kernel[1]) / stride[1]) + 1;
@@ -282,7 +246,7 @@ const avgPool2d: RefKernel<'avg_pool2d'> = ([x], { kernel, stride }) => {
   return y;
 };
 
-const adaptiveAvgPool2d: RefKernel<'adaptive_avg_pool2d'> = ([x], { outSize }) => {
+const adaptiveAvgPool2d: RefKernel<OpAttrs<'adaptive_avg_pool2d'>> = ([x], { outSize }) => {
   const [nb, c, h, w] = x.shape;
   const [oh, ow] = outSize;
   const y = zeros([nb, c, oh, ow]);
@@ -300,7 +264,7 @@ const adaptiveAvgPool2d: RefKernel<'adaptive_avg_pool2d'> = ([x], { outSize }) =
   return y;
 };
 
-const layerNorm: RefKernel<'layer_norm'> = ([x, weight, bias], { eps }) => {
+const layerNorm: RefKernel<OpAttrs<'layer_norm'>> = ([x, weight, bias], { eps }) => {
   const d = x.shape[x.shape.length - 1];
   const rows = d === 0 ? 0 : x.data.length / d;
   const y = zeros(x.shape);
@@ -323,7 +287,7 @@ const layerNorm: RefKernel<'layer_norm'> = ([x, weight, bias], { eps }) => {
   return y;
 };
 
-const softmax: RefKernel<'softmax'> = ([x], { axis }) => {
+const softmax: RefKernel<OpAttrs<'softmax'>> = ([x], { axis }) => {
   const ax = normAxis(axis, x.shape.length);
   const n = x.shape[ax];
   const inner = size(x.shape.slice(ax + 1));
@@ -342,7 +306,7 @@ const softmax: RefKernel<'softmax'> = ([x], { axis }) => {
   return y;
 };
 
-const gather: RefKernel<'gather'> = ([table, idx]) => {
+const gather: RefKernel<OpAttrs<'gather'>> = ([table, idx]) => {
   const rest = table.shape.slice(1);
   const row = size(rest);
   const rows = table.shape[0];
@@ -357,17 +321,17 @@ const gather: RefKernel<'gather'> = ([table, idx]) => {
   return y;
 };
 
-const cast: RefKernel<'cast'> = ([x], { dtype }) => ({
+const cast: RefKernel<OpAttrs<'cast'>> = ([x], { dtype }) => ({
   shape: [...x.shape],
   data: dtype === 'int32' ? x.data.map((v) => Math.trunc(v)) : Float64Array.from(x.data),
 });
 
-const reshape: RefKernel<'reshape'> = ([x], _attrs, node) => ({
+const reshape: RefKernel<OpAttrs<'reshape'>> = ([x], _attrs, node) => ({
   shape: [...node.type.shape],
   data: Float64Array.from(x.data),
 });
 
-const permute: RefKernel<'permute'> = ([x], { perm }) => {
+const permute: RefKernel<OpAttrs<'permute'>> = ([x], { perm }) => {
   const shape = perm.map((p) => x.shape[p]);
   const sx = strides(x.shape);
   const sp = perm.map((p) => sx[p]);
@@ -378,7 +342,17 @@ const permute: RefKernel<'permute'> = ([x], { perm }) => {
   return y;
 };
 
-const slice: RefKernel<'slice'> = ([x], { begin, end, step }) => {
+const expand: RefKernel<OpAttrs<'expand'>> = ([x], { shape }) => {
+  const out = broadcastShape(x.shape, shape);
+  const sx = broadcastStrides(x.shape, out);
+  const y = zeros(out);
+  forEachIndex(out, (idx, flat) => {
+    y.data[flat] = x.data[offset(idx, sx)];
+  });
+  return y;
+};
+
+const slice: RefKernel<OpAttrs<'slice'>> = ([x], { begin, end, step }) => {
   const shape = x.shape.map((_, i) => Math.max(0, Math.ceil((end[i] - begin[i]) / step[i])));
   const sx = strides(x.shape);
   const y = zeros(shape);
@@ -390,7 +364,7 @@ const slice: RefKernel<'slice'> = ([x], { begin, end, step }) => {
   return y;
 };
 
-const concat: RefKernel<'concat'> = (inputs, { axis }) => {
+const concat: RefKernel<OpAttrs<'concat'>> = (inputs, { axis }) => {
   const ax = normAxis(axis, inputs[0].shape.length);
   const shape = [...inputs[0].shape];
   shape[ax] = inputs.reduce((s, t) => s + t.shape[ax], 0);
@@ -408,7 +382,7 @@ const concat: RefKernel<'concat'> = (inputs, { axis }) => {
   return y;
 };
 
-const pad: RefKernel<'pad'> = ([x], { pads, value }) => {
+const pad: RefKernel<OpAttrs<'pad'>> = ([x], { pads, value }) => {
   const shape = x.shape.map((d, i) => d + pads[i][0] + pads[i][1]);
   const sy = strides(shape);
   const y = zeros(shape);
@@ -422,16 +396,16 @@ const pad: RefKernel<'pad'> = ([x], { pads, value }) => {
 };
 
 /** The reference kernel of every primitive op. */
-const KERNELS: { readonly [K in OpName]?: RefKernel<K> } = {
+const KERNELS: { readonly [K in OpName]?: RefKernel<OpAttrs<K>> } = {
   neg: unary((v) => -v),
   abs: unary(Math.abs),
   exp: unary(Math.exp),
   log: unary(Math.log),
   sqrt: unary(Math.sqrt),
   tanh: unary(Math.tanh),
-  erf: unary(erf64),
+  erf: unary(erf),
   sigmoid: unary((v) => 1 / (1 + Math.exp(-v))),
-  relu: unary((v) => (v > 0 ? v : 0)),
+  relu: unary((v) => Math.max(v, 0)),
   sin: unary(Math.sin),
   cos: unary(Math.cos),
   add: binary((a, b) => a + b),
@@ -455,6 +429,7 @@ const KERNELS: { readonly [K in OpName]?: RefKernel<K> } = {
   cast,
   reshape,
   permute,
+  expand,
   slice,
   concat,
   pad,
@@ -506,11 +481,11 @@ export function evaluateF64(
       values[node.id] = toF64(node.data!);
       continue;
     }
-    const kernel = KERNELS[node.op] as RefKernel<OpName> | undefined;
+    const kernel = KERNELS[node.op] as RefKernel<unknown> | undefined;
     if (!kernel) throw new Error(`evaluateF64: no reference kernel for op "${node.op}" (node %${node.id})`);
     const out = kernel(
       node.inputs.map((i) => values[i]),
-      node.attrs as OpAttrs<OpName>,
+      node.attrs,
       node,
     );
     if (!sameShape(out.shape, node.type.shape) || out.data.length !== size(node.type.shape)) {

@@ -22,7 +22,12 @@ export function layerNorm(x: Tensor, w: WeightFn, prefix: string): Tensor {
 }
 
 /** Patch embedding conv (kernel = stride = patch) flattened row-major into tokens `[B, N, D]`. */
-export function patchEmbed(x: Tensor, w: WeightFn, prefix: string, patch: number): { tokens: Tensor; grid: Grid } {
+export function patchEmbed(
+  x: Tensor,
+  w: WeightFn,
+  prefix: string,
+  patch: number,
+): { tokens: Tensor; grid: Grid } {
   const y = F.conv2d(x, w(`${prefix}.weight`), w(`${prefix}.bias`), { stride: patch });
   const [b, d, hg, wg] = y.shape;
   return { tokens: F.transpose(F.reshape(y, [b, d, hg * wg])), grid: [hg, wg] };

@@ -3,8 +3,7 @@
 // dynamic blocks, the final adaLN layer, unpatchify, and classifier-free guidance.
 import { F, type Tensor, type TensorData } from '@wf/core';
 import type { DitConfig } from '../config.js';
-import { type WeightFn, dwcMixer, linear, linear1, patchEmbed } from './common.js';
-import { LN_EPS } from './common.js';
+import { dwcMixer, LN_EPS, linear, linear1, patchEmbed, type WeightFn } from './common.js';
 
 /** Timestep embedding frequencies f_k = exp(-ln(10000) k / 128), computed in float32 as the reference does. */
 export function timestepFrequencies(half = 128): TensorData {
@@ -23,7 +22,10 @@ function modulate(v: Tensor, shift: Tensor, scale: Tensor): Tensor {
 /** Splits `[B, k·D]` into k chunks of `[B, D]`. */
 function chunk(x: Tensor, k: number): Tensor[] {
   const d = x.shape[1] / k;
-  return F.splitLast(x, Array.from({ length: k }, () => d));
+  return F.splitLast(
+    x,
+    Array.from({ length: k }, () => d),
+  );
 }
 
 /** Per-sample gate `[B, D]` broadcast over tokens. */
@@ -61,7 +63,11 @@ export function ditForward(
     if (hidden) out[`hidden.${i}`] = h;
   }
   const [sh, sc] = chunk(linear(c, w, 'final_layer.adaLN_modulation.1'), 2);
-  const final = linear(modulate(F.layerNorm(h, undefined, undefined, LN_EPS), sh, sc), w, 'final_layer.linear');
+  const final = linear(
+    modulate(F.layerNorm(h, undefined, undefined, LN_EPS), sh, sc),
+    w,
+    'final_layer.linear',
+  );
   const pch = cfg.patchSize;
   const cout = final.shape[2] / (pch * pch);
   const [gh, gw] = grid;

@@ -3,10 +3,16 @@
 // the class token.
 import { F, type Tensor } from '@wf/core';
 import type { VitConfig } from '../config.js';
-import { type WeightFn, layerNorm, linear, patchEmbed } from './common.js';
+import { layerNorm, linear, patchEmbed, type WeightFn } from './common.js';
 
 /** Traces the forward pass of `x [B, C, H, W]`; with `hidden`, also every `hidden.i` (tokens incl. class token). */
-export function vitForward(cfg: VitConfig, w: WeightFn, x: Tensor, hidden = false, posEmbed?: Tensor): Record<string, Tensor> {
+export function vitForward(
+  cfg: VitConfig,
+  w: WeightFn,
+  x: Tensor,
+  hidden = false,
+  posEmbed?: Tensor,
+): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};
   const { tokens } = patchEmbed(x, w, 'patch_embed.proj', cfg.patchSize);
   const [b, , d] = tokens.shape;

@@ -3,7 +3,7 @@
 // token grid may be non-square (it reduces exactly to the reference when square).
 import { F, type Tensor } from '@wf/core';
 import type { WfmConfig } from '../config.js';
-import { type WeightFn, dwcMixer, layerNorm, linear, linear1, patchEmbed } from './common.js';
+import { dwcMixer, layerNorm, linear, linear1, patchEmbed, type WeightFn } from './common.js';
 
 /** Outputs of the WeightFormer forward pass (`hidden.i` only when requested). */
 export type WfmOutputs = Record<string, Tensor>;
@@ -19,7 +19,11 @@ export function wfmForward(cfg: WfmConfig, w: WeightFn, x: Tensor, hidden = fals
     const dynamic = cfg.dynamicBlocks.includes(i);
     if (dynamic) h = layerNorm(h, w, `${p}.norm1`); // replaced, not a residual branch
     h = F.add(h, dwcMixer(h, w, `${p}.dwc`, dynamic, grid));
-    const mlp = linear(F.gelu(linear1(layerNorm(h, w, `${p}.norm2`), w, `${p}.linear1`, dynamic, grid)), w, `${p}.linear2`);
+    const mlp = linear(
+      F.gelu(linear1(layerNorm(h, w, `${p}.norm2`), w, `${p}.linear1`, dynamic, grid)),
+      w,
+      `${p}.linear2`,
+    );
     h = F.add(h, mlp);
     if (hidden) out[`hidden.${i}`] = h;
   }

@@ -33,7 +33,7 @@ export interface Prediction {
  */
 export function topK(logits: ArrayLike<number>, k = 5, labels?: readonly string[]): Prediction[] {
   const n = logits.length;
-  if (n === 0) throw new WfError('E_ARGUMENT', 'topK: logits are empty; pass one sample\'s class scores');
+  if (n === 0) throw new WfError('E_ARGUMENT', 'topK: logits are empty; pass the class scores of one sample');
   if (!Number.isInteger(k) || k < 1) {
     throw new WfError('E_ARGUMENT', `topK: k must be a positive integer, got ${k}`);
   }

@@ -1,0 +1,16 @@
+// Runs the @wf/core conformance suite on the CPU backend: every primitive against the float64 oracle,
+// every composite fused and lowered, attention vs its MLP reading, and the wfm-micro DynLinear/DynDWConv
+// fixtures.
+import { describeConformance } from '@wf/core/testing';
+import { readFixture } from '@wf/test-fixtures';
+import { createCpuBackend } from './index.js';
+
+describeConformance('cpu', () => createCpuBackend(), {
+  fixtures: {
+    weights: readFixture('reference/wfm-micro.safetensors'),
+    runs: {
+      'wfm-micro-64': readFixture('reference/wfm-micro-64.io.safetensors'),
+      'wfm-micro-80': readFixture('reference/wfm-micro-80.io.safetensors'),
+    },
+  },
+});

@@ -1,0 +1,394 @@
+// Image decoding for Node: PNG (pngjs) and JPEG (jpeg-js) bytes or files -> RgbaImage. The format is told by
+// its magic bytes, the size is read from the header and checked against a pixel limit before anything is
+// decoded, and corrupt, truncated or unsupported files fail with a WfError that says what is wrong.
+//
+// Like Pillow's `Image.open(...).convert('RGB')` as the reference uses it, nothing is color-managed and
+// EXIF orientation is not applied. 16-bit PNG samples are scaled to 8 bits by rounding (`v * 255 / 65535`).
+
+import { readFile } from 'node:fs/promises';
+import { inflateSync } from 'node:zlib';
+import { WfError } from '@wf/core';
+import { decode as decodeJpeg } from 'jpeg-js';
+import { PNG } from 'pngjs';
+import type { RgbaImage } from './preprocess.js';
+
+/** Default of {@link DecodeImageOptions.maxPixels}: 100 megapixels. */
+export const DEFAULT_MAX_PIXELS = 100e6;
+
+/** Options of {@link decodeImage} and {@link loadImageFile}. */
+export interface DecodeImageOptions {
+  /**
+   * Largest image accepted, in pixels (width * height), checked from the header before decoding, so that a
+   * small hostile file cannot make the decoder allocate gigabytes. Default {@link DEFAULT_MAX_PIXELS}.
+   */
+  maxPixels?: number;
+}
+
+/** What an image file's header says. */
+export interface ImageHeader {
+  /** The container format. */
+  format: 'png' | 'jpeg';
+  /** Width in pixels. */
+  width: number;
+  /** Height in pixels. */
+  height: number;
+}
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+const JPEG_SIGNATURE = [0xff, 0xd8, 0xff];
+
+function corrupt(format: 'PNG' | 'JPEG', reason: string, cause?: unknown): WfError {
+  return new WfError(
+    'E_IMAGE',
+    `corrupt or truncated ${format}: ${reason}; check that the file is complete, or re-export it`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/** True when `b` starts with `sig`, or is shorter than `sig` and is a prefix of it (a truncated file). */
+function startsWith(b: Uint8Array, sig: readonly number[], need: number): boolean {
+  const n = Math.min(b.length, need);
+  for (let i = 0; i < n; i++) if (b[i] !== sig[i]) return false;
+  return true;
+}
+
+function u32(b: Uint8Array, p: number): number {
+  return ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
+}
+
+function chunkType(b: Uint8Array, p: number): string {
+  return String.fromCharCode(b[p], b[p + 1], b[p + 2], b[p + 3]);
+}
+
+function hex(v: number): string {
+  return `0x${v.toString(16).toUpperCase().padStart(2, '0')}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// PNG
+
+interface PngInfo {
+  width: number;
+  height: number;
+  bitDepth: number;
+  colorType: number;
+  interlaced: boolean;
+}
+
+/** Reads the IHDR chunk (which the PNG format requires to come first). */
+function pngHeader(b: Uint8Array): PngInfo {
+  if (b.length < 8) throw corrupt('PNG', `the file ends inside the 8-byte signature (${b.length} bytes)`);
+  if (!startsWith(b, PNG_SIGNATURE, 8)) {
+    throw corrupt('PNG', 'bad signature (was the file transferred in text mode?)');
+  }
+  if (b.length >= 16 && (chunkType(b, 12) !== 'IHDR' || u32(b, 8) !== 13)) {
+    throw corrupt(
+      'PNG',
+      `the first chunk is "${chunkType(b, 12)}" of ${u32(b, 8)} bytes, expected IHDR of 13`,
+    );
+  }
+  if (b.length < 8 + 8 + 13) throw corrupt('PNG', `the file ends inside the IHDR header (${b.length} bytes)`);
+  const width = u32(b, 16);
+  const height = u32(b, 20);
+  if (width === 0 || height === 0 || width > 0x7fffffff || height > 0x7fffffff) {
+    throw corrupt('PNG', `the header declares an invalid size ${width}x${height}`);
+  }
+  const bitDepth = b[24];
+  const colorType = b[25];
+  if (!VALID_DEPTHS[colorType]?.includes(bitDepth)) {
+    throw corrupt(
+      'PNG',
+      `the header declares bit depth ${bitDepth} with color type ${colorType}, which PNG does not allow`,
+    );
+  }
+  if (b[26] !== 0 || b[27] !== 0 || b[28] > 1) {
+    throw corrupt(
+      'PNG',
+      `the header declares unknown compression / filter / interlace methods ${b[26]}/${b[27]}/${b[28]}`,
+    );
+  }
+  return { width, height, bitDepth, colorType, interlaced: b[28] === 1 };
+}
+
+/** Bit depths that each PNG color type allows. */
+const VALID_DEPTHS: Record<number, readonly number[]> = {
+  0: [1, 2, 4, 8, 16],
+  2: [8, 16],
+  3: [1, 2, 4, 8],
+  4: [8, 16],
+  6: [8, 16],
+};
+
+let crcTable: Uint32Array | undefined;
+
+/** CRC-32 of `b[from, to)` as PNG chunks use it. */
+function crc32(b: Uint8Array, from: number, to: number): number {
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let c = 0xffffffff;
+  for (let i = from; i < to; i++) c = crcTable[(c ^ b[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/**
+ * Walks the chunks and checks their CRCs; returns the IDAT chunks' data. (pngjs's synchronous reader reports
+ * most structural errors only as "unrecognised content at end of stream", so they are caught here first.)
+ */
+function pngImageData(b: Uint8Array): Uint8Array[] {
+  const idat: Uint8Array[] = [];
+  let p = 8;
+  for (;;) {
+    if (p + 8 > b.length) {
+      throw corrupt('PNG', `the file ends after ${b.length} bytes without an IEND chunk`);
+    }
+    const len = u32(b, p);
+    const type = chunkType(b, p + 4);
+    if (p + 12 + len > b.length) {
+      throw corrupt('PNG', `the file ends inside the ${type} chunk at byte ${p} (${b.length} bytes)`);
+    }
+    if (p === 8 && type !== 'IHDR') throw corrupt('PNG', `the first chunk is "${type}", expected IHDR`);
+    if (crc32(b, p + 4, p + 8 + len) !== u32(b, p + 8 + len)) {
+      throw corrupt('PNG', `the ${type} chunk at byte ${p} fails its CRC check (the file is damaged)`);
+    }
+    if (type === 'IDAT') idat.push(b.subarray(p + 8, p + 8 + len));
+    if (type === 'IEND') break;
+    p += 12 + len;
+  }
+  if (idat.length === 0) throw corrupt('PNG', 'there is no IDAT (image data) chunk');
+  return idat;
+}
+
+const CHANNELS_OF_COLOR_TYPE: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+/** Adam7 passes: x0, y0, dx, dy. */
+const ADAM7 = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+];
+
+/**
+ * pngjs inflates interlaced images without an output limit; a tiny file could expand to gigabytes. Inflate
+ * them here first with the exact size the header implies as the limit.
+ */
+function guardInterlacedInflate(info: PngInfo, idat: Uint8Array[]): void {
+  const channels = CHANNELS_OF_COLOR_TYPE[info.colorType];
+  if (channels === undefined) return; // pngjs reports the bad color type
+  const bitsPerPixel = channels * info.bitDepth;
+  let expected = 0;
+  for (const [x0, y0, dx, dy] of ADAM7) {
+    const pw = Math.ceil((info.width - x0) / dx);
+    const ph = Math.ceil((info.height - y0) / dy);
+    if (pw > 0 && ph > 0) expected += ph * (1 + Math.ceil((pw * bitsPerPixel) / 8));
+  }
+  try {
+    inflateSync(Buffer.concat(idat), { maxOutputLength: expected + 1024 });
+  } catch (e) {
+    const reason =
+      e instanceof RangeError
+        ? `the image data inflates to more than the ${expected} bytes a ${info.width}x${info.height} image needs`
+        : `the image data does not inflate (${e instanceof Error ? e.message : String(e)})`;
+    throw corrupt('PNG', reason, e);
+  }
+}
+
+function decodePng(bytes: Uint8Array, maxPixels: number): RgbaImage {
+  const info = pngHeader(bytes);
+  checkPixels(info.width, info.height, maxPixels);
+  const idat = pngImageData(bytes);
+  if (info.interlaced) guardInterlacedInflate(info, idat);
+  let png: { width: number; height: number; data: Buffer };
+  try {
+    png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  } catch (e) {
+    throw corrupt('PNG', e instanceof Error ? e.message : String(e), e);
+  }
+  const { width, height, data } = png;
+  if (width !== info.width || height !== info.height || data.length !== width * height * 4) {
+    throw corrupt('PNG', `the decoder returned ${data.length} bytes for ${width}x${height} pixels`);
+  }
+  return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// JPEG
+
+/** Start-of-frame markers (the ones that carry the image size): C0..CF but DHT C4, JPG C8 and DAC CC. */
+function isStartOfFrame(m: number): boolean {
+  return m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc;
+}
+
+/** Scans the markers up to the frame header (SOF) and reads the size from it. */
+function jpegHeader(b: Uint8Array): { width: number; height: number } {
+  let p = 2;
+  for (;;) {
+    // Like libjpeg, skip stray bytes before a marker, then any 0xFF fill bytes.
+    while (p < b.length && b[p] !== 0xff) p++;
+    while (p < b.length && b[p] === 0xff) p++;
+    if (p >= b.length) {
+      throw corrupt('JPEG', `the file ends before the frame header (SOF marker) (${b.length} bytes)`);
+    }
+    const m = b[p++];
+    if (m === 0x00 || m === 0x01 || m === 0xd8 || (m >= 0xd0 && m <= 0xd7)) continue; // no length field
+    if (m === 0xd9 || m === 0xda) {
+      throw corrupt(
+        'JPEG',
+        `no frame header (SOF marker) before the ${m === 0xd9 ? 'end of the image' : 'scan data'}`,
+      );
+    }
+    if (p + 2 > b.length) throw corrupt('JPEG', `the file ends inside marker ${hex(m)} (${b.length} bytes)`);
+    const len = (b[p] << 8) | b[p + 1];
+    if (len < 2) throw corrupt('JPEG', `marker ${hex(m)} at byte ${p - 2} has an invalid length ${len}`);
+    if (isStartOfFrame(m)) {
+      if (p + 7 > b.length)
+        throw corrupt('JPEG', `the file ends inside the frame header (${b.length} bytes)`);
+      const height = (b[p + 3] << 8) | b[p + 4];
+      const width = (b[p + 5] << 8) | b[p + 6];
+      if (width === 0 || height === 0) {
+        throw corrupt(
+          'JPEG',
+          `the frame header declares ${width}x${height} pixels (a DNL-defined height is unsupported)`,
+        );
+      }
+      return { width, height };
+    }
+    p += len;
+  }
+}
+
+function decodeJpegBytes(bytes: Uint8Array, maxPixels: number): RgbaImage {
+  const { width, height } = jpegHeader(bytes);
+  checkPixels(width, height, maxPixels);
+  let out: { width: number; height: number; data: Uint8Array };
+  try {
+    out = decodeJpeg(bytes, {
+      useTArray: true,
+      formatAsRGBA: true,
+      // One pixel of slack: jpeg-js compares against maxResolutionInMP * 1e6 in floating point.
+      maxResolutionInMP: (maxPixels + 1) / 1e6,
+      // About 22 bytes per pixel at most (coefficients, component planes, output); the header check above is
+      // the real limit, this one only must not be the tighter one.
+      maxMemoryUsageInMB: Math.max(512, Math.ceil((maxPixels * 32) / 2 ** 20)),
+    });
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    if (/unsupported|only single frame/i.test(msg)) {
+      throw new WfError(
+        'E_IMAGE',
+        `unsupported JPEG: ${msg}; convert it to a baseline or progressive RGB or grayscale JPEG, or to PNG`,
+        { cause: e },
+      );
+    }
+    throw corrupt('JPEG', msg, e);
+  }
+  if (out.width !== width || out.height !== height || out.data.length !== width * height * 4) {
+    throw corrupt(
+      'JPEG',
+      `the decoder returned ${out.data.length} bytes for ${out.width}x${out.height} pixels`,
+    );
+  }
+  return { width, height, data: out.data };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Public API
+
+function megapixels(n: number): string {
+  return String(Number((n / 1e6).toPrecision(4)));
+}
+
+function checkPixels(width: number, height: number, maxPixels: number): void {
+  if (width * height > maxPixels) {
+    throw new WfError(
+      'E_IMAGE',
+      `image is ${width}x${height} = ${megapixels(width * height)} MP, over the ${megapixels(maxPixels)} MP ` +
+        'limit; pass maxPixels to raise it',
+    );
+  }
+}
+
+function maxPixelsOf(opts: DecodeImageOptions): number {
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (typeof maxPixels !== 'number' || !(maxPixels > 0)) {
+    throw new WfError('E_ARGUMENT', `maxPixels must be a positive number, got ${String(maxPixels)}`);
+  }
+  return maxPixels;
+}
+
+function detectFormat(bytes: Uint8Array): 'png' | 'jpeg' {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new WfError('E_IMAGE', 'image bytes must be a Uint8Array (or Buffer) holding a PNG or JPEG file');
+  }
+  if (bytes.length === 0) {
+    throw new WfError('E_IMAGE', 'image data is empty (0 bytes); pass the contents of a PNG or JPEG file');
+  }
+  if (startsWith(bytes, PNG_SIGNATURE, 4)) return 'png';
+  if (startsWith(bytes, JPEG_SIGNATURE, 3)) return 'jpeg';
+  throw new WfError('E_IMAGE', 'unsupported image format (expected PNG or JPEG)');
+}
+
+/**
+ * Reads the format and size of a PNG or JPEG from its header, without decoding it.
+ *
+ * @throws {WfError} `E_IMAGE` for empty input, another format, or a corrupt or truncated header.
+ */
+export function readImageHeader(bytes: Uint8Array): ImageHeader {
+  const format = detectFormat(bytes);
+  const { width, height } = format === 'png' ? pngHeader(bytes) : jpegHeader(bytes);
+  return { format, width, height };
+}
+
+/**
+ * Decodes a PNG or JPEG file's bytes to 8-bit RGBA. PNG: any bit depth and color type (grayscale, palette,
+ * with or without alpha, 16-bit scaled to 8-bit, interlaced); JPEG: baseline and progressive, grayscale or
+ * color. Grayscale comes back with R = G = B and opaque images with A = 255.
+ *
+ * @param bytes - The whole file (a Node `Buffer` is fine).
+ * @returns The decoded image; its `data` is a fresh `Uint8Array` (not a `Buffer`).
+ * @throws {WfError} `E_IMAGE`: empty input; not PNG or JPEG (`unsupported image format (expected PNG or
+ *   JPEG)`); more pixels than `maxPixels` (checked from the header, before decoding); corrupt or truncated
+ *   file (`corrupt or truncated PNG: <reason>; ...`); unsupported JPEG flavour. `E_ARGUMENT`: bad maxPixels.
+ */
+export function decodeImage(bytes: Uint8Array, opts: DecodeImageOptions = {}): RgbaImage {
+  const maxPixels = maxPixelsOf(opts);
+  const format = detectFormat(bytes);
+  return format === 'png' ? decodePng(bytes, maxPixels) : decodeJpegBytes(bytes, maxPixels);
+}
+
+/**
+ * Reads and decodes a PNG or JPEG file (see {@link decodeImage}).
+ *
+ * @throws {WfError} `E_IO` when the file cannot be read (`cannot read image file "<path>": ENOENT ...`);
+ *   the errors of {@link decodeImage}, their message prefixed with the path.
+ */
+export async function loadImageFile(path: string, opts: DecodeImageOptions = {}): Promise<RgbaImage> {
+  maxPixelsOf(opts);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new WfError(
+      'E_IO',
+      `cannot read image file "${path}": ${msg}; check the path and its permissions`,
+      {
+        cause: e,
+      },
+    );
+  }
+  try {
+    return decodeImage(bytes, opts);
+  } catch (e) {
+    if (e instanceof WfError) throw new WfError(e.code, `${path}: ${e.message}`, { cause: e });
+    throw e;
+  }
+}
