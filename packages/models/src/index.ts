@@ -20,3 +20,4 @@ export {
 } from './load.js';
 export { type CompiledModel, type ForwardOptions, type NonFiniteInputPolicy, WfModel } from './model.js';
 export { resizePosEmbed } from './pos-embed.js';
+export { MODEL_VARIANTS, type ModelVariant, randomModel, variantConfig } from './variants.js';

@@ -10,6 +10,7 @@ import {
 } from '@wf/core';
 import { type Arch, type ConfigSource, ModelError, resolveConfig } from './config.js';
 import { WfModel } from './model.js';
+import { variantConfig } from './variants.js';
 
 /** Download progress: bytes received so far and the total when the server says it. */
 export interface LoadProgress {
@@ -23,6 +24,8 @@ export interface LoadOptions {
   arch?: Arch;
   /** Attention heads (ViT); not recoverable from the weights. */
   heads?: number;
+  /** A named variant (e.g. `deit-tiny`) whose configuration fills what the checkpoint does not say. */
+  variant?: string;
   /** Any other configuration key (snake_case or camelCase), highest priority. */
   config?: ConfigSource;
   /** A config.json object to use instead of looking for one beside the weights. */
@@ -130,7 +133,9 @@ export function modelFromSafetensors(
   let metaConfig: ConfigSource | undefined;
   if (st.metadata.config) metaConfig = parseConfigJson(st.metadata.config, 'safetensors metadata "config"');
   const meta = { ...(metaConfig ?? {}), ...(st.metadata.arch ? { arch: st.metadata.arch } : {}) };
-  const config = resolveConfig(shapes, [explicit, opts.configJson ?? besideConfig, meta]);
+  const layers = [explicit, opts.configJson ?? besideConfig, meta];
+  if (opts.variant) layers.push(variantConfig(opts.variant) as unknown as ConfigSource);
+  const config = resolveConfig(shapes, layers);
   return new WfModel(config, weights, st.metadata);
 }
 

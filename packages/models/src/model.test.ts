@@ -179,3 +179,37 @@ describe('wfm-dit classifier-free guidance', () => {
     }
   });
 });
+
+describe('named variants', () => {
+  it('WFM-T has 7,074,184 parameters; random models run', async () => {
+    const { randomModel, MODEL_VARIANTS } = await import('./variants.js');
+    expect(randomModel('wfm-tiny').parameterCount).toBe(7074184);
+    expect(Object.keys(MODEL_VARIANTS)).toEqual(
+      expect.arrayContaining([
+        'wfm-tiny',
+        'wfm-small',
+        'wfm-base',
+        'deit-tiny',
+        'deit-small',
+        'wfm-dit-s-2',
+        'wfm-dit-b-8',
+      ]),
+    );
+    const m = randomModel(
+      { ...MODEL_VARIANTS['deit-tiny'], depth: 1, imgSize: 32, numClasses: 4 },
+      { seed: 3 },
+    );
+    const out = await m.run(backend, {
+      dtype: 'float32',
+      shape: [1, 3, 64, 64],
+      data: new Float32Array(3 * 64 * 64).fill(0.1),
+    });
+    expect(out.logits.shape).toEqual([1, 4]);
+    expect(Array.from(out.logits.data).every(Number.isFinite)).toBe(true);
+  });
+
+  it('a variant fills the configuration a hub checkpoint lacks (heads)', async () => {
+    const deit = hubStyle(readFixture('reference/deit-micro-64.safetensors'));
+    await expect(loadModel(deit, { variant: 'nope' })).rejects.toThrow(/unknown model variant "nope"/);
+  });
+});

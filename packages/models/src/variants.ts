@@ -1,0 +1,107 @@
+// Named model variants (the published sizes) and seeded random initialization, for building a model
+// without a checkpoint (benchmarks, tests) or for naming the configuration of one that has none.
+import type { TensorData } from '@wf/core';
+import { seededRandom } from './blocks.js';
+import {
+  type DitConfig,
+  expectedWeights,
+  type ModelConfig,
+  ModelError,
+  referenceDynamicBlocks,
+  type VitConfig,
+  type WfmConfig,
+} from './config.js';
+import { WfModel } from './model.js';
+
+const wfm = (embedDim: number, imgSize: number): WfmConfig => ({
+  arch: 'wfm',
+  imgSize,
+  patchSize: 16,
+  inChans: 3,
+  numClasses: 1000,
+  embedDim,
+  depth: 17,
+  mlpRatio: 4,
+  dynamicBlocks: referenceDynamicBlocks(17),
+});
+
+const deit = (embedDim: number, numHeads: number): VitConfig => ({
+  arch: 'vit',
+  imgSize: 224,
+  patchSize: 16,
+  inChans: 3,
+  numClasses: 1000,
+  embedDim,
+  depth: 12,
+  numHeads,
+  mlpRatio: 4,
+});
+
+const dit = (hiddenSize: number, patchSize: number): DitConfig => ({
+  arch: 'wfm-dit',
+  inputSize: 32,
+  patchSize,
+  inChannels: 4,
+  hiddenSize,
+  depth: 15,
+  numClasses: 1000,
+  learnSigma: true,
+  mlpRatio: 4,
+  dynamicBlocks: referenceDynamicBlocks(15),
+});
+
+/** The published configurations by name (SPEC sections 2, 6 and 7). */
+export const MODEL_VARIANTS = {
+  'wfm-tiny': wfm(192, 224),
+  'wfm-small': wfm(384, 224),
+  'wfm-base': wfm(384, 448),
+  'deit-tiny': deit(192, 3),
+  'deit-small': deit(384, 6),
+  'wfm-dit-s-2': dit(384, 2),
+  'wfm-dit-s-4': dit(384, 4),
+  'wfm-dit-s-8': dit(384, 8),
+  'wfm-dit-b-2': dit(768, 2),
+  'wfm-dit-b-4': dit(768, 4),
+  'wfm-dit-b-8': dit(768, 8),
+} as const satisfies Record<string, ModelConfig>;
+
+/** A variant name. */
+export type ModelVariant = keyof typeof MODEL_VARIANTS;
+
+/** The configuration of a named variant; throws listing the known names. */
+export function variantConfig(name: string): ModelConfig {
+  const cfg = (MODEL_VARIANTS as Record<string, ModelConfig>)[name];
+  if (!cfg)
+    throw new ModelError(
+      `unknown model variant "${name}" (known: ${Object.keys(MODEL_VARIANTS).join(', ')})`,
+    );
+  return cfg;
+}
+
+/**
+ * A model with seeded random weights: norms at weight 1 / bias 0, other biases 0, and other weights
+ * uniform with the fan-in scale of PyTorch's default init (std about 1/sqrt(3·fan_in)). Good for timing and
+ * plumbing, not for predictions.
+ */
+export function randomModel(config: ModelConfig | ModelVariant, opts: { seed?: number } = {}): WfModel {
+  const cfg = typeof config === 'string' ? variantConfig(config) : config;
+  const rand = seededRandom(opts.seed ?? 0);
+  const weights = new Map<string, TensorData>();
+  for (const [name, shape] of expectedWeights(cfg)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(n);
+    const isNorm = /norm\d?\.weight$|init_norm\.weight$/.test(name);
+    const isBias = /(\.bias|\.b)$/.test(name);
+    if (isNorm) data.fill(1);
+    else if (!isBias) {
+      const fanIn = shape.length > 1 ? n / shape[0] : shape[0];
+      const bound = 1 / Math.sqrt(Math.max(1, fanIn));
+      for (let i = 0; i < n; i++) data[i] = (rand() * 2 - 1) * bound;
+    }
+    weights.set(name, { dtype: 'float32', shape, data });
+  }
+  return new WfModel(cfg, weights, {
+    variant: typeof config === 'string' ? config : 'custom',
+    weights: 'random',
+  });
+}
