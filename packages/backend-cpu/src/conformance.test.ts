@@ -5,12 +5,13 @@ import { describeConformance } from '@wf/core/testing';
 import { readFixture } from '@wf/test-fixtures';
 import { createCpuBackend } from './index.js';
 
-describeConformance('cpu', () => createCpuBackend(), {
-  fixtures: {
-    weights: readFixture('reference/wfm-micro.safetensors'),
-    runs: {
-      'wfm-micro-64': readFixture('reference/wfm-micro-64.io.safetensors'),
-      'wfm-micro-80': readFixture('reference/wfm-micro-80.io.safetensors'),
-    },
+const fixtures = {
+  weights: readFixture('reference/wfm-micro.safetensors'),
+  runs: {
+    'wfm-micro-64': readFixture('reference/wfm-micro-64.io.safetensors'),
+    'wfm-micro-80': readFixture('reference/wfm-micro-80.io.safetensors'),
   },
-});
+};
+
+describeConformance('cpu (plain kernels)', () => createCpuBackend({ kernels: 'plain' }), { fixtures });
+describeConformance('cpu (fast kernels)', () => createCpuBackend(), { fixtures });

@@ -7,10 +7,18 @@ import {
   fmtShape,
   type KernelRegistry,
   sameShape,
+  sizeOf,
+  stridesOf,
   type TensorData,
   type TensorType,
 } from '@wf/core';
 import ndarray from 'ndarray';
+import { WasmHeap } from './fast/heap.js';
+import { fastElementwiseKernels } from './fast-kernels/elementwise.js';
+import { jsMatmulEngine, type MatmulEngine } from './fast-kernels/matmul-engine.js';
+import { fastNormReduceKernels } from './fast-kernels/norm-reduce.js';
+import { productKernels } from './fast-kernels/products.js';
+import { WasmMatmulEngine } from './fast-kernels/wasm-engine.js';
 import { convKernels } from './kernels/conv.js';
 import { elementwiseKernels } from './kernels/elementwise.js';
 import { matmulKernels } from './kernels/matmul.js';
@@ -19,7 +27,7 @@ import { normKernels } from './kernels/norm.js';
 import { reduceKernels } from './kernels/reduce.js';
 import { type CpuTensor, copyInto, toTensorData, wrapBuffer } from './nd.js';
 
-/** Every kernel of the CPU backend, keyed by op. */
+/** The plain reference kernels, keyed by op: the living definition of every primitive. */
 export const cpuKernels: KernelRegistry<CpuTensor> = {
   ...elementwiseKernels,
   ...reduceKernels,
@@ -29,18 +37,147 @@ export const cpuKernels: KernelRegistry<CpuTensor> = {
   ...movementKernels,
 };
 
-/** The CPU backend: storage blocks are ArrayBuffers, tensors are ndarray views. */
-export class CpuBackend implements Backend<CpuTensor, ArrayBuffer> {
-  readonly name = 'cpu';
+/** The fast kernels over a matrix-product engine: plain kernels where no fast one applies. */
+export function fastKernels(engine: MatmulEngine): KernelRegistry<CpuTensor> {
+  return { ...cpuKernels, ...fastElementwiseKernels, ...fastNormReduceKernels, ...productKernels(engine) };
+}
+
+/** Options of the CPU backend. */
+export interface CpuBackendOptions {
+  /** `fast` (default): optimized kernels and fused linear/affine epilogues; `plain`: the reference kernels. */
+  kernels?: 'fast' | 'plain';
+  /**
+   * Matrix products of the fast kernels: `wasm` (default where WebAssembly SIMD and SharedArrayBuffer
+   * exist): generated SIMD kernels on a shared heap, split over worker threads; `js`: portable loops.
+   */
+  engine?: 'wasm' | 'js';
+  /** Threads for matrix products, the calling one included (default: all cores). */
+  threads?: number;
+  /** Largest heap in bytes for the wasm engine (default 4 GiB, the wasm32 limit). */
+  maxHeapBytes?: number;
+}
+
+/** A storage block: an ArrayBuffer, or a region of the wasm engine's shared heap. */
+export type CpuStorage = ArrayBuffer | { readonly offset: number; readonly bytes: number };
+
+function defaultThreads(): number {
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  const os = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node
+    ? nodeParallelism()
+    : undefined;
+  return os ?? nav?.hardwareConcurrency ?? 1;
+}
+
+function nodeParallelism(): number | undefined {
+  try {
+    // biome-ignore lint/suspicious/noExplicitAny: process.getBuiltinModule is Node >= 20.16
+    const os = (process as any).getBuiltinModule?.('node:os') as
+      | { availableParallelism?: () => number }
+      | undefined;
+    return os?.availableParallelism?.();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether this runtime can run the wasm engine (WebAssembly SIMD and shared memory). */
+export function wasmEngineSupported(): boolean {
+  if (typeof SharedArrayBuffer === 'undefined' || typeof WebAssembly === 'undefined') return false;
+  // (module (func (result v128) v128.const i32x4 0 0 0 0))
+  const simd = Uint8Array.of(
+    0,
+    97,
+    115,
+    109,
+    1,
+    0,
+    0,
+    0,
+    1,
+    5,
+    1,
+    96,
+    0,
+    1,
+    123,
+    3,
+    2,
+    1,
+    0,
+    10,
+    22,
+    1,
+    20,
+    0,
+    253,
+    12,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    11,
+  );
+  return WebAssembly.validate(simd);
+}
+
+/**
+ * The CPU backend. Tensors are ndarray views (reshape, permute and slice are zero-copy). The fast kernel
+ * set (default) runs matrix products on generated WebAssembly SIMD kernels over a shared heap, split
+ * across worker threads; `{ kernels: 'plain' }` runs the plain reference kernels.
+ */
+export class CpuBackend implements Backend<CpuTensor, CpuStorage> {
+  readonly name: string;
   readonly capabilities: BackendCapabilities = {
     zeroCopyViews: true,
     syncRead: true,
     dtypes: ['float32', 'int32'],
     precision: 'float32',
   };
-  readonly kernels: KernelRegistry<CpuTensor> = cpuKernels;
+  readonly kernels: KernelRegistry<CpuTensor>;
+  /** Which kernel set runs. */
+  readonly kernelSet: 'fast' | 'plain';
+  /** The matrix-product engine of the fast kernels. */
+  readonly engine: MatmulEngine;
+  /** Resolves when worker threads (if any) are running; products before that use one thread. */
+  readonly ready: Promise<void>;
+  private readonly heap: WasmHeap | undefined;
   private disposed = false;
   private liveBytes = 0;
+  private readonly released = new WeakSet<object>();
+
+  constructor(options: CpuBackendOptions = {}) {
+    this.kernelSet = options.kernels ?? 'fast';
+    const useWasm =
+      this.kernelSet === 'fast' && (options.engine ?? (wasmEngineSupported() ? 'wasm' : 'js')) === 'wasm';
+    if (useWasm) {
+      if (!wasmEngineSupported())
+        throw new BackendError('engine "wasm" needs WebAssembly SIMD and SharedArrayBuffer; use engine "js"');
+      this.heap = new WasmHeap({ maximumBytes: options.maxHeapBytes });
+      const engine = new WasmMatmulEngine(
+        this.heap,
+        Math.max(1, Math.floor(options.threads ?? defaultThreads())),
+      );
+      this.engine = engine;
+      this.ready = engine.ready;
+    } else {
+      this.engine = jsMatmulEngine;
+      this.ready = Promise.resolve();
+    }
+    this.kernels = this.kernelSet === 'plain' ? cpuKernels : fastKernels(this.engine);
+    this.name = this.kernelSet === 'plain' ? 'cpu:plain' : useWasm ? 'cpu' : 'cpu:js';
+  }
 
   private check(): void {
     if (this.disposed) throw new BackendError('the cpu backend was disposed; create a new one');
@@ -51,23 +188,34 @@ export class CpuBackend implements Backend<CpuTensor, ArrayBuffer> {
     return this.liveBytes;
   }
 
-  allocate(bytes: number): ArrayBuffer {
+  allocate(bytes: number): CpuStorage {
     this.check();
     this.liveBytes += bytes;
-    return new ArrayBuffer(bytes);
+    if (!this.heap) return new ArrayBuffer(bytes);
+    return { offset: this.heap.alloc(bytes), bytes };
   }
 
-  release(storage: ArrayBuffer): void {
-    // Garbage-collected; only the accounting changes. Releasing twice is harmless.
-    if (storage.byteLength && !released.has(storage)) {
-      released.add(storage);
+  release(storage: CpuStorage): void {
+    if (this.released.has(storage)) return;
+    this.released.add(storage);
+    if (storage instanceof ArrayBuffer) {
       this.liveBytes -= storage.byteLength;
+      return;
     }
+    this.liveBytes -= storage.bytes;
+    if (this.disposed || !this.heap) return;
+    (this.engine as WasmMatmulEngine).releaseStorage(storage.offset);
+    this.heap.free(storage.offset);
   }
 
-  wrap(storage: ArrayBuffer, type: TensorType): CpuTensor {
+  wrap(storage: CpuStorage, type: TensorType): CpuTensor {
     this.check();
-    return wrapBuffer(storage, type);
+    if (storage instanceof ArrayBuffer) return wrapBuffer(storage, type);
+    const n = sizeOf(type.shape);
+    const data =
+      type.dtype === 'int32' ? this.heap!.i32(storage.offset, n) : this.heap!.f32(storage.offset, n);
+    (this.engine as WasmMatmulEngine).noteBuffer(data.buffer);
+    return ndarray(data, [...type.shape], stridesOf(type.shape), 0);
   }
 
   write(dst: CpuTensor, data: TensorData): void {
@@ -89,14 +237,15 @@ export class CpuBackend implements Backend<CpuTensor, ArrayBuffer> {
     return toTensorData(t);
   }
 
+  /** Stops worker threads and drops the heap. Idempotent; later calls fail with a BackendError. */
   dispose(): void {
+    if (this.disposed) return;
     this.disposed = true;
+    if (this.engine instanceof WasmMatmulEngine) this.engine.dispose();
   }
 }
 
-const released = new WeakSet<ArrayBuffer>();
-
-/** Creates the reference CPU backend. */
-export function createCpuBackend(): CpuBackend {
-  return new CpuBackend();
+/** Creates the CPU backend (fast kernels by default; `{ kernels: 'plain' }` for the reference ones). */
+export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
+  return new CpuBackend(options);
 }

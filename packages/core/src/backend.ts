@@ -38,6 +38,11 @@ export interface KernelArgs<T, K extends OpName = OpName> {
   readonly attrs: OpAttrs<K>;
   /** Preallocated output to write; undefined only for view ops on zeroCopyViews backends (return an alias). */
   readonly out: T | undefined;
+  /**
+   * Which inputs are graph constants (weights): their contents never change, so a kernel may cache derived
+   * data (packed or uploaded copies) keyed by the input tensor object. Absent in eager mode.
+   */
+  readonly constants?: readonly boolean[];
 }
 
 /** A kernel: computes one op, writing `out` (or returning a view) and returning the output tensor. */

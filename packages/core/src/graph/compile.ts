@@ -7,6 +7,7 @@ import { OPS, type OpName } from '../ir/ops.js';
 import { bytesOf, sameShape, sizeOf, type TensorData, type TensorType } from '../ir/types.js';
 import { type GraphCost, graphCost } from './cost.js';
 import type { Graph } from './graph.js';
+import { fuseActivations } from './fuse.js';
 import { lowerGraph } from './lower.js';
 import { type MemoryPlan, planMemory } from './plan.js';
 
@@ -54,6 +55,7 @@ interface Step {
   readonly type: TensorType;
   readonly attrs: unknown;
   readonly out: unknown;
+  readonly constants: readonly boolean[];
 }
 
 /** Ops of `graph` (after lowering) that `backend` has no kernel for. */
@@ -75,7 +77,7 @@ export async function compile(
   options: CompileOptions = {},
 ): Promise<CompiledGraph> {
   const fuse = options.fuse ?? true;
-  const lowered = lowerGraph(graph, (op) => fuse && !!backend.kernels[op]);
+  const lowered = lowerGraph(fuse ? fuseActivations(graph) : graph, (op) => fuse && !!backend.kernels[op]);
   const missing = missingKernels(lowered, backend);
   if (missing.length)
     throw new BackendError(`backend ${backend.name} has no kernel for: ${missing.join(', ')}`);
@@ -112,6 +114,7 @@ export async function compile(
       type: n.type,
       attrs: n.attrs,
       out: kind === 'slot' ? backend.wrap(slots[plan.slot[n.id]], n.type) : undefined,
+      constants: n.inputs.map((i) => lowered.nodes[plan.root[i]].op === 'const'),
     });
   }
   const inputTypes = new Map([...lowered.inputs].map(([k, id]) => [k, lowered.nodes[id].type]));
@@ -163,6 +166,7 @@ export async function compile(
             type: s.type,
             attrs: s.attrs as never,
             out: s.out,
+            constants: s.constants,
           });
           values[s.id] = r instanceof Promise ? await r : r;
         }

@@ -4,7 +4,7 @@
 // implement primitives; a composite runs as its lowering unless a backend registers a fused kernel for it.
 import { fmtShape, ShapeError } from '../errors.js';
 import { lowerAttention, lowerAttentionMlp, lowerDynamicMlp } from '../ops/attention.js';
-import { lowerGelu, lowerLinear, lowerSilu } from '../ops/basic-composites.js';
+import { lowerAffine, lowerGelu, lowerLinear, lowerSilu } from '../ops/basic-composites.js';
 import { DYN_DWCONV_PARAMS, lowerDynDWConv } from '../ops/dyn-dwconv.js';
 import { DYN_LINEAR_PARAMS, lowerDynLinear } from '../ops/dyn-linear.js';
 import {
@@ -19,6 +19,8 @@ import type { Tensor } from './tensor.js';
 import type { DType, Shape, TensorType } from './types.js';
 import { sizeOf } from './types.js';
 
+/** An activation fused into a linear layer's output (GELU exact or tanh-approximated). */
+export type Activation = 'gelu' | 'gelu_tanh';
 /** Activation used by the dynamic MLP composite. */
 export type MlpActivation = 'softmax' | 'gelu' | 'relu' | 'silu';
 /** Strategies that predict DynLinear's dynamic weight (SPEC sections 3 and 5). */
@@ -70,13 +72,14 @@ export interface OpAttrMap {
   concat: { axis: number };
   pad: { pads: [number, number][]; value: number };
   // composites
-  linear: Record<string, never>;
+  linear: { activation?: Activation };
+  affine: { activation?: Activation };
   gelu: { approximate: 'none' | 'tanh' };
   silu: Record<string, never>;
   attention: { heads: number; scale?: number };
   attention_mlp: { heads: number; scale?: number };
   dynamic_mlp: { activation: MlpActivation };
-  dyn_linear: { strategy: DynLinearStrategy; grid: [number, number] };
+  dyn_linear: { strategy: DynLinearStrategy; grid: [number, number]; activation?: Activation };
   dyn_dwconv: { strategy: DynDWConvStrategy };
 }
 
@@ -565,7 +568,7 @@ export const OPS: Table = {
   linear: {
     name: 'linear',
     kind: 'composite',
-    doc: 'PyTorch Linear: x [..., in] @ weight[out, in]ᵀ + bias[out].',
+    doc: 'PyTorch Linear: x [..., in] @ weight[out, in]ᵀ + bias[out], optionally followed by a fused activation.',
     arity: [2, 3],
     infer: ([x, w, b]) => {
       requireFloat('linear', [x, w, ...(b ? [b] : [])]);
@@ -582,6 +585,22 @@ export const OPS: Table = {
       return f32([...x.shape.slice(0, -1), w.shape[0]]);
     },
     lower: lowerLinear,
+  },
+
+  affine: {
+    name: 'affine',
+    kind: 'composite',
+    doc: 'act(x @ w + bias) with x [..., M, K], w [..., K, N] (batch axes broadcast), bias [N]: a matmul with a fused epilogue.',
+    arity: [3, 3],
+    infer: ([x, w, b]) => {
+      requireFloat('affine', [x, w, b]);
+      const out = matmulType('affine', x, w);
+      if (b.shape.length !== 1 || b.shape[0] !== out.shape[out.shape.length - 1]) {
+        throw new ShapeError('affine', `bias ${fmtShape(b.shape)} must be [${out.shape[out.shape.length - 1]}]`);
+      }
+      return out;
+    },
+    lower: lowerAffine,
   },
 
   gelu: {

@@ -1,14 +1,26 @@
-// Lowerings of the small composites: linear (PyTorch layout), GELU (erf and tanh forms) and SiLU.
-import type { OpAttrs } from '../ir/ops.js';
+// Lowerings of the small composites: linear (PyTorch layout), affine (matmul + bias + activation), GELU
+// (erf and tanh forms) and SiLU.
+import type { Activation, OpAttrs } from '../ir/ops.js';
 import type { Tensor } from '../ir/tensor.js';
 import * as F from './functional.js';
 
-/** linear(x, w[out,in], b?) = x @ wᵀ + b. */
-export function lowerLinear([x, w, b]: readonly Tensor[]): Tensor {
+/** Applies a fused activation (none when undefined). */
+export function applyActivation(y: Tensor, activation: Activation | undefined): Tensor {
+  if (!activation) return y;
+  return F.gelu(y, activation === 'gelu_tanh' ? 'tanh' : 'none');
+}
+
+/** linear(x, w[out,in], b?) = act(x @ wᵀ + b). */
+export function lowerLinear([x, w, b]: readonly Tensor[], attrs: OpAttrs<'linear'> = {}): Tensor {
   const x2 = x.rank === 1 ? F.reshape(x, [1, x.shape[0]]) : x;
   let y = F.matmul(x2, w, { transB: true });
   if (b) y = F.add(y, b);
-  return x.rank === 1 ? F.reshape(y, [w.shape[0]]) : y;
+  return applyActivation(x.rank === 1 ? F.reshape(y, [w.shape[0]]) : y, attrs.activation);
+}
+
+/** affine(x, w, b) = act(x @ w + b). */
+export function lowerAffine([x, w, b]: readonly Tensor[], attrs: OpAttrs<'affine'> = {}): Tensor {
+  return applyActivation(F.add(F.matmul(x, w), b), attrs.activation);
 }
 
 /** gelu(x) = 0.5 x (1 + erf(x / √2)), or 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))) when approximate. */

@@ -12,7 +12,7 @@
 //   nonlinear: Wd = silu(xp @ a)ᵀ (xp @ c) · s / N                                 (one side nonlinear)
 //   deep:      h = silu(xp @ g_weightᵀ + g_bias);  Wd = (h @ a)ᵀ (h @ c) · s / N    (two-layer generator)
 import { ShapeError } from '../errors.js';
-import type { DynLinearStrategy, OpAttrs } from '../ir/ops.js';
+import type { Activation, DynLinearStrategy, OpAttrs } from '../ir/ops.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { TensorType } from '../ir/types.js';
 import * as F from './functional.js';
@@ -64,10 +64,10 @@ export function poolTokens2x2(x: Tensor, grid: readonly [number, number]): Tenso
 }
 
 /** Steps 5-6 of SPEC section 3: normalize the dynamic weight per column, add the static one, apply. */
-function apply(x: Tensor, wd: Tensor | undefined, w: Tensor, b: Tensor): Tensor {
-  if (!wd) return F.add(F.matmul(x, w), b); // no pooled tokens: the dynamic term is an empty sum (0)
+function applyDynamic(x: Tensor, wd: Tensor | undefined, w: Tensor, b: Tensor, activation?: Activation): Tensor {
+  if (!wd) return F.affine(x, w, b, activation); // no pooled tokens: the dynamic term is an empty sum (0)
   const normed = F.div(wd, F.add(F.l2norm(wd, 1, true), 1));
-  return F.add(F.matmul(x, F.add(normed, w)), b);
+  return F.affine(x, F.add(normed, w), b, activation);
 }
 
 /** Outer-product generator (uᵀ v) · factor summed over pooled tokens: [B,M,Cin], [B,M,Cout] -> [B,Cin,Cout]. */
@@ -76,7 +76,8 @@ function outer(u: Tensor, v: Tensor, factor: number): Tensor {
 }
 
 /** Lowers dyn_linear to primitives for every strategy. */
-export function lowerDynLinear(inputs: readonly Tensor[], { strategy, grid }: OpAttrs<'dyn_linear'>): Tensor {
+export function lowerDynLinear(inputs: readonly Tensor[], { strategy, grid, activation }: OpAttrs<'dyn_linear'>): Tensor {
+  const apply = (x: Tensor, wd: Tensor | undefined, w: Tensor, b: Tensor) => applyDynamic(x, wd, w, b, activation);
   const [x, w, b] = inputs;
   const [, n, cin] = x.shape;
   const s = cin ** -0.5;

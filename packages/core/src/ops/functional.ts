@@ -2,7 +2,7 @@
 // of the table into the tensors' context. Model code uses only these, so it traces, lowers and runs
 // eagerly unchanged.
 import { ArgumentError, ShapeError } from '../errors.js';
-import type { DynDWConvStrategy, DynLinearStrategy, MlpActivation, OpAttrs, OpName } from '../ir/ops.js';
+import type { Activation, DynDWConvStrategy, DynLinearStrategy, MlpActivation, OpAttrs, OpName } from '../ir/ops.js';
 import { normAxis } from '../ir/shape-utils.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { DType } from '../ir/types.js';
@@ -176,9 +176,12 @@ export function splitLast(x: Tensor, sizes: readonly number[]): Tensor[] {
 }
 
 // ---- composites ----
-/** PyTorch Linear: x @ weightᵀ + bias, weight `[out, in]`. */
-export const linear = (x: Tensor, weight: Tensor, bias?: Tensor): Tensor =>
-  emit('linear', bias ? [x, weight, bias] : [x, weight], NO_ATTRS);
+/** PyTorch Linear: x @ weightᵀ + bias, weight `[out, in]`; `activation` fuses a GELU onto the output. */
+export const linear = (x: Tensor, weight: Tensor, bias?: Tensor, activation?: Activation): Tensor =>
+  emit('linear', bias ? [x, weight, bias] : [x, weight], activation ? { activation } : {});
+/** act(x @ w + bias) with a `[..., K, N]` weight (batch axes broadcast): a matmul with a fused epilogue. */
+export const affine = (x: Tensor, w: Tensor, bias: Tensor, activation?: Activation): Tensor =>
+  emit('affine', [x, w, bias], activation ? { activation } : {});
 /** GELU, exact (erf) by default or the tanh approximation. */
 export const gelu = (x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor =>
   emit('gelu', [x], { approximate });

@@ -614,6 +614,19 @@ const COMPOSITE_CASES: { readonly [K in OpName]?: CaseGen } = {
     ),
     mk('x [5] rank 1, weight [4,5], no bias', [g.t([5]), g.t([4, 5])], ([x, w]) => F.linear(x, w)),
     mk('x [7,6], weight [3,6], bias', [g.t([7, 6]), g.t([3, 6]), g.t([3])], ([x, w, b]) => F.linear(x, w, b)),
+    mk('x [2,9,8] fused gelu', [g.t([2, 9, 8]), g.t([12, 8]), g.t([12])], ([x, w, b]) => F.linear(x, w, b, 'gelu')),
+    mk('x [5,4] fused gelu_tanh, permuted input and weight', [g.t([4, 5]), g.t([4, 3]), g.t([3])], ([x, w, b]) =>
+      F.linear(F.permute(x, [1, 0]), F.permute(w, [1, 0]), b, 'gelu_tanh'),
+    ),
+  ],
+  affine: (g) => [
+    mk('x [2,5,6] @ w [2,6,7] + bias (per-sample weights)', [g.t([2, 5, 6]), g.t([2, 6, 7]), g.t([7])], ([x, w, b]) =>
+      F.affine(x, w, b),
+    ),
+    mk('x [3,4] @ w [4,9] + bias, gelu', [g.t([3, 4]), g.t([4, 9]), g.t([9])], ([x, w, b]) => F.affine(x, w, b, 'gelu')),
+    mk('x [2,1,3,4] @ w [5,4,2] broadcast batch, gelu_tanh', [g.t([2, 1, 3, 4]), g.t([5, 4, 2]), g.t([2])], ([x, w, b]) =>
+      F.affine(x, w, b, 'gelu_tanh'),
+    ),
   ],
   gelu: (g) => [
     mk('exact (erf) [3,9]', [g.t([3, 9], -5, 5)], ([x]) => F.gelu(x)),

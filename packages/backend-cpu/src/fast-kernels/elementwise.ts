@@ -1,0 +1,100 @@
+// Fast elementwise kernels for dense tensors: binary ops where the operands have the output's shape, are
+// scalars, or broadcast along the leading axes (a bias row); unary ops as flat loops. Other layouts defer
+// to the plain kernels.
+import type { Kernel, OpName } from '@wf/core';
+import { elementwiseKernels, UNARY_FNS } from '../kernels/elementwise.js';
+import type { CpuTensor } from '../nd.js';
+import { count, isDense } from './layout.js';
+
+type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow';
+const BINARY: Readonly<Record<BinaryOp, (a: number, b: number) => number>> = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  max: (a, b) => (a > b || Number.isNaN(a) ? a : b),
+  min: (a, b) => (a < b || Number.isNaN(a) ? a : b),
+  pow: Math.pow,
+};
+
+/** How a dense operand of `n` elements maps onto a dense output of `total` elements. */
+type Pattern = 'full' | 'scalar' | 'tail' | 'other';
+
+function pattern(t: CpuTensor, out: CpuTensor): Pattern {
+  if (!isDense(t)) return 'other';
+  const n = count(t);
+  const total = count(out);
+  if (n === total && t.shape.length <= out.shape.length) return 'full';
+  if (n === 1) return 'scalar';
+  // broadcast over leading axes only: t's shape (size-1 leading dims dropped) equals out's trailing dims
+  const dims = [...t.shape];
+  while (dims.length && dims[0] === 1) dims.shift();
+  const tail = out.shape.slice(out.shape.length - dims.length);
+  if (dims.length && dims.every((d, i) => d === tail[i]) && total % n === 0) return 'tail';
+  return 'other';
+}
+
+function binary(op: BinaryOp): Kernel<CpuTensor> {
+  const plain = elementwiseKernels[op]!;
+  const f = BINARY[op];
+  const isAdd = op === 'add';
+  const isMul = op === 'mul';
+  return (args) => {
+    const [a, b] = args.inputs;
+    const o = args.out!;
+    if (!isDense(o)) return plain(args);
+    const pa = pattern(a, o);
+    const pb = pattern(b, o);
+    const od = o.data;
+    const oo = o.offset;
+    const ad = a.data;
+    const bd = b.data;
+    const total = count(o);
+    if (pa === 'full' && pb === 'full') {
+      const ao = a.offset;
+      const bo = b.offset;
+      if (isAdd) for (let i = 0; i < total; i++) od[oo + i] = ad[ao + i] + bd[bo + i];
+      else if (isMul) for (let i = 0; i < total; i++) od[oo + i] = ad[ao + i] * bd[bo + i];
+      else for (let i = 0; i < total; i++) od[oo + i] = f(ad[ao + i], bd[bo + i]);
+      return o;
+    }
+    if (pa === 'full' && (pb === 'scalar' || pb === 'tail')) {
+      const n = count(b);
+      const ao = a.offset;
+      const bo = b.offset;
+      for (let base = 0; base < total; base += n)
+        for (let j = 0; j < n; j++) od[oo + base + j] = f(ad[ao + base + j], bd[bo + j]);
+      return o;
+    }
+    if (pb === 'full' && (pa === 'scalar' || pa === 'tail')) {
+      const n = count(a);
+      const ao = a.offset;
+      const bo = b.offset;
+      for (let base = 0; base < total; base += n)
+        for (let j = 0; j < n; j++) od[oo + base + j] = f(ad[ao + j], bd[bo + base + j]);
+      return o;
+    }
+    return plain(args);
+  };
+}
+
+function unary(op: keyof typeof UNARY_FNS): Kernel<CpuTensor> {
+  const plain = elementwiseKernels[op]!;
+  const f = UNARY_FNS[op];
+  return (args) => {
+    const [a] = args.inputs;
+    const o = args.out!;
+    if (!isDense(a) || !isDense(o)) return plain(args);
+    const n = count(o);
+    const od = o.data;
+    const ad = a.data;
+    for (let i = 0; i < n; i++) od[o.offset + i] = f(ad[a.offset + i]);
+    return o;
+  };
+}
+
+/** Fast elementwise kernels keyed by op. */
+export const fastElementwiseKernels: Partial<Record<OpName, Kernel<CpuTensor>>> = {
+  ...Object.fromEntries((Object.keys(BINARY) as BinaryOp[]).map((op) => [op, binary(op)])),
+  ...Object.fromEntries((Object.keys(UNARY_FNS) as (keyof typeof UNARY_FNS)[]).map((op) => [op, unary(op)])),
+};

@@ -1,0 +1,156 @@
+// Fast kernels built on a MatmulEngine: matmul (batched, transposed operands), linear and affine with
+// their fused bias + activation epilogue, and the convolutions that are matrix products (1x1 and
+// patch embedding via im2col). Other cases defer to the plain kernels.
+import type { Activation, Kernel, OpName } from '@wf/core';
+import { convKernels } from '../kernels/conv.js';
+import { matmulKernels } from '../kernels/matmul.js';
+import { broadcastView, type CpuTensor, forEachOffset, stridedView } from '../nd.js';
+import { depthwise3x3, isDepthwise3x3 } from './depthwise.js';
+import { count, isDense } from './layout.js';
+import type { MatmulEngine, MatView } from './matmul-engine.js';
+
+/** A rank >= 2 tensor's last two axes as a matrix view at `offset` (optionally transposed). */
+function mat(t: CpuTensor, offset: number, trans = false): MatView {
+  const r = t.shape.length;
+  const [rows, cols] = [t.shape[r - 2], t.shape[r - 1]];
+  const [rs, cs] = [t.stride[r - 2], t.stride[r - 1]];
+  return trans
+    ? { data: t.data as Float32Array, offset, rows: cols, cols: rows, rowStride: cs, colStride: rs }
+    : { data: t.data as Float32Array, offset, rows, cols, rowStride: rs, colStride: cs };
+}
+
+/** Runs a batched product out[...] = act(A[...] @ B[...] + bias) over broadcast batch axes. */
+function batched(
+  engine: MatmulEngine,
+  a: CpuTensor,
+  b: CpuTensor,
+  out: CpuTensor,
+  opts: {
+    transA?: boolean;
+    transB?: boolean;
+    bias?: CpuTensor;
+    activation?: Activation;
+    bConstant?: boolean;
+  },
+): void {
+  const batch = out.shape.slice(0, -2);
+  const av = broadcastView(stridedView(a, a.shape.slice(0, -2), a.stride.slice(0, -2), a.offset), batch);
+  const bv = broadcastView(stridedView(b, b.shape.slice(0, -2), b.stride.slice(0, -2), b.offset), batch);
+  const ov = stridedView(out, batch, out.stride.slice(0, -2), out.offset);
+  const bias = opts.bias ? { data: opts.bias.data as Float32Array, offset: opts.bias.offset } : undefined;
+  const single = b.shape.length === 2; // one B for every batch entry: cacheable when constant
+  forEachOffset(batch, [ov, av, bv], (o) => {
+    engine.matmul(mat(a, o[1], opts.transA), mat(b, o[2], opts.transB), mat(out, o[0]), {
+      bias,
+      activation: opts.activation,
+      bKey: opts.bConstant && single ? b : undefined,
+    });
+  });
+}
+
+/** Builds the product kernels for one engine. */
+export function productKernels(engine: MatmulEngine): Partial<Record<OpName, Kernel<CpuTensor>>> {
+  const matmul: Kernel<CpuTensor> = (args) => {
+    const [a, b] = args.inputs;
+    const { transA, transB } = args.attrs as { transA?: boolean; transB?: boolean };
+    if (!isDense(args.out!)) return matmulKernels.matmul!(args);
+    batched(engine, a, b, args.out!, { transA, transB, bConstant: args.constants?.[1] });
+    return args.out!;
+  };
+
+  const linear: Kernel<CpuTensor> = (args) => {
+    const [x, w, bias] = args.inputs;
+    const o = args.out!;
+    const { activation } = args.attrs as { activation?: Activation };
+    const k = x.shape[x.shape.length - 1];
+    if (!isDense(x) || !isDense(o)) {
+      // flatten is impossible without a copy: run as a batched product
+      const x2 = x.shape.length === 1 ? stridedView(x, [1, k], [0, x.stride[0]], x.offset) : x;
+      const o2 = o.shape.length === 1 ? stridedView(o, [1, o.shape[0]], [0, o.stride[0]], o.offset) : o;
+      batched(engine, x2, w, o2, { transB: true, bias, activation, bConstant: args.constants?.[1] });
+      return o;
+    }
+    const rows = count(x) / k;
+    const n = w.shape[0];
+    engine.matmul(
+      { data: x.data as Float32Array, offset: x.offset, rows, cols: k, rowStride: k, colStride: 1 },
+      {
+        data: w.data as Float32Array,
+        offset: w.offset,
+        rows: k,
+        cols: n,
+        rowStride: w.stride[1],
+        colStride: w.stride[0],
+      },
+      { data: o.data as Float32Array, offset: o.offset, rows, cols: n, rowStride: n, colStride: 1 },
+      {
+        bias: bias ? { data: bias.data as Float32Array, offset: bias.offset } : undefined,
+        activation,
+        bKey: args.constants?.[1] ? w : undefined,
+      },
+    );
+    return o;
+  };
+
+  const affine: Kernel<CpuTensor> = (args) => {
+    const [x, w, bias] = args.inputs;
+    const { activation } = args.attrs as { activation?: Activation };
+    batched(engine, x, w, args.out!, { bias, activation, bConstant: args.constants?.[1] });
+    return args.out!;
+  };
+
+  const conv2d: Kernel<CpuTensor> = (args) => {
+    const [x, w, bias] = args.inputs;
+    const o = args.out!;
+    const attrs = args.attrs as { stride: [number, number]; padding: [number, number]; groups: number };
+    if (isDepthwise3x3(x, w, attrs)) return depthwise3x3(args as never);
+    const [n, c, h, wd] = x.shape;
+    const [oc, , kh, kw] = w.shape;
+    const patchLike =
+      attrs.groups === 1 &&
+      attrs.padding[0] === 0 &&
+      attrs.padding[1] === 0 &&
+      attrs.stride[0] === kh &&
+      attrs.stride[1] === kw;
+    if (!patchLike || !isDense(x) || !isDense(w) || !isDense(o) || h % kh !== 0 || wd % kw !== 0) {
+      return convKernels.conv2d!(args);
+    }
+    // Non-overlapping windows (1x1 convs and patch embeddings): y[n] = W[oc, c·kh·kw] @ cols[c·kh·kw, pixels].
+    const [, , oh, ow] = o.shape;
+    const pixels = oh * ow;
+    const kk = c * kh * kw;
+    const cols = new Float32Array(kk * pixels);
+    const xd = x.data;
+    for (let b = 0; b < n; b++) {
+      if (kh === 1 && kw === 1)
+        cols.set(xd.subarray(x.offset + b * c * h * wd, x.offset + (b + 1) * c * h * wd));
+      else {
+        for (let ch = 0; ch < c; ch++)
+          for (let u = 0; u < kh; u++)
+            for (let v = 0; v < kw; v++) {
+              const row = ((ch * kh + u) * kw + v) * pixels;
+              for (let i = 0; i < oh; i++) {
+                const src = x.offset + ((b * c + ch) * h + i * kh + u) * wd + v;
+                for (let j = 0; j < ow; j++) cols[row + i * ow + j] = xd[src + j * kw];
+              }
+            }
+      }
+      const yo = o.offset + b * oc * pixels;
+      engine.matmul(
+        { data: w.data as Float32Array, offset: w.offset, rows: oc, cols: kk, rowStride: kk, colStride: 1 },
+        { data: cols, offset: 0, rows: kk, cols: pixels, rowStride: pixels, colStride: 1 },
+        { data: o.data as Float32Array, offset: yo, rows: oc, cols: pixels, rowStride: pixels, colStride: 1 },
+      );
+      if (bias) {
+        const od = o.data;
+        for (let ch = 0; ch < oc; ch++) {
+          const bv = bias.data[bias.offset + ch * bias.stride[0]];
+          for (let p = 0; p < pixels; p++) od[yo + ch * pixels + p] += bv;
+        }
+      }
+    }
+    return o;
+  };
+
+  return { matmul, linear, affine, conv2d };
+}

@@ -1,0 +1,146 @@
+// The WebAssembly matrix-product engine: runs C = act(A @ B + bias) with the generated SIMD gemm module on
+// the backend's shared heap, rows split over worker threads once the pool is up (single-threaded before).
+// Operands living outside the heap, a non-row-major C, and the tanh-GELU epilogue are handled here by
+// copies and a JS pass; packed copies of constant weights are cached until their storage is released.
+import { createGemm, type Gemm, GemmFlags } from '../fast/gemm-module.js';
+import type { WasmHeap } from '../fast/heap.js';
+import { GemmThreadPool } from '../fast/thread-pool.js';
+import { activate, type MatmulEngine, type MatmulOptions, type MatView } from './matmul-engine.js';
+
+/** A WASM engine bound to one heap. */
+export class WasmMatmulEngine implements MatmulEngine {
+  private readonly heap: WasmHeap;
+  private readonly local: Gemm;
+  private pool: GemmThreadPool | undefined;
+  private readonly heapBuffers = new WeakSet<ArrayBufferLike>();
+  /** packed constant B by key object, and the packed pointers owned by each storage base offset. */
+  private readonly packed = new WeakMap<object, number>();
+  private readonly packedByBase = new Map<number, number[]>();
+  /** Resolves when the worker threads are up (immediately with one thread). */
+  readonly ready: Promise<void>;
+  private disposed = false;
+
+  constructor(heap: WasmHeap, threads: number) {
+    this.heap = heap;
+    this.local = createGemm(heap);
+    this.noteBuffer(heap.memory.buffer);
+    this.ready =
+      threads > 1
+        ? GemmThreadPool.create({ heap, threads }).then((p) => {
+            if (this.disposed) p.dispose();
+            else this.pool = p;
+          })
+        : Promise.resolve();
+  }
+
+  /** Short description: `wasm-simd` (+ `relaxed`) and the thread count in use. */
+  get name(): string {
+    return `wasm-simd${this.local.relaxed ? '-relaxed' : ''} x${this.pool?.threads ?? 1}`;
+  }
+
+  /** Records a buffer of the heap's memory (views over it can be passed by pointer). */
+  noteBuffer(buffer: ArrayBufferLike): void {
+    this.heapBuffers.add(buffer);
+  }
+
+  private inHeap(data: Float32Array): boolean {
+    return this.heapBuffers.has(data.buffer);
+  }
+
+  /** Byte address of element `offset` of `data` in the heap, copying into `temps` when it lives outside. */
+  private pointer(data: Float32Array, offset: number, length: number, temps: number[]): number {
+    if (this.inHeap(data)) return data.byteOffset + 4 * offset;
+    const ptr = this.heap.alloc(4 * Math.max(1, length));
+    temps.push(ptr);
+    this.heap.f32(ptr, length).set(data.subarray(offset, offset + length));
+    return ptr;
+  }
+
+  /** Extent in elements that a strided view touches. */
+  private static span(v: MatView): number {
+    return v.rows === 0 || v.cols === 0 ? 0 : (v.rows - 1) * v.rowStride + (v.cols - 1) * v.colStride + 1;
+  }
+
+  private packB(b: MatView, temps: number[], key: object | undefined): number {
+    if (key) {
+      const hit = this.packed.get(key);
+      if (hit !== undefined) return hit;
+    }
+    const dst = this.heap.alloc(this.local.packedBSize(b.rows, b.cols));
+    const src = this.pointer(b.data, b.offset, WasmMatmulEngine.span(b), temps);
+    this.local.packB(b.rows, b.cols, src, b.rowStride, b.colStride, dst);
+    if (key && this.inHeap(b.data)) {
+      this.packed.set(key, dst);
+      const base = b.data.byteOffset;
+      const list = this.packedByBase.get(base) ?? [];
+      list.push(dst);
+      this.packedByBase.set(base, list);
+    } else temps.push(dst);
+    return dst;
+  }
+
+  /** Frees the packed copies derived from tensors on the storage starting at `base` (a heap offset). */
+  releaseStorage(base: number): void {
+    for (const p of this.packedByBase.get(base) ?? []) this.heap.free(p);
+    this.packedByBase.delete(base);
+  }
+
+  matmul(a: MatView, b: MatView, c: MatView, opts: MatmulOptions = {}): void {
+    const [m, n, k] = [c.rows, c.cols, a.cols];
+    if (m === 0 || n === 0) return;
+    const temps: number[] = [];
+    try {
+      const aPtr = this.pointer(a.data, a.offset, WasmMatmulEngine.span(a), temps);
+      const packedB = this.packB(b, temps, opts.bKey);
+      const direct = c.colStride === 1 && this.inHeap(c.data);
+      let cPtr: number;
+      let ldc: number;
+      if (direct) {
+        cPtr = c.data.byteOffset + 4 * c.offset;
+        ldc = c.rowStride;
+      } else {
+        cPtr = this.heap.alloc(4 * m * n);
+        temps.push(cPtr);
+        ldc = n;
+      }
+      const biasPtr = opts.bias ? this.pointer(opts.bias.data, opts.bias.offset, n, temps) : 0;
+      const flags = opts.activation === 'gelu' ? GemmFlags.gelu : 0;
+      const args = {
+        M: m,
+        N: n,
+        K: k,
+        aPtr,
+        strideAM: a.rowStride,
+        strideAK: a.colStride,
+        packedBPtr: packedB,
+        cPtr,
+        ldc,
+        biasPtr,
+        flags,
+      };
+      if (this.pool) this.pool.gemm(args);
+      else this.local.gemm(args);
+      const tanh = opts.activation === 'gelu_tanh';
+      if (!direct || tanh) {
+        const src = direct ? c.data : this.heap.f32(cPtr, m * n);
+        for (let i = 0; i < m; i++)
+          for (let j = 0; j < n; j++) {
+            const v = direct ? src[c.offset + i * c.rowStride + j] : src[i * n + j];
+            c.data[c.offset + i * c.rowStride + j * c.colStride] = tanh ? activate(v, 'gelu_tanh') : v;
+          }
+      }
+    } finally {
+      for (const t of temps) this.heap.free(t);
+    }
+  }
+
+  /** Stops the worker threads and frees the engine's heap areas. Idempotent. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.pool?.dispose();
+    this.pool = undefined;
+    for (const base of [...this.packedByBase.keys()]) this.releaseStorage(base);
+    this.local.dispose();
+  }
+}

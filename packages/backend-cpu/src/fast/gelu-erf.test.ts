@@ -1,0 +1,87 @@
+// Tests of the float32 erf/GELU: the scalar model against a float64 erf (max abs error < 2e-7), and the
+// WebAssembly SIMD functions against the scalar model, bit for bit.
+import { erf } from '@wf/core';
+import { describe, expect, it } from 'vitest';
+import { createGemm } from './gemm-module.js';
+import { ERF_PIECE_BOUNDS, erfF32, geluF32 } from './gelu-erf.js';
+import { WasmHeap } from './heap.js';
+import { seededRandom } from './test-helpers.js';
+
+/** Probe points: a dense grid over [-5, 5], the piece boundaries and their float32 neighbours, random points. */
+function probePoints(): Float32Array {
+  const xs: number[] = [];
+  for (let i = -500_000; i <= 500_000; i++) xs.push(i * 1e-5);
+  const f32 = new Float32Array(1);
+  const u32 = new Uint32Array(f32.buffer);
+  for (const b of Object.values(ERF_PIECE_BOUNDS)) {
+    f32[0] = b;
+    for (let d = -3; d <= 3; d++) {
+      const bits = new Uint32Array([u32[0] + d]);
+      const v = new Float32Array(bits.buffer)[0];
+      xs.push(v, -v);
+    }
+  }
+  const rand = seededRandom(7);
+  for (let i = 0; i < 100_000; i++) xs.push((rand() - 0.5) * 10, (rand() - 0.5) * 1e-3, (rand() - 0.5) * 1e-30);
+  xs.push(0, -0, 1e-45, 6, -6, 1e30, -1e30);
+  return new Float32Array(xs);
+}
+
+describe('float32 erf model', () => {
+  it('is within 2e-7 of a float64 erf', () => {
+    let worst = 0;
+    let at = 0;
+    for (const x of probePoints()) {
+      const e = Math.abs(erfF32(x) - erf(x));
+      if (e > worst) {
+        worst = e;
+        at = x;
+      }
+    }
+    expect(worst, `max |erfF32 - erf| = ${worst} at x = ${at}`).toBeLessThan(2e-7);
+  });
+
+  it('handles special values', () => {
+    expect(erfF32(Number.NaN)).toBeNaN();
+    expect(erfF32(Number.POSITIVE_INFINITY)).toBe(1);
+    expect(erfF32(Number.NEGATIVE_INFINITY)).toBe(-1);
+    expect(Object.is(erfF32(-0), -0)).toBe(true);
+    expect(geluF32(Number.NaN)).toBeNaN();
+    expect(geluF32(Number.POSITIVE_INFINITY)).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('gives GELU within float32 rounding of the float64 definition', () => {
+    let worst = 0;
+    for (const x of probePoints()) {
+      if (Math.abs(x) > 1e4) continue;
+      const ref = 0.5 * x * (1 + erf(x / Math.SQRT2));
+      worst = Math.max(worst, Math.abs(geluF32(x) - ref) / Math.max(1, Math.abs(x)));
+    }
+    expect(worst).toBeLessThan(2e-7);
+  });
+});
+
+describe('WebAssembly erf_f32 / gelu_f32', () => {
+  it('match the scalar model bit for bit (SIMD body and scalar tail)', () => {
+    const heap = new WasmHeap({ initialBytes: 32 << 20 });
+    const g = createGemm(heap);
+    const xs = probePoints();
+    const n = xs.length - 3; // not a multiple of 4: exercises the tail
+    for (const [name, model] of [
+      ['erf_f32', erfF32],
+      ['gelu_f32', geluF32],
+    ] as const) {
+      const p = heap.alloc(4 * n);
+      heap.f32(p, n).set(xs.subarray(0, n));
+      g.instance[name](p, n);
+      const out = heap.f32(p, n);
+      let mismatches = 0;
+      for (let i = 0; i < n; i++) {
+        const want = model(xs[i]);
+        if (!Object.is(out[i], Math.fround(want)) && !(Number.isNaN(want) && Number.isNaN(out[i]))) mismatches++;
+      }
+      expect(mismatches, name).toBe(0);
+      heap.free(p);
+    }
+  });
+});

@@ -1,0 +1,664 @@
+// The WebAssembly matrix-product module of the fast CPU path, generated from TypeScript (no toolchain), and
+// its JavaScript wrapper. C[m, n] = sum_k A[m, k] B[k, n] with an optional fused epilogue
+// (+ bias[n], + old C, exact GELU), for any strides of A, on a B packed once into column panels.
+//
+// Algorithm (the GotoBLAS/BLIS loop nest, on the rows [m0, m1) given to this thread):
+//   for each block of KC depths:                    (keeps one B micro-panel, KC x NR, in L1)
+//     for each block of MC rows:                    (pack_a: MC x KC of A, k-major in MR-row panels, in L2)
+//       for each NR-column panel of packed B:
+//         for each MR-row panel of packed A:
+//           microkernel: an MR x NR tile of C in MR * NR/4 f32x4 registers, one rank-1 update per depth,
+//                        then the epilogue, stored straight into C (or via a scratch tile at the edges).
+// B is packed by the caller (`pack_b`) once per weight: panel-major, k-major inside a panel, NR floats per
+// depth, zero-padded past N. A is packed per call into a per-instance scratch area, so every stride of A
+// (row-major, transposed, a strided view) costs the same and the microkernel reads one contiguous stream.
+// Zero padding makes the edge tiles ordinary tiles: only the store differs.
+//
+// Each instance (the main thread's and one per worker thread) owns its scratch area, whose address lives in
+// a mutable global set once with `set_scratch`; the memory, A, packed B and C are shared.
+
+import { addErfFunctions } from './gelu-erf.js';
+import type { WasmHeap } from './heap.js';
+import {
+  type Code,
+  type FunctionBuilder,
+  ModuleBuilder,
+  op,
+  relaxedSimdSupported,
+  type ValType,
+} from './wasm-emitter.js';
+
+/** Tile sizes and unrolling of the generated kernels. */
+export interface GemmConfig {
+  /** Rows of the register tile (accumulators: MR * NR/4 f32x4). */
+  mr: number;
+  /** Columns of the register tile and of a packed-B panel (multiple of 4). */
+  nr: number;
+  /** Depth block: the microkernel runs over at most KC depths at a time. */
+  kc: number;
+  /** Row block packed from A at a time (multiple of MR). */
+  mc: number;
+  /** Depth steps unrolled in the microkernel's main loop. */
+  unroll: number;
+  /** Use `f32x4.relaxed_madd` (must be validated by the runtime) instead of `f32x4.mul` + `f32x4.add`. */
+  relaxed: boolean;
+}
+
+/** Tile sizes chosen by measurement on the reference machine (see bench-gemm.ts and the note). */
+export const DEFAULT_GEMM_CONFIG: Omit<GemmConfig, 'relaxed'> = { mr: 4, nr: 8, kc: 256, mc: 64, unroll: 4 };
+
+/** Epilogue flag bits of `gemm`. */
+export const GemmFlags = {
+  /** C += A B instead of C = A B (with bias and GELU applied after the sum). */
+  accumulate: 1,
+  /** Apply exact GELU to the result (after bias and accumulation). */
+  gelu: 2,
+} as const;
+
+/** Microkernel mode bits (internal). */
+const MODE_LOAD_C = 1;
+const MODE_BIAS = 2;
+const MODE_GELU = 4;
+
+/** Bytes of the per-instance scratch area for `config`: packed A block, edge tile, edge bias. */
+export function gemmScratchBytes(config: Omit<GemmConfig, 'relaxed'>): number {
+  return 4 * (config.mc * config.kc + config.mr * config.nr + config.nr);
+}
+
+/** Bytes of B [K, N] packed by `pack_b` into panels of `nr` columns. */
+export function packedBSize(K: number, N: number, nr: number = DEFAULT_GEMM_CONFIG.nr): number {
+  return 4 * K * Math.ceil(N / nr) * nr;
+}
+
+/** Signature of the exported `gemm` (all i32; pointers and strides as described on `Gemm.gemm`). */
+const GEMM_PARAMS = 13;
+
+/**
+ * Generates the module for `config`, importing a shared memory `env.memory` of at most `maximumPages`.
+ * Exports: `set_scratch(ptr)`, `pack_b`, `pack_a`, `gemm`, `erf_f32(ptr, n)`, `gelu_f32(ptr, n)`.
+ */
+export function buildGemmModule(config: GemmConfig, maximumPages: number): Uint8Array<ArrayBuffer> {
+  const { mr, nr, kc: KC, mc: MC } = config;
+  if (nr % 4 !== 0 || MC % mr !== 0) throw new Error('buildGemmModule: nr must be a multiple of 4, mc of mr');
+  const m = new ModuleBuilder();
+  m.importMemory({ module: 'env', name: 'memory', initialPages: 1, maximumPages, shared: true });
+  const scratch = m.addMutableGlobalI32(0);
+  const scratchTile = 4 * MC * KC; // byte offsets inside the scratch area
+  const scratchBias = scratchTile + 4 * mr * nr;
+
+  const { erf, gelu } = addErfFunctions(m);
+  const kernel = m.addFunction(['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], []);
+  emitMicrokernel(kernel.fn, config, gelu);
+  const packA = m.addFunction(['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], [], 'pack_a');
+  emitPackA(packA.fn, mr);
+
+  const setScratch = m.addFunction(['i32'], [], 'set_scratch').fn;
+  setScratch.emit(op.globalSet(scratch, op.localGet(0)));
+  emitPackB(m.addFunction(['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], [], 'pack_b').fn, nr);
+  emitGemm(
+    m.addFunction(
+      Array.from({ length: GEMM_PARAMS }, (): ValType => 'i32'),
+      [],
+      'gemm',
+    ).fn,
+    config,
+    {
+      scratch,
+      scratchTile,
+      scratchBias,
+      kernel: kernel.index,
+      packA: packA.index,
+      MC,
+      KC,
+    },
+  );
+  emitMap(m.addFunction(['i32', 'i32'], [], 'erf_f32').fn, erf);
+  emitMap(m.addFunction(['i32', 'i32'], [], 'gelu_f32').fn, gelu);
+  return m.build();
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Code generation helpers
+// ---------------------------------------------------------------------------------------------------------
+
+const get = op.localGet;
+const set = op.localSet;
+const i32 = op.i32Const;
+const add = op.i32Add;
+const mul = op.i32Mul;
+/** `local += delta` (i32). */
+const inc = (local: number, delta: Code): Code => set(local, add(get(local), delta));
+
+/** `for (i = from; i < to; i += step) body` over i32 locals (`to` re-evaluated each iteration). */
+function forLoop(i: number, from: Code, to: Code, step: Code, ...body: Code[]): Code {
+  return [set(i, from), op.block(op.loop(op.brIf(1, op.i32GeS(get(i), to)), body, inc(i, step), op.br(0)))];
+}
+
+/** `min(a, b)` for i32 values (both evaluated). */
+function minS(a: Code, b: Code, ta: number, tb: number): Code {
+  return op.select(op.localTee(ta, a), op.localTee(tb, b), op.i32LtS(get(ta), get(tb)));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Microkernel
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * `kernel(kc, pA, pB, pC, ldcBytes, pBias, mode)`: an MR x NR tile of C from a packed A micro-panel (kc x MR,
+ * k-major) and a packed B micro-panel (kc x NR, k-major). Mode bits: 1 add the old C, 2 add bias[0..NR),
+ * 4 apply GELU; then store the tile at pC (rows ldcBytes apart).
+ */
+function emitMicrokernel(fn: FunctionBuilder, config: GemmConfig, geluIndex: number): void {
+  const { mr, nr, unroll } = config;
+  const vecs = nr / 4;
+  const [kc, pA, pB, pC, ldc, pBias, mode] = fn.params;
+  // Accumulators start at zero: WebAssembly zero-initialises locals.
+  const acc = Array.from({ length: mr }, () => fn.locals('v128', vecs));
+  const b = fn.locals('v128', vecs);
+  const a = fn.local('v128');
+  const v = fn.local('v128');
+
+  const madd = (x: Code, y: Code, z: Code): Code =>
+    config.relaxed ? op.f32x4RelaxedMadd(x, y, z) : op.f32x4Add(op.f32x4Mul(x, y), z);
+
+  /** One rank-1 update: depth `u` of the current unrolled group (constant offsets from pA, pB). */
+  const step = (u: number): Code[] => {
+    const code: Code[] = [];
+    for (let j = 0; j < vecs; j++)
+      code.push(set(b[j], op.v128Load(get(pB), { offset: 16 * (u * vecs + j) })));
+    for (let i = 0; i < mr; i++) {
+      code.push(set(a, op.v128Load32Splat(get(pA), { offset: 4 * (u * mr + i) })));
+      for (let j = 0; j < vecs; j++) code.push(set(acc[i][j], madd(get(a), get(b[j]), get(acc[i][j]))));
+    }
+    return code;
+  };
+  const unrolledSteps: Code[] = [];
+  for (let u = 0; u < unroll; u++) unrolledSteps.push(step(u));
+
+  fn.emit(
+    // Main loop: `unroll` depths per iteration.
+    op.block(
+      op.loop(
+        op.brIf(1, op.i32LtS(get(kc), i32(unroll))),
+        unrolledSteps,
+        inc(pA, i32(4 * mr * unroll)),
+        inc(pB, i32(4 * nr * unroll)),
+        set(kc, op.i32Sub(get(kc), i32(unroll))),
+        op.br(0),
+      ),
+    ),
+    // Remaining depths one at a time.
+    op.block(
+      op.loop(
+        op.brIf(1, op.i32Eqz(get(kc))),
+        step(0),
+        inc(pA, i32(4 * mr)),
+        inc(pB, i32(4 * nr)),
+        set(kc, op.i32Sub(get(kc), i32(1))),
+        op.br(0),
+      ),
+    ),
+  );
+
+  // Epilogue, row by row; pC advances by ldc bytes per row.
+  const plainStore: Code[] = [];
+  const fusedStore: Code[] = [];
+  for (let i = 0; i < mr; i++) {
+    for (let j = 0; j < vecs; j++) {
+      const at = { offset: 16 * j };
+      plainStore.push(op.v128Store(get(pC), get(acc[i][j]), at));
+      fusedStore.push(
+        set(v, get(acc[i][j])),
+        op.if(op.i32And(get(mode), i32(MODE_LOAD_C)), set(v, op.f32x4Add(get(v), op.v128Load(get(pC), at)))),
+        op.if(op.i32And(get(mode), i32(MODE_BIAS)), set(v, op.f32x4Add(get(v), op.v128Load(get(pBias), at)))),
+        op.if(op.i32And(get(mode), i32(MODE_GELU)), set(v, op.call(geluIndex, get(v)))),
+        op.v128Store(get(pC), get(v), at),
+      );
+    }
+    if (i < mr - 1) {
+      plainStore.push(inc(pC, get(ldc)));
+      fusedStore.push(inc(pC, get(ldc)));
+    }
+  }
+  fn.emit(op.if(op.i32Eqz(get(mode)), plainStore, fusedStore));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Packing
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * `pack_a(mc, kc, aPtr, strideM, strideK, dst)`: rows [0, mc) and depths [0, kc) of A (element (m, k) at
+ * aPtr + 4 (m strideM + k strideK)) into ceil(mc / MR) panels of kc x MR floats, k-major, rows past mc zero.
+ */
+function emitPackA(fn: FunctionBuilder, mr: number): void {
+  const [mc, kc, aPtr, sm, sk, dst] = fn.params;
+  const [i0, r, k, src, rows, t0, t1] = fn.locals('i32', 7);
+  const skBytes = fn.local('i32');
+  fn.emit(
+    set(skBytes, op.i32Shl(get(sk), i32(2))),
+    forLoop(
+      i0,
+      i32(0),
+      get(mc),
+      i32(mr),
+      set(rows, minS(i32(mr), op.i32Sub(get(mc), get(i0)), t0, t1)),
+      // Row r of the panel goes to dst + 4 (k MR + r); rows past the edge stay zero-filled.
+      forLoop(
+        r,
+        i32(0),
+        i32(mr),
+        i32(1),
+        op.if(
+          op.i32LtS(get(r), get(rows)),
+          [
+            set(src, add(get(aPtr), op.i32Shl(mul(add(get(i0), get(r)), get(sm)), i32(2)))),
+            forLoop(
+              k,
+              i32(0),
+              get(kc),
+              i32(1),
+              op.f32Store(
+                add(get(dst), op.i32Shl(add(mul(get(k), i32(mr)), get(r)), i32(2))),
+                op.f32Load(get(src)),
+              ),
+              inc(src, get(skBytes)),
+            ),
+          ],
+          forLoop(
+            k,
+            i32(0),
+            get(kc),
+            i32(1),
+            op.f32Store(add(get(dst), op.i32Shl(add(mul(get(k), i32(mr)), get(r)), i32(2))), op.f32Const(0)),
+          ),
+        ),
+      ),
+      set(dst, add(get(dst), mul(get(kc), i32(4 * mr)))),
+    ),
+  );
+}
+
+/**
+ * `pack_b(K, N, bPtr, strideK, strideN, dst)`: B (element (k, n) at bPtr + 4 (k strideK + n strideN)) into
+ * ceil(N / NR) panels of K x NR floats, k-major, columns past N zero.
+ */
+function emitPackB(fn: FunctionBuilder, nr: number): void {
+  const [K, N, bPtr, sk, sn, dst] = fn.params;
+  const [n0, k, j, cols, row, t0, t1] = fn.locals('i32', 7);
+  const vecs = nr / 4;
+  const fullRowContiguous: Code[] = [];
+  for (let q = 0; q < vecs; q++) {
+    fullRowContiguous.push(
+      op.v128Store(get(dst), op.v128Load(get(row), { offset: 16 * q, align: 2 }), { offset: 16 * q }),
+    );
+  }
+  fn.emit(
+    forLoop(
+      n0,
+      i32(0),
+      get(N),
+      i32(nr),
+      set(cols, minS(i32(nr), op.i32Sub(get(N), get(n0)), t0, t1)),
+      forLoop(
+        k,
+        i32(0),
+        get(K),
+        i32(1),
+        // row = address of B[k, n0]
+        set(row, add(get(bPtr), op.i32Shl(add(mul(get(k), get(sk)), mul(get(n0), get(sn))), i32(2)))),
+        op.if(
+          op.i32And(op.i32Eq(get(sn), i32(1)), op.i32Eq(get(cols), i32(nr))),
+          fullRowContiguous,
+          forLoop(
+            j,
+            i32(0),
+            i32(nr),
+            i32(1),
+            // Columns past N stay zero (dst is written in order, and the panel was not zero-filled).
+            op.f32Store(
+              add(get(dst), op.i32Shl(get(j), i32(2))),
+              op.ifValue(
+                'f32',
+                op.i32LtS(get(j), get(cols)),
+                op.f32Load(add(get(row), op.i32Shl(mul(get(j), get(sn)), i32(2)))),
+                op.f32Const(0),
+              ),
+            ),
+          ),
+        ),
+        inc(dst, i32(4 * nr)),
+      ),
+    ),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Driver
+// ---------------------------------------------------------------------------------------------------------
+
+interface GemmLayout {
+  scratch: number;
+  scratchTile: number;
+  scratchBias: number;
+  kernel: number;
+  packA: number;
+  MC: number;
+  KC: number;
+}
+
+/**
+ * `gemm(M, N, K, aPtr, strideAM, strideAK, packedB, cPtr, ldc, biasPtr, flags, m0, m1)`: the blocked loop
+ * nest around the microkernel for rows [m0, m1). See the file header.
+ */
+function emitGemm(fn: FunctionBuilder, config: GemmConfig, L: GemmLayout): void {
+  const { mr, nr } = config;
+  const [, N, K, aPtr, sam, sak, packedB, cPtr, ldc, biasPtr, flags, m0, m1] = fn.params;
+  const [k0, kc, mb, mcur, n0, cols, i0, rows, mode, pBPanel, pA, pC, t0, t1] = fn.locals('i32', 14);
+  const [r, j, src, tile, tileBias] = fn.locals('i32', 5);
+  const ldcBytes = fn.local('i32');
+
+  const isFirst = op.i32Eqz(get(k0));
+  const isLast = op.i32Eq(add(get(k0), get(kc)), get(K));
+  const kernelCall = (c: Code, ldcB: Code, bias: Code): Code =>
+    op.call(L.kernel, get(kc), get(pA), get(pBPanel), c, ldcB, bias, get(mode));
+
+  // Edge tile: copy the valid part of C (if read) and bias (zero-padded) into scratch, run the kernel
+  // there, copy the valid part back.
+  const edgeTile: Code = [
+    set(tile, add(op.globalGet(L.scratch), i32(L.scratchTile))),
+    set(tileBias, add(op.globalGet(L.scratch), i32(L.scratchBias))),
+    forLoop(
+      j,
+      i32(0),
+      i32(nr),
+      i32(1),
+      op.f32Store(
+        add(get(tileBias), op.i32Shl(get(j), i32(2))),
+        op.ifValue(
+          'f32',
+          op.i32And(op.i32LtS(get(j), get(cols)), op.i32Ne(op.i32And(get(mode), i32(MODE_BIAS)), i32(0))),
+          op.f32Load(add(get(biasPtr), op.i32Shl(add(get(n0), get(j)), i32(2)))),
+          op.f32Const(0),
+        ),
+      ),
+    ),
+    op.if(
+      op.i32And(get(mode), i32(MODE_LOAD_C)),
+      forLoop(
+        r,
+        i32(0),
+        get(rows),
+        i32(1),
+        set(src, add(get(pC), mul(get(r), get(ldcBytes)))),
+        forLoop(
+          j,
+          i32(0),
+          get(cols),
+          i32(1),
+          op.f32Store(
+            add(get(tile), op.i32Shl(add(mul(get(r), i32(nr)), get(j)), i32(2))),
+            op.f32Load(add(get(src), op.i32Shl(get(j), i32(2)))),
+          ),
+        ),
+      ),
+    ),
+    kernelCall(get(tile), i32(4 * nr), get(tileBias)),
+    forLoop(
+      r,
+      i32(0),
+      get(rows),
+      i32(1),
+      set(src, add(get(pC), mul(get(r), get(ldcBytes)))),
+      forLoop(
+        j,
+        i32(0),
+        get(cols),
+        i32(1),
+        op.f32Store(
+          add(get(src), op.i32Shl(get(j), i32(2))),
+          op.f32Load(add(get(tile), op.i32Shl(add(mul(get(r), i32(nr)), get(j)), i32(2)))),
+        ),
+      ),
+    ),
+  ];
+
+  fn.emit(
+    set(ldcBytes, op.i32Shl(get(ldc), i32(2))),
+    op.if(op.i32GeS(get(m0), get(m1)), op.return()),
+    set(k0, i32(0)),
+    // Depth blocks (a do-while, so that K = 0 still applies the epilogue: C = bias (+ C)).
+    op.loop(
+      set(kc, minS(i32(L.KC), op.i32Sub(get(K), get(k0)), t0, t1)),
+      // mode: first block reads C only when accumulating and adds the bias; later blocks read C; the last
+      // block applies GELU.
+      set(
+        mode,
+        op.i32Or(
+          op.select(
+            op.i32Or(
+              op.i32And(get(flags), i32(1)),
+              op.select(i32(MODE_BIAS), i32(0), op.i32Ne(get(biasPtr), i32(0))),
+            ),
+            i32(MODE_LOAD_C),
+            isFirst,
+          ),
+          op.select(
+            i32(MODE_GELU),
+            i32(0),
+            op.i32And(isLast, op.i32Ne(op.i32And(get(flags), i32(2)), i32(0))),
+          ),
+        ),
+      ),
+      forLoop(
+        mb,
+        get(m0),
+        get(m1),
+        i32(L.MC),
+        set(mcur, minS(i32(L.MC), op.i32Sub(get(m1), get(mb)), t0, t1)),
+        op.call(
+          L.packA,
+          get(mcur),
+          get(kc),
+          add(get(aPtr), op.i32Shl(add(mul(get(mb), get(sam)), mul(get(k0), get(sak))), i32(2))),
+          get(sam),
+          get(sak),
+          op.globalGet(L.scratch),
+        ),
+        forLoop(
+          n0,
+          i32(0),
+          get(N),
+          i32(nr),
+          set(cols, minS(i32(nr), op.i32Sub(get(N), get(n0)), t0, t1)),
+          // Packed B panel n0 / NR, at depth k0.
+          set(
+            pBPanel,
+            add(get(packedB), op.i32Shl(add(mul(get(n0), get(K)), mul(get(k0), i32(nr))), i32(2))),
+          ),
+          forLoop(
+            i0,
+            i32(0),
+            get(mcur),
+            i32(mr),
+            set(rows, minS(i32(mr), op.i32Sub(get(mcur), get(i0)), t0, t1)),
+            set(pA, add(op.globalGet(L.scratch), mul(get(i0), op.i32Shl(get(kc), i32(2))))),
+            set(pC, add(get(cPtr), op.i32Shl(add(mul(add(get(mb), get(i0)), get(ldc)), get(n0)), i32(2)))),
+            op.if(
+              op.i32And(op.i32Eq(get(rows), i32(mr)), op.i32Eq(get(cols), i32(nr))),
+              kernelCall(get(pC), get(ldcBytes), add(get(biasPtr), op.i32Shl(get(n0), i32(2)))),
+              edgeTile,
+            ),
+          ),
+        ),
+      ),
+      inc(k0, get(kc)),
+      op.brIf(0, op.i32LtS(get(k0), get(K))),
+    ),
+  );
+}
+
+/** `f(ptr, n)`: applies the v128 -> v128 function `fnIndex` in place to n floats at ptr (scalar tail). */
+function emitMap(fn: FunctionBuilder, fnIndex: number): void {
+  const [ptr, n] = fn.params;
+  const end = fn.local('i32');
+  fn.emit(
+    set(end, add(get(ptr), op.i32Shl(get(n), i32(2)))),
+    op.block(
+      op.loop(
+        op.brIf(1, op.i32GtS(add(get(ptr), i32(16)), get(end))),
+        op.v128Store(get(ptr), op.call(fnIndex, op.v128Load(get(ptr), { align: 2 })), { align: 2 }),
+        inc(ptr, i32(16)),
+        op.br(0),
+      ),
+    ),
+    op.block(
+      op.loop(
+        op.brIf(1, op.i32GeS(get(ptr), get(end))),
+        op.f32Store(get(ptr), op.f32x4ExtractLane(op.call(fnIndex, op.f32x4Splat(op.f32Load(get(ptr)))), 0)),
+        inc(ptr, i32(4)),
+        op.br(0),
+      ),
+    ),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// JavaScript wrapper
+// ---------------------------------------------------------------------------------------------------------
+
+/** The raw exports of an instance of the gemm module. */
+export interface GemmExports {
+  set_scratch(ptr: number): void;
+  pack_a(mc: number, kc: number, aPtr: number, strideM: number, strideK: number, dst: number): void;
+  pack_b(K: number, N: number, bPtr: number, strideK: number, strideN: number, dst: number): void;
+  gemm(
+    M: number,
+    N: number,
+    K: number,
+    aPtr: number,
+    strideAM: number,
+    strideAK: number,
+    packedBPtr: number,
+    cPtr: number,
+    ldc: number,
+    biasPtr: number,
+    flags: number,
+    m0: number,
+    m1: number,
+  ): void;
+  erf_f32(ptr: number, n: number): void;
+  gelu_f32(ptr: number, n: number): void;
+}
+
+/** Arguments of one matrix product (strides in elements, pointers as byte offsets into the heap). */
+export interface GemmArgs {
+  M: number;
+  N: number;
+  K: number;
+  /** A [M, K]: element (m, k) at aPtr + 4 (m strideAM + k strideAK). */
+  aPtr: number;
+  strideAM: number;
+  strideAK: number;
+  /** B packed by `packB` (byte size `packedBSize(K, N)`). */
+  packedBPtr: number;
+  /** C [M, N]: element (m, n) at cPtr + 4 (m ldc + n). */
+  cPtr: number;
+  ldc: number;
+  /** bias [N] (contiguous) or 0 for none. */
+  biasPtr?: number;
+  /** `GemmFlags` bits (default 0). */
+  flags?: number;
+}
+
+/** A compiled gemm module bound to one heap, with the config it was generated for. */
+export interface GemmModule {
+  readonly module: WebAssembly.Module;
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  readonly config: GemmConfig;
+}
+
+const moduleCache = new Map<string, GemmModule>();
+
+/**
+ * The generated module for `config` (default: `DEFAULT_GEMM_CONFIG`, relaxed SIMD when the runtime validates
+ * it) and a memory of at most `maximumPages` pages. Generated and compiled once per distinct key.
+ */
+export function getGemmModule(maximumPages: number, config?: Partial<GemmConfig>): GemmModule {
+  const full: GemmConfig = { ...DEFAULT_GEMM_CONFIG, relaxed: relaxedSimdSupported(), ...config };
+  const key = `${maximumPages}:${JSON.stringify(full)}`;
+  let cached = moduleCache.get(key);
+  if (!cached) {
+    const bytes = buildGemmModule(full, maximumPages);
+    cached = { module: new WebAssembly.Module(bytes), bytes, config: full };
+    moduleCache.set(key, cached);
+  }
+  return cached;
+}
+
+/** Instantiates `mod` on `memory` (synchronously; the module is small). */
+export function instantiateGemm(mod: WebAssembly.Module, memory: WebAssembly.Memory): GemmExports {
+  const instance = new WebAssembly.Instance(mod, { env: { memory } });
+  return instance.exports as unknown as GemmExports;
+}
+
+/** A gemm instance on the calling thread, from `createGemm`. */
+export interface Gemm {
+  /** The WebAssembly instance (exports: see `GemmExports`). */
+  readonly instance: GemmExports;
+  /** Whether the microkernel uses relaxed-SIMD FMA. */
+  readonly relaxed: boolean;
+  /** The tile configuration of the module. */
+  readonly config: GemmConfig;
+  /** The compiled module (workers instantiate the same one). */
+  readonly module: GemmModule;
+  /** Byte size of B [K, N] once packed. */
+  packedBSize(K: number, N: number): number;
+  /**
+   * Packs B (element (k, n) at bPtr + 4 (k strideK + n strideN)) into `dstPtr` (packedBSize(K, N) bytes).
+   * Row-major B [K, N]: strideK = N, strideN = 1. A PyTorch Linear weight W [N, K] (B = Wᵀ): strideK = 1,
+   * strideN = K.
+   */
+  packB(K: number, N: number, bPtr: number, strideK: number, strideN: number, dstPtr: number): void;
+  /** C = A B (+ bias, + old C, GELU) for rows [m0, m1) (default all rows). */
+  gemm(args: GemmArgs, m0?: number, m1?: number): void;
+  /** Returns the instance's scratch area to the heap (the instance must not be used afterwards). */
+  dispose(): void;
+}
+
+/**
+ * Creates a gemm instance on the calling thread over `heap`: generates/compiles the module (cached),
+ * instantiates it on `heap.memory` and allocates its scratch area.
+ */
+export function createGemm(heap: WasmHeap, config?: Partial<GemmConfig>): Gemm {
+  const mod = getGemmModule(heap.maximumPages, config);
+  const instance = instantiateGemm(mod.module, heap.memory);
+  const scratch = heap.alloc(gemmScratchBytes(mod.config));
+  instance.set_scratch(scratch);
+  const nr = mod.config.nr;
+  return {
+    instance,
+    relaxed: mod.config.relaxed,
+    config: mod.config,
+    module: mod,
+    packedBSize: (K, N) => packedBSize(K, N, nr),
+    packB: (K, N, bPtr, strideK, strideN, dstPtr) => instance.pack_b(K, N, bPtr, strideK, strideN, dstPtr),
+    gemm: (g, m0 = 0, m1 = g.M) =>
+      instance.gemm(
+        g.M,
+        g.N,
+        g.K,
+        g.aPtr,
+        g.strideAM,
+        g.strideAK,
+        g.packedBPtr,
+        g.cPtr,
+        g.ldc,
+        g.biasPtr ?? 0,
+        g.flags ?? 0,
+        m0,
+        m1,
+      ),
+    dispose: () => heap.free(scratch),
+  };
+}

@@ -1,0 +1,325 @@
+// Runs one matrix product on several cores: the rows of C are split between the calling thread and
+// `threads - 1` workers, each running its own instance of the same generated gemm module on the same shared
+// memory. Dispatch goes through a small control block in a SharedArrayBuffer (Atomics.store / notify /
+// wait); there is no message passing per call once the pool is up, and `gemm` is synchronous.
+//
+// Worker code: an inline JavaScript string, started with `new Worker(source, { eval: true })` in Node (or
+// from a Blob URL in browsers), receiving the compiled WebAssembly.Module and the shared memory in its
+// start-up data. Being a string, it survives bundling by tsup (no worker file to locate next to the
+// bundle, no `import.meta.url`), and it never imports anything: the module is compiled once, on the main
+// thread, and structured-cloned to each worker.
+//
+// Browsers: workers are Web Workers; the page must be cross-origin isolated (SharedArrayBuffer). A browser
+// main thread may not `Atomics.wait`, so there the calling thread spin-waits for the workers (untested in a
+// browser so far: Node is the tested target).
+
+import { createGemm, type Gemm, type GemmArgs, type GemmConfig, gemmScratchBytes } from './gemm-module.js';
+import type { WasmHeap } from './heap.js';
+
+/** Options of `GemmThreadPool.create`. */
+export interface GemmThreadPoolOptions {
+  /** The heap whose memory holds all operands. */
+  heap: WasmHeap;
+  /** Threads including the calling one (default: `os.availableParallelism()` in Node, else hardware concurrency). */
+  threads?: number;
+  /** Tile configuration of the gemm module (default: `DEFAULT_GEMM_CONFIG`, relaxed SIMD if available). */
+  config?: Partial<GemmConfig>;
+  /**
+   * Products with fewer multiply-adds than this (M N K) run on the calling thread alone, where waking the
+   * workers would cost more than it saves (default 2^18).
+   */
+  minParallelWork?: number;
+}
+
+// Layout of the control block (Int32 slots).
+/** Incremented by the calling thread to start a job; workers wait on it. */
+const SEQ = 0;
+/** Number of workers that finished the current job. */
+const DONE = 1;
+/** Non-zero: workers exit. */
+const STOP = 2;
+/** Non-zero: a worker's gemm threw (the message is lost; the product is incomplete). */
+const ERROR = 3;
+/** The 11 gemm arguments before m0, m1. */
+const ARGS = 4;
+/** Rows [m0, m1) of worker w at ROWS + 2w, ROWS + 2w + 1. */
+const ROWS = 16;
+
+/** Busy-wait iterations before sleeping in Atomics.wait (about tens of microseconds). */
+const SPIN = 20000;
+
+/**
+ * The worker's loop, as source text (plain JavaScript: it is evaluated, not bundled). `init(data)` is called
+ * with the start-up data; `ready()` reports that the instance is up.
+ */
+const WORKER_LOOP = `
+function run(data, ready) {
+  const { module, memory, control, id, workers, scratch, spin } = data;
+  const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
+  ex.set_scratch(scratch);
+  const ctl = new Int32Array(control);
+  ready();
+  let seen = Atomics.load(ctl, ${SEQ});
+  for (;;) {
+    let seq = Atomics.load(ctl, ${SEQ});
+    for (let i = 0; seq === seen && i < spin; i++) seq = Atomics.load(ctl, ${SEQ});
+    while (seq === seen) {
+      Atomics.wait(ctl, ${SEQ}, seen);
+      seq = Atomics.load(ctl, ${SEQ});
+    }
+    seen = seq;
+    if (Atomics.load(ctl, ${STOP}) !== 0) return;
+    const m0 = ctl[${ROWS} + 2 * id];
+    const m1 = ctl[${ROWS} + 2 * id + 1];
+    try {
+      if (m0 < m1) {
+        const a = ${ARGS};
+        ex.gemm(ctl[a], ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], ctl[a + 5], ctl[a + 6], ctl[a + 7],
+          ctl[a + 8], ctl[a + 9], ctl[a + 10], m0, m1);
+      }
+    } catch (e) {
+      Atomics.store(ctl, ${ERROR}, 1);
+    } finally {
+      if (Atomics.add(ctl, ${DONE}, 1) === workers - 1) Atomics.notify(ctl, ${DONE});
+    }
+  }
+}
+`;
+
+/** Node entry: start-up data from `workerData`, readiness by message. */
+const NODE_WORKER_SOURCE = `${WORKER_LOOP}
+const { parentPort, workerData } = require('node:worker_threads');
+run(workerData, () => parentPort.postMessage('ready'));
+`;
+
+/** Web Worker entry: start-up data from the first message, readiness by message. */
+const WEB_WORKER_SOURCE = `${WORKER_LOOP}
+self.onmessage = (event) => { self.onmessage = null; run(event.data, () => self.postMessage('ready')); };
+`;
+
+/** Start-up data of a worker (structured-cloned). */
+interface WorkerInit {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  control: SharedArrayBuffer;
+  id: number;
+  workers: number;
+  scratch: number;
+  spin: number;
+}
+
+/** The part of a worker the pool uses, in Node or in a browser. */
+interface PoolWorker {
+  /** Resolves when the worker's instance is up; rejects if it fails to start. */
+  ready: Promise<void>;
+  terminate(): void;
+}
+
+/** Node's worker_threads module, if running in Node. */
+type WorkerThreads = typeof import('node:worker_threads');
+
+function nodeBuiltin<T>(name: string): T | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  return proc?.getBuiltinModule?.(name) as T | undefined;
+}
+
+/** Starts one worker in Node. */
+function spawnNodeWorker(wt: WorkerThreads, init: WorkerInit): PoolWorker {
+  const worker = new wt.Worker(NODE_WORKER_SOURCE, { eval: true, workerData: init });
+  // A pool that is never disposed must not keep the process alive.
+  worker.unref();
+  const ready = new Promise<void>((resolve, reject) => {
+    worker.once('message', () => resolve());
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`gemm worker exited during start-up (code ${code})`)));
+  });
+  return {
+    ready,
+    terminate: () => {
+      worker.terminate().catch(() => undefined);
+    },
+  };
+}
+
+/** Starts one Web Worker (browsers). */
+function spawnWebWorker(init: WorkerInit): PoolWorker {
+  const url = URL.createObjectURL(new Blob([WEB_WORKER_SOURCE], { type: 'text/javascript' }));
+  const worker = new Worker(url);
+  const ready = new Promise<void>((resolve, reject) => {
+    worker.onmessage = () => resolve();
+    worker.onerror = (e) => reject(new Error(`gemm worker failed to start: ${e.message}`));
+  }).finally(() => URL.revokeObjectURL(url));
+  worker.postMessage(init);
+  return { ready, terminate: () => worker.terminate() };
+}
+
+/** Default thread count: all cores. */
+function defaultThreads(): number {
+  const os = nodeBuiltin<typeof import('node:os')>('node:os');
+  if (os) return os.availableParallelism();
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  return Math.max(1, nav?.hardwareConcurrency ?? 1);
+}
+
+/** Whether this thread may block in Atomics.wait (not a browser's main thread). */
+function canBlock(): boolean {
+  if (nodeBuiltin<WorkerThreads>('node:worker_threads')) return true;
+  return typeof (globalThis as { document?: unknown }).document === 'undefined';
+}
+
+/**
+ * A gemm that splits rows of C over the calling thread and `threads - 1` worker threads, all running the same
+ * generated module on the heap's shared memory. Create with `GemmThreadPool.create`; call `dispose` when done
+ * (a forgotten pool does not keep Node alive).
+ */
+export class GemmThreadPool {
+  /** Threads taking part in a product, including the calling one. */
+  readonly threads: number;
+  /** The calling thread's instance (also used for `packB` and the elementwise exports). */
+  readonly local: Gemm;
+  private readonly heap: WasmHeap;
+  private readonly workers: PoolWorker[];
+  private readonly control: Int32Array;
+  private readonly scratch: number[];
+  private readonly minParallelWork: number;
+  private readonly blocking: boolean;
+  private disposed = false;
+
+  private constructor(
+    heap: WasmHeap,
+    local: Gemm,
+    workers: PoolWorker[],
+    control: Int32Array,
+    scratch: number[],
+    minParallelWork: number,
+  ) {
+    this.heap = heap;
+    this.local = local;
+    this.workers = workers;
+    this.control = control;
+    this.scratch = scratch;
+    this.minParallelWork = minParallelWork;
+    this.threads = workers.length + 1;
+    this.blocking = canBlock();
+  }
+
+  /**
+   * Compiles (or reuses) the gemm module, instantiates it on the calling thread and starts `threads - 1`
+   * workers, resolving when all are ready. With `threads = 1` no worker is started.
+   */
+  static async create(opts: GemmThreadPoolOptions): Promise<GemmThreadPool> {
+    const threads = Math.max(1, Math.floor(opts.threads ?? defaultThreads()));
+    const local = createGemm(opts.heap, opts.config);
+    const control = new Int32Array(new SharedArrayBuffer(4 * (ROWS + 2 * threads)));
+    const scratch: number[] = [];
+    const workers: PoolWorker[] = [];
+    const wt = threads > 1 ? nodeBuiltin<WorkerThreads>('node:worker_threads') : undefined;
+    try {
+      for (let id = 0; id < threads - 1; id++) {
+        const init: WorkerInit = {
+          module: local.module.module,
+          memory: opts.heap.memory,
+          control: control.buffer as SharedArrayBuffer,
+          id,
+          workers: threads - 1,
+          scratch: opts.heap.alloc(gemmScratchBytes(local.config)),
+          spin: SPIN,
+        };
+        scratch.push(init.scratch);
+        workers.push(wt ? spawnNodeWorker(wt, init) : spawnWebWorker(init));
+      }
+      await Promise.all(workers.map((w) => w.ready));
+    } catch (err) {
+      Atomics.store(control, STOP, 1);
+      for (const w of workers) w.terminate();
+      for (const s of scratch) opts.heap.free(s);
+      local.dispose();
+      throw err;
+    }
+    return new GemmThreadPool(opts.heap, local, workers, control, scratch, opts.minParallelWork ?? 1 << 18);
+  }
+
+  /** Packs B for `gemm` on the calling thread (see `Gemm.packB`). */
+  packB(K: number, N: number, bPtr: number, strideK: number, strideN: number, dstPtr: number): void {
+    this.local.packB(K, N, bPtr, strideK, strideN, dstPtr);
+  }
+
+  /** Byte size of B [K, N] once packed. */
+  packedBSize(K: number, N: number): number {
+    return this.local.packedBSize(K, N);
+  }
+
+  /**
+   * C = A B (+ bias, + old C, GELU; see `GemmArgs`), rows split over all threads. Synchronous: returns when
+   * every thread is done. Throws if a worker's part failed (e.g. an out-of-bounds pointer).
+   */
+  gemm(args: GemmArgs): void {
+    if (this.disposed) throw new Error('GemmThreadPool: used after dispose');
+    const { M, N, K } = args;
+    const mr = this.local.config.mr;
+    // Row ranges in whole MR-row panels; the calling thread takes the first.
+    const parts = M * N * K < this.minParallelWork ? 1 : Math.min(this.threads, Math.ceil(M / mr));
+    if (parts <= 1) {
+      this.local.gemm(args);
+      return;
+    }
+    const chunk = Math.ceil(M / mr / parts) * mr;
+    const ctl = this.control;
+    const values = [
+      M,
+      N,
+      K,
+      args.aPtr,
+      args.strideAM,
+      args.strideAK,
+      args.packedBPtr,
+      args.cPtr,
+      args.ldc,
+      args.biasPtr ?? 0,
+      args.flags ?? 0,
+    ];
+    for (let i = 0; i < values.length; i++) ctl[ARGS + i] = values[i];
+    for (let w = 0; w < this.workers.length; w++) {
+      ctl[ROWS + 2 * w] = Math.min(M, (w + 1) * chunk);
+      ctl[ROWS + 2 * w + 1] = Math.min(M, (w + 2) * chunk);
+    }
+    Atomics.store(ctl, DONE, 0);
+    Atomics.store(ctl, ERROR, 0);
+    // Publishing SEQ (a sequentially consistent write) makes the plain writes above visible to the workers.
+    Atomics.add(ctl, SEQ, 1);
+    Atomics.notify(ctl, SEQ);
+    try {
+      this.local.gemm(args, 0, Math.min(M, chunk));
+    } finally {
+      this.waitForWorkers();
+    }
+    if (Atomics.load(ctl, ERROR) !== 0) throw new Error('GemmThreadPool: a worker failed during gemm');
+  }
+
+  /**
+   * Stops the workers and frees the scratch areas. Idempotent; the pool cannot be used afterwards. Workers are
+   * told to exit and terminated, so they never keep the process alive.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    Atomics.store(this.control, STOP, 1);
+    Atomics.add(this.control, SEQ, 1);
+    Atomics.notify(this.control, SEQ);
+    for (const w of this.workers) w.terminate();
+    for (const s of this.scratch) this.heap.free(s);
+    this.local.dispose();
+  }
+
+  /** Blocks until every worker has finished the current job (spinning first, then sleeping). */
+  private waitForWorkers(): void {
+    const ctl = this.control;
+    const n = this.workers.length;
+    let done = Atomics.load(ctl, DONE);
+    for (let i = 0; done < n && i < SPIN; i++) done = Atomics.load(ctl, DONE);
+    while (done < n) {
+      if (this.blocking) Atomics.wait(ctl, DONE, done, 100);
+      done = Atomics.load(ctl, DONE);
+    }
+  }
+}
