@@ -144,6 +144,7 @@ export class CpuBackend implements Backend<CpuTensor, CpuStorage> {
     syncRead: true,
     dtypes: ['float32', 'int32'],
     precision: 'float32',
+    subAllocation: true,
   };
   readonly kernels: KernelRegistry<CpuTensor>;
   /** Which kernel set runs. */
@@ -208,12 +209,12 @@ export class CpuBackend implements Backend<CpuTensor, CpuStorage> {
     this.heap.free(storage.offset);
   }
 
-  wrap(storage: CpuStorage, type: TensorType): CpuTensor {
+  wrap(storage: CpuStorage, type: TensorType, byteOffset = 0): CpuTensor {
     this.check();
-    if (storage instanceof ArrayBuffer) return wrapBuffer(storage, type);
+    if (storage instanceof ArrayBuffer) return wrapBuffer(storage, type, byteOffset);
     const n = sizeOf(type.shape);
-    const data =
-      type.dtype === 'int32' ? this.heap!.i32(storage.offset, n) : this.heap!.f32(storage.offset, n);
+    const at = storage.offset + byteOffset;
+    const data = type.dtype === 'int32' ? this.heap!.i32(at, n) : this.heap!.f32(at, n);
     (this.engine as WasmMatmulEngine).noteBuffer(data.buffer);
     return ndarray(data, [...type.shape], stridesOf(type.shape), 0);
   }

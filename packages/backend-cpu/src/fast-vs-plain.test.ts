@@ -19,41 +19,57 @@ const r = rng(2026);
 const pick = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
 
 describe('fast kernels equal the plain ones', () => {
-  it.each(Array.from({ length: 12 }, (_, i) => i))('linear / affine / matmul, random shapes #%i', async () => {
-    const [b, m, k, n] = [pick(1, 3), pick(1, 37), pick(1, 70), pick(1, 45)];
-    const act = (['gelu', 'gelu_tanh', undefined] as const)[pick(0, 2)];
-    const x = randomTensor([b, m, k], r);
-    const w = randomTensor([n, k], r);
-    const bias = randomTensor([n], r);
-    const wb = randomTensor([b, k, n], r);
-    const g = trace((t) => {
-      const xi = t.input('x', [b, m, k]);
-      const lin = F.linear(xi, t.constant(w), t.constant(bias), act);
-      const aff = F.affine(xi, t.input('wb', [b, k, n]), t.constant(bias), act);
-      const x2 = t.input('x2', [b, n, m]);
-      const mm = F.matmul(F.transpose(xi), F.transpose(x2));
-      const mmT = F.matmul(xi, x2, { transA: true, transB: true });
-      return { lin, aff, mm, mmT };
-    });
-    await both(g, { x, wb, x2: randomTensor([b, n, m], r) }, `b${b} m${m} k${k} n${n} ${act}`);
-  });
-
-  it.each(Array.from({ length: 6 }, (_, i) => i))('convolutions: patch embedding, 1x1, depthwise 3x3 #%i', async () => {
-    const [b, c, p, s] = [pick(1, 2), pick(1, 4), pick(2, 5), pick(2, 5)];
-    const o = pick(1, 9);
-    const x = randomTensor([b, c, p * s, p * s], r);
-    const g = trace((t) => {
-      const xi = t.input('x', [b, c, p * s, p * s]);
-      const patch = F.conv2d(xi, t.constant(randomTensor([o, c, p, p], r)), t.constant(randomTensor([o], r)), { stride: p });
-      const one = F.conv2d(patch, t.constant(randomTensor([c + 1, o, 1, 1], r)), undefined);
-      const dw = F.conv2d(one, t.constant(randomTensor([c + 1, 1, 3, 3], r)), t.constant(randomTensor([c + 1], r)), {
-        padding: 1,
-        groups: c + 1,
+  it.each(Array.from({ length: 12 }, (_, i) => i))(
+    'linear / affine / matmul, random shapes #%i',
+    async () => {
+      const [b, m, k, n] = [pick(1, 3), pick(1, 37), pick(1, 70), pick(1, 45)];
+      const act = (['gelu', 'gelu_tanh', undefined] as const)[pick(0, 2)];
+      const x = randomTensor([b, m, k], r);
+      const w = randomTensor([n, k], r);
+      const bias = randomTensor([n], r);
+      const wb = randomTensor([b, k, n], r);
+      const g = trace((t) => {
+        const xi = t.input('x', [b, m, k]);
+        const lin = F.linear(xi, t.constant(w), t.constant(bias), act);
+        const aff = F.affine(xi, t.input('wb', [b, k, n]), t.constant(bias), act);
+        const x2 = t.input('x2', [b, n, m]);
+        const mm = F.matmul(F.transpose(xi), F.transpose(x2));
+        const mmT = F.matmul(xi, x2, { transA: true, transB: true });
+        return { lin, aff, mm, mmT };
       });
-      return { patch, one, dw };
-    });
-    await both(g, { x }, `conv b${b} c${c} p${p} s${s} o${o}`);
-  });
+      await both(g, { x, wb, x2: randomTensor([b, n, m], r) }, `b${b} m${m} k${k} n${n} ${act}`);
+    },
+  );
+
+  it.each(Array.from({ length: 6 }, (_, i) => i))(
+    'convolutions: patch embedding, 1x1, depthwise 3x3 #%i',
+    async () => {
+      const [b, c, p, s] = [pick(1, 2), pick(1, 4), pick(2, 5), pick(2, 5)];
+      const o = pick(1, 9);
+      const x = randomTensor([b, c, p * s, p * s], r);
+      const g = trace((t) => {
+        const xi = t.input('x', [b, c, p * s, p * s]);
+        const patch = F.conv2d(
+          xi,
+          t.constant(randomTensor([o, c, p, p], r)),
+          t.constant(randomTensor([o], r)),
+          { stride: p },
+        );
+        const one = F.conv2d(patch, t.constant(randomTensor([c + 1, o, 1, 1], r)), undefined);
+        const dw = F.conv2d(
+          one,
+          t.constant(randomTensor([c + 1, 1, 3, 3], r)),
+          t.constant(randomTensor([c + 1], r)),
+          {
+            padding: 1,
+            groups: c + 1,
+          },
+        );
+        return { patch, one, dw };
+      });
+      await both(g, { x }, `conv b${b} c${c} p${p} s${s} o${o}`);
+    },
+  );
 
   it.each(Array.from({ length: 6 }, (_, i) => i))('norms, reductions and broadcasting #%i', async () => {
     const shape = [pick(1, 3), pick(1, 9), pick(1, 33)];

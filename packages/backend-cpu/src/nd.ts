@@ -8,10 +8,11 @@ import ops from 'ndarray-ops';
 /** A CPU tensor: an ndarray view (possibly strided) over a Float32Array or Int32Array. */
 export type CpuTensor = NdArray<Float32Array | Int32Array>;
 
-/** A dense row-major ndarray of `type` over the start of `buffer`. */
-export function wrapBuffer(buffer: ArrayBuffer, type: TensorType): CpuTensor {
+/** A dense row-major ndarray of `type` in `buffer` at `byteOffset`. */
+export function wrapBuffer(buffer: ArrayBuffer, type: TensorType, byteOffset = 0): CpuTensor {
   const n = sizeOf(type.shape);
-  const data = type.dtype === 'int32' ? new Int32Array(buffer, 0, n) : new Float32Array(buffer, 0, n);
+  const data =
+    type.dtype === 'int32' ? new Int32Array(buffer, byteOffset, n) : new Float32Array(buffer, byteOffset, n);
   return ndarray(data, [...type.shape], stridesOf(type.shape), 0);
 }
 

@@ -24,6 +24,11 @@ export interface BackendCapabilities {
   readonly dtypes: readonly DType[];
   /** Float precision of the kernels' arithmetic, for tolerances in tests. */
   readonly precision: 'float32' | 'float64';
+  /**
+   * `wrap` accepts a byte offset inside a storage block, so the compiler can place all intermediates in one
+   * arena (tighter than one block per reuse slot). Default false.
+   */
+  readonly subAllocation?: boolean;
 }
 
 /** Arguments a kernel is called with. */
@@ -66,8 +71,11 @@ export interface Backend<T = unknown, S = unknown> {
   allocate(bytes: number): S;
   /** Frees a storage block (idempotent). */
   release(storage: S): void;
-  /** A dense row-major tensor of `type` at the start of `storage`. */
-  wrap(storage: S, type: TensorType): T;
+  /**
+   * A dense row-major tensor of `type` in `storage`, at `byteOffset` (always 0 unless
+   * `capabilities.subAllocation`; then a multiple of 64).
+   */
+  wrap(storage: S, type: TensorType, byteOffset?: number): T;
   /** Overwrites a dense tensor's contents with host data of the same type and size. */
   write(dst: T, data: TensorData): void;
   /** Reads a tensor back to the host as dense row-major data. */

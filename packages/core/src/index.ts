@@ -13,6 +13,7 @@ export {
 } from './graph/compile.js';
 export { type GraphCost, graphCost, type NodeCostEntry, opCost } from './graph/cost.js';
 export { EagerSession, eager } from './graph/eager.js';
+export { fuseActivations } from './graph/fuse.js';
 export { formatGraph, type Graph, GraphBuilder, type GraphNode, trace } from './graph/graph.js';
 export { eliminateDeadCode, lowerGraph } from './graph/lower.js';
 export { type MemoryPlan, planMemory, type StorageKind } from './graph/plan.js';

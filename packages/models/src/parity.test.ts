@@ -1,6 +1,7 @@
 // Parity with the PyTorch reference: every stored tensor of every fixture in ../shared/fixtures/reference
 // (embed, each hidden.i, features, logits/output) within max|y - ref| <= 1e-4 * max(1, max|ref|), on the
-// cpu backend. Small fixtures are copied into the repo; wfm-tiny is read from ../shared (required in CI).
+// cpu backend's fast and plain kernels. Small fixtures are copied into the repo; wfm-tiny is read from
+// ../shared (required in CI).
 
 import { readFileSync } from 'node:fs';
 import { createCpuBackend } from '@wf/backend-cpu';
@@ -25,7 +26,10 @@ function check(name: string, got: TensorData | undefined, ref: TensorData): { er
   return { err, bound };
 }
 
-const backend = createCpuBackend();
+const backends = [
+  { label: 'cpu fast', backend: createCpuBackend() },
+  { label: 'cpu plain', backend: createCpuBackend({ kernels: 'plain' }) },
+];
 
 interface Case {
   run: string;
@@ -64,7 +68,7 @@ if (tinyWeights && tinyIo)
     io: () => new Uint8Array(readFileSync(tinyIo)),
   });
 
-describe('reference parity (cpu backend)', () => {
+describe.each(backends)('reference parity ($label)', ({ backend }) => {
   it('runs wfm-tiny from ../shared (required when CI=true)', () => {
     if (process.env.CI === 'true') expect(cases.map((c) => c.run)).toContain('wfm-tiny-224');
   });

@@ -2,8 +2,8 @@
 // WebAssembly SIMD functions against the scalar model, bit for bit.
 import { erf } from '@wf/core';
 import { describe, expect, it } from 'vitest';
-import { createGemm } from './gemm-module.js';
 import { ERF_PIECE_BOUNDS, erfF32, geluF32 } from './gelu-erf.js';
+import { createGemm } from './gemm-module.js';
 import { WasmHeap } from './heap.js';
 import { seededRandom } from './test-helpers.js';
 
@@ -22,7 +22,8 @@ function probePoints(): Float32Array {
     }
   }
   const rand = seededRandom(7);
-  for (let i = 0; i < 100_000; i++) xs.push((rand() - 0.5) * 10, (rand() - 0.5) * 1e-3, (rand() - 0.5) * 1e-30);
+  for (let i = 0; i < 100_000; i++)
+    xs.push((rand() - 0.5) * 10, (rand() - 0.5) * 1e-3, (rand() - 0.5) * 1e-30);
   xs.push(0, -0, 1e-45, 6, -6, 1e30, -1e30);
   return new Float32Array(xs);
 }
@@ -78,7 +79,8 @@ describe('WebAssembly erf_f32 / gelu_f32', () => {
       let mismatches = 0;
       for (let i = 0; i < n; i++) {
         const want = model(xs[i]);
-        if (!Object.is(out[i], Math.fround(want)) && !(Number.isNaN(want) && Number.isNaN(out[i]))) mismatches++;
+        if (!Object.is(out[i], Math.fround(want)) && !(Number.isNaN(want) && Number.isNaN(out[i])))
+          mismatches++;
       }
       expect(mismatches, name).toBe(0);
       heap.free(p);

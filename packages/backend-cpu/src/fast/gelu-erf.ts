@@ -81,38 +81,50 @@ export function geluF32(x: number): number {
   return f32(f32(0.5 * x) * f32(1 + erfF32(f32(x * SQRT1_2_F32))));
 }
 
+/** A v128 with `value` (as float32) in all four lanes. */
+function splat(value: number): Code {
+  return op.v128ConstF32x4([value, value, value, value]);
+}
+
 /** Horner evaluation of `coefficients` at the v128 in local `t` (separate f32x4 multiply and add). */
 function hornerF32x4(coefficients: readonly number[], t: number): Code {
-  let p: Code = op.v128ConstF32x4(splat4(coefficients[coefficients.length - 1]));
-  for (let i = coefficients.length - 2; i >= 0; i--) {
-    p = op.f32x4Add(op.f32x4Mul(p, op.localGet(t)), op.v128ConstF32x4(splat4(coefficients[i])));
-  }
+  let p: Code = splat(coefficients[coefficients.length - 1]);
+  for (let i = coefficients.length - 2; i >= 0; i--)
+    p = op.f32x4Add(op.f32x4Mul(p, op.localGet(t)), splat(coefficients[i]));
   return p;
 }
 
-function splat4(v: number): [number, number, number, number] {
-  return [v, v, v, v];
+/** Scratch locals of the inline erf. */
+interface ErfLocals {
+  ax: number;
+  t: number;
+  y: number;
 }
 
-/** Emits the body of `erf(x: v128) -> v128` into `fn` (parameter 0 is x). */
-function emitErfBody(fn: FunctionBuilder): void {
-  const x = fn.params[0];
-  const ax = fn.local('v128');
-  const t = fn.local('v128');
-  const y = fn.local('v128');
-  const c = (v: number): Code => op.v128ConstF32x4(splat4(v));
-  const axLt = (bound: number): Code => op.f32x4Lt(op.localGet(ax), c(bound));
-  fn.emit(
+/** Code setting local `out` to erf of local `x` (four lanes of `erfF32`); `out` may equal `x`. */
+function erfF32x4(x: number, out: number, l: ErfLocals): Code {
+  const { ax, t, y } = l;
+  const axLt = (bound: number): Code => op.f32x4Lt(op.localGet(ax), splat(bound));
+  return [
     op.localSet(ax, op.f32x4Abs(op.localGet(x))),
     // Tail piece first: lanes that fail every comparison below (including NaN) keep it.
-    op.localSet(t, op.f32x4Mul(op.f32x4Sub(op.localGet(ax), c(TAIL.center)), c(TAIL.inverseHalfWidth))),
+    op.localSet(
+      t,
+      op.f32x4Mul(op.f32x4Sub(op.localGet(ax), splat(TAIL.center)), splat(TAIL.inverseHalfWidth)),
+    ),
     op.localSet(y, hornerF32x4(ERF_COEFFICIENTS.p2, t)),
-    op.localSet(t, op.f32x4Mul(op.f32x4Sub(op.localGet(ax), c(MIDDLE.center)), c(MIDDLE.inverseHalfWidth))),
+    op.localSet(
+      t,
+      op.f32x4Mul(op.f32x4Sub(op.localGet(ax), splat(MIDDLE.center)), splat(MIDDLE.inverseHalfWidth)),
+    ),
     op.localSet(
       y,
       op.v128Bitselect(hornerF32x4(ERF_COEFFICIENTS.p1, t), op.localGet(y), axLt(ERF_PIECE_BOUNDS.middle)),
     ),
-    op.localSet(t, op.f32x4Sub(op.f32x4Mul(op.f32x4Mul(op.localGet(ax), op.localGet(ax)), c(2)), c(1))),
+    op.localSet(
+      t,
+      op.f32x4Sub(op.f32x4Mul(op.f32x4Mul(op.localGet(ax), op.localGet(ax)), splat(2)), splat(1)),
+    ),
     op.localSet(
       y,
       op.v128Bitselect(
@@ -123,35 +135,72 @@ function emitErfBody(fn: FunctionBuilder): void {
     ),
     op.localSet(
       y,
-      op.v128Bitselect(c(1), op.localGet(y), op.f32x4Ge(op.localGet(ax), c(ERF_PIECE_BOUNDS.clamp))),
+      op.v128Bitselect(splat(1), op.localGet(y), op.f32x4Ge(op.localGet(ax), splat(ERF_PIECE_BOUNDS.clamp))),
     ),
-    // Copy the sign bit of x onto the (non-negative) result.
-    op.v128Or(op.localGet(y), op.v128And(op.localGet(x), op.v128ConstI32x4(splat4(-0x80000000)))),
-  );
+    // Copy the sign bit of x (the bits of -0.0) onto the non-negative result.
+    op.localSet(out, op.v128Or(op.localGet(y), op.v128And(op.localGet(x), splat(-0)))),
+  ];
 }
 
-/** Emits the body of `gelu(x: v128) -> v128` into `fn`, calling the erf function at index `erfIndex`. */
-function emitGeluBody(fn: FunctionBuilder, erfIndex: number): void {
-  const x = fn.params[0];
+/** Code setting local `out` to GELU of local `x` (four lanes of `geluF32`); `out` must differ from `x`. */
+function geluF32x4(x: number, out: number, l: ErfLocals): Code {
+  return [
+    op.localSet(out, op.f32x4Mul(op.localGet(x), splat(SQRT1_2_F32))),
+    erfF32x4(out, out, l),
+    op.localSet(
+      out,
+      op.f32x4Mul(op.f32x4Mul(op.localGet(x), splat(0.5)), op.f32x4Add(splat(1), op.localGet(out))),
+    ),
+  ];
+}
+
+/**
+ * Emits `f(ptr, n)`: `kernel` applied in place to the n floats at byte offset ptr (four at a time, then one at
+ * a time in lane 0). The kernel is inlined in the loop, so the engine can keep its constants out of the loop
+ * body: per call, constants cost once, not per vector (which is why there is no `erf(v128)` function).
+ */
+function emitSpanFunction(fn: FunctionBuilder, kernel: (x: number, out: number, l: ErfLocals) => Code): void {
+  const [ptr, n] = fn.params;
+  const end = fn.local('i32');
+  const x = fn.local('v128');
+  const out = fn.local('v128');
+  const l: ErfLocals = { ax: fn.local('v128'), t: fn.local('v128'), y: fn.local('v128') };
   fn.emit(
-    op.f32x4Mul(
-      op.f32x4Mul(op.localGet(x), op.v128ConstF32x4(splat4(0.5))),
-      op.f32x4Add(
-        op.v128ConstF32x4(splat4(1)),
-        op.call(erfIndex, op.f32x4Mul(op.localGet(x), op.v128ConstF32x4(splat4(SQRT1_2_F32)))),
+    op.localSet(end, op.i32Add(op.localGet(ptr), op.i32Shl(op.localGet(n), op.i32Const(2)))),
+    op.block(
+      op.loop(
+        op.brIf(1, op.i32GtS(op.i32Add(op.localGet(ptr), op.i32Const(16)), op.localGet(end))),
+        op.localSet(x, op.v128Load(op.localGet(ptr), { align: 2 })),
+        kernel(x, out, l),
+        op.v128Store(op.localGet(ptr), op.localGet(out), { align: 2 }),
+        op.localSet(ptr, op.i32Add(op.localGet(ptr), op.i32Const(16))),
+        op.br(0),
+      ),
+    ),
+    op.block(
+      op.loop(
+        op.brIf(1, op.i32GeS(op.localGet(ptr), op.localGet(end))),
+        op.localSet(x, op.f32x4Splat(op.f32Load(op.localGet(ptr)))),
+        kernel(x, out, l),
+        op.f32Store(op.localGet(ptr), op.f32x4ExtractLane(op.localGet(out), 0)),
+        op.localSet(ptr, op.i32Add(op.localGet(ptr), op.i32Const(4))),
+        op.br(0),
       ),
     ),
   );
 }
 
 /**
- * Adds the internal functions `erf(v128) -> v128` and `gelu(v128) -> v128` (four lanes of `erfF32` and
- * `geluF32`, bit-identical to them) to `m`; returns their function indices.
+ * Adds `erf_span(ptr, n)` and `gelu_span(ptr, n)` to `m`: in-place erf / GELU of n floats at byte offset ptr,
+ * bit-identical to `erfF32` / `geluF32`, optionally exported under `exportNames`. Returns their indices.
  */
-export function addErfFunctions(m: ModuleBuilder): { erf: number; gelu: number } {
-  const erf = m.addFunction(['v128'], ['v128']);
-  emitErfBody(erf.fn);
-  const gelu = m.addFunction(['v128'], ['v128']);
-  emitGeluBody(gelu.fn, erf.index);
-  return { erf: erf.index, gelu: gelu.index };
+export function addErfFunctions(
+  m: ModuleBuilder,
+  exportNames: { erf?: string; gelu?: string } = {},
+): { erfSpan: number; geluSpan: number } {
+  const erf = m.addFunction(['i32', 'i32'], [], exportNames.erf);
+  emitSpanFunction(erf.fn, erfF32x4);
+  const gelu = m.addFunction(['i32', 'i32'], [], exportNames.gelu);
+  emitSpanFunction(gelu.fn, geluF32x4);
+  return { erfSpan: erf.index, geluSpan: gelu.index };
 }

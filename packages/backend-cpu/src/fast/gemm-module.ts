@@ -8,7 +8,9 @@
 //       for each NR-column panel of packed B:
 //         for each MR-row panel of packed A:
 //           microkernel: an MR x NR tile of C in MR * NR/4 f32x4 registers, one rank-1 update per depth,
-//                        then the epilogue, stored straight into C (or via a scratch tile at the edges).
+//                        then the epilogue (+ old C, + bias), stored straight into C (or via a scratch
+//                        tile at the edges).
+//       after the last depth block: GELU over the block's finished rows of C, while they are in cache.
 // B is packed by the caller (`pack_b`) once per weight: panel-major, k-major inside a panel, NR floats per
 // depth, zero-padded past N. A is packed per call into a per-instance scratch area, so every stride of A
 // (row-major, transposed, a strided view) costs the same and the microkernel reads one contiguous stream.
@@ -44,8 +46,13 @@ export interface GemmConfig {
   relaxed: boolean;
 }
 
-/** Tile sizes chosen by measurement on the reference machine (see bench-gemm.ts and the note). */
-export const DEFAULT_GEMM_CONFIG: Omit<GemmConfig, 'relaxed'> = { mr: 4, nr: 8, kc: 256, mc: 64, unroll: 4 };
+/**
+ * Tile sizes chosen by measurement (AMD EPYC Zen 5, Node 20 / V8 11.3; `gemm.bench-report.test.ts`):
+ * 4 x 8 without unrolling keeps the microkernel in registers (see `emitMicrokernel`); wider tiles or unrolled
+ * depth loops spill and ran 10-25% slower. KC = 256 keeps a B micro-panel (8 KiB) in L1, MC = 64 a packed A
+ * block (64 KiB) in L2.
+ */
+export const DEFAULT_GEMM_CONFIG: Omit<GemmConfig, 'relaxed'> = { mr: 4, nr: 8, kc: 256, mc: 64, unroll: 1 };
 
 /** Epilogue flag bits of `gemm`. */
 export const GemmFlags = {
@@ -55,14 +62,20 @@ export const GemmFlags = {
   gelu: 2,
 } as const;
 
-/** Microkernel mode bits (internal). */
+/** Microkernel mode bits (internal): add the old C; add the bias. */
 const MODE_LOAD_C = 1;
 const MODE_BIAS = 2;
-const MODE_GELU = 4;
 
-/** Bytes of the per-instance scratch area for `config`: packed A block, edge tile, edge bias. */
+/** Byte offsets of the parts of an instance's scratch area: packed A block, edge tile of C, its bias. */
+function scratchLayout(config: Omit<GemmConfig, 'relaxed'>): { tile: number; bias: number; end: number } {
+  const tile = 4 * config.mc * config.kc;
+  const bias = tile + 4 * config.mr * config.nr;
+  return { tile, bias, end: bias + 4 * config.nr };
+}
+
+/** Bytes of the per-instance scratch area for `config` (packed A block, edge tile of C and its bias). */
 export function gemmScratchBytes(config: Omit<GemmConfig, 'relaxed'>): number {
-  return 4 * (config.mc * config.kc + config.mr * config.nr + config.nr);
+  return scratchLayout(config).end;
 }
 
 /** Bytes of B [K, N] packed by `pack_b` into panels of `nr` columns. */
@@ -83,12 +96,11 @@ export function buildGemmModule(config: GemmConfig, maximumPages: number): Uint8
   const m = new ModuleBuilder();
   m.importMemory({ module: 'env', name: 'memory', initialPages: 1, maximumPages, shared: true });
   const scratch = m.addMutableGlobalI32(0);
-  const scratchTile = 4 * MC * KC; // byte offsets inside the scratch area
-  const scratchBias = scratchTile + 4 * mr * nr;
+  const layout = scratchLayout(config);
 
-  const { erf, gelu } = addErfFunctions(m);
+  const { geluSpan } = addErfFunctions(m, { erf: 'erf_f32', gelu: 'gelu_f32' });
   const kernel = m.addFunction(['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], []);
-  emitMicrokernel(kernel.fn, config, gelu);
+  emitMicrokernel(kernel.fn, config);
   const packA = m.addFunction(['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], [], 'pack_a');
   emitPackA(packA.fn, mr);
 
@@ -104,16 +116,15 @@ export function buildGemmModule(config: GemmConfig, maximumPages: number): Uint8
     config,
     {
       scratch,
-      scratchTile,
-      scratchBias,
+      scratchTile: layout.tile,
+      scratchBias: layout.bias,
       kernel: kernel.index,
       packA: packA.index,
+      geluSpan,
       MC,
       KC,
     },
   );
-  emitMap(m.addFunction(['i32', 'i32'], [], 'erf_f32').fn, erf);
-  emitMap(m.addFunction(['i32', 'i32'], [], 'gelu_f32').fn, gelu);
   return m.build();
 }
 
@@ -145,10 +156,14 @@ function minS(a: Code, b: Code, ta: number, tb: number): Code {
 
 /**
  * `kernel(kc, pA, pB, pC, ldcBytes, pBias, mode)`: an MR x NR tile of C from a packed A micro-panel (kc x MR,
- * k-major) and a packed B micro-panel (kc x NR, k-major). Mode bits: 1 add the old C, 2 add bias[0..NR),
- * 4 apply GELU; then store the tile at pC (rows ldcBytes apart).
+ * k-major) and a packed B micro-panel (kc x NR, k-major). Mode bits: 1 add the old C, 2 add bias[0..NR);
+ * then store the tile at pC (rows ldcBytes apart).
+ *
+ * Register budget: V8 (11.3, x64) gives WebAssembly 15 xmm registers and loads a step's operands before its
+ * arithmetic, so MR * NR/4 accumulators + NR/4 B vectors + MR A splats must stay within 15 to avoid spills:
+ * 4 x 8 with no unrolling (8 + 2 + 4 = 14) measured fastest (see the note in DEFAULT_GEMM_CONFIG).
  */
-function emitMicrokernel(fn: FunctionBuilder, config: GemmConfig, geluIndex: number): void {
+function emitMicrokernel(fn: FunctionBuilder, config: GemmConfig): void {
   const { mr, nr, unroll } = config;
   const vecs = nr / 4;
   const [kc, pA, pB, pC, ldc, pBias, mode] = fn.params;
@@ -187,17 +202,19 @@ function emitMicrokernel(fn: FunctionBuilder, config: GemmConfig, geluIndex: num
         op.br(0),
       ),
     ),
-    // Remaining depths one at a time.
-    op.block(
-      op.loop(
-        op.brIf(1, op.i32Eqz(get(kc))),
-        step(0),
-        inc(pA, i32(4 * mr)),
-        inc(pB, i32(4 * nr)),
-        set(kc, op.i32Sub(get(kc), i32(1))),
-        op.br(0),
-      ),
-    ),
+    // Remaining depths one at a time (none when unroll = 1).
+    unroll === 1
+      ? []
+      : op.block(
+          op.loop(
+            op.brIf(1, op.i32Eqz(get(kc))),
+            step(0),
+            inc(pA, i32(4 * mr)),
+            inc(pB, i32(4 * nr)),
+            set(kc, op.i32Sub(get(kc), i32(1))),
+            op.br(0),
+          ),
+        ),
   );
 
   // Epilogue, row by row; pC advances by ldc bytes per row.
@@ -211,7 +228,6 @@ function emitMicrokernel(fn: FunctionBuilder, config: GemmConfig, geluIndex: num
         set(v, get(acc[i][j])),
         op.if(op.i32And(get(mode), i32(MODE_LOAD_C)), set(v, op.f32x4Add(get(v), op.v128Load(get(pC), at)))),
         op.if(op.i32And(get(mode), i32(MODE_BIAS)), set(v, op.f32x4Add(get(v), op.v128Load(get(pBias), at)))),
-        op.if(op.i32And(get(mode), i32(MODE_GELU)), set(v, op.call(geluIndex, get(v)))),
         op.v128Store(get(pC), get(v), at),
       );
     }
@@ -233,8 +249,86 @@ function emitMicrokernel(fn: FunctionBuilder, config: GemmConfig, geluIndex: num
  */
 function emitPackA(fn: FunctionBuilder, mr: number): void {
   const [mc, kc, aPtr, sm, sk, dst] = fn.params;
-  const [i0, r, k, src, rows, t0, t1] = fn.locals('i32', 7);
+  const [i0, r, k, src, rows, t0, t1, g, kEnd] = fn.locals('i32', 9);
   const skBytes = fn.local('i32');
+  const [v0, v1, v2, v3, w0, w1, w2, w3] = fn.locals('v128', 8);
+  const rowAddress = (row: Code): Code => add(get(aPtr), op.i32Shl(mul(add(get(i0), row), get(sm)), i32(2)));
+  const dstAddress = (kk: Code, rr: Code): Code => add(get(dst), op.i32Shl(add(mul(kk, i32(mr)), rr), i32(2)));
+
+  // Any strides, any panel: one float at a time; rows past the edge are zero.
+  const scalarPanel = forLoop(
+    r,
+    i32(0),
+    i32(mr),
+    i32(1),
+    op.if(
+      op.i32LtS(get(r), get(rows)),
+      [
+        set(src, rowAddress(get(r))),
+        forLoop(
+          k,
+          i32(0),
+          get(kc),
+          i32(1),
+          op.f32Store(dstAddress(get(k), get(r)), op.f32Load(get(src))),
+          inc(src, get(skBytes)),
+        ),
+      ],
+      forLoop(k, i32(0), get(kc), i32(1), op.f32Store(dstAddress(get(k), get(r)), op.f32Const(0))),
+    ),
+  );
+
+  // Full panel of transposed A (strideM = 1): the MR rows of one depth are contiguous, copy 4 at a time.
+  const columnMajorPanel = forLoop(
+    k,
+    i32(0),
+    get(kc),
+    i32(1),
+    set(src, add(rowAddress(i32(0)), mul(get(k), get(skBytes)))),
+    Array.from({ length: mr / 4 }, (_, q) =>
+      op.v128Store(dstAddress(get(k), i32(0)), op.v128Load(get(src), { offset: 16 * q, align: 2 }), {
+        offset: 16 * q,
+      }),
+    ),
+  );
+
+  // Full panel of row-major A (strideK = 1): 4 rows x 4 depths at a time, transposed in registers
+  // (unpack low/high pairs, then move 64-bit halves); the last kc % 4 depths one by one.
+  const load = (v: number, row: number): Code =>
+    set(v, op.v128Load(add(rowAddress(add(get(g), i32(row))), op.i32Shl(get(k), i32(2))), { align: 2 }));
+  const transposeBlock: Code[] = [
+    load(v0, 0),
+    load(v1, 1),
+    load(v2, 2),
+    load(v3, 3),
+    set(w0, op.i32x4Shuffle(get(v0), get(v1), [0, 4, 1, 5])),
+    set(w1, op.i32x4Shuffle(get(v0), get(v1), [2, 6, 3, 7])),
+    set(w2, op.i32x4Shuffle(get(v2), get(v3), [0, 4, 1, 5])),
+    set(w3, op.i32x4Shuffle(get(v2), get(v3), [2, 6, 3, 7])),
+    op.v128Store(dstAddress(get(k), get(g)), op.i32x4Shuffle(get(w0), get(w2), [0, 1, 4, 5])),
+    op.v128Store(dstAddress(add(get(k), i32(1)), get(g)), op.i32x4Shuffle(get(w0), get(w2), [2, 3, 6, 7])),
+    op.v128Store(dstAddress(add(get(k), i32(2)), get(g)), op.i32x4Shuffle(get(w1), get(w3), [0, 1, 4, 5])),
+    op.v128Store(dstAddress(add(get(k), i32(3)), get(g)), op.i32x4Shuffle(get(w1), get(w3), [2, 3, 6, 7])),
+  ];
+  const rowMajorPanel: Code[] = [
+    set(kEnd, op.i32And(get(kc), i32(-4))),
+    forLoop(g, i32(0), i32(mr), i32(4), forLoop(k, i32(0), get(kEnd), i32(4), transposeBlock)),
+    forLoop(
+      r,
+      i32(0),
+      i32(mr),
+      i32(1),
+      forLoop(
+        k,
+        get(kEnd),
+        get(kc),
+        i32(1),
+        op.f32Store(dstAddress(get(k), get(r)), op.f32Load(add(rowAddress(get(r)), op.i32Shl(get(k), i32(2))))),
+      ),
+    ),
+  ];
+
+  const full = op.i32Eq(get(rows), i32(mr));
   fn.emit(
     set(skBytes, op.i32Shl(get(sk), i32(2))),
     forLoop(
@@ -243,37 +337,13 @@ function emitPackA(fn: FunctionBuilder, mr: number): void {
       get(mc),
       i32(mr),
       set(rows, minS(i32(mr), op.i32Sub(get(mc), get(i0)), t0, t1)),
-      // Row r of the panel goes to dst + 4 (k MR + r); rows past the edge stay zero-filled.
-      forLoop(
-        r,
-        i32(0),
-        i32(mr),
-        i32(1),
-        op.if(
-          op.i32LtS(get(r), get(rows)),
-          [
-            set(src, add(get(aPtr), op.i32Shl(mul(add(get(i0), get(r)), get(sm)), i32(2)))),
-            forLoop(
-              k,
-              i32(0),
-              get(kc),
-              i32(1),
-              op.f32Store(
-                add(get(dst), op.i32Shl(add(mul(get(k), i32(mr)), get(r)), i32(2))),
-                op.f32Load(get(src)),
-              ),
-              inc(src, get(skBytes)),
-            ),
-          ],
-          forLoop(
-            k,
-            i32(0),
-            get(kc),
-            i32(1),
-            op.f32Store(add(get(dst), op.i32Shl(add(mul(get(k), i32(mr)), get(r)), i32(2))), op.f32Const(0)),
+      mr % 4 !== 0
+        ? scalarPanel
+        : op.if(
+            op.i32And(full, op.i32Eq(get(sk), i32(1))),
+            rowMajorPanel,
+            op.if(op.i32And(full, op.i32Eq(get(sm), i32(1))), columnMajorPanel, scalarPanel),
           ),
-        ),
-      ),
       set(dst, add(get(dst), mul(get(kc), i32(4 * mr)))),
     ),
   );
@@ -338,11 +408,14 @@ function emitPackB(fn: FunctionBuilder, nr: number): void {
 // ---------------------------------------------------------------------------------------------------------
 
 interface GemmLayout {
+  /** Index of the global holding the scratch address, and byte offsets of its parts. */
   scratch: number;
   scratchTile: number;
   scratchBias: number;
+  /** Function indices. */
   kernel: number;
   packA: number;
+  geluSpan: number;
   MC: number;
   KC: number;
 }
@@ -355,7 +428,7 @@ function emitGemm(fn: FunctionBuilder, config: GemmConfig, L: GemmLayout): void 
   const { mr, nr } = config;
   const [, N, K, aPtr, sam, sak, packedB, cPtr, ldc, biasPtr, flags, m0, m1] = fn.params;
   const [k0, kc, mb, mcur, n0, cols, i0, rows, mode, pBPanel, pA, pC, t0, t1] = fn.locals('i32', 14);
-  const [r, j, src, tile, tileBias] = fn.locals('i32', 5);
+  const [r, j, src, tile, tileBias, row] = fn.locals('i32', 6);
   const ldcBytes = fn.local('i32');
 
   const isFirst = op.i32Eqz(get(k0));
@@ -430,24 +503,16 @@ function emitGemm(fn: FunctionBuilder, config: GemmConfig, L: GemmLayout): void 
     // Depth blocks (a do-while, so that K = 0 still applies the epilogue: C = bias (+ C)).
     op.loop(
       set(kc, minS(i32(L.KC), op.i32Sub(get(K), get(k0)), t0, t1)),
-      // mode: first block reads C only when accumulating and adds the bias; later blocks read C; the last
-      // block applies GELU.
+      // mode: the first block reads C only when accumulating, and adds the bias; later blocks read C.
       set(
         mode,
-        op.i32Or(
-          op.select(
-            op.i32Or(
-              op.i32And(get(flags), i32(1)),
-              op.select(i32(MODE_BIAS), i32(0), op.i32Ne(get(biasPtr), i32(0))),
-            ),
-            i32(MODE_LOAD_C),
-            isFirst,
+        op.select(
+          op.i32Or(
+            op.i32And(get(flags), i32(GemmFlags.accumulate)),
+            op.select(i32(MODE_BIAS), i32(0), op.i32Ne(get(biasPtr), i32(0))),
           ),
-          op.select(
-            i32(MODE_GELU),
-            i32(0),
-            op.i32And(isLast, op.i32Ne(op.i32And(get(flags), i32(2)), i32(0))),
-          ),
+          i32(MODE_LOAD_C),
+          isFirst,
         ),
       ),
       forLoop(
@@ -482,6 +547,7 @@ function emitGemm(fn: FunctionBuilder, config: GemmConfig, L: GemmLayout): void 
             get(mcur),
             i32(mr),
             set(rows, minS(i32(mr), op.i32Sub(get(mcur), get(i0)), t0, t1)),
+            // Packed A panel i0 / MR.
             set(pA, add(op.globalGet(L.scratch), mul(get(i0), op.i32Shl(get(kc), i32(2))))),
             set(pC, add(get(cPtr), op.i32Shl(add(mul(add(get(mb), get(i0)), get(ldc)), get(n0)), i32(2)))),
             op.if(
@@ -491,34 +557,21 @@ function emitGemm(fn: FunctionBuilder, config: GemmConfig, L: GemmLayout): void 
             ),
           ),
         ),
+        // GELU, after the last depth block, over the rows just finished (still in cache), a whole row per call
+        // so that its constants are set up once per row, not once per vector.
+        op.if(
+          op.i32And(isLast, op.i32Ne(op.i32And(get(flags), i32(GemmFlags.gelu)), i32(0))),
+          forLoop(
+            row,
+            get(mb),
+            add(get(mb), get(mcur)),
+            i32(1),
+            op.call(L.geluSpan, add(get(cPtr), mul(get(row), get(ldcBytes))), get(N)),
+          ),
+        ),
       ),
       inc(k0, get(kc)),
       op.brIf(0, op.i32LtS(get(k0), get(K))),
-    ),
-  );
-}
-
-/** `f(ptr, n)`: applies the v128 -> v128 function `fnIndex` in place to n floats at ptr (scalar tail). */
-function emitMap(fn: FunctionBuilder, fnIndex: number): void {
-  const [ptr, n] = fn.params;
-  const end = fn.local('i32');
-  fn.emit(
-    set(end, add(get(ptr), op.i32Shl(get(n), i32(2)))),
-    op.block(
-      op.loop(
-        op.brIf(1, op.i32GtS(add(get(ptr), i32(16)), get(end))),
-        op.v128Store(get(ptr), op.call(fnIndex, op.v128Load(get(ptr), { align: 2 })), { align: 2 }),
-        inc(ptr, i32(16)),
-        op.br(0),
-      ),
-    ),
-    op.block(
-      op.loop(
-        op.brIf(1, op.i32GeS(get(ptr), get(end))),
-        op.f32Store(get(ptr), op.f32x4ExtractLane(op.call(fnIndex, op.f32x4Splat(op.f32Load(get(ptr)))), 0)),
-        inc(ptr, i32(4)),
-        op.br(0),
-      ),
     ),
   );
 }

@@ -157,7 +157,8 @@ describe('pack_b', () => {
       for (const trans of [false, true]) {
         const src = heap.alloc(4 * K * N);
         const store = heap.f32(src, K * N);
-        for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) store[trans ? n * K + k : k * N + n] = b[k * N + n];
+        for (let k = 0; k < K; k++)
+          for (let n = 0; n < N; n++) store[trans ? n * K + k : k * N + n] = b[k * N + n];
         expect(g.packedBSize(K, N)).toBe(packedBSize(K, N, nr));
         const dst = heap.alloc(g.packedBSize(K, N));
         heap.f32(dst, g.packedBSize(K, N) / 4).fill(Number.NaN); // padding must be written, not assumed
@@ -176,12 +177,53 @@ describe('pack_b', () => {
   });
 });
 
+describe('pack_a', () => {
+  it('packs row-major, transposed and strided A into zero-padded MR-row panels', () => {
+    const heap = new WasmHeap({ initialBytes: 1 << 20 });
+    for (const mr of [4, 8, 3]) {
+      const g = createGemm(heap, { mr, mc: 4 * mr });
+      const rand = seededRandom(mr);
+      for (const [mc, kc] of [
+        [1, 1],
+        [mr, 4],
+        [mr, 7],
+        [2 * mr + 1, 9],
+        [3, 16],
+      ]) {
+        for (const layout of ['rows', 'columns', 'strided'] as const) {
+          // A[m, k] stored with padding: row-major [mc, kc + 2], column-major [kc, mc + 3], or every other float.
+          const [sm, sk] = layout === 'rows' ? [kc + 2, 1] : layout === 'columns' ? [1, mc + 3] : [2 * kc, 2];
+          const size = (mc - 1) * sm + (kc - 1) * sk + 1;
+          const src = heap.alloc(4 * size);
+          const store = fillRandom(heap.f32(src, size), rand);
+          const panels = Math.ceil(mc / mr);
+          const dst = heap.alloc(4 * panels * kc * mr);
+          heap.f32(dst, panels * kc * mr).fill(Number.NaN);
+          g.instance.pack_a(mc, kc, src, sm, sk, dst);
+          const packed = heap.f32(dst, panels * kc * mr);
+          for (let p = 0; p < panels; p++)
+            for (let k = 0; k < kc; k++)
+              for (let r = 0; r < mr; r++) {
+                const m = p * mr + r;
+                const want = m < mc ? store[m * sm + k * sk] : 0;
+                expect(packed[(p * kc + k) * mr + r], `${layout} mr=${mr} ${mc}x${kc}`).toBe(want);
+              }
+          heap.free(src);
+          heap.free(dst);
+        }
+      }
+      g.dispose();
+    }
+  });
+});
+
 describe('gemm', () => {
   const configs: Partial<GemmConfig>[] = [
     {},
     { mr: 4, nr: 8, kc: 16, mc: 8, unroll: 4 }, // tiny blocks: many depth and row blocks
     { mr: 5, nr: 12, kc: 24, mc: 10, unroll: 3 },
     { mr: 3, nr: 4, kc: 7, mc: 3, unroll: 2, relaxed: false },
+    { mr: 8, nr: 4, kc: 20, mc: 16, unroll: 2 },
   ];
   for (const [ci, config] of configs.entries()) {
     it(`matches a float64 reference on random shapes, config ${JSON.stringify(config)}`, () => {
@@ -191,7 +233,6 @@ describe('gemm', () => {
       for (const c of randomCases(ci + 1, 60, 70)) {
         const worst = checkCase(heap, c, rand, run);
         expect(worst, JSON.stringify(c)).toBeLessThan(TOL);
-        if (process.env.WF_DEBUG) console.log(JSON.stringify(c), worst);
       }
     });
   }
@@ -202,7 +243,16 @@ describe('gemm', () => {
     const rand = seededRandom(5);
     const cases: Case[] = [
       { M: 196, N: 768, K: 192, transA: false, transB: true, bias: true, flags: GemmFlags.gelu, ldcPad: 0 },
-      { M: 197, N: 192, K: 768, transA: true, transB: false, bias: false, flags: GemmFlags.accumulate, ldcPad: 3 },
+      {
+        M: 197,
+        N: 192,
+        K: 768,
+        transA: true,
+        transB: false,
+        bias: false,
+        flags: GemmFlags.accumulate,
+        ldcPad: 3,
+      },
       { M: 1, N: 1000, K: 192, transA: false, transB: true, bias: true, flags: 0, ldcPad: 0 },
     ];
     for (const c of cases) expect(checkCase(heap, c, rand, run), JSON.stringify(c)).toBeLessThan(TOL);
@@ -224,7 +274,8 @@ describe('gemm', () => {
     g.gemm(args, 3, 8);
     g.gemm(args, 8, 8); // empty range: no-op
     const out = heap.f32(c, M * N);
-    for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) expect(out[m * N + n]).toBe(m >= 3 && m < 8 ? K : -1);
+    for (let m = 0; m < M; m++)
+      for (let n = 0; n < N; n++) expect(out[m * N + n]).toBe(m >= 3 && m < 8 ? K : -1);
   });
 
   it('reuses the compiled module, and reports whether relaxed SIMD is used', () => {

@@ -43,6 +43,8 @@ export class WasmHeap {
   /** Size of each live allocation, by offset. */
   private readonly live = new Map<number, number>();
   private used = 0;
+  /** Every ArrayBuffer object the memory has exposed (a new one after each growth). */
+  private readonly buffers = new WeakSet<ArrayBufferLike>();
 
   constructor(opts: WasmHeapOptions = {}) {
     const maximumBytes = opts.maximumBytes ?? 1 << 30;
@@ -54,6 +56,16 @@ export class WasmHeap {
     const initialPages = Math.max(1, Math.ceil(initialBytes / PAGE));
     this.memory = new WebAssembly.Memory({ initial: initialPages, maximum: this.maximumPages, shared: true });
     this.freeList.push({ offset: ALIGN, size: this.capacityBytes - ALIGN });
+    this.buffers.add(this.memory.buffer);
+  }
+
+  /**
+   * Whether `buffer` is (a view's buffer of) this heap's memory, before or after any growth: growing a
+   * memory gives `memory.buffer` a new object, while views made earlier keep the old one.
+   */
+  ownsBuffer(buffer: ArrayBufferLike): boolean {
+    this.buffers.add(this.memory.buffer); // in case the memory was grown by someone else
+    return this.buffers.has(buffer);
   }
 
   /** Bytes currently allocated (sum of live block sizes, each rounded up to 64 bytes). */
@@ -158,6 +170,7 @@ export class WasmHeap {
     }
     const targetPages = Math.min(this.maximumPages, Math.max(neededPages, currentPages * 2));
     this.memory.grow(targetPages - currentPages);
+    this.buffers.add(this.memory.buffer);
     this.insertFree(oldBytes, this.capacityBytes - oldBytes);
   }
 }

@@ -1,7 +1,18 @@
-// Runs one matrix product on several cores: the rows of C are split between the calling thread and
+// Runs one matrix product on several cores: the rows of C are shared between the calling thread and
 // `threads - 1` workers, each running its own instance of the same generated gemm module on the same shared
 // memory. Dispatch goes through a small control block in a SharedArrayBuffer (Atomics.store / notify /
 // wait); there is no message passing per call once the pool is up, and `gemm` is synchronous.
+//
+// One product (a "job"):
+//   1. The calling thread writes the arguments, opens the job (STATE = 0) and bumps SEQ, waking the workers.
+//   2. Every thread takes blocks of rows from the NEXT counter (Atomics.add) until all rows are taken. A
+//      worker first joins the job: a compare-exchange on STATE adds one to its count, unless the job is
+//      closed; only then does it read the arguments.
+//   3. When it runs out of rows, the calling thread closes the job (sets the CLOSED bit of STATE), which
+//      fixes the number of workers that joined, and waits until that many have finished (DONE).
+// So the caller never waits for a worker that is asleep or descheduled (it just does more rows itself), and
+// a worker that wakes late finds the job closed and goes back to sleep without touching anything. Arguments
+// are rewritten only after all joined workers are done, so a joined worker always reads its job's arguments.
 //
 // Worker code: an inline JavaScript string, started with `new Worker(source, { eval: true })` in Node (or
 // from a Blob URL in browsers), receiving the compiled WebAssembly.Module and the shared memory in its
@@ -34,16 +45,23 @@ export interface GemmThreadPoolOptions {
 // Layout of the control block (Int32 slots).
 /** Incremented by the calling thread to start a job; workers wait on it. */
 const SEQ = 0;
-/** Number of workers that finished the current job. */
+/** Number of workers that finished the current job (after joining it). */
 const DONE = 1;
 /** Non-zero: workers exit. */
 const STOP = 2;
 /** Non-zero: a worker's gemm threw (the message is lost; the product is incomplete). */
 const ERROR = 3;
-/** The 11 gemm arguments before m0, m1. */
+/** The 11 gemm arguments before m0, m1 (M first). */
 const ARGS = 4;
-/** Rows [m0, m1) of worker w at ROWS + 2w, ROWS + 2w + 1. */
-const ROWS = 16;
+/** Next row not yet taken (threads take `GRAB` rows at a time with Atomics.add). */
+const NEXT = 15;
+/** Rows per take. */
+const GRAB = 16;
+/** Workers that joined the current job, plus the CLOSED bit once the caller stops admitting them. */
+const STATE = 17;
+const CLOSED = 1 << 30;
+/** Slots in the control block. */
+const CONTROL_SLOTS = 18;
 
 /** Busy-wait iterations before sleeping in Atomics.wait (about tens of microseconds). */
 const SPIN = 20000;
@@ -54,12 +72,13 @@ const SPIN = 20000;
  */
 const WORKER_LOOP = `
 function run(data, ready) {
-  const { module, memory, control, id, workers, scratch, spin } = data;
+  const { module, memory, control, scratch, spin } = data;
   const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
   ex.set_scratch(scratch);
   const ctl = new Int32Array(control);
-  ready();
+  // Read the job counter before reporting ready: the first job may be posted as soon as we are.
   let seen = Atomics.load(ctl, ${SEQ});
+  ready();
   for (;;) {
     let seq = Atomics.load(ctl, ${SEQ});
     for (let i = 0; seq === seen && i < spin; i++) seq = Atomics.load(ctl, ${SEQ});
@@ -69,18 +88,27 @@ function run(data, ready) {
     }
     seen = seq;
     if (Atomics.load(ctl, ${STOP}) !== 0) return;
-    const m0 = ctl[${ROWS} + 2 * id];
-    const m1 = ctl[${ROWS} + 2 * id + 1];
+    // Join the open job, or skip it if the caller has closed it already.
+    let state = Atomics.load(ctl, ${STATE});
+    while ((state & ${CLOSED}) === 0) {
+      const old = Atomics.compareExchange(ctl, ${STATE}, state, state + 1);
+      if (old === state) break;
+      state = old;
+    }
+    if ((state & ${CLOSED}) !== 0) continue;
     try {
-      if (m0 < m1) {
-        const a = ${ARGS};
-        ex.gemm(ctl[a], ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], ctl[a + 5], ctl[a + 6], ctl[a + 7],
-          ctl[a + 8], ctl[a + 9], ctl[a + 10], m0, m1);
+      const a = ${ARGS};
+      const M = ctl[a];
+      const grab = ctl[${GRAB}];
+      for (let m0 = Atomics.add(ctl, ${NEXT}, grab); m0 < M; m0 = Atomics.add(ctl, ${NEXT}, grab)) {
+        ex.gemm(M, ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], ctl[a + 5], ctl[a + 6], ctl[a + 7],
+          ctl[a + 8], ctl[a + 9], ctl[a + 10], m0, Math.min(M, m0 + grab));
       }
     } catch (e) {
       Atomics.store(ctl, ${ERROR}, 1);
     } finally {
-      if (Atomics.add(ctl, ${DONE}, 1) === workers - 1) Atomics.notify(ctl, ${DONE});
+      Atomics.add(ctl, ${DONE}, 1);
+      Atomics.notify(ctl, ${DONE});
     }
   }
 }
@@ -102,8 +130,6 @@ interface WorkerInit {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
   control: SharedArrayBuffer;
-  id: number;
-  workers: number;
   scratch: number;
   spin: number;
 }
@@ -210,7 +236,7 @@ export class GemmThreadPool {
   static async create(opts: GemmThreadPoolOptions): Promise<GemmThreadPool> {
     const threads = Math.max(1, Math.floor(opts.threads ?? defaultThreads()));
     const local = createGemm(opts.heap, opts.config);
-    const control = new Int32Array(new SharedArrayBuffer(4 * (ROWS + 2 * threads)));
+    const control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_SLOTS));
     const scratch: number[] = [];
     const workers: PoolWorker[] = [];
     const wt = threads > 1 ? nodeBuiltin<WorkerThreads>('node:worker_threads') : undefined;
@@ -220,8 +246,6 @@ export class GemmThreadPool {
           module: local.module.module,
           memory: opts.heap.memory,
           control: control.buffer as SharedArrayBuffer,
-          id,
-          workers: threads - 1,
           scratch: opts.heap.alloc(gemmScratchBytes(local.config)),
           spin: SPIN,
         };
@@ -250,20 +274,24 @@ export class GemmThreadPool {
   }
 
   /**
-   * C = A B (+ bias, + old C, GELU; see `GemmArgs`), rows split over all threads. Synchronous: returns when
-   * every thread is done. Throws if a worker's part failed (e.g. an out-of-bounds pointer).
+   * C = A B (+ bias, + old C, GELU; see `GemmArgs`), rows shared by all threads. Synchronous: returns when
+   * every thread is done. Throws if a thread's part failed (e.g. an out-of-bounds pointer).
+   *
+   * Rows are handed out dynamically: each thread (the calling one included) takes blocks of rows from a
+   * shared counter until none are left, so a thread slowed down by other work on its core takes fewer. The
+   * result does not depend on who computed which row (no cross-row sums): it is bit-identical to the
+   * single-threaded gemm.
    */
   gemm(args: GemmArgs): void {
     if (this.disposed) throw new Error('GemmThreadPool: used after dispose');
     const { M, N, K } = args;
-    const mr = this.local.config.mr;
-    // Row ranges in whole MR-row panels; the calling thread takes the first.
-    const parts = M * N * K < this.minParallelWork ? 1 : Math.min(this.threads, Math.ceil(M / mr));
-    if (parts <= 1) {
+    const { mr, mc } = this.local.config;
+    if (this.threads === 1 || M * N * K < this.minParallelWork || M <= mr) {
       this.local.gemm(args);
       return;
     }
-    const chunk = Math.ceil(M / mr / parts) * mr;
+    // About four takes per thread (for balance), in whole MR-row panels, at most one MC block.
+    const grab = Math.min(mc, Math.ceil(M / (4 * this.threads) / mr) * mr);
     const ctl = this.control;
     const values = [
       M,
@@ -279,17 +307,17 @@ export class GemmThreadPool {
       args.flags ?? 0,
     ];
     for (let i = 0; i < values.length; i++) ctl[ARGS + i] = values[i];
-    for (let w = 0; w < this.workers.length; w++) {
-      ctl[ROWS + 2 * w] = Math.min(M, (w + 1) * chunk);
-      ctl[ROWS + 2 * w + 1] = Math.min(M, (w + 2) * chunk);
-    }
+    ctl[GRAB] = grab;
+    Atomics.store(ctl, NEXT, 0);
     Atomics.store(ctl, DONE, 0);
     Atomics.store(ctl, ERROR, 0);
     // Publishing SEQ (a sequentially consistent write) makes the plain writes above visible to the workers.
     Atomics.add(ctl, SEQ, 1);
     Atomics.notify(ctl, SEQ);
     try {
-      this.local.gemm(args, 0, Math.min(M, chunk));
+      for (let m0 = Atomics.add(ctl, NEXT, grab); m0 < M; m0 = Atomics.add(ctl, NEXT, grab)) {
+        this.local.gemm(args, m0, Math.min(M, m0 + grab));
+      }
     } finally {
       this.waitForWorkers();
     }

@@ -7,7 +7,7 @@ import { ModuleBuilder, op, relaxedSimdSupported, simdSupported, sleb128, uleb12
 function instantiate(m: ModuleBuilder, heap?: WasmHeap): Record<string, (...args: number[]) => number> {
   const bytes = m.build();
   expect(WebAssembly.validate(bytes)).toBe(true);
-  const imports = heap ? { env: { memory: heap.memory } } : {};
+  const imports: WebAssembly.Imports = heap ? { env: { memory: heap.memory } } : {};
   return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports as Record<
     string,
     (...args: number[]) => number
@@ -76,7 +76,13 @@ describe('ModuleBuilder', () => {
   it('imports a shared memory and runs f32x4 SIMD with memarg offsets', () => {
     const heap = new WasmHeap({ initialBytes: 1 << 16, maximumBytes: 1 << 20 });
     const m = new ModuleBuilder();
-    m.importMemory({ module: 'env', name: 'memory', initialPages: 1, maximumPages: heap.maximumPages, shared: true });
+    m.importMemory({
+      module: 'env',
+      name: 'memory',
+      initialPages: 1,
+      maximumPages: heap.maximumPages,
+      shared: true,
+    });
     // axpy4(x, y, a): y[4..8) = a * x[0..4) + y[4..8) (the +16 is a memarg offset); returns lane 2.
     const { fn } = m.addFunction(['i32', 'i32', 'f32'], ['f32'], 'axpy4');
     const [x, y, a] = fn.params;
@@ -92,7 +98,9 @@ describe('ModuleBuilder', () => {
       op.v128Store(op.localGet(y), op.localGet(v), { offset: 16 }),
       op.f32x4ExtractLane(op.localGet(v), 2),
     );
-    m.addFunction([], ['f32'], 'constLane').fn.emit(op.f32x4ExtractLane(op.v128ConstF32x4([1, 2, 3.5, 4]), 2));
+    m.addFunction([], ['f32'], 'constLane').fn.emit(
+      op.f32x4ExtractLane(op.v128ConstF32x4([1, 2, 3.5, 4]), 2),
+    );
     m.addFunction(['i32'], ['f32'], 'splatLoad').fn.emit(
       op.f32x4ExtractLane(op.v128Load32Splat(op.localGet(0), { offset: 4 }), 3),
     );
@@ -112,14 +120,21 @@ describe('ModuleBuilder', () => {
     const m = new ModuleBuilder();
     m.addFunction(['f32', 'f32', 'f32'], ['f32'], 'madd').fn.emit(
       op.f32x4ExtractLane(
-        op.f32x4RelaxedMadd(op.f32x4Splat(op.localGet(0)), op.f32x4Splat(op.localGet(1)), op.f32x4Splat(op.localGet(2))),
+        op.f32x4RelaxedMadd(
+          op.f32x4Splat(op.localGet(0)),
+          op.f32x4Splat(op.localGet(1)),
+          op.f32x4Splat(op.localGet(2)),
+        ),
         1,
       ),
     );
     const bytes = m.build();
     expect(WebAssembly.validate(bytes)).toBe(relaxedSimdSupported());
     if (relaxedSimdSupported()) {
-      const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as Record<string, (...a: number[]) => number>;
+      const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as Record<
+        string,
+        (...a: number[]) => number
+      >;
       expect(ex.madd(3, 4, 5)).toBe(17);
     }
   });

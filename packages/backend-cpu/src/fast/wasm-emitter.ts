@@ -220,6 +220,16 @@ export const op = {
     simd(0x0c),
     lanes.map((v) => [...new Uint8Array(new Int32Array([v]).buffer)]),
   ],
+  /**
+   * `i8x16.shuffle` written with 32-bit lanes: lane i of the result is lane `lanes[i]` of the concatenation
+   * a:b (0-3 from a, 4-7 from b).
+   */
+  i32x4Shuffle: (a: Code, b: Code, lanes: readonly [number, number, number, number]): Code => [
+    a,
+    b,
+    simd(0x0d),
+    lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]),
+  ],
   f32x4Splat: (x: Code): Code => [x, simd(0x13)],
   f32x4ExtractLane: (v: Code, lane: number): Code => [v, simd(0x1f), lane],
   f32x4Lt: (a: Code, b: Code): Code => [a, b, simd(0x43)],
@@ -412,4 +422,19 @@ export function relaxedSimdSupported(): boolean {
   return WebAssembly.validate(
     probeModule(op.f32x4RelaxedMadd(op.localGet(0), op.localGet(1), op.localGet(2))),
   );
+}
+
+/**
+ * Opt-in: turns on V8's relaxed-SIMD flag at run time in Node versions where it is off by default (Node 20 /
+ * V8 11.3; equivalent to `node --experimental-wasm-relaxed-simd`), then reports `relaxedSimdSupported()`.
+ * Changing V8 flags after start-up is not officially supported by Node, so this is never called by the
+ * library itself; call it once at start-up, before creating gemm modules or thread pools (workers share the
+ * process's flags). Outside Node it only reports support.
+ */
+export function tryEnableRelaxedSimd(): boolean {
+  if (relaxedSimdSupported()) return true;
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const v8 = proc?.getBuiltinModule?.('node:v8') as { setFlagsFromString(flags: string): void } | undefined;
+  v8?.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  return relaxedSimdSupported();
 }

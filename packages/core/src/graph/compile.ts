@@ -6,8 +6,8 @@ import { BackendError, fmtShape, GraphError, WfError } from '../errors.js';
 import { OPS, type OpName } from '../ir/ops.js';
 import { bytesOf, sameShape, sizeOf, type TensorData, type TensorType } from '../ir/types.js';
 import { type GraphCost, graphCost } from './cost.js';
-import type { Graph } from './graph.js';
 import { fuseActivations } from './fuse.js';
+import type { Graph } from './graph.js';
 import { lowerGraph } from './lower.js';
 import { type MemoryPlan, planMemory } from './plan.js';
 
@@ -95,7 +95,8 @@ export async function compile(
     storages.push(s);
     return s;
   };
-  const slots = plan.slotBytes.map(alloc);
+  const arena = backend.capabilities.subAllocation ?? false;
+  const slots = arena ? [alloc(plan.arenaBytes)] : plan.slotBytes.map(alloc);
   const values: unknown[] = new Array(lowered.nodes.length);
   const steps: Step[] = [];
   for (const n of lowered.nodes) {
@@ -113,7 +114,12 @@ export async function compile(
       inputTypes: n.inputs.map((i) => lowered.nodes[i].type),
       type: n.type,
       attrs: n.attrs,
-      out: kind === 'slot' ? backend.wrap(slots[plan.slot[n.id]], n.type) : undefined,
+      out:
+        kind !== 'slot'
+          ? undefined
+          : arena
+            ? backend.wrap(slots[0], n.type, plan.arenaOffset[n.id])
+            : backend.wrap(slots[plan.slot[n.id]], n.type),
       constants: n.inputs.map((i) => lowered.nodes[plan.root[i]].op === 'const'),
     });
   }

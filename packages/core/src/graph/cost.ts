@@ -9,12 +9,15 @@ import { LoweringBuilder } from './lower.js';
 
 /** Cost of one node of a graph. */
 export interface NodeCostEntry extends NodeCost {
+  /** The node's id in its graph. */
   readonly id: number;
+  /** The node's op. */
   readonly op: OpName;
 }
 
 /** Cost of a whole graph, with the per-node breakdown. */
 export interface GraphCost extends NodeCost {
+  /** The cost of every node, in graph order. */
   readonly nodes: readonly NodeCostEntry[];
 }
 

@@ -2,8 +2,8 @@
 // use; the rewritten graph evaluates to the same numbers (float64 oracle).
 import { describe, expect, it } from 'vitest';
 import * as F from '../ops/functional.js';
-import { evaluateF64 } from '../testing/reference-kernels.js';
 import { randomTensor, rng } from '../testing/compare.js';
+import { evaluateF64 } from '../testing/reference-kernels.js';
 import { fuseActivations } from './fuse.js';
 import { trace } from './graph.js';
 

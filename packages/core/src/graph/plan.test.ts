@@ -27,6 +27,33 @@ function checkNoOverlap(g: Graph, plan: MemoryPlan): void {
   }
 }
 
+/** Checks that arena placements of values alive at the same step never overlap in address. */
+function checkArena(g: Graph, plan: MemoryPlan): void {
+  const last = new Map<number, number>();
+  g.nodes.forEach((n) => {
+    for (const i of n.inputs) last.set(plan.root[i], n.id);
+  });
+  for (const id of g.outputs.values()) last.set(plan.root[id], g.nodes.length);
+  const vals = g.nodes
+    .filter((n) => plan.kind[n.id] === 'slot')
+    .map((n) => ({
+      s: n.id,
+      e: last.get(n.id) ?? n.id,
+      lo: plan.arenaOffset[n.id],
+      hi: plan.arenaOffset[n.id] + bytesOf(n.type),
+    }));
+  for (const v of vals) {
+    expect(v.lo % 64).toBe(0);
+    expect(v.hi).toBeLessThanOrEqual(plan.arenaBytes);
+  }
+  for (let i = 0; i < vals.length; i++)
+    for (let j = i + 1; j < vals.length; j++) {
+      const [a, b] = [vals[i], vals[j]];
+      if (a.s <= b.e && b.s <= a.e && a.lo < b.hi && b.lo < a.hi)
+        throw new Error(`values %${a.s} and %${b.s} overlap in the arena`);
+    }
+}
+
 describe('planMemory', () => {
   const g = lowerGraph(
     trace((b) => {
@@ -70,6 +97,8 @@ describe('planMemory', () => {
     const plan = planMemory(chain, { zeroCopyViews: true });
     expect(plan.slotBytes.length).toBe(2);
     expect(plan.peakBytes).toBeLessThanOrEqual(1.2 * plan.maxLiveBytes);
+    expect(plan.arenaBytes).toBeLessThanOrEqual(1.2 * plan.maxLiveBytes);
+    checkArena(chain, plan);
   });
 
   it('never overlaps live values on random DAGs (property)', () => {
@@ -97,7 +126,11 @@ describe('planMemory', () => {
             }
             return { out: vals[vals.length - 1], mid: vals[Math.floor(vals.length / 2)] };
           });
-          for (const zeroCopyViews of [true, false]) checkNoOverlap(dag, planMemory(dag, { zeroCopyViews }));
+          for (const zeroCopyViews of [true, false]) {
+            const plan = planMemory(dag, { zeroCopyViews });
+            checkNoOverlap(dag, plan);
+            checkArena(dag, plan);
+          }
         },
       ),
       { seed: 7, numRuns: 150 },

@@ -20,8 +20,15 @@ export interface MemoryPlan {
   readonly contiguous: readonly boolean[];
   /** Bytes of each slot. */
   readonly slotBytes: readonly number[];
-  /** Bytes of all slots together: the intermediate memory the graph needs. */
+  /** Bytes of all slots together: the intermediate memory the graph needs with one block per slot. */
   readonly peakBytes: number;
+  /**
+   * The arena alternative, for backends that can place tensors inside one block: per node a byte offset
+   * (`-1` unless kind is 'slot'), 64-byte aligned, with no two values alive at once overlapping.
+   */
+  readonly arenaOffset: Float64Array;
+  /** Bytes of the arena: the intermediate memory the graph needs with sub-allocation. */
+  readonly arenaBytes: number;
   /** Largest total size of intermediates alive at one step (a lower bound for any plan). */
   readonly maxLiveBytes: number;
 }
@@ -112,6 +119,7 @@ export function planMemory(graph: Graph, opts: { zeroCopyViews: boolean }): Memo
       live -= bytesOf(graph.nodes[id].type);
     }
   }
+  const { offset: arenaOffset, bytes: arenaBytes } = planArena(graph, kind, lastUse);
   return {
     kind,
     slot,
@@ -119,6 +127,53 @@ export function planMemory(graph: Graph, opts: { zeroCopyViews: boolean }): Memo
     contiguous,
     slotBytes,
     peakBytes: slotBytes.reduce((a, b) => a + b, 0),
+    arenaOffset,
+    arenaBytes,
     maxLiveBytes: maxLive,
   };
+}
+
+const ALIGN = 64;
+
+/**
+ * Greedy-by-size arena placement: values are placed largest first, each at the lowest offset where it
+ * overlaps (in address) no already-placed value whose lifetime overlaps its own (best-fit among gaps).
+ */
+function planArena(
+  graph: Graph,
+  kind: readonly StorageKind[],
+  lastUse: Int32Array,
+): { offset: Float64Array; bytes: number } {
+  const offset = new Float64Array(graph.nodes.length).fill(-1);
+  const values = graph.nodes
+    .filter((n) => kind[n.id] === 'slot')
+    .map((n) => ({
+      id: n.id,
+      start: n.id,
+      end: lastUse[n.id],
+      size: Math.ceil(Math.max(4, bytesOf(n.type)) / ALIGN) * ALIGN,
+    }))
+    .sort((a, b) => b.size - a.size || a.start - b.start);
+  const placed: { start: number; end: number; lo: number; hi: number }[] = [];
+  let total = 0;
+  for (const v of values) {
+    // Lifetimes are inclusive; an op's output must not share memory with its inputs (same step).
+    const clash = placed.filter((p) => p.start <= v.end && v.start <= p.end).sort((a, b) => a.lo - b.lo);
+    let best = -1;
+    let bestGap = Number.POSITIVE_INFINITY;
+    let at = 0;
+    for (const p of clash) {
+      const gap = p.lo - at;
+      if (gap >= v.size && gap < bestGap) {
+        best = at;
+        bestGap = gap;
+      }
+      at = Math.max(at, p.hi);
+    }
+    if (best < 0) best = at;
+    offset[v.id] = best;
+    placed.push({ start: v.start, end: v.end, lo: best, hi: best + v.size });
+    total = Math.max(total, best + v.size);
+  }
+  return { offset, bytes: total };
 }

@@ -85,7 +85,9 @@ export interface OpAttrMap {
 
 /** Attributes of a reduction: the axes reduced and whether they are kept with size 1. */
 export interface ReduceAttrs {
+  /** The axes reduced (non-negative, ascending). */
   axes: number[];
+  /** Whether reduced axes stay in the output with size 1. */
   keepDims: boolean;
 }
 
@@ -99,7 +101,9 @@ export type OpKind = 'unary' | 'binary' | 'reduce' | 'compute' | 'view' | 'movem
 
 /** Cost of one node: floating-point operations and bytes read plus written (dense, no reuse). */
 export interface NodeCost {
+  /** Floating-point operations. */
   flops: number;
+  /** Bytes read plus bytes written. */
   bytes: number;
 }
 
@@ -596,7 +600,10 @@ export const OPS: Table = {
       requireFloat('affine', [x, w, b]);
       const out = matmulType('affine', x, w);
       if (b.shape.length !== 1 || b.shape[0] !== out.shape[out.shape.length - 1]) {
-        throw new ShapeError('affine', `bias ${fmtShape(b.shape)} must be [${out.shape[out.shape.length - 1]}]`);
+        throw new ShapeError(
+          'affine',
+          `bias ${fmtShape(b.shape)} must be [${out.shape[out.shape.length - 1]}]`,
+        );
       }
       return out;
     },

@@ -8,7 +8,9 @@ export type Shape = readonly number[];
 
 /** The static type of a value in a graph: its shape and element type. */
 export interface TensorType {
+  /** Dimensions, outermost first. */
   readonly shape: Shape;
+  /** Element type. */
   readonly dtype: DType;
 }
 
@@ -17,8 +19,11 @@ export type TypedArrayFor<D extends DType> = D extends 'int32' ? Int32Array : Fl
 
 /** Host-side tensor contents: a dense row-major typed array with its shape. */
 export interface TensorData {
+  /** Element type (`float32` data is a `Float32Array`, `int32` an `Int32Array`). */
   readonly dtype: DType;
+  /** Dimensions, outermost first; their product is `data.length`. */
   readonly shape: Shape;
+  /** The elements, row-major. */
   readonly data: Float32Array | Int32Array;
 }
 

@@ -19,7 +19,9 @@ import * as F from './functional.js';
 
 /** A strategy's parameter names (in op input order, after x) and their expected shapes. */
 export interface DynParamSpec<A extends unknown[]> {
+  /** Parameter names, in op input order after `x`. */
   readonly names: readonly string[];
+  /** Expected shape of each parameter for the given sizes (`undefined`: not checked). */
   readonly shapes: (...args: A) => (readonly number[] | undefined)[];
 }
 
@@ -64,7 +66,13 @@ export function poolTokens2x2(x: Tensor, grid: readonly [number, number]): Tenso
 }
 
 /** Steps 5-6 of SPEC section 3: normalize the dynamic weight per column, add the static one, apply. */
-function applyDynamic(x: Tensor, wd: Tensor | undefined, w: Tensor, b: Tensor, activation?: Activation): Tensor {
+function applyDynamic(
+  x: Tensor,
+  wd: Tensor | undefined,
+  w: Tensor,
+  b: Tensor,
+  activation?: Activation,
+): Tensor {
   if (!wd) return F.affine(x, w, b, activation); // no pooled tokens: the dynamic term is an empty sum (0)
   const normed = F.div(wd, F.add(F.l2norm(wd, 1, true), 1));
   return F.affine(x, F.add(normed, w), b, activation);
@@ -76,8 +84,12 @@ function outer(u: Tensor, v: Tensor, factor: number): Tensor {
 }
 
 /** Lowers dyn_linear to primitives for every strategy. */
-export function lowerDynLinear(inputs: readonly Tensor[], { strategy, grid, activation }: OpAttrs<'dyn_linear'>): Tensor {
-  const apply = (x: Tensor, wd: Tensor | undefined, w: Tensor, b: Tensor) => applyDynamic(x, wd, w, b, activation);
+export function lowerDynLinear(
+  inputs: readonly Tensor[],
+  { strategy, grid, activation }: OpAttrs<'dyn_linear'>,
+): Tensor {
+  const apply = (x: Tensor, wd: Tensor | undefined, w: Tensor, b: Tensor) =>
+    applyDynamic(x, wd, w, b, activation);
   const [x, w, b] = inputs;
   const [, n, cin] = x.shape;
   const s = cin ** -0.5;

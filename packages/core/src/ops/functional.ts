@@ -2,7 +2,14 @@
 // of the table into the tensors' context. Model code uses only these, so it traces, lowers and runs
 // eagerly unchanged.
 import { ArgumentError, ShapeError } from '../errors.js';
-import type { Activation, DynDWConvStrategy, DynLinearStrategy, MlpActivation, OpAttrs, OpName } from '../ir/ops.js';
+import type {
+  Activation,
+  DynDWConvStrategy,
+  DynLinearStrategy,
+  MlpActivation,
+  OpAttrs,
+  OpName,
+} from '../ir/ops.js';
 import { normAxis } from '../ir/shape-utils.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { DType } from '../ir/types.js';
@@ -86,8 +93,11 @@ export const matmul = (a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: 
 
 /** Options of conv2d: numbers apply to both spatial axes. */
 export interface Conv2dOptions {
+  /** Step between windows, one value or `[vertical, horizontal]` (default 1). */
   stride?: number | [number, number];
+  /** Zero padding on each side, one value or `[vertical, horizontal]` (default 0). */
   padding?: number | [number, number];
+  /** Channel groups: 1 for a dense convolution, the channel count for a depthwise one (default 1). */
   groups?: number;
 }
 const two = (v: number | [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : v);

@@ -135,7 +135,9 @@ export function seedOf(text: string): number {
 
 /** Range of `randomTensor`'s uniform values (defaults `lo = -1`, `hi = 1`). */
 export interface RandomRange {
+  /** Lower bound, inclusive (default -1). */
   lo?: number;
+  /** Upper bound, exclusive (default 1). */
   hi?: number;
 }
 

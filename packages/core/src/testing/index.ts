@@ -1,6 +1,7 @@
 // `@wf/core/testing`: what every backend's test suite imports. The float64 reference interpreter (the
 // oracle), comparison helpers implementing the project's error bound, seeded random tensors, and the vitest
-// conformance suite `describeConformance`. Importing this subpath needs vitest (an optional peer dependency).
+// conformance suite `describeConformance` (and its framework-free runner, also at `@wf/core/testing/runner`).
+// Importing this subpath needs vitest (an optional peer dependency).
 
 export {
   expectClose,
@@ -16,7 +17,17 @@ export {
   toleranceBound,
   withinTolerance,
 } from './compare.js';
-export { type ConformanceOptions, describeConformance, type MicroFixtures } from './conformance.js';
+export { describeConformance } from './conformance.js';
+export {
+  type CaseContext,
+  type ConformanceCase,
+  type ConformanceOptions,
+  type ConformanceReport,
+  conformanceCases,
+  type MicroFixtures,
+  type RunConformanceOptions,
+  runConformance,
+} from './conformance-cases.js';
 export {
   evaluateF64,
   type F64Data,

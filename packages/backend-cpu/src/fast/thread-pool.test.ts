@@ -1,0 +1,178 @@
+// Tests of GemmThreadPool: results identical to the single-threaded gemm (bit for bit: each row is computed
+// by the same code on some thread), errors from workers, idempotent dispose, and that Node exits with
+// a disposed or a forgotten pool, in a child process running the tsup bundle of the pool.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createGemm, GemmFlags } from './gemm-module.js';
+import { WasmHeap } from './heap.js';
+import { fillRandom, randomInt, seededRandom } from './test-helpers.js';
+import { GemmThreadPool } from './thread-pool.js';
+
+describe('GemmThreadPool', () => {
+  const heap = new WasmHeap({ initialBytes: 32 << 20 });
+  const pools: GemmThreadPool[] = [];
+  afterAll(() => {
+    for (const p of pools) p.dispose();
+  });
+
+  it.each([1, 2, 3])(
+    'gives results identical to the single-threaded gemm (threads = %i)',
+    async (threads) => {
+      const pool = await GemmThreadPool.create({ heap, threads, minParallelWork: 0 });
+      pools.push(pool);
+      expect(pool.threads).toBe(threads);
+      const single = createGemm(heap);
+      const rand = seededRandom(threads);
+      const shapes = [
+        [196, 768, 192],
+        [197, 192, 768],
+        [1, 5, 3],
+        [2, 17, 9],
+        [13, 1, 1],
+        ...Array.from({ length: 20 }, () => [
+          randomInt(rand, 1, 90),
+          randomInt(rand, 1, 40),
+          randomInt(rand, 1, 300),
+        ]),
+      ];
+      for (const [M, N, K] of shapes) {
+        const a = heap.alloc(4 * M * K);
+        const b = heap.alloc(4 * K * N);
+        const bias = heap.alloc(4 * N);
+        const c1 = heap.alloc(4 * M * N);
+        const c2 = heap.alloc(4 * M * N);
+        const packed = heap.alloc(pool.packedBSize(K, N));
+        fillRandom(heap.f32(a, M * K), rand);
+        fillRandom(heap.f32(b, K * N), rand);
+        fillRandom(heap.f32(bias, N), rand);
+        fillRandom(heap.f32(c1, M * N), rand);
+        heap.f32(c2, M * N).set(heap.f32(c1, M * N));
+        pool.packB(K, N, b, 1, K, packed);
+        const flags = randomInt(rand, 0, 3);
+        const args = {
+          M,
+          N,
+          K,
+          aPtr: a,
+          strideAM: K,
+          strideAK: 1,
+          packedBPtr: packed,
+          ldc: N,
+          biasPtr: bias,
+          flags,
+        };
+        pool.gemm({ ...args, cPtr: c1 });
+        single.gemm({ ...args, cPtr: c2 });
+        const [x, y] = [heap.f32(c1, M * N), heap.f32(c2, M * N)];
+        expect(
+          x.every((v, i) => Object.is(v, y[i])),
+          `${M}x${N}x${K}`,
+        ).toBe(true);
+        for (const p of [a, b, bias, c1, c2, packed]) heap.free(p);
+      }
+      single.dispose();
+    },
+  );
+
+  it('splits even small products when asked, and runs tiny ones on the calling thread by default', async () => {
+    const pool = await GemmThreadPool.create({ heap, threads: 2 });
+    pools.push(pool);
+    const [M, N, K] = [8, 8, 8];
+    const a = heap.alloc(4 * M * K);
+    const packed = heap.alloc(pool.packedBSize(K, N));
+    const c = heap.alloc(4 * M * N);
+    heap.f32(a, M * K).fill(1);
+    heap.f32(packed, pool.packedBSize(K, N) / 4).fill(2);
+    pool.gemm({ M, N, K, aPtr: a, strideAM: K, strideAK: 1, packedBPtr: packed, cPtr: c, ldc: N, flags: 0 });
+    expect([...heap.f32(c, M * N)].every((v) => v === 16)).toBe(true);
+    pool.gemm({
+      M,
+      N,
+      K,
+      aPtr: a,
+      strideAM: K,
+      strideAK: 1,
+      packedBPtr: packed,
+      cPtr: c,
+      ldc: N,
+      flags: GemmFlags.accumulate,
+    });
+    expect([...heap.f32(c, M * N)].every((v) => v === 32)).toBe(true);
+  });
+
+  it('reports a failure in a worker as an exception, and stays usable', async () => {
+    const pool = await GemmThreadPool.create({ heap, threads: 2, minParallelWork: 0 });
+    pools.push(pool);
+    const [M, N, K] = [64, 8, 8];
+    const a = heap.alloc(4 * M * K);
+    const packed = heap.alloc(pool.packedBSize(K, N));
+    const c = heap.alloc(4 * M * N);
+    // Rows of the worker's half of C lie past the end of memory: its stores trap.
+    const bad = { M, N, K, aPtr: a, strideAM: K, strideAK: 1, packedBPtr: packed, cPtr: c, ldc: 1 << 24 };
+    expect(() => pool.gemm(bad)).toThrow();
+    pool.gemm({ ...bad, ldc: N });
+  });
+
+  it('dispose is idempotent and frees the scratch areas; use after dispose throws', async () => {
+    const before = heap.usedBytes;
+    const pool = await GemmThreadPool.create({ heap, threads: 3 });
+    expect(heap.usedBytes).toBeGreaterThan(before);
+    pool.dispose();
+    pool.dispose();
+    expect(heap.usedBytes).toBe(before);
+    expect(() =>
+      pool.gemm({ M: 1, N: 1, K: 1, aPtr: 64, strideAM: 1, strideAK: 1, packedBPtr: 64, cPtr: 64, ldc: 1 }),
+    ).toThrow(/after dispose/);
+  });
+
+  it('lets Node exit, with the pool disposed or forgotten (tsup bundle, child process)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wf-pool-'));
+    try {
+      const entry = join(dir, 'main.ts');
+      const poolModule = fileURLToPath(new URL('./thread-pool.ts', import.meta.url));
+      const heapModule = fileURLToPath(new URL('./heap.ts', import.meta.url));
+      writeFileSync(
+        entry,
+        `import { GemmThreadPool } from ${JSON.stringify(poolModule)};
+import { WasmHeap } from ${JSON.stringify(heapModule)};
+const heap = new WasmHeap({ initialBytes: 1 << 20 });
+const pool = await GemmThreadPool.create({ heap, threads: 2, minParallelWork: 0 });
+const [M, N, K] = [32, 16, 8];
+const a = heap.alloc(4 * M * K), packed = heap.alloc(pool.packedBSize(K, N)), c = heap.alloc(4 * M * N);
+heap.f32(a, M * K).fill(1);
+heap.f32(packed, pool.packedBSize(K, N) / 4).fill(1);
+pool.gemm({ M, N, K, aPtr: a, strideAM: K, strideAK: 1, packedBPtr: packed, cPtr: c, ldc: N });
+if (process.argv[2] === 'dispose') pool.dispose();
+console.log('sum', heap.f32(c, M * N).reduce((s, v) => s + v, 0));
+`,
+      );
+      const { build } = await import('tsup');
+      await build({
+        entry: { main: entry },
+        outDir: dir,
+        format: ['esm'],
+        platform: 'node',
+        config: false,
+        silent: true,
+      });
+      for (const mode of ['dispose', 'forget']) {
+        const r = spawnSync(process.execPath, [join(dir, 'main.js'), mode], {
+          encoding: 'utf8',
+          timeout: 20_000,
+        });
+        expect(r.error, `${mode}: ${r.stderr}`).toBeUndefined();
+        expect(r.status, `${mode}: ${r.stderr}`).toBe(0);
+        expect(r.stdout.trim()).toBe(`sum ${M_N_K_SUM}`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+/** Sum of C = ones(32, 8) ones(8, 16): 32 * 16 * 8. */
+const M_N_K_SUM = 32 * 16 * 8;
