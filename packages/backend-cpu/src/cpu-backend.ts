@@ -13,7 +13,8 @@ import {
   type TensorType,
 } from '@wf/core';
 import ndarray from 'ndarray';
-import { WasmHeap } from './fast/heap.js';
+import { MAX_HEAP_BYTES, WasmHeap } from './fast/heap.js';
+import type { ScratchProvider } from './fast-kernels/attention.js';
 import { fastElementwiseKernels } from './fast-kernels/elementwise.js';
 import { jsMatmulEngine, type MatmulEngine } from './fast-kernels/matmul-engine.js';
 import { fastNormReduceKernels } from './fast-kernels/norm-reduce.js';
@@ -38,8 +39,25 @@ export const cpuKernels: KernelRegistry<CpuTensor> = {
 };
 
 /** The fast kernels over a matrix-product engine: plain kernels where no fast one applies. */
-export function fastKernels(engine: MatmulEngine): KernelRegistry<CpuTensor> {
-  return { ...cpuKernels, ...fastElementwiseKernels, ...fastNormReduceKernels, ...productKernels(engine) };
+export function fastKernels(
+  engine: MatmulEngine,
+  scratch: ScratchProvider = jsScratch(),
+): KernelRegistry<CpuTensor> {
+  return {
+    ...cpuKernels,
+    ...fastElementwiseKernels,
+    ...fastNormReduceKernels,
+    ...productKernels(engine, scratch),
+  };
+}
+
+/** Scratch memory in the JS heap, reused between calls. */
+function jsScratch(): ScratchProvider {
+  let buf: Float32Array = new Float32Array(0);
+  return (n) => {
+    if (buf.length < n) buf = new Float32Array(n);
+    return buf;
+  };
 }
 
 /** Options of the CPU backend. */
@@ -53,7 +71,7 @@ export interface CpuBackendOptions {
   engine?: 'wasm' | 'js';
   /** Threads for matrix products, the calling one included (default: all cores). */
   threads?: number;
-  /** Largest heap in bytes for the wasm engine (default 4 GiB, the wasm32 limit). */
+  /** Largest heap in bytes for the wasm engine (default and maximum: 2 GiB - 64 KiB). */
   maxHeapBytes?: number;
 }
 
@@ -165,7 +183,7 @@ export class CpuBackend implements Backend<CpuTensor, CpuStorage> {
     if (useWasm) {
       if (!wasmEngineSupported())
         throw new BackendError('engine "wasm" needs WebAssembly SIMD and SharedArrayBuffer; use engine "js"');
-      this.heap = new WasmHeap({ maximumBytes: options.maxHeapBytes });
+      this.heap = new WasmHeap({ maximumBytes: options.maxHeapBytes ?? MAX_HEAP_BYTES });
       const engine = new WasmMatmulEngine(
         this.heap,
         Math.max(1, Math.floor(options.threads ?? defaultThreads())),
@@ -176,12 +194,31 @@ export class CpuBackend implements Backend<CpuTensor, CpuStorage> {
       this.engine = jsMatmulEngine;
       this.ready = Promise.resolve();
     }
-    this.kernels = this.kernelSet === 'plain' ? cpuKernels : fastKernels(this.engine);
+    this.kernels = this.kernelSet === 'plain' ? cpuKernels : fastKernels(this.engine, this.scratchProvider());
     this.name = this.kernelSet === 'plain' ? 'cpu:plain' : useWasm ? 'cpu' : 'cpu:js';
   }
 
   private check(): void {
     if (this.disposed) throw new BackendError('the cpu backend was disposed; create a new one');
+  }
+
+  /** Kernel scratch memory: one region of the wasm heap (or JS memory), grown on demand and reused. */
+  private scratchProvider(): ScratchProvider {
+    const heap = this.heap;
+    if (!heap) return jsScratch();
+    let offset = 0;
+    let length = 0;
+    let view: Float32Array = new Float32Array(0);
+    return (n) => {
+      if (n > length) {
+        if (offset) heap.free(offset);
+        length = Math.max(n, 2 * length);
+        offset = heap.alloc(4 * length);
+        view = heap.f32(offset, length);
+        (this.engine as WasmMatmulEngine).noteBuffer(view.buffer);
+      }
+      return view;
+    };
   }
 
   /** Bytes of storage currently allocated through this backend. */

@@ -29,7 +29,9 @@ const archOption = () =>
 
 /** I/O used by `main` (replaceable in tests). */
 export interface Io {
+  /** Writes one line of normal output (stdout by default). */
   out: (line: string) => void;
+  /** Writes one line of error output (stderr by default). */
   err: (line: string) => void;
 }
 

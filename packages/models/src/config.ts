@@ -8,13 +8,21 @@ export type Arch = 'wfm' | 'vit' | 'wfm-dit';
 
 /** WeightFormer classifier (SPEC section 2). */
 export interface WfmConfig {
+  /** Architecture tag. */
   readonly arch: 'wfm';
+  /** Native input side in pixels (the model also runs at any multiple of the patch size). */
   readonly imgSize: number;
+  /** Patch side p in pixels (`patch_embed` is a p x p convolution with stride p). */
   readonly patchSize: number;
+  /** Input channels (3 for RGB, 1 for MNIST). */
   readonly inChans: number;
+  /** Classes of the `head` (1000 for ImageNet-1K). */
   readonly numClasses: number;
+  /** Channels D of every token. */
   readonly embedDim: number;
+  /** Number of blocks L. */
   readonly depth: number;
+  /** Hidden width of each block's MLP as a multiple of D (4). */
   readonly mlpRatio: number;
   /** Indices of the dynamic blocks ((i + 2) % 3 == 0 in the reference). */
   readonly dynamicBlocks: readonly number[];
@@ -22,28 +30,47 @@ export interface WfmConfig {
 
 /** Softmax-attention ViT / DeiT baseline (SPEC section 6). */
 export interface VitConfig {
+  /** Architecture tag. */
   readonly arch: 'vit';
+  /** Native input side in pixels (other sizes resize the position table bicubically). */
   readonly imgSize: number;
+  /** Patch side p in pixels. */
   readonly patchSize: number;
+  /** Input channels (3 for RGB, 1 for MNIST). */
   readonly inChans: number;
+  /** Classes of the `head`. */
   readonly numClasses: number;
+  /** Channels D of every token. */
   readonly embedDim: number;
+  /** Number of blocks. */
   readonly depth: number;
+  /** Attention heads (not recoverable from the weights: from config or metadata). */
   readonly numHeads: number;
+  /** Hidden width of each block's MLP as a multiple of D (4). */
   readonly mlpRatio: number;
 }
 
 /** WeightFormer diffusion backbone (SPEC section 7). */
 export interface DitConfig {
+  /** Architecture tag. */
   readonly arch: 'wfm-dit';
+  /** Side of the input latents. */
   readonly inputSize: number;
+  /** Patch side (2, 4 or 8 in the published sizes). */
   readonly patchSize: number;
+  /** Channels of the input latents (4). */
   readonly inChannels: number;
+  /** Channels D of every token (384 for S, 768 for B). */
   readonly hiddenSize: number;
+  /** Number of blocks (15). */
   readonly depth: number;
+  /** Class labels; label `numClasses` is the "no class" id of classifier-free guidance. */
   readonly numClasses: number;
+  /** Whether the output also predicts the variance (output channels `2 * inChannels`). */
   readonly learnSigma: boolean;
+  /** Hidden width of each block's MLP as a multiple of D (4). */
   readonly mlpRatio: number;
+  /** Indices of the dynamic blocks ((i + 2) % 3 == 0 in the reference). */
   readonly dynamicBlocks: readonly number[];
 }
 

@@ -14,7 +14,9 @@ import { variantConfig } from './variants.js';
 
 /** Download progress: bytes received so far and the total when the server says it. */
 export interface LoadProgress {
+  /** Bytes received so far. */
   loaded: number;
+  /** Total bytes, when the server sends a `content-length`. */
   total?: number;
 }
 

@@ -52,16 +52,27 @@ const dit = (hiddenSize: number, patchSize: number): DitConfig => ({
 
 /** The published configurations by name (SPEC sections 2, 6 and 7). */
 export const MODEL_VARIANTS = {
+  /** WeightFormer-T: D=192, depth 17, 224 px (7.07M parameters). */
   'wfm-tiny': wfm(192, 224),
+  /** WeightFormer-S: D=384, depth 17, 224 px. */
   'wfm-small': wfm(384, 224),
+  /** WeightFormer-B: WeightFormer-S's architecture at 448 px. */
   'wfm-base': wfm(384, 448),
+  /** DeiT-T softmax-attention baseline: D=192, depth 12, 3 heads, 224 px. */
   'deit-tiny': deit(192, 3),
+  /** DeiT-S softmax-attention baseline: D=384, depth 12, 6 heads, 224 px. */
   'deit-small': deit(384, 6),
+  /** WeightFormer-DiT-S/2: D=384, patch 2, 32x32x4 latents. */
   'wfm-dit-s-2': dit(384, 2),
+  /** WeightFormer-DiT-S/4: D=384, patch 4, 32x32x4 latents. */
   'wfm-dit-s-4': dit(384, 4),
+  /** WeightFormer-DiT-S/8: D=384, patch 8, 32x32x4 latents. */
   'wfm-dit-s-8': dit(384, 8),
+  /** WeightFormer-DiT-B/2: D=768, patch 2, 32x32x4 latents. */
   'wfm-dit-b-2': dit(768, 2),
+  /** WeightFormer-DiT-B/4: D=768, patch 4, 32x32x4 latents. */
   'wfm-dit-b-4': dit(768, 4),
+  /** WeightFormer-DiT-B/8: D=768, patch 8, 32x32x4 latents. */
   'wfm-dit-b-8': dit(768, 8),
 } as const satisfies Record<string, ModelConfig>;
 

@@ -5,6 +5,7 @@ import type { Activation, Kernel, OpName } from '@wf/core';
 import { convKernels } from '../kernels/conv.js';
 import { matmulKernels } from '../kernels/matmul.js';
 import { broadcastView, type CpuTensor, forEachOffset, stridedView } from '../nd.js';
+import { attentionKernel, type ScratchProvider } from './attention.js';
 import { depthwise3x3, isDepthwise3x3 } from './depthwise.js';
 import { count, isDense } from './layout.js';
 import type { MatmulEngine, MatView } from './matmul-engine.js';
@@ -49,7 +50,10 @@ function batched(
 }
 
 /** Builds the product kernels for one engine. */
-export function productKernels(engine: MatmulEngine): Partial<Record<OpName, Kernel<CpuTensor>>> {
+export function productKernels(
+  engine: MatmulEngine,
+  scratch: ScratchProvider,
+): Partial<Record<OpName, Kernel<CpuTensor>>> {
   const matmul: Kernel<CpuTensor> = (args) => {
     const [a, b] = args.inputs;
     const { transA, transB } = args.attrs as { transA?: boolean; transB?: boolean };
@@ -152,5 +156,6 @@ export function productKernels(engine: MatmulEngine): Partial<Record<OpName, Ker
     return o;
   };
 
-  return { matmul, linear, affine, conv2d };
+  const attention = attentionKernel(engine, scratch);
+  return { matmul, linear, affine, conv2d, attention, attention_mlp: attention };
 }

@@ -44,7 +44,7 @@ export class WasmMatmulEngine implements MatmulEngine {
   }
 
   private inHeap(data: Float32Array): boolean {
-    return this.heapBuffers.has(data.buffer);
+    return this.heapBuffers.has(data.buffer) || this.heap.ownsBuffer(data.buffer);
   }
 
   /** Byte address of element `offset` of `data` in the heap, copying into `temps` when it lives outside. */

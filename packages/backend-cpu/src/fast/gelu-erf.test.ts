@@ -2,7 +2,7 @@
 // WebAssembly SIMD functions against the scalar model, bit for bit.
 import { erf } from '@wf/core';
 import { describe, expect, it } from 'vitest';
-import { ERF_PIECE_BOUNDS, erfF32, geluF32 } from './gelu-erf.js';
+import { ERF_CLAMP, ERF_PIECE_BOUNDS, erfF32, geluF32 } from './gelu-erf.js';
 import { createGemm } from './gemm-module.js';
 import { WasmHeap } from './heap.js';
 import { seededRandom } from './test-helpers.js';
@@ -13,7 +13,7 @@ function probePoints(): Float32Array {
   for (let i = -500_000; i <= 500_000; i++) xs.push(i * 1e-5);
   const f32 = new Float32Array(1);
   const u32 = new Uint32Array(f32.buffer);
-  for (const b of Object.values(ERF_PIECE_BOUNDS)) {
+  for (const b of [...ERF_PIECE_BOUNDS, ERF_CLAMP]) {
     f32[0] = b;
     for (let d = -3; d <= 3; d++) {
       const bits = new Uint32Array([u32[0] + d]);

@@ -1,144 +1,145 @@
 // The float32 erf behind the exact GELU epilogue of the fast kernels, gelu(x) = x/2 * (1 + erf(x / sqrt 2)),
 // written once as data (piecewise polynomial coefficients) and used twice: by the WebAssembly generator
-// (`emitErfF32x4`, four lanes at a time) and by a scalar JavaScript model (`erfF32`) that performs the same
+// (four lanes at a time) and by a scalar JavaScript model (`erfF32`, `geluF32`) that performs the same
 // float32 operations in the same order, so tests can compare the two bit for bit and measure the model
 // against a float64 erf.
 //
-// Formula (|x| = ax; erf is odd, the sign of x is copied onto the result at the end):
-//   ax < 1          erf = ax * P0(2 ax^2 - 1)             P0: degree 6, erf(x)/x as a polynomial in x^2
-//   1 <= ax < 2.4   erf = P1((ax - 1.7) / 0.7)            P1: degree 9
-//   2.4 <= ax < 3.9 erf = P2((ax - 3.15) / 0.75)          P2: degree 8
-//   ax >= 3.9       erf = 1                               (1 - erf(3.9) = 3.5e-8)
-// Each polynomial is evaluated by Horner's rule with separate float32 multiply and add (no fusion, so the
-// result does not depend on the engine). The coefficients are least-squares fits of the float64 erf at 3000
-// Chebyshev nodes of each interval (a near-minimax fit), rounded to float32. Measured maximum absolute
-// error of this float32 evaluation against a float64 erf: 9.3e-8 (at x = 0.949), i.e. within two float32
-// ulps of 1; NaN gives NaN and +-Infinity gives +-1.
+// Formula (ax = |x|; erf is odd, the sign of x is copied onto the result at the end). Four pieces p, each a
+// degree-7 polynomial P_p in t = (u - CENTER_p) * SCALE_p (t in [-1, 1] on the piece):
+//   p = 0   0   <= ax < 1     u = ax^2   erf = ax * P_0(t)   (erf(x)/x is a series in x^2: exact near 0)
+//   p = 1   1   <= ax < 1.8   u = ax     erf = P_1(t)
+//   p = 2   1.8 <= ax < 2.7   u = ax     erf = P_2(t)
+//   p = 3   2.7 <= ax < 3.9   u = ax     erf = P_3(t)
+//   ax >= 3.9                            erf = 1           (1 - erf(3.9) = 3.5e-8)
+// With the same polynomial length for every piece, the SIMD code evaluates one Horner chain whose
+// coefficients are picked per lane by `i8x16.swizzle` from a 16-byte table holding the four pieces' values
+// (the piece index p is the number of bounds 1, 1.8, 2.7 that ax reaches), instead of evaluating every
+// piece in every lane and selecting.
+// Horner's rule uses separate float32 multiply and add (no fusion: the result does not depend on the
+// engine). The coefficients are least-squares fits of the float64 erf at 3000 Chebyshev nodes of each piece
+// (near-minimax), rounded to float32. Measured maximum absolute error of this float32 evaluation against a
+// float64 erf (every 11th float in [0.125, 4) and a 1e-6 grid on [0, 6]): 1.0e-7, near x = 0.98, where the
+// float32 spacing is 6e-8. NaN gives NaN, +-Infinity +-1.
 import { type Code, type FunctionBuilder, type ModuleBuilder, op } from './wasm-emitter.js';
 
-/** Upper bounds of the three polynomial pieces of |x|, and the clamp above which erf is 1. */
-export const ERF_PIECE_BOUNDS = { odd: 1, middle: 2.4, clamp: 3.9 } as const;
+/** Lower bounds of pieces 1, 2, 3 of |x| (float32 values, as the SIMD code compares with them). */
+export const ERF_PIECE_BOUNDS: readonly number[] = [1, 1.8, 2.7].map(Math.fround);
+/** |x| from which erf is 1 (float32). */
+export const ERF_CLAMP = Math.fround(3.9);
 
-/** Center and inverse half-width of the middle and tail pieces (t = (|x| - center) * inverseHalfWidth). */
-const MIDDLE = { center: 1.7, inverseHalfWidth: 1 / 0.7 } as const;
-const TAIL = { center: 3.15, inverseHalfWidth: 1 / 0.75 } as const;
+/** Per piece: center and scale of the polynomial variable, t = (u - center) * scale (float32). */
+const CENTER = [0.5, 1.4, 2.25, 3.3].map(Math.fround);
+const SCALE = [2, 1 / 0.4, 1 / 0.45, 1 / 0.6].map(Math.fround);
 
-/** Coefficients of P0, P1, P2 in increasing degree (as float32). */
-export const ERF_COEFFICIENTS: {
-  readonly p0: readonly number[];
-  readonly p1: readonly number[];
-  readonly p2: readonly number[];
-} = {
-  p0: [
-    0.9654687643051147, -0.1405360996723175, 0.019852498546242714, -0.002285419497638941,
-    0.00021751198801212013, -0.000017669080989435315, 0.0000012316402262513293,
+/** Coefficients of P_0 .. P_3 in increasing degree (float32 values). */
+export const ERF_COEFFICIENTS: readonly (readonly number[])[] = [
+  [
+    0.9654687643051147, -0.1405360847711563, 0.019852498546242714, -0.0022854856215417385,
+    0.00021751198801212013, -1.75368240888929e-5, 1.2316402262513293e-6, -7.557493830745443e-8,
   ],
-  p1: [
-    0.9837904572486877, 0.04389771446585655, -0.0522373765707016, 0.0342726968228817, -0.011867314577102661,
-    0.0006057078135199845, 0.0013303461018949747, -0.0005124261952005327, -0.000009937738468579482,
-    0.00004165579957771115,
+  [
+    0.95228511095047, 0.06357666850090027, -0.03560356795787811, 0.0099011966958642, -0.0008703248458914459,
+    -0.0002802762028295547, 8.442009857390076e-5, -2.73682030638156e-6,
   ],
-  p2: [
-    0.9999915957450867, 0.00004146961509832181, -0.00009811686322791502, 0.0001473533920943737,
-    -0.0001546491839690134, 0.00011915620416402817, -0.00007319221913348883, 0.00003625560202635825,
-    -0.000009919251169776544,
+  [
+    0.9985372424125671, 0.0032140526454895735, -0.003253802191466093, 0.0019795296248048544,
+    -0.0007846248336136341, 0.00019710174819920212, -2.077195131278131e-5, -3.1000754461274482e-6,
   ],
-};
+  [
+    0.9999969601631165, 1.2614342267625034e-5, -2.5296274543507025e-5, 3.1582087103743106e-5,
+    -2.664506246219389e-5, 1.8515473129809834e-5, -1.2184674233139958e-5, 4.436202743818285e-6,
+  ],
+];
+
+/** Terms of each polynomial (the same for every piece). */
+const TERMS = ERF_COEFFICIENTS[0].length;
 
 /** 1 / sqrt(2) as float32. */
 export const SQRT1_2_F32 = Math.fround(Math.SQRT1_2);
 
 const f32 = Math.fround;
 
-/** Horner evaluation in float32 with separate multiply and add, as the WebAssembly code does. */
-function hornerF32(coefficients: readonly number[], t: number): number {
-  let p = f32(coefficients[coefficients.length - 1]);
-  for (let i = coefficients.length - 2; i >= 0; i--) p = f32(f32(p * t) + f32(coefficients[i]));
-  return p;
-}
-
 /**
  * Scalar model of the kernels' float32 erf: the same operations, rounded to float32 after each one, in the
- * same order as the SIMD code emitted by `emitErfF32x4` (so results agree bit for bit).
+ * same order as the SIMD code (so results agree bit for bit).
  */
 export function erfF32(x: number): number {
   x = f32(x);
   const ax = Math.abs(x);
-  const y0 = f32(ax * hornerF32(ERF_COEFFICIENTS.p0, f32(f32(f32(ax * ax) * 2) - 1)));
-  const y1 = hornerF32(ERF_COEFFICIENTS.p1, f32(f32(ax - f32(MIDDLE.center)) * f32(MIDDLE.inverseHalfWidth)));
-  const y2 = hornerF32(ERF_COEFFICIENTS.p2, f32(f32(ax - f32(TAIL.center)) * f32(TAIL.inverseHalfWidth)));
-  // Same selection order as the SIMD code: NaN fails every comparison and falls through to y2 (NaN).
-  let y = y2;
-  if (ax < ERF_PIECE_BOUNDS.middle) y = y1;
-  if (ax < ERF_PIECE_BOUNDS.odd) y = y0;
-  if (ax >= ERF_PIECE_BOUNDS.clamp) y = 1;
+  // NaN reaches no bound: piece 0, and NaN flows through the polynomial.
+  let p = 0;
+  for (const bound of ERF_PIECE_BOUNDS) if (ax >= bound) p++;
+  const u = p === 0 ? f32(ax * ax) : ax;
+  const t = f32(f32(u - CENTER[p]) * SCALE[p]);
+  const c = ERF_COEFFICIENTS[p];
+  let y = f32(c[TERMS - 1]);
+  for (let j = TERMS - 2; j >= 0; j--) y = f32(f32(y * t) + f32(c[j]));
+  y = f32(y * (p === 0 ? ax : 1));
+  if (ax >= ERF_CLAMP) y = 1;
   return x < 0 || Object.is(x, -0) ? -y : y;
 }
 
-/** Scalar model of the kernels' GELU: f32(0.5 * x) * f32(1 + erfF32(f32(x / sqrt 2))). */
+/** Scalar model of the kernels' GELU: f32(x * 0.5) * f32(1 + erfF32(f32(x * (1 / sqrt 2)))). */
 export function geluF32(x: number): number {
   x = f32(x);
-  return f32(f32(0.5 * x) * f32(1 + erfF32(f32(x * SQRT1_2_F32))));
+  return f32(f32(x * 0.5) * f32(1 + erfF32(f32(x * SQRT1_2_F32))));
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// WebAssembly SIMD
+// ---------------------------------------------------------------------------------------------------------
 
 /** A v128 with `value` (as float32) in all four lanes. */
 function splat(value: number): Code {
   return op.v128ConstF32x4([value, value, value, value]);
 }
 
-/** Horner evaluation of `coefficients` at the v128 in local `t` (separate f32x4 multiply and add). */
-function hornerF32x4(coefficients: readonly number[], t: number): Code {
-  let p: Code = splat(coefficients[coefficients.length - 1]);
-  for (let i = coefficients.length - 2; i >= 0; i--)
-    p = op.f32x4Add(op.f32x4Mul(p, op.localGet(t)), splat(coefficients[i]));
-  return p;
+/** A v128 whose lane p is `perPiece[p]`: a table for `i8x16.swizzle`. */
+function pieceTable(perPiece: readonly number[]): Code {
+  return op.v128ConstF32x4([perPiece[0], perPiece[1], perPiece[2], perPiece[3]]);
 }
 
-/** Scratch locals of the inline erf. */
+/** Scratch locals of the inline erf, and whether relaxed SIMD may be used. */
 interface ErfLocals {
   ax: number;
+  /** Byte indices selecting each lane's piece in a table: 4p + (0, 1, 2, 3). */
+  index: number;
   t: number;
   y: number;
+  /** Use `i8x16.relaxed_swizzle` (one instruction on x64, against two; same result for our indices). */
+  relaxed: boolean;
 }
 
 /** Code setting local `out` to erf of local `x` (four lanes of `erfF32`); `out` may equal `x`. */
 function erfF32x4(x: number, out: number, l: ErfLocals): Code {
-  const { ax, t, y } = l;
-  const axLt = (bound: number): Code => op.f32x4Lt(op.localGet(ax), splat(bound));
+  const { ax, index, t, y } = l;
+  const get = op.localGet;
+  const reaches = (bound: number): Code => op.f32x4Ge(get(ax), splat(bound));
+  const swizzle = l.relaxed ? op.i8x16RelaxedSwizzle : op.i8x16Swizzle;
+  /** The table entry of each lane's piece. */
+  const gather = (perPiece: readonly number[]): Code => swizzle(pieceTable(perPiece), get(index));
+  // Each bound reached adds 4 to every byte index of the lane (a true comparison is all ones).
+  const four = op.v128ConstI32x4([0x04040404, 0x04040404, 0x04040404, 0x04040404]);
+  let indexCode: Code = op.v128ConstI32x4([0x03020100, 0x03020100, 0x03020100, 0x03020100]);
+  for (const bound of ERF_PIECE_BOUNDS) indexCode = op.i32x4Add(indexCode, op.v128And(reaches(bound), four));
+  const horner: Code[] = [op.localSet(y, gather(ERF_COEFFICIENTS.map((c) => c[TERMS - 1])))];
+  for (let j = TERMS - 2; j >= 0; j--) {
+    const cj = gather(ERF_COEFFICIENTS.map((c) => c[j]));
+    horner.push(op.localSet(y, op.f32x4Add(op.f32x4Mul(get(y), get(t)), cj)));
+  }
+  // Piece 0 (NaN lanes are not, but stay NaN whichever way they go).
+  const inPiece0 = (): Code => op.f32x4Lt(get(ax), splat(ERF_PIECE_BOUNDS[0]));
   return [
-    op.localSet(ax, op.f32x4Abs(op.localGet(x))),
-    // Tail piece first: lanes that fail every comparison below (including NaN) keep it.
-    op.localSet(
-      t,
-      op.f32x4Mul(op.f32x4Sub(op.localGet(ax), splat(TAIL.center)), splat(TAIL.inverseHalfWidth)),
-    ),
-    op.localSet(y, hornerF32x4(ERF_COEFFICIENTS.p2, t)),
-    op.localSet(
-      t,
-      op.f32x4Mul(op.f32x4Sub(op.localGet(ax), splat(MIDDLE.center)), splat(MIDDLE.inverseHalfWidth)),
-    ),
-    op.localSet(
-      y,
-      op.v128Bitselect(hornerF32x4(ERF_COEFFICIENTS.p1, t), op.localGet(y), axLt(ERF_PIECE_BOUNDS.middle)),
-    ),
-    op.localSet(
-      t,
-      op.f32x4Sub(op.f32x4Mul(op.f32x4Mul(op.localGet(ax), op.localGet(ax)), splat(2)), splat(1)),
-    ),
-    op.localSet(
-      y,
-      op.v128Bitselect(
-        op.f32x4Mul(op.localGet(ax), hornerF32x4(ERF_COEFFICIENTS.p0, t)),
-        op.localGet(y),
-        axLt(ERF_PIECE_BOUNDS.odd),
-      ),
-    ),
-    op.localSet(
-      y,
-      op.v128Bitselect(splat(1), op.localGet(y), op.f32x4Ge(op.localGet(ax), splat(ERF_PIECE_BOUNDS.clamp))),
-    ),
+    op.localSet(ax, op.f32x4Abs(get(x))),
+    op.localSet(index, indexCode),
+    // t = (u - center) * scale, with u = ax^2 on piece 0, else ax.
+    op.localSet(t, op.v128Bitselect(op.f32x4Mul(get(ax), get(ax)), get(ax), inPiece0())),
+    op.localSet(t, op.f32x4Mul(op.f32x4Sub(get(t), gather(CENTER)), gather(SCALE))),
+    horner,
+    op.localSet(y, op.f32x4Mul(get(y), op.v128Bitselect(get(ax), splat(1), inPiece0()))),
+    op.localSet(y, op.v128Bitselect(splat(1), get(y), op.f32x4Ge(get(ax), splat(ERF_CLAMP)))),
     // Copy the sign bit of x (the bits of -0.0) onto the non-negative result.
-    op.localSet(out, op.v128Or(op.localGet(y), op.v128And(op.localGet(x), splat(-0)))),
+    op.localSet(out, op.v128Or(get(y), op.v128And(get(x), splat(-0)))),
   ];
 }
 
@@ -157,14 +158,25 @@ function geluF32x4(x: number, out: number, l: ErfLocals): Code {
 /**
  * Emits `f(ptr, n)`: `kernel` applied in place to the n floats at byte offset ptr (four at a time, then one at
  * a time in lane 0). The kernel is inlined in the loop, so the engine can keep its constants out of the loop
- * body: per call, constants cost once, not per vector (which is why there is no `erf(v128)` function).
+ * body: V8 (11.3) builds each v128 constant with three instructions, once per call this way instead of once
+ * per vector (which is why there is no `erf(v128)` function to call from the gemm microkernel).
  */
-function emitSpanFunction(fn: FunctionBuilder, kernel: (x: number, out: number, l: ErfLocals) => Code): void {
+function emitSpanFunction(
+  fn: FunctionBuilder,
+  kernel: (x: number, out: number, l: ErfLocals) => Code,
+  relaxed: boolean,
+): void {
   const [ptr, n] = fn.params;
   const end = fn.local('i32');
   const x = fn.local('v128');
   const out = fn.local('v128');
-  const l: ErfLocals = { ax: fn.local('v128'), t: fn.local('v128'), y: fn.local('v128') };
+  const l: ErfLocals = {
+    ax: fn.local('v128'),
+    index: fn.local('v128'),
+    t: fn.local('v128'),
+    y: fn.local('v128'),
+    relaxed,
+  };
   fn.emit(
     op.localSet(end, op.i32Add(op.localGet(ptr), op.i32Shl(op.localGet(n), op.i32Const(2)))),
     op.block(
@@ -191,16 +203,18 @@ function emitSpanFunction(fn: FunctionBuilder, kernel: (x: number, out: number, 
 }
 
 /**
- * Adds `erf_span(ptr, n)` and `gelu_span(ptr, n)` to `m`: in-place erf / GELU of n floats at byte offset ptr,
- * bit-identical to `erfF32` / `geluF32`, optionally exported under `exportNames`. Returns their indices.
+ * Adds `erf_span(ptr, n)` and `gelu_span(ptr, n)` to `m`: in place erf / GELU of n floats at byte offset ptr,
+ * bit-identical to `erfF32` / `geluF32`, exported under `exportNames` if given. `relaxed`: the runtime
+ * supports relaxed SIMD (then `i8x16.relaxed_swizzle` is used; results are the same). Returns their indices.
  */
 export function addErfFunctions(
   m: ModuleBuilder,
+  relaxed: boolean,
   exportNames: { erf?: string; gelu?: string } = {},
 ): { erfSpan: number; geluSpan: number } {
   const erf = m.addFunction(['i32', 'i32'], [], exportNames.erf);
-  emitSpanFunction(erf.fn, erfF32x4);
+  emitSpanFunction(erf.fn, erfF32x4, relaxed);
   const gelu = m.addFunction(['i32', 'i32'], [], exportNames.gelu);
-  emitSpanFunction(gelu.fn, geluF32x4);
+  emitSpanFunction(gelu.fn, geluF32x4, relaxed);
   return { erfSpan: erf.index, geluSpan: gelu.index };
 }

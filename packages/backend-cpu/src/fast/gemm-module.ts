@@ -36,7 +36,7 @@ export interface GemmConfig {
   mr: number;
   /** Columns of the register tile and of a packed-B panel (multiple of 4). */
   nr: number;
-  /** Depth block: the microkernel runs over at most KC depths at a time. */
+  /** Largest depth block: the microkernel runs over at most KC depths at a time (K is cut evenly). */
   kc: number;
   /** Row block packed from A at a time (multiple of MR). */
   mc: number;
@@ -49,10 +49,12 @@ export interface GemmConfig {
 /**
  * Tile sizes chosen by measurement (AMD EPYC Zen 5, Node 20 / V8 11.3; `gemm.bench-report.test.ts`):
  * 4 x 8 without unrolling keeps the microkernel in registers (see `emitMicrokernel`); wider tiles or unrolled
- * depth loops spill and ran 10-25% slower. KC = 256 keeps a B micro-panel (8 KiB) in L1, MC = 64 a packed A
- * block (64 KiB) in L2.
+ * depth loops spill and ran 10-25% slower. Depth blocks of at most KC = 512 (K is cut into equal blocks) keep
+ * a B micro-panel (16 KiB) and an A micro-panel (8 KiB) in L1 and C is passed over at most twice for
+ * K <= 1024; MC = 64 keeps the packed A block (128 KiB) in L2. KC and MC mattered little (within the
+ * measurement noise of a shared machine) between 256 and 768, and 32 and 128.
  */
-export const DEFAULT_GEMM_CONFIG: Omit<GemmConfig, 'relaxed'> = { mr: 4, nr: 8, kc: 256, mc: 64, unroll: 1 };
+export const DEFAULT_GEMM_CONFIG: Omit<GemmConfig, 'relaxed'> = { mr: 4, nr: 8, kc: 512, mc: 64, unroll: 1 };
 
 /** Epilogue flag bits of `gemm`. */
 export const GemmFlags = {
@@ -87,18 +89,20 @@ export function packedBSize(K: number, N: number, nr: number = DEFAULT_GEMM_CONF
 const GEMM_PARAMS = 13;
 
 /**
- * Generates the module for `config`, importing a shared memory `env.memory` of at most `maximumPages`.
- * Exports: `set_scratch(ptr)`, `pack_b`, `pack_a`, `gemm`, `erf_f32(ptr, n)`, `gelu_f32(ptr, n)`.
+ * Generates the module for `config`. It imports a shared memory `env.memory` declared with the largest
+ * maximum (4 GiB), which accepts any shared memory (an import's maximum is an upper bound), so one module
+ * serves every heap. Exports: `set_scratch(ptr)`, `pack_b`, `pack_a`, `gemm`, `erf_f32(ptr, n)`,
+ * `gelu_f32(ptr, n)` (see `GemmExports`).
  */
-export function buildGemmModule(config: GemmConfig, maximumPages: number): Uint8Array<ArrayBuffer> {
+export function buildGemmModule(config: GemmConfig): Uint8Array<ArrayBuffer> {
   const { mr, nr, kc: KC, mc: MC } = config;
   if (nr % 4 !== 0 || MC % mr !== 0) throw new Error('buildGemmModule: nr must be a multiple of 4, mc of mr');
   const m = new ModuleBuilder();
-  m.importMemory({ module: 'env', name: 'memory', initialPages: 1, maximumPages, shared: true });
+  m.importMemory({ module: 'env', name: 'memory', initialPages: 1, maximumPages: 65536, shared: true });
   const scratch = m.addMutableGlobalI32(0);
   const layout = scratchLayout(config);
 
-  const { geluSpan } = addErfFunctions(m, { erf: 'erf_f32', gelu: 'gelu_f32' });
+  const { geluSpan } = addErfFunctions(m, config.relaxed, { erf: 'erf_f32', gelu: 'gelu_f32' });
   const kernel = m.addFunction(['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], []);
   emitMicrokernel(kernel.fn, config);
   const packA = m.addFunction(['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], [], 'pack_a');
@@ -253,7 +257,8 @@ function emitPackA(fn: FunctionBuilder, mr: number): void {
   const skBytes = fn.local('i32');
   const [v0, v1, v2, v3, w0, w1, w2, w3] = fn.locals('v128', 8);
   const rowAddress = (row: Code): Code => add(get(aPtr), op.i32Shl(mul(add(get(i0), row), get(sm)), i32(2)));
-  const dstAddress = (kk: Code, rr: Code): Code => add(get(dst), op.i32Shl(add(mul(kk, i32(mr)), rr), i32(2)));
+  const dstAddress = (kk: Code, rr: Code): Code =>
+    add(get(dst), op.i32Shl(add(mul(kk, i32(mr)), rr), i32(2)));
 
   // Any strides, any panel: one float at a time; rows past the edge are zero.
   const scalarPanel = forLoop(
@@ -323,7 +328,10 @@ function emitPackA(fn: FunctionBuilder, mr: number): void {
         get(kEnd),
         get(kc),
         i32(1),
-        op.f32Store(dstAddress(get(k), get(r)), op.f32Load(add(rowAddress(get(r)), op.i32Shl(get(k), i32(2))))),
+        op.f32Store(
+          dstAddress(get(k), get(r)),
+          op.f32Load(add(rowAddress(get(r)), op.i32Shl(get(k), i32(2)))),
+        ),
       ),
     ),
   ];
@@ -428,7 +436,7 @@ function emitGemm(fn: FunctionBuilder, config: GemmConfig, L: GemmLayout): void 
   const { mr, nr } = config;
   const [, N, K, aPtr, sam, sak, packedB, cPtr, ldc, biasPtr, flags, m0, m1] = fn.params;
   const [k0, kc, mb, mcur, n0, cols, i0, rows, mode, pBPanel, pA, pC, t0, t1] = fn.locals('i32', 14);
-  const [r, j, src, tile, tileBias, row] = fn.locals('i32', 6);
+  const [r, j, src, tile, tileBias, row, kcStep] = fn.locals('i32', 7);
   const ldcBytes = fn.local('i32');
 
   const isFirst = op.i32Eqz(get(k0));
@@ -499,10 +507,13 @@ function emitGemm(fn: FunctionBuilder, config: GemmConfig, L: GemmLayout): void 
   fn.emit(
     set(ldcBytes, op.i32Shl(get(ldc), i32(2))),
     op.if(op.i32GeS(get(m0), get(m1)), op.return()),
+    // Depth blocks of equal size, at most KC: ceil(K / ceil(K / KC)).
+    set(kcStep, op.i32DivU(add(get(K), i32(L.KC - 1)), i32(L.KC))),
+    op.if(get(kcStep), set(kcStep, op.i32DivU(add(get(K), op.i32Sub(get(kcStep), i32(1))), get(kcStep)))),
     set(k0, i32(0)),
-    // Depth blocks (a do-while, so that K = 0 still applies the epilogue: C = bias (+ C)).
+    // A do-while over depth blocks, so that K = 0 still applies the epilogue: C = bias (+ C).
     op.loop(
-      set(kc, minS(i32(L.KC), op.i32Sub(get(K), get(k0)), t0, t1)),
+      set(kc, minS(get(kcStep), op.i32Sub(get(K), get(k0)), t0, t1)),
       // mode: the first block reads C only when accumulating, and adds the bias; later blocks read C.
       set(
         mode,
@@ -580,11 +591,15 @@ function emitGemm(fn: FunctionBuilder, config: GemmConfig, L: GemmLayout): void 
 // JavaScript wrapper
 // ---------------------------------------------------------------------------------------------------------
 
-/** The raw exports of an instance of the gemm module. */
+/** The raw exports of an instance of the gemm module (pointers: byte offsets; strides: elements). */
 export interface GemmExports {
+  /** Sets this instance's scratch area (`gemmScratchBytes(config)` bytes, 16-byte aligned); call once. */
   set_scratch(ptr: number): void;
+  /** Packs rows [0, mc) x depths [0, kc) of A into MR-row panels at dst (used by `gemm`; exported for tests). */
   pack_a(mc: number, kc: number, aPtr: number, strideM: number, strideK: number, dst: number): void;
+  /** Packs B [K, N] (any strides) into NR-column panels at dst (see `Gemm.packB`). */
   pack_b(K: number, N: number, bPtr: number, strideK: number, strideN: number, dst: number): void;
+  /** C = A B (+ bias, + old C, GELU) for rows [m0, m1) (see `GemmArgs` and `GemmFlags`). */
   gemm(
     M: number,
     N: number,
@@ -600,23 +615,31 @@ export interface GemmExports {
     m0: number,
     m1: number,
   ): void;
+  /** In place: erf of n floats at ptr (bit-identical to `erfF32`). */
   erf_f32(ptr: number, n: number): void;
+  /** In place: exact GELU of n floats at ptr (bit-identical to `geluF32`). */
   gelu_f32(ptr: number, n: number): void;
 }
 
 /** Arguments of one matrix product (strides in elements, pointers as byte offsets into the heap). */
 export interface GemmArgs {
+  /** Rows of A and C. */
   M: number;
+  /** Columns of B and C. */
   N: number;
+  /** Columns of A, rows of B (0 gives C = bias, + old C when accumulating). */
   K: number;
-  /** A [M, K]: element (m, k) at aPtr + 4 (m strideAM + k strideAK). */
+  /** A [M, K]: element (m, k) at aPtr + 4 (m strideAM + k strideAK); Aᵀ stored [K, M] has strideAM = 1. */
   aPtr: number;
+  /** Elements between consecutive rows of A. */
   strideAM: number;
+  /** Elements between consecutive columns of A (1: contiguous rows). */
   strideAK: number;
   /** B packed by `packB` (byte size `packedBSize(K, N)`). */
   packedBPtr: number;
   /** C [M, N]: element (m, n) at cPtr + 4 (m ldc + n). */
   cPtr: number;
+  /** Elements between consecutive rows of C (>= N). */
   ldc: number;
   /** bias [N] (contiguous) or 0 for none. */
   biasPtr?: number;
@@ -624,10 +647,13 @@ export interface GemmArgs {
   flags?: number;
 }
 
-/** A compiled gemm module bound to one heap, with the config it was generated for. */
+/** A compiled gemm module, with the config it was generated for. */
 export interface GemmModule {
+  /** The compiled module (structured-cloneable to workers). */
   readonly module: WebAssembly.Module;
+  /** Its binary. */
   readonly bytes: Uint8Array<ArrayBuffer>;
+  /** The configuration it was generated for. */
   readonly config: GemmConfig;
 }
 
@@ -635,14 +661,14 @@ const moduleCache = new Map<string, GemmModule>();
 
 /**
  * The generated module for `config` (default: `DEFAULT_GEMM_CONFIG`, relaxed SIMD when the runtime validates
- * it) and a memory of at most `maximumPages` pages. Generated and compiled once per distinct key.
+ * it). Generated and compiled once per distinct config.
  */
-export function getGemmModule(maximumPages: number, config?: Partial<GemmConfig>): GemmModule {
+export function getGemmModule(config?: Partial<GemmConfig>): GemmModule {
   const full: GemmConfig = { ...DEFAULT_GEMM_CONFIG, relaxed: relaxedSimdSupported(), ...config };
-  const key = `${maximumPages}:${JSON.stringify(full)}`;
+  const key = JSON.stringify(full);
   let cached = moduleCache.get(key);
   if (!cached) {
-    const bytes = buildGemmModule(full, maximumPages);
+    const bytes = buildGemmModule(full);
     cached = { module: new WebAssembly.Module(bytes), bytes, config: full };
     moduleCache.set(key, cached);
   }
@@ -684,7 +710,7 @@ export interface Gemm {
  * instantiates it on `heap.memory` and allocates its scratch area.
  */
 export function createGemm(heap: WasmHeap, config?: Partial<GemmConfig>): Gemm {
-  const mod = getGemmModule(heap.maximumPages, config);
+  const mod = getGemmModule(config);
   const instance = instantiateGemm(mod.module, heap.memory);
   const scratch = heap.alloc(gemmScratchBytes(mod.config));
   instance.set_scratch(scratch);

@@ -1,6 +1,7 @@
 // The gemm with relaxed-SIMD FMA: enabled at run time in this test process (Node 20 has it behind a flag),
 // then checked against the mul + add kernel on random shapes. Skipped where the runtime lacks it.
 import { describe, expect, it } from 'vitest';
+import { erfF32, geluF32 } from './gelu-erf.js';
 import { createGemm } from './gemm-module.js';
 import { WasmHeap } from './heap.js';
 import { fillRandom, randomInt, seededRandom } from './test-helpers.js';
@@ -35,6 +36,27 @@ describe.skipIf(!relaxed)('gemm with relaxed SIMD', () => {
       const y = heap.f32(c2, M * N);
       for (let i = 0; i < M * N; i++) expect(Math.abs(x[i] - y[i])).toBeLessThan(1e-5 * Math.sqrt(K) + 1e-6);
       for (const p of [a, b, packed, c1, c2]) heap.free(p);
+    }
+  });
+
+  it('keeps erf_f32 / gelu_f32 bit-identical to the scalar model (relaxed swizzle)', () => {
+    const heap = new WasmHeap({ initialBytes: 1 << 20 });
+    const g = createGemm(heap);
+    const rand = seededRandom(12);
+    const n = 10_003;
+    const xs = Float32Array.from({ length: n }, () => (rand() - 0.5) * 10);
+    for (const [name, model] of [
+      ['erf_f32', erfF32],
+      ['gelu_f32', geluF32],
+    ] as const) {
+      const p = heap.alloc(4 * n);
+      heap.f32(p, n).set(xs);
+      g.instance[name](p, n);
+      const out = heap.f32(p, n);
+      let mismatches = 0;
+      for (let i = 0; i < n; i++) if (!Object.is(out[i], model(xs[i]))) mismatches++;
+      expect(mismatches, name).toBe(0);
+      heap.free(p);
     }
   });
 });

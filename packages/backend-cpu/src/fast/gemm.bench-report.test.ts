@@ -20,7 +20,7 @@ const SHAPES: [string, number, number, number, number][] = [
   ['896 px fc2 3136x768 . 768x192', 3136, 192, 768, 0],
 ];
 
-const SECONDS = Number(process.env.WF_BENCH_SECONDS ?? 0.25);
+const SECONDS = Number(process.env.WF_BENCH_SECONDS ?? 0.1);
 
 /** Best time in ms of `fn` over about SECONDS of repetitions (after a warm-up). */
 function bestMs(fn: () => void): number {
@@ -78,10 +78,11 @@ async function report(heap: WasmHeap, label: string): Promise<string[]> {
     const t1 = bestMs(() => single.gemm(args));
     const t2 = bestMs(() => pool.gemm(args));
     const tp = bestMs(() => single.packB(K, N, w, 1, K, packed));
+    const joins = pool.stats;
     lines.push(
       `${label.padEnd(9)} ${name.padEnd(36)} 1 thread ${(flop / t1 / 1e6).toFixed(1).padStart(5)} GFLOP/s ` +
         `(${t1.toFixed(3)} ms)   2 threads ${(flop / t2 / 1e6).toFixed(1).padStart(5)} GFLOP/s (${t2.toFixed(3)} ms)` +
-        `   packB ${tp.toFixed(3)} ms`,
+        `   packB ${tp.toFixed(3)} ms   worker joins ${joins.workerJoins}/${joins.jobs}`,
     );
     for (const p of [a, w, bias, packed, c]) heap.free(p);
   }

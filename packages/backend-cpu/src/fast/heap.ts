@@ -8,12 +8,17 @@
 const ALIGN = 64;
 /** Bytes of one WebAssembly page. */
 const PAGE = 65536;
+/** Largest heap: 2 GiB - 64 KiB (offsets and end offsets stay below 2^31). */
+export const MAX_HEAP_BYTES = 2 ** 31 - PAGE;
 
 /** Options for `WasmHeap`. */
 export interface WasmHeapOptions {
   /** Initial memory size in bytes (rounded up to whole 64 KiB pages; default 16 MiB). */
   initialBytes?: number;
-  /** Maximum memory size in bytes (rounded up to whole pages; default 1 GiB, at most 4 GiB). */
+  /**
+   * Maximum memory size in bytes (rounded up to whole pages; default 1 GiB). At most `MAX_HEAP_BYTES`
+   * (2 GiB - 64 KiB), so that every byte offset and end offset is a positive i32 in the kernels' arithmetic.
+   */
   maximumBytes?: number;
 }
 
@@ -36,7 +41,7 @@ function roundUp(n: number, m: number): number {
 export class WasmHeap {
   /** The shared memory all kernels import as `env.memory`. */
   readonly memory: WebAssembly.Memory;
-  /** Maximum size of `memory` in pages (the kernels' memory import declares the same maximum). */
+  /** Maximum size of `memory` in 64 KiB pages. */
   readonly maximumPages: number;
   /** Free ranges sorted by offset, never adjacent (adjacent ranges are coalesced). */
   private readonly freeList: FreeBlock[] = [];
@@ -49,8 +54,8 @@ export class WasmHeap {
   constructor(opts: WasmHeapOptions = {}) {
     const maximumBytes = opts.maximumBytes ?? 1 << 30;
     const initialBytes = Math.min(opts.initialBytes ?? 16 << 20, maximumBytes);
-    if (!(maximumBytes > 0) || maximumBytes > 2 ** 32) {
-      throw new RangeError(`WasmHeap: maximumBytes must be in (0, 4 GiB], got ${maximumBytes}`);
+    if (!(maximumBytes > 0) || maximumBytes > MAX_HEAP_BYTES) {
+      throw new RangeError(`WasmHeap: maximumBytes must be in (0, ${MAX_HEAP_BYTES}], got ${maximumBytes}`);
     }
     this.maximumPages = Math.ceil(maximumBytes / PAGE);
     const initialPages = Math.max(1, Math.ceil(initialBytes / PAGE));

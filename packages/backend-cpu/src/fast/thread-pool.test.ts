@@ -104,7 +104,21 @@ describe('GemmThreadPool', () => {
     expect([...heap.f32(c, M * N)].every((v) => v === 32)).toBe(true);
   });
 
-  it('reports a failure in a worker as an exception, and stays usable', async () => {
+  it('puts the workers to work on large products', async () => {
+    const pool = await GemmThreadPool.create({ heap, threads: 2 });
+    pools.push(pool);
+    const [M, N, K] = [256, 512, 512];
+    const a = heap.alloc(4 * M * K);
+    const packed = heap.alloc(pool.packedBSize(K, N));
+    const c = heap.alloc(4 * M * N);
+    const args = { M, N, K, aPtr: a, strideAM: K, strideAK: 1, packedBPtr: packed, cPtr: c, ldc: N };
+    // Joining depends on scheduling (a busy machine may leave all rows to the caller): allow a few tries.
+    for (let i = 0; i < 50 && pool.stats.workerJoins === 0; i++) pool.gemm(args);
+    expect(pool.stats.workerJoins).toBeGreaterThan(0);
+    for (const p of [a, packed, c]) heap.free(p);
+  });
+
+  it('reports a failure (a trap on any thread) as an exception, and stays usable', async () => {
     const pool = await GemmThreadPool.create({ heap, threads: 2, minParallelWork: 0 });
     pools.push(pool);
     const [M, N, K] = [64, 8, 8];

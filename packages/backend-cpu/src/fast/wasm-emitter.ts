@@ -70,7 +70,7 @@ function encodeName(name: string): number[] {
   return [...uleb128(bytes.length), ...bytes];
 }
 
-/** Flattens a nested code fragment into `out`. */
+/** Flattens a nested code fragment into `out` (no spread into calls: bodies can be large). */
 function flattenInto(code: Code, out: number[]): void {
   if (typeof code === 'number') out.push(code);
   else for (const c of code) flattenInto(c, out);
@@ -230,6 +230,11 @@ export const op = {
     simd(0x0d),
     lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]),
   ],
+  /** `i8x16.swizzle(table, indices)`: byte i of the result is byte indices[i] of table (0 if >= 16). */
+  i8x16Swizzle: (table: Code, indices: Code): Code => [table, indices, simd(0x0e)],
+  /** Relaxed SIMD `i8x16.relaxed_swizzle` (0x100): as `i8x16.swizzle` for indices below 16. */
+  i8x16RelaxedSwizzle: (table: Code, indices: Code): Code => [table, indices, simd(0x100)],
+  i32x4Add: (a: Code, b: Code): Code => [a, b, simd(0xae)],
   f32x4Splat: (x: Code): Code => [x, simd(0x13)],
   f32x4ExtractLane: (v: Code, lane: number): Code => [v, simd(0x1f), lane],
   f32x4Lt: (a: Code, b: Code): Code => [a, b, simd(0x43)],
@@ -306,12 +311,17 @@ export class FunctionBuilder {
   }
 }
 
-/** Limits of the imported memory, in 64 KiB pages. */
+/** An imported memory: its import name and limits (in 64 KiB pages). */
 export interface MemoryImport {
+  /** Import module name, e.g. `env`. */
   module: string;
+  /** Import field name, e.g. `memory`. */
   name: string;
+  /** Minimum size the memory must have. */
   initialPages: number;
+  /** Maximum size the memory may declare (an upper bound: a smaller maximum also matches). */
   maximumPages: number;
+  /** Whether the memory is shared (required to use it from several threads). */
   shared: boolean;
 }
 
@@ -359,8 +369,7 @@ export class ModuleBuilder {
 
   /** Assembles the binary module. */
   build(): Uint8Array<ArrayBuffer> {
-    const bytes: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-    bytes.push(...section(1, vector(this.types)));
+    const sections: number[][] = [section(1, vector(this.types))];
     if (this.memory) {
       const m = this.memory;
       const flags = m.shared ? 0x03 : 0x01; // 0x01: min and max present; 0x03: ... and shared
@@ -372,13 +381,14 @@ export class ModuleBuilder {
         ...uleb128(m.initialPages),
         ...uleb128(m.maximumPages),
       ];
-      bytes.push(...section(2, vector([entry])));
+      sections.push(section(2, vector([entry])));
     }
-    bytes.push(...section(3, vector(this.functions.map((f) => uleb128(f.typeIndex)))));
-    if (this.globals.length > 0) bytes.push(...section(6, vector(this.globals)));
-    bytes.push(...section(7, vector(this.exports)));
-    bytes.push(...section(10, vector(this.functions.map((f) => f.fn.encodeBody()))));
-    return new Uint8Array(bytes);
+    sections.push(section(3, vector(this.functions.map((f) => uleb128(f.typeIndex)))));
+    if (this.globals.length > 0) sections.push(section(6, vector(this.globals)));
+    sections.push(section(7, vector(this.exports)));
+    sections.push(section(10, vector(this.functions.map((f) => f.fn.encodeBody()))));
+    // Magic number and version, then the sections in order.
+    return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...sections.flat()]);
   }
 
   private typeIndex(params: readonly ValType[], results: readonly ValType[]): number {
@@ -416,7 +426,7 @@ export function simdSupported(): boolean {
 
 /**
  * Whether the runtime validates relaxed SIMD's `f32x4.relaxed_madd`. Evaluated on each call (the answer can
- * change if V8 flags are changed at run time, see `enableRelaxedSimdFlag`).
+ * change if V8 flags are changed at run time, see `tryEnableRelaxedSimd`).
  */
 export function relaxedSimdSupported(): boolean {
   return WebAssembly.validate(

@@ -1073,8 +1073,11 @@ export interface ConformanceReport {
   readonly backend: string;
   /** Number of cases run, and how they ended. */
   readonly total: number;
+  /** Number of cases that passed. */
   readonly passed: number;
+  /** Cases that did not apply to the backend, with the reason each gave. */
   readonly skipped: readonly { label: string; reason: string }[];
+  /** Cases that failed, with their error messages. */
   readonly failed: readonly { label: string; message: string }[];
   /** Wall time of the whole run (ms). */
   readonly ms: number;

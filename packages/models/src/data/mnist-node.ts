@@ -33,8 +33,8 @@ export interface MnistSplit {
 
 /** The folder of the installed `mnist` package. */
 export function mnistPackageDir(): string {
-  // The CJS build has no import.meta.url, but it has __filename.
-  const from = typeof __filename === 'string' && __filename ? __filename : import.meta.url;
+  // tsup's shims give the CJS build an import.meta.url.
+  const from = import.meta.url;
   try {
     return dirname(createRequire(from).resolve('mnist/package.json'));
   } catch (e) {

@@ -1,0 +1,197 @@
+// The command line of the bench (`pnpm bench [--quick] ...`): options, the run, the summary on stdout and
+// the three output files. `main` is the testable entry; cli.ts calls it with process.argv.
+import { resolve } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { type BenchConfig, runBench } from './bench.js';
+import { fmtNum, fmtTokens } from './format.js';
+import { engineFilter, OptionError, parseModels, parseTokens, splitList } from './options.js';
+import { phaseLines, progressBar } from './progress.js';
+import { describeCrossover } from './report-md.js';
+import type { BenchResults } from './schema.js';
+import { appDir } from './shared-dir.js';
+import { writeOutputs } from './write-outputs.js';
+
+/** Where `main` writes: stdout lines (summary) and stderr lines (notes, errors). */
+export interface Io {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+const defaultIo: Io = {
+  out: (l) => process.stdout.write(`${l}\n`),
+  err: (l) => process.stderr.write(`${l}\n`),
+};
+
+function int(name: string, min = 1) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min)
+      throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+    return n;
+  };
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** The default output folder: apps/bench/results. */
+export function defaultOutDir(): string {
+  return resolve(appDir(), 'results');
+}
+
+/** Resolves `--out` against the folder `pnpm bench` was started from (INIT_CWD), else the current one. */
+export function resolveOutDir(out: string | undefined): string {
+  if (!out) return defaultOutDir();
+  const base =
+    process.env.npm_lifecycle_event === 'bench' && process.env.INIT_CWD
+      ? process.env.INIT_CWD
+      : process.cwd();
+  return resolve(base, out);
+}
+
+/** The lines printed on stdout after a run. */
+export function summaryLines(r: BenchResults): string[] {
+  const lines = [
+    `WeightFormer.js bench (${r.mode}) on ${r.machine.label}, ${(r.durationMs / 1000).toFixed(1)} s`,
+  ];
+  for (const f of r.fits.filter((x) => x.range === 'check' || x.workload === 'models'))
+    lines.push(
+      `  slope ${f.model.padEnd(10)} ${f.engine.padEnd(8)} ${fmtNum(f.slope, 3)} median, ${fmtNum(f.slopeMin, 3)} min, ` +
+        `${fmtNum(f.slopeCpu, 3)} CPU (${f.range}, ${fmtTokens(f.fromTokens)}..${fmtTokens(f.toTokens)} tokens)`,
+    );
+  for (const c of r.crossovers)
+    lines.push(
+      `  crossover ${c.workload.padEnd(6)} ${c.engine.padEnd(10)} ${describeCrossover(c)} (median), ` +
+        `${describeCrossover(c.min)} (min), ${describeCrossover(c.cpu)} (CPU)`,
+    );
+  for (const x of r.ratios.filter((q) => q.id.startsWith('issue6/')))
+    lines.push(
+      `  ${x.label}: ${x.ratio === null ? x.note : fmtNum(x.ratio, 3)}${x.target ? ` (target ${x.target.op} ${x.target.value})` : ''}`,
+    );
+  for (const s of r.steadyMemory)
+    lines.push(
+      `  steady memory ${s.engine} over ${s.runs} runs: ${s.steady ? 'no growth' : 'GROWS'} (heap ${fmtNum(s.growthBytesPerRun.heapUsed, 0)} B/run, external ${fmtNum(s.growthBytesPerRun.external, 0)} B/run)`,
+    );
+  for (const c of r.checks) {
+    const on = c.stat === 'cpu' ? 'CPU time' : `${c.stat} latency`;
+    const value = c.name.includes('crossover')
+      ? c.value === null
+        ? c.note.split(';')[0].split(', ').slice(1).join(', ')
+        : fmtTokens(c.value)
+      : fmtNum(c.value, 3);
+    lines.push(
+      `  check ${c.engine}: ${c.name} ${c.op} ${c.limit}: ${c.pass ? 'pass' : 'FAIL'} (${value} on ${on})`,
+    );
+  }
+  return lines;
+}
+
+/** Builds the command. Its action runs the bench and resolves to the exit code through `done`. */
+export function buildProgram(io: Io, done: (code: number) => void): Command {
+  return new Command('bench')
+    .description(
+      'Complexity curves of WeightFormer against softmax attention, on every backend and against ONNX Runtime',
+    )
+    .option(
+      '--quick',
+      'the CI mode: few sizes and repetitions (under a minute on two cores with the fast CPU path)',
+    )
+    .option(
+      '--backend <names>',
+      'engines: cpu, cpu:plain, gpujs[:mode], ort-node, ort-web, ort/peers, ours (repeat or comma-separate)',
+      collect,
+    )
+    .option(
+      '--model <names>',
+      'networks: wfm-block, attn-block, wfm-tiny, deit-tiny, blocks, models, wfm, attn',
+      collect,
+    )
+    .option(
+      '--tokens <counts>',
+      'token counts of both workloads (square numbers; models at 16*sqrt(N) px)',
+      collect,
+    )
+    .option('--out <dir>', 'output folder for results.json, results.md and index.html', undefined)
+    .option(
+      '--threads <n>',
+      "threads of our backends and of the peers (default: the cpu backend's own)",
+      int('--threads'),
+    )
+    .option('--reps <n>', 'fixed timed repetitions per row (default: by time budget)', int('--reps'))
+    .option('--warmup <n>', 'warm-up runs per row', int('--warmup', 0))
+    .option(
+      '--shared <dir>',
+      'the shared data folder (default: WF_SHARED or ../shared beside the repository)',
+    )
+    .option('--no-extras', "skip issue 6's batch throughput and steady-memory runs")
+    .option('--no-progress', 'no progress bar')
+    .option('--check', "exit 1 unless issue 5's checks pass on the cpu backend")
+    .addOption(
+      new Option('--check-stat <stat>', 'times the checks read: min or median latency, or cpu time')
+        .choices(['min', 'median', 'cpu'])
+        .default('min'),
+    )
+    .option('--verbose', 'show notes and stack traces')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .action(async (o) => {
+      const tokens = parseTokens(splitList(o.tokens));
+      const models = splitList(o.model);
+      const engines = splitList(o.backend);
+      parseModels(models);
+      engineFilter(engines);
+      const bar = o.progress && process.stderr.isTTY ? progressBar() : phaseLines(io.err);
+      const config: BenchConfig = {
+        mode: o.quick ? 'quick' : 'full',
+        engines,
+        models,
+        tokens,
+        threads: o.threads,
+        sharedDir: o.shared,
+        extras: o.extras,
+        checkStat: o.checkStat,
+        policy: {
+          ...(o.reps !== undefined ? { reps: o.reps } : {}),
+          ...(o.warmup !== undefined ? { warmup: o.warmup } : {}),
+        },
+        log: o.verbose ? (l) => io.err(`  ${l}`) : undefined,
+        progress: o.progress ? bar : undefined,
+      };
+      let results: BenchResults;
+      try {
+        results = await runBench(config);
+      } finally {
+        bar.stop();
+      }
+      const files = writeOutputs(results, resolveOutDir(o.out));
+      for (const l of summaryLines(results)) io.out(l);
+      io.out(`  wrote ${files.json}, ${files.markdown}, ${files.html}`);
+      const failing = results.checks.filter((c) => c.engine === 'cpu' && !c.pass);
+      if (o.check && (failing.length > 0 || !results.checks.some((c) => c.engine === 'cpu'))) {
+        io.err(`bench: ${failing.length || 'all'} check(s) failed on the cpu backend`);
+        done(1);
+      } else done(0);
+    });
+}
+
+/** Runs the bench command line; resolves to the exit code (1 for failed checks, 2 for usage errors). */
+export async function main(argv: readonly string[], io: Io = defaultIo): Promise<number> {
+  let code = 0;
+  const verbose = argv.includes('--verbose');
+  try {
+    await buildProgram(io, (c) => {
+      code = c;
+    }).parseAsync([...argv]);
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof OptionError) {
+      io.err(`bench: ${e.message}`);
+      return 2;
+    }
+    io.err(
+      verbose && e instanceof Error && e.stack ? e.stack : `bench: ${(e as Error).message ?? String(e)}`,
+    );
+    return 1;
+  }
+}

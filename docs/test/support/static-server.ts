@@ -1,0 +1,63 @@
+// A tiny static file server (node:http) for the built site: serves a folder on 127.0.0.1 with the
+// content types the site needs, `index.html` for folders, and 404 for everything else. Records every
+// request so tests can check what was fetched.
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize, sep } from 'node:path';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.wasm': 'application/wasm',
+  '.txt': 'text/plain; charset=utf-8',
+  '.safetensors': 'application/octet-stream',
+};
+
+/** A running server. */
+export interface StaticServer {
+  /** `http://127.0.0.1:<port>` (no trailing slash). */
+  origin: string;
+  /** Paths requested so far, with their status. */
+  requests: { path: string; status: number }[];
+  close(): Promise<void>;
+}
+
+/** Serves `root` on an ephemeral port of 127.0.0.1. */
+export async function serveStatic(root: string): Promise<StaticServer> {
+  const requests: StaticServer['requests'] = [];
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    let path = decodeURIComponent(url.pathname);
+    if (path.endsWith('/')) path += 'index.html';
+    const file = normalize(join(root, path));
+    const ok = file.startsWith(root + sep) && existsSync(file) && statSync(file).isFile();
+    const status = ok ? 200 : 404;
+    requests.push({ path: url.pathname, status });
+    if (!ok) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      return;
+    }
+    res.writeHead(200, {
+      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+      'content-length': statSync(file).size,
+      'cache-control': 'no-store',
+    });
+    if (req.method === 'HEAD') res.end();
+    else createReadStream(file).pipe(res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    requests,
+    close: () => new Promise((resolve, reject) => server.close((e) => (e ? reject(e) : resolve()))),
+  };
+}

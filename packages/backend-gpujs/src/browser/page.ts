@@ -1,0 +1,105 @@
+// The page script of the browser test (bundled by esbuild, run in Chromium): `window.wfRun(mode)` creates
+// the gpu.js backend in `mode`, runs the @wf/core conformance suite without vitest and the wfm-micro model
+// parity (fixture bytes fetched from the test's server), and resolves to a JSON report including which
+// adapter or renderer ran.
+import { parseSafetensors, type TensorData } from '@wf/core';
+import { runConformance } from '@wf/core/testing/runner';
+import { loadModel } from '@wf/models';
+import { createGpujsBackend } from '../create.js';
+import type { ConcreteMode } from '../modes.js';
+
+/** One fixture comparison: the worst error of a stored tensor against its bound. */
+interface ParityRow {
+  run: string;
+  tensor: string;
+  err: number;
+  bound: number;
+}
+
+/** What `wfRun` resolves to. */
+export interface BrowserReport {
+  mode: string;
+  backend: string;
+  device: Record<string, string>;
+  skippedModes: { mode: string; reason: string }[];
+  crossOriginIsolated: boolean;
+  conformance: {
+    total: number;
+    passed: number;
+    skipped: number;
+    failed: { label: string; message: string }[];
+    ms: number;
+  };
+  parity: ParityRow[];
+  parityFailures: string[];
+  fallbacks: { op: string; from: string; to: string; reason: string }[];
+}
+
+async function bytes(path: string): Promise<Uint8Array> {
+  const res = await fetch(path);
+  if (!res.ok) throw new Error(`fetch ${path}: HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+function worst(got: TensorData, ref: TensorData): { err: number; bound: number } {
+  let err = 0;
+  let mx = 0;
+  for (let i = 0; i < ref.data.length; i++) {
+    const d = Math.abs(got.data[i] - ref.data[i]);
+    err = Number.isNaN(d) ? Number.POSITIVE_INFINITY : Math.max(err, d);
+    mx = Math.max(mx, Math.abs(ref.data[i]));
+  }
+  return { err, bound: 1e-4 * Math.max(1, mx) };
+}
+
+async function wfRun(mode: ConcreteMode): Promise<BrowserReport> {
+  const backend = await createGpujsBackend({ mode });
+  try {
+    const weights = await bytes('/fixtures/wfm-micro.safetensors');
+    const runs = {
+      'wfm-micro-64': await bytes('/fixtures/wfm-micro-64.io.safetensors'),
+      'wfm-micro-80': await bytes('/fixtures/wfm-micro-80.io.safetensors'),
+    };
+    const report = await runConformance(backend, { fixtures: { weights, runs } });
+    const parity: ParityRow[] = [];
+    const parityFailures: string[] = [];
+    const model = await loadModel(weights);
+    for (const [run, io] of Object.entries(runs)) {
+      const fx = parseSafetensors(io);
+      const out = await model.run(backend, { input: fx.tensor('input') }, { hidden: true });
+      for (const name of fx.names()) {
+        if (name === 'input' || name.startsWith('dyn')) continue;
+        const got = out[name];
+        if (!got) {
+          parityFailures.push(`${run} ${name}: missing`);
+          continue;
+        }
+        const { err, bound } = worst(got, fx.tensor(name));
+        parity.push({ run, tensor: name, err, bound });
+        if (!(err <= bound)) parityFailures.push(`${run} ${name}: max error ${err} > bound ${bound}`);
+      }
+    }
+    await model.dispose();
+    return {
+      mode,
+      backend: backend.name,
+      device: { ...backend.info.device },
+      skippedModes: [...backend.info.skipped],
+      crossOriginIsolated: globalThis.crossOriginIsolated === true,
+      conformance: {
+        total: report.total,
+        passed: report.passed,
+        skipped: report.skipped.length,
+        failed: [...report.failed],
+        ms: report.ms,
+      },
+      parity,
+      parityFailures,
+      fallbacks: [...backend.fallbacks],
+    };
+  } finally {
+    backend.dispose();
+  }
+}
+
+(globalThis as unknown as { wfRun: typeof wfRun }).wfRun = wfRun;

@@ -1,0 +1,113 @@
+// Model parity on the gpu.js backend: every stored tensor of the reference fixtures (embed, each hidden.i,
+// features, logits/output) within max|y - ref| <= 1e-4 * max(1, max|ref|), the cpu backend's bound, in
+// modes cpu, webasm (also with its worker pool) and headlessgl (headless GL skips with the reason outside
+// CI when it cannot run).
+
+import { readFileSync } from 'node:fs';
+import { parseSafetensors, type TensorData } from '@wf/core';
+import { loadModel } from '@wf/models';
+import { fixturePath, readFixture, sharedPath } from '@wf/test-fixtures';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGpujsBackend } from './create.js';
+import type { GpujsBackend } from './gpujs-backend.js';
+import type { ConcreteMode } from './modes.js';
+import { IN_CI, unavailableReason } from './test-support.js';
+
+const TOL = 1e-4;
+
+interface Case {
+  run: string;
+  weights: () => string;
+  io: () => Uint8Array;
+}
+
+const micro = (run: string, weights: string): Case => ({
+  run,
+  weights: () => fixturePath(`reference/${weights}.safetensors`),
+  io: () => readFixture(`reference/${run}.io.safetensors`),
+});
+
+const CASES: Case[] = [
+  micro('wfm-micro-64', 'wfm-micro'),
+  micro('wfm-micro-80', 'wfm-micro'),
+  micro('deit-micro-64', 'deit-micro-64'),
+  micro('wfm-dit-micro-16', 'wfm-dit-micro-16'),
+];
+// The real WFM-T checkpoint at 224 px, from ../shared (sharedPath throws when CI=true and it is missing).
+const tinyWeights = sharedPath('fixtures/reference/wfm-tiny.safetensors');
+const tinyIo = sharedPath('fixtures/reference/wfm-tiny-224.io.safetensors');
+if (tinyWeights && tinyIo) {
+  CASES.push({
+    run: 'wfm-tiny-224',
+    weights: () => tinyWeights,
+    io: () => new Uint8Array(readFileSync(tinyIo)),
+  });
+}
+
+/** Largest error of `got` against `ref` and the bound it must meet. */
+export function parityError(got: TensorData, ref: TensorData): { err: number; bound: number } {
+  let err = 0;
+  let mx = 0;
+  for (let i = 0; i < ref.data.length; i++) {
+    const d = Math.abs(got.data[i] - ref.data[i]);
+    err = Number.isNaN(d) ? Number.POSITIVE_INFINITY : Math.max(err, d);
+    mx = Math.max(mx, Math.abs(ref.data[i]));
+  }
+  return { err, bound: TOL * Math.max(1, mx) };
+}
+
+/** Modes (and webasm with its worker pool: the asynchronous kernel path) the fixtures run in. */
+const MODES: { mode: ConcreteMode; threads?: boolean }[] = [
+  { mode: 'cpu' },
+  { mode: 'webasm' },
+  { mode: 'webasm', threads: true },
+  { mode: 'headlessgl' },
+];
+
+for (const { mode, threads } of MODES) {
+  const reason = mode === 'headlessgl' && !IN_CI ? await unavailableReason(mode) : undefined;
+  const label = `gpujs:${mode}${threads ? ' (threads)' : ''}`;
+  describe(`reference parity (${label})`, () => {
+    if (reason) {
+      it.skip(`headless GL cannot run here: ${reason}`, () => {});
+      return;
+    }
+    let backend: GpujsBackend;
+    beforeAll(async () => {
+      backend = await createGpujsBackend({ mode, threads });
+    }, 60_000);
+    afterAll(() => backend?.dispose());
+
+    it.each(threads ? CASES.filter((c) => c.run.includes('micro')) : CASES)(
+      '$run: every stored tensor matches',
+      async ({ run, weights, io }) => {
+        const model = await loadModel(weights());
+        const fx = parseSafetensors(io());
+        const inputs: Record<string, TensorData> =
+          model.config.arch === 'wfm-dit'
+            ? { x: fx.tensor('x'), t: fx.tensor('t'), y: fx.tensor('y') }
+            : { input: fx.tensor('input') };
+        const out = await model.run(backend, inputs, { hidden: true });
+        const worst = { name: '', err: 0, rel: 0 };
+        let compared = 0;
+        for (const name of fx.names()) {
+          if (['input', 'x', 't', 'y'].includes(name) || name.startsWith('dyn')) continue;
+          const ref = fx.tensor(name);
+          const got = out[name];
+          expect(got, `output ${name} missing`).toBeDefined();
+          expect([...got.shape], name).toEqual([...ref.shape]);
+          const { err, bound } = parityError(got, ref);
+          expect(err, `${run} ${name}: max error ${err} > bound ${bound}`).toBeLessThanOrEqual(bound);
+          if (err / bound > worst.rel) Object.assign(worst, { name, err, rel: err / bound });
+          compared++;
+        }
+        expect(compared).toBeGreaterThanOrEqual(3);
+        console.log(
+          `[parity] ${label} ${run}: ${compared} tensors, worst ${worst.name} max|err| ${worst.err.toExponential(2)} (${(worst.rel * 100).toFixed(1)}% of bound)`,
+        );
+        await model.dispose();
+      },
+      120_000,
+    );
+  });
+}
