@@ -1,33 +1,34 @@
 // .vitepress/config.ts
-import { readFileSync as readFileSync3 } from "node:fs";
-import { join as join5 } from "node:path";
-import { defineConfig } from "file:///work/main/node_modules/.pnpm/vitepress@1.6.4_@algolia+client-search@5.64.0_@types+node@20.19.43_postcss@8.5.33_searc_3b12f3a389507898d5f8d06f0214b8ae/node_modules/vitepress/dist/node/index.js";
 
-// .vitepress/api/generate-api.ts
-import { existsSync as existsSync2, rmSync } from "node:fs";
-import { join as join2, relative } from "node:path";
-import { OPS } from "file:///work/main/packages/core/dist/index.js";
 import {
   Application,
   Comment,
   Converter,
   LogLevel,
-  ReflectionKind
-} from "file:///work/main/node_modules/.pnpm/typedoc@0.28.20_typescript@5.9.3/node_modules/typedoc/dist/index.js";
+  ReflectionKind,
+} from 'file:///work/main/node_modules/.pnpm/typedoc@0.28.20_typescript@5.9.3/node_modules/typedoc/dist/index.js';
+import { defineConfig } from 'file:///work/main/node_modules/.pnpm/vitepress@1.6.4_@algolia+client-search@5.64.0_@types+node@20.19.43_postcss@8.5.33_searc_3b12f3a389507898d5f8d06f0214b8ae/node_modules/vitepress/dist/node/index.js';
+import { OPS } from 'file:///work/main/packages/core/dist/index.js';
+import {
+  existsSync,
+  existsSync as existsSync2,
+  readdirSync,
+  readFileSync,
+  readFileSync as readFileSync3,
+  rmSync,
+} from 'node:fs';
+import { dirname, join, join as join2, join as join5, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-// .vitepress/api/packages.ts
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-var __vite_injected_original_import_meta_url = "file:///work/main/docs/.vitepress/api/packages.ts";
-var REPO_ROOT = resolve(dirname(fileURLToPath(__vite_injected_original_import_meta_url)), "../../..");
-var DOCS_ROOT = join(REPO_ROOT, "docs");
+var __vite_injected_original_import_meta_url = 'file:///work/main/docs/.vitepress/api/packages.ts';
+var REPO_ROOT = resolve(dirname(fileURLToPath(__vite_injected_original_import_meta_url)), '../../..');
+var DOCS_ROOT = join(REPO_ROOT, 'docs');
 function pick(target, leaf) {
-  if (typeof target === "string") return leaf === "default" ? target : void 0;
-  if (target[leaf] && typeof target[leaf] === "string") return target[leaf];
-  for (const cond of ["import", "default", "node"]) {
+  if (typeof target === 'string') return leaf === 'default' ? target : void 0;
+  if (target[leaf] && typeof target[leaf] === 'string') return target[leaf];
+  for (const cond of ['import', 'default', 'node']) {
     const sub = target[cond];
-    if (sub !== void 0 && typeof sub !== "string") {
+    if (sub !== void 0 && typeof sub !== 'string') {
       const found = pick(sub, leaf);
       if (found) return found;
     }
@@ -35,29 +36,32 @@ function pick(target, leaf) {
   return void 0;
 }
 function sourceOf(distPath) {
-  return distPath.replace(/^\.\//, "").replace(/^dist\//, "src/").replace(/\.(d\.)?(c|m)?(js|ts)$/, ".ts");
+  return distPath
+    .replace(/^\.\//, '')
+    .replace(/^dist\//, 'src/')
+    .replace(/\.(d\.)?(c|m)?(js|ts)$/, '.ts');
 }
 function publicPackages(root = REPO_ROOT) {
   const out = [];
-  const pkgsDir = join(root, "packages");
+  const pkgsDir = join(root, 'packages');
   for (const name of readdirSync(pkgsDir).sort()) {
     const dir = join(pkgsDir, name);
-    const file = join(dir, "package.json");
+    const file = join(dir, 'package.json');
     if (!existsSync(file)) continue;
-    const pkg = JSON.parse(readFileSync(file, "utf8"));
-    if (pkg.private || !pkg.name.startsWith("@wf/")) continue;
+    const pkg = JSON.parse(readFileSync(file, 'utf8'));
+    if (pkg.private || !pkg.name.startsWith('@wf/')) continue;
     const entries = [];
     for (const [sub, target] of Object.entries(pkg.exports ?? {})) {
-      if (sub === "./package.json") continue;
-      const js = pick(target, "default");
-      const dts = pick(target, "types");
+      if (sub === './package.json') continue;
+      const js = pick(target, 'default');
+      const dts = pick(target, 'types');
       if (!js || !dts) continue;
-      const specifier = sub === "." ? pkg.name : `${pkg.name}/${sub.replace(/^\.\//, "")}`;
+      const specifier = sub === '.' ? pkg.name : `${pkg.name}/${sub.replace(/^\.\//, '')}`;
       entries.push({
         specifier,
-        slug: specifier.replace(/^@wf\//, "").replace(/\//g, "-"),
+        slug: specifier.replace(/^@wf\//, '').replace(/\//g, '-'),
         source: join(dir, sourceOf(js)),
-        declaration: join(dir, dts)
+        declaration: join(dir, dts),
       });
     }
     out.push({ name: pkg.name, dir, entries });
@@ -67,10 +71,10 @@ function publicPackages(root = REPO_ROOT) {
 
 // .vitepress/api/generate-api.ts
 var ApiDocsError = class extends Error {
-  name = "ApiDocsError";
+  name = 'ApiDocsError';
 };
 function laxAllowed() {
-  return process.env.WF_DOCS_LAX_API === "1" && process.env.CI !== "true";
+  return process.env.WF_DOCS_LAX_API === '1' && process.env.CI !== 'true';
 }
 async function generateApi(opts = {}) {
   const t0 = performance.now();
@@ -78,41 +82,41 @@ async function generateApi(opts = {}) {
   const all = opts.entries ?? packages.flatMap((p) => p.entries);
   const entries = all.filter((e) => existsSync2(e.source));
   const skipped = all.filter((e) => !existsSync2(e.source));
-  const out = opts.out ?? join2(DOCS_ROOT, "api");
+  const out = opts.out ?? join2(DOCS_ROOT, 'api');
   rmSync(out, { recursive: true, force: true });
   const pluginOptions = {
     docsRoot: DOCS_ROOT,
-    sidebar: { autoConfiguration: true, format: "vitepress", pretty: true, collapsed: true },
+    sidebar: { autoConfiguration: true, format: 'vitepress', pretty: true, collapsed: true },
     excludeScopesInPaths: true,
     useCodeBlocks: true,
-    parametersFormat: "table",
-    interfacePropertiesFormat: "table",
-    classPropertiesFormat: "table",
-    typeDeclarationFormat: "table",
-    enumMembersFormat: "table",
-    indexFormat: "table"
+    parametersFormat: 'table',
+    interfacePropertiesFormat: 'table',
+    classPropertiesFormat: 'table',
+    typeDeclarationFormat: 'table',
+    enumMembersFormat: 'table',
+    indexFormat: 'table',
   };
   const typedocOptions = {
     entryPoints: entries.map((e) => e.source),
-    entryPointStrategy: "resolve",
-    tsconfig: opts.tsconfig ?? join2(DOCS_ROOT, "tsconfig.api.json"),
-    plugin: ["typedoc-plugin-markdown", "typedoc-vitepress-theme"],
+    entryPointStrategy: 'resolve',
+    tsconfig: opts.tsconfig ?? join2(DOCS_ROOT, 'tsconfig.api.json'),
+    plugin: ['typedoc-plugin-markdown', 'typedoc-vitepress-theme'],
     out,
-    readme: "none",
-    name: "API reference",
+    readme: 'none',
+    name: 'API reference',
     disableSources: true,
     excludePrivate: true,
     excludeProtected: true,
     excludeInternal: true,
     excludeExternals: true,
     skipErrorChecking: true,
-    sort: ["kind", "alphabetical"],
+    sort: ['kind', 'alphabetical'],
     logLevel: opts.verbose ? LogLevel.Info : LogLevel.Warn,
     // TypeDoc only requires docs from the package it runs in (@wf/docs) unless told otherwise.
     packagesRequiringDocumentation: packages.map((p) => p.name),
     validation: { notExported: false, invalidLink: true, rewrittenLink: true, notDocumented: true },
     treatWarningsAsErrors: false,
-    treatValidationWarningsAsErrors: true
+    treatValidationWarningsAsErrors: true,
   };
   const app = await Application.bootstrapWithPlugins({ ...typedocOptions, ...pluginOptions });
   const bySource = new Map(entries.map((e) => [e.source, e.specifier]));
@@ -124,9 +128,9 @@ async function generateApi(opts = {}) {
     if (name) reflection.name = name;
   });
   const project = await app.convert();
-  if (!project) throw new ApiDocsError("TypeDoc could not convert the packages (see the messages above)");
+  if (!project) throw new ApiDocsError('TypeDoc could not convert the packages (see the messages above)');
   documentOpAttrMap(project);
-  app.options.setValue("intentionallyNotDocumented", undocumentedInlineMembers(project));
+  app.options.setValue('intentionallyNotDocumented', undocumentedInlineMembers(project));
   app.validate(project);
   if (app.logger.hasErrors() || app.logger.hasWarnings()) {
     const msg = `API reference: TypeDoc reported ${app.logger.errorCount} error(s) and ${app.logger.warningCount} warning(s) (see above); every export and every member of one needs a TSDoc comment`;
@@ -134,24 +138,27 @@ async function generateApi(opts = {}) {
     console.warn(`${msg} (ignored: WF_DOCS_LAX_API=1)`);
   }
   await app.generateOutputs(project);
-  if (app.logger.errorCount > 0) throw new ApiDocsError("API reference: TypeDoc failed to write the pages");
+  if (app.logger.errorCount > 0) throw new ApiDocsError('API reference: TypeDoc failed to write the pages');
   const ms = performance.now() - t0;
   if (opts.verbose) console.log(`API reference: ${entries.length} entries -> ${relative(REPO_ROOT, out)}`);
   return { entries, skipped, ms };
 }
 function documentOpAttrMap(project) {
-  const map = project.getChildByName(["@wf/core", "OpAttrMap"]);
+  const map = project.getChildByName(['@wf/core', 'OpAttrMap']);
   for (const member of map?.children ?? []) {
     if (member.hasComment()) continue;
     const def = OPS[member.name];
     if (!def) continue;
     member.comment = new Comment([
-      { kind: "text", text: `Attributes of the \`${member.name}\` op (${def.kind}): ${def.doc}` }
+      { kind: 'text', text: `Attributes of the \`${member.name}\` op (${def.kind}): ${def.doc}` },
     ]);
   }
 }
 function undocumentedInlineMembers(project) {
-  return project.getReflectionsByKind(ReflectionKind.Property).filter((r) => !r.hasComment() && r.parent?.kindOf(ReflectionKind.TypeLiteral) && !inParameter(r)).map((r) => r.getFriendlyFullName());
+  return project
+    .getReflectionsByKind(ReflectionKind.Property)
+    .filter((r) => !r.hasComment() && r.parent?.kindOf(ReflectionKind.TypeLiteral) && !inParameter(r))
+    .map((r) => r.getFriendlyFullName());
 }
 function inParameter(r) {
   for (let p = r.parent; p; p = p.parent) if (p.kindOf(ReflectionKind.Parameter)) return true;
@@ -159,117 +166,121 @@ function inParameter(r) {
 }
 
 // .vitepress/backends-plugin.ts
-import { existsSync as existsSync3, readFileSync as readFileSync2 } from "node:fs";
-import { createRequire } from "node:module";
-import { join as join3 } from "node:path";
-var ID = "virtual:wf-backends";
+import { existsSync as existsSync3, readFileSync as readFileSync2 } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join as join3 } from 'node:path';
+
+var ID = 'virtual:wf-backends';
 var RESOLVED = `\0${ID}`;
 function findGpujsEntry() {
   try {
-    return createRequire(join3(DOCS_ROOT, "package.json")).resolve("@wf/backend-gpujs");
-  } catch {
-  }
-  const dir = join3(REPO_ROOT, "packages/backend-gpujs");
-  if (!existsSync3(join3(dir, "package.json"))) return void 0;
-  const pkg = JSON.parse(readFileSync2(join3(dir, "package.json"), "utf8"));
-  const entry = join3(dir, pkg.module ?? "dist/index.js");
+    return createRequire(join3(DOCS_ROOT, 'package.json')).resolve('@wf/backend-gpujs');
+  } catch {}
+  const dir = join3(REPO_ROOT, 'packages/backend-gpujs');
+  if (!existsSync3(join3(dir, 'package.json'))) return void 0;
+  const pkg = JSON.parse(readFileSync2(join3(dir, 'package.json'), 'utf8'));
+  const entry = join3(dir, pkg.module ?? 'dist/index.js');
   return existsSync3(entry) ? entry : void 0;
 }
 function wfBackends() {
   const gpujs = findGpujsEntry();
   return {
-    name: "wf-backends",
-    enforce: "pre",
+    name: 'wf-backends',
+    enforce: 'pre',
     config: () => ({
-      resolve: gpujs ? { alias: [{ find: /^@wf\/backend-gpujs$/, replacement: gpujs }] } : void 0
+      resolve: gpujs ? { alias: [{ find: /^@wf\/backend-gpujs$/, replacement: gpujs }] } : void 0,
     }),
-    resolveId: (id) => id === ID ? RESOLVED : void 0,
+    resolveId: (id) => (id === ID ? RESOLVED : void 0),
     load(id) {
       if (id !== RESOLVED) return void 0;
-      return gpujs ? "export const loadGpujs = () => import('@wf/backend-gpujs');\n" : "export const loadGpujs = null;\n";
-    }
+      return gpujs
+        ? "export const loadGpujs = () => import('@wf/backend-gpujs');\n"
+        : 'export const loadGpujs = null;\n';
+    },
   };
 }
 
 // .vitepress/site-assets.ts
-import { copyFileSync, existsSync as existsSync4, mkdirSync, rmSync as rmSync2 } from "node:fs";
-import { join as join4 } from "node:path";
-var PLAYGROUND_MODELS = ["wfm-mnist", "vit-mnist"];
+import { copyFileSync, existsSync as existsSync4, mkdirSync, rmSync as rmSync2 } from 'node:fs';
+import { join as join4 } from 'node:path';
+
+var PLAYGROUND_MODELS = ['wfm-mnist', 'vit-mnist'];
 function benchResultsPath() {
-  return process.env.WF_BENCH_RESULTS ?? join4(REPO_ROOT, "apps/bench/results/results.json");
+  return process.env.WF_BENCH_RESULTS ?? join4(REPO_ROOT, 'apps/bench/results/results.json');
 }
 function copySiteAssets() {
-  const models = join4(DOCS_ROOT, "public/models");
+  const models = join4(DOCS_ROOT, 'public/models');
   mkdirSync(models, { recursive: true });
   for (const name of PLAYGROUND_MODELS) {
-    const from = join4(REPO_ROOT, "packages/models/weights", `${name}.safetensors`);
+    const from = join4(REPO_ROOT, 'packages/models/weights', `${name}.safetensors`);
     if (!existsSync4(from)) throw new Error(`docs: missing checkpoint ${from}`);
     copyFileSync(from, join4(models, `${name}.safetensors`));
   }
-  const benchDir = join4(DOCS_ROOT, "public/bench");
+  const benchDir = join4(DOCS_ROOT, 'public/bench');
   rmSync2(benchDir, { recursive: true, force: true });
   const results = benchResultsPath();
   if (!existsSync4(results)) return { bench: false };
   mkdirSync(benchDir, { recursive: true });
-  copyFileSync(results, join4(benchDir, "results.json"));
+  copyFileSync(results, join4(benchDir, 'results.json'));
   return { bench: true };
 }
 
 // .vitepress/config.ts
 await generateApi();
 copySiteAssets();
-var apiModules = JSON.parse(readFileSync3(join5(DOCS_ROOT, "api/typedoc-sidebar.json"), "utf8")).map(({ text, link }) => ({ text, link }));
+var apiModules = JSON.parse(readFileSync3(join5(DOCS_ROOT, 'api/typedoc-sidebar.json'), 'utf8')).map(
+  ({ text, link }) => ({ text, link }),
+);
 var guide = [
   {
-    text: "Guide",
+    text: 'Guide',
     items: [
-      { text: "Getting started", link: "/guide/getting-started" },
-      { text: "Concepts", link: "/guide/concepts" },
-      { text: "Choosing a backend", link: "/guide/backends" },
-      { text: "Models and checkpoints", link: "/guide/models" },
-      { text: "The wf command", link: "/guide/cli" }
-    ]
+      { text: 'Getting started', link: '/guide/getting-started' },
+      { text: 'Concepts', link: '/guide/concepts' },
+      { text: 'Choosing a backend', link: '/guide/backends' },
+      { text: 'Models and checkpoints', link: '/guide/models' },
+      { text: 'The wf command', link: '/guide/cli' },
+    ],
   },
   {
-    text: "Try and measure",
+    text: 'Try and measure',
     items: [
-      { text: "Playground", link: "/playground" },
-      { text: "Benchmarks", link: "/benchmarks" }
-    ]
+      { text: 'Playground', link: '/playground' },
+      { text: 'Benchmarks', link: '/benchmarks' },
+    ],
   },
-  { text: "API reference", link: "/api/" }
+  { text: 'API reference', link: '/api/' },
 ];
-var base = process.env.WF_DOCS_BASE ?? "/";
+var base = process.env.WF_DOCS_BASE ?? '/';
 var config_default = defineConfig({
-  title: "WeightFormer.js",
-  description: "Linear-time global visual modeling in JavaScript, on the backend each deployment needs.",
+  title: 'WeightFormer.js',
+  description: 'Linear-time global visual modeling in JavaScript, on the backend each deployment needs.',
   base,
-  lang: "en-US",
+  lang: 'en-US',
   cleanUrls: false,
   lastUpdated: false,
-  srcExclude: ["README.md", "test/**"],
-  head: [["link", { rel: "icon", type: "image/svg+xml", href: `${base}favicon.svg` }]],
+  srcExclude: ['README.md', 'test/**'],
+  head: [['link', { rel: 'icon', type: 'image/svg+xml', href: `${base}favicon.svg` }]],
   themeConfig: {
     nav: [
-      { text: "Guide", link: "/guide/getting-started" },
-      { text: "Playground", link: "/playground" },
-      { text: "Benchmarks", link: "/benchmarks" },
-      { text: "API", link: "/api/" }
+      { text: 'Guide', link: '/guide/getting-started' },
+      { text: 'Playground', link: '/playground' },
+      { text: 'Benchmarks', link: '/benchmarks' },
+      { text: 'API', link: '/api/' },
     ],
     sidebar: {
-      "/api/": [{ text: "API reference", link: "/api/", items: apiModules }, ...guide.slice(0, 2)],
-      "/": guide
+      '/api/': [{ text: 'API reference', link: '/api/', items: apiModules }, ...guide.slice(0, 2)],
+      '/': guide,
     },
     outline: { level: [2, 3] },
-    search: { provider: "local" },
-    footer: { message: "MIT licensed." }
+    search: { provider: 'local' },
+    footer: { message: 'MIT licensed.' },
   },
   vite: {
     plugins: [wfBackends()],
-    build: { chunkSizeWarningLimit: 2048 }
-  }
+    build: { chunkSizeWarningLimit: 2048 },
+  },
 });
-export {
-  config_default as default
-};
+
+export { config_default as default };
 //# sourceMappingURL=data:application/json;base64,ewogICJ2ZXJzaW9uIjogMywKICAic291cmNlcyI6IFsiLnZpdGVwcmVzcy9jb25maWcudHMiLCAiLnZpdGVwcmVzcy9hcGkvZ2VuZXJhdGUtYXBpLnRzIiwgIi52aXRlcHJlc3MvYXBpL3BhY2thZ2VzLnRzIiwgIi52aXRlcHJlc3MvYmFja2VuZHMtcGx1Z2luLnRzIiwgIi52aXRlcHJlc3Mvc2l0ZS1hc3NldHMudHMiXSwKICAic291cmNlc0NvbnRlbnQiOiBbImNvbnN0IF9fdml0ZV9pbmplY3RlZF9vcmlnaW5hbF9kaXJuYW1lID0gXCIvd29yay9tYWluL2RvY3MvLnZpdGVwcmVzc1wiO2NvbnN0IF9fdml0ZV9pbmplY3RlZF9vcmlnaW5hbF9maWxlbmFtZSA9IFwiL3dvcmsvbWFpbi9kb2NzLy52aXRlcHJlc3MvY29uZmlnLnRzXCI7Y29uc3QgX192aXRlX2luamVjdGVkX29yaWdpbmFsX2ltcG9ydF9tZXRhX3VybCA9IFwiZmlsZTovLy93b3JrL21haW4vZG9jcy8udml0ZXByZXNzL2NvbmZpZy50c1wiOy8vIFZpdGVQcmVzcyBjb25maWd1cmF0aW9uIG9mIHRoZSBXZWlnaHRGb3JtZXIuanMgc2l0ZS4gTG9hZGluZyBpdCBmaXJzdCByZWdlbmVyYXRlcyB0aGUgQVBJIHJlZmVyZW5jZVxuLy8gZnJvbSB0aGUgcGFja2FnZXMnIFRTRG9jIChmYWlsaW5nIG9uIGFuIHVuZG9jdW1lbnRlZCBleHBvcnQpIGFuZCBjb3BpZXMgdGhlIHBsYXlncm91bmQncyBjaGVja3BvaW50cyBhbmRcbi8vIHRoZSBiZW5jaCByZXN1bHRzIGludG8gcHVibGljLzsgdGhlIHNpZGViYXIgb2YgdGhlIEFQSSByZWZlcmVuY2UgY29tZXMgZnJvbSBUeXBlRG9jLlxuaW1wb3J0IHsgcmVhZEZpbGVTeW5jIH0gZnJvbSAnbm9kZTpmcyc7XG5pbXBvcnQgeyBqb2luIH0gZnJvbSAnbm9kZTpwYXRoJztcbmltcG9ydCB7IHR5cGUgRGVmYXVsdFRoZW1lLCBkZWZpbmVDb25maWcgfSBmcm9tICd2aXRlcHJlc3MnO1xuaW1wb3J0IHsgZ2VuZXJhdGVBcGkgfSBmcm9tICcuL2FwaS9nZW5lcmF0ZS1hcGknO1xuaW1wb3J0IHsgRE9DU19ST09UIH0gZnJvbSAnLi9hcGkvcGFja2FnZXMnO1xuaW1wb3J0IHsgd2ZCYWNrZW5kcyB9IGZyb20gJy4vYmFja2VuZHMtcGx1Z2luJztcbmltcG9ydCB7IGNvcHlTaXRlQXNzZXRzIH0gZnJvbSAnLi9zaXRlLWFzc2V0cyc7XG5cbmF3YWl0IGdlbmVyYXRlQXBpKCk7XG5jb3B5U2l0ZUFzc2V0cygpO1xuXG4vLyBUaGUgQVBJIHNpZGViYXIgbGlzdHMgdGhlIG1vZHVsZXMgb25seTogZWFjaCBtb2R1bGUncyBwYWdlIGluZGV4ZXMgaXRzIHN5bWJvbHMuIChMaXN0aW5nIGFsbCB+MzAwXG4vLyBzeW1ib2xzIGluIGV2ZXJ5IHBhZ2UncyBzaWRlYmFyIG1ha2VzIGVhY2ggQVBJIHBhZ2Ugc2V2ZXJhbCB0aW1lcyBoZWF2aWVyIHRvIGxvYWQgYW5kIGh5ZHJhdGUuKVxuY29uc3QgYXBpTW9kdWxlcyA9IChcbiAgSlNPTi5wYXJzZShyZWFkRmlsZVN5bmMoam9pbihET0NTX1JPT1QsICdhcGkvdHlwZWRvYy1zaWRlYmFyLmpzb24nKSwgJ3V0ZjgnKSkgYXMgRGVmYXVsdFRoZW1lLlNpZGViYXJJdGVtW11cbikubWFwKCh7IHRleHQsIGxpbmsgfSkgPT4gKHsgdGV4dCwgbGluayB9KSk7XG5cbmNvbnN0IGd1aWRlOiBEZWZhdWx0VGhlbWUuU2lkZWJhckl0ZW1bXSA9IFtcbiAge1xuICAgIHRleHQ6ICdHdWlkZScsXG4gICAgaXRlbXM6IFtcbiAgICAgIHsgdGV4dDogJ0dldHRpbmcgc3RhcnRlZCcsIGxpbms6ICcvZ3VpZGUvZ2V0dGluZy1zdGFydGVkJyB9LFxuICAgICAgeyB0ZXh0OiAnQ29uY2VwdHMnLCBsaW5rOiAnL2d1aWRlL2NvbmNlcHRzJyB9LFxuICAgICAgeyB0ZXh0OiAnQ2hvb3NpbmcgYSBiYWNrZW5kJywgbGluazogJy9ndWlkZS9iYWNrZW5kcycgfSxcbiAgICAgIHsgdGV4dDogJ01vZGVscyBhbmQgY2hlY2twb2ludHMnLCBsaW5rOiAnL2d1aWRlL21vZGVscycgfSxcbiAgICAgIHsgdGV4dDogJ1RoZSB3ZiBjb21tYW5kJywgbGluazogJy9ndWlkZS9jbGknIH0sXG4gICAgXSxcbiAgfSxcbiAge1xuICAgIHRleHQ6ICdUcnkgYW5kIG1lYXN1cmUnLFxuICAgIGl0ZW1zOiBbXG4gICAgICB7IHRleHQ6ICdQbGF5Z3JvdW5kJywgbGluazogJy9wbGF5Z3JvdW5kJyB9LFxuICAgICAgeyB0ZXh0OiAnQmVuY2htYXJrcycsIGxpbms6ICcvYmVuY2htYXJrcycgfSxcbiAgICBdLFxuICB9LFxuICB7IHRleHQ6ICdBUEkgcmVmZXJlbmNlJywgbGluazogJy9hcGkvJyB9LFxuXTtcblxuY29uc3QgYmFzZSA9IHByb2Nlc3MuZW52LldGX0RPQ1NfQkFTRSA/PyAnLyc7XG5cbmV4cG9ydCBkZWZhdWx0IGRlZmluZUNvbmZpZyh7XG4gIHRpdGxlOiAnV2VpZ2h0Rm9ybWVyLmpzJyxcbiAgZGVzY3JpcHRpb246ICdMaW5lYXItdGltZSBnbG9iYWwgdmlzdWFsIG1vZGVsaW5nIGluIEphdmFTY3JpcHQsIG9uIHRoZSBiYWNrZW5kIGVhY2ggZGVwbG95bWVudCBuZWVkcy4nLFxuICBiYXNlLFxuICBsYW5nOiAnZW4tVVMnLFxuICBjbGVhblVybHM6IGZhbHNlLFxuICBsYXN0VXBkYXRlZDogZmFsc2UsXG4gIHNyY0V4Y2x1ZGU6IFsnUkVBRE1FLm1kJywgJ3Rlc3QvKionXSxcbiAgaGVhZDogW1snbGluaycsIHsgcmVsOiAnaWNvbicsIHR5cGU6ICdpbWFnZS9zdmcreG1sJywgaHJlZjogYCR7YmFzZX1mYXZpY29uLnN2Z2AgfV1dLFxuICB0aGVtZUNvbmZpZzoge1xuICAgIG5hdjogW1xuICAgICAgeyB0ZXh0OiAnR3VpZGUnLCBsaW5rOiAnL2d1aWRlL2dldHRpbmctc3RhcnRlZCcgfSxcbiAgICAgIHsgdGV4dDogJ1BsYXlncm91bmQnLCBsaW5rOiAnL3BsYXlncm91bmQnIH0sXG4gICAgICB7IHRleHQ6ICdCZW5jaG1hcmtzJywgbGluazogJy9iZW5jaG1hcmtzJyB9LFxuICAgICAgeyB0ZXh0OiAnQVBJJywgbGluazogJy9hcGkvJyB9LFxuICAgIF0sXG4gICAgc2lkZWJhcjoge1xuICAgICAgJy9hcGkvJzogW3sgdGV4dDogJ0FQSSByZWZlcmVuY2UnLCBsaW5rOiAnL2FwaS8nLCBpdGVtczogYXBpTW9kdWxlcyB9LCAuLi5ndWlkZS5zbGljZSgwLCAyKV0sXG4gICAgICAnLyc6IGd1aWRlLFxuICAgIH0sXG4gICAgb3V0bGluZTogeyBsZXZlbDogWzIsIDNdIH0sXG4gICAgc2VhcmNoOiB7IHByb3ZpZGVyOiAnbG9jYWwnIH0sXG4gICAgZm9vdGVyOiB7IG1lc3NhZ2U6ICdNSVQgbGljZW5zZWQuJyB9LFxuICB9LFxuICB2aXRlOiB7XG4gICAgcGx1Z2luczogW3dmQmFja2VuZHMoKV0sXG4gICAgYnVpbGQ6IHsgY2h1bmtTaXplV2FybmluZ0xpbWl0OiAyMDQ4IH0sXG4gIH0sXG59KTtcbiIsICJjb25zdCBfX3ZpdGVfaW5qZWN0ZWRfb3JpZ2luYWxfZGlybmFtZSA9IFwiL3dvcmsvbWFpbi9kb2NzLy52aXRlcHJlc3MvYXBpXCI7Y29uc3QgX192aXRlX2luamVjdGVkX29yaWdpbmFsX2ZpbGVuYW1lID0gXCIvd29yay9tYWluL2RvY3MvLnZpdGVwcmVzcy9hcGkvZ2VuZXJhdGUtYXBpLnRzXCI7Y29uc3QgX192aXRlX2luamVjdGVkX29yaWdpbmFsX2ltcG9ydF9tZXRhX3VybCA9IFwiZmlsZTovLy93b3JrL21haW4vZG9jcy8udml0ZXByZXNzL2FwaS9nZW5lcmF0ZS1hcGkudHNcIjsvLyBHZW5lcmF0ZXMgdGhlIEFQSSByZWZlcmVuY2UgKE1hcmtkb3duIGZvciBWaXRlUHJlc3MpIGZyb20gdGhlIFRTRG9jIG9mIGV2ZXJ5IHB1YmxpYyBlbnRyeSBwb2ludCBvZiBldmVyeVxuLy8gcHVibGlzaGVkIGBAd2YvKmAgcGFja2FnZSwgd2l0aCBUeXBlRG9jICsgdHlwZWRvYy1wbHVnaW4tbWFya2Rvd24gKyB0eXBlZG9jLXZpdGVwcmVzcy10aGVtZS4gRmFpbHMgd2hlblxuLy8gYW4gZXhwb3J0ZWQgc3ltYm9sIChvciBhIG1lbWJlciBvZiBvbmUpIGhhcyBubyBkb2MgY29tbWVudDogVHlwZURvYydzIGBub3REb2N1bWVudGVkYCB2YWxpZGF0aW9uIHdpdGhcbi8vIHdhcm5pbmdzIHRyZWF0ZWQgYXMgZXJyb3JzLiBTb3VyY2VzIGFyZSByZWFkIGRpcmVjdGx5ICh0c2NvbmZpZy5hcGkuanNvbiBtYXBzIGBAd2YvKmAgdG8gYHNyY2ApLCBzb1xuLy8gY3Jvc3MtcGFja2FnZSB0eXBlcyBsaW5rIHRvIGVhY2ggb3RoZXIgYW5kIG5vIGJ1aWxkIGlzIG5lZWRlZCBmaXJzdC5cbmltcG9ydCB7IGV4aXN0c1N5bmMsIHJtU3luYyB9IGZyb20gJ25vZGU6ZnMnO1xuaW1wb3J0IHsgam9pbiwgcmVsYXRpdmUgfSBmcm9tICdub2RlOnBhdGgnO1xuaW1wb3J0IHsgT1BTIH0gZnJvbSAnQHdmL2NvcmUnO1xuaW1wb3J0IHtcbiAgQXBwbGljYXRpb24sXG4gIENvbW1lbnQsXG4gIENvbnZlcnRlcixcbiAgdHlwZSBEZWNsYXJhdGlvblJlZmxlY3Rpb24sXG4gIExvZ0xldmVsLFxuICB0eXBlIFByb2plY3RSZWZsZWN0aW9uLFxuICB0eXBlIFJlZmxlY3Rpb24sXG4gIFJlZmxlY3Rpb25LaW5kLFxuICB0eXBlIFR5cGVEb2NPcHRpb25zLFxufSBmcm9tICd0eXBlZG9jJztcbmltcG9ydCB7IERPQ1NfUk9PVCwgdHlwZSBQdWJsaWNFbnRyeSwgcHVibGljUGFja2FnZXMsIFJFUE9fUk9PVCB9IGZyb20gJy4vcGFja2FnZXMnO1xuXG4vKiogT3B0aW9ucyBvZiB7QGxpbmsgZ2VuZXJhdGVBcGl9LiAqL1xuZXhwb3J0IGludGVyZmFjZSBHZW5lcmF0ZUFwaU9wdGlvbnMge1xuICAvKiogRW50cnkgcG9pbnRzIHRvIGRvY3VtZW50IChkZWZhdWx0OiBldmVyeSBwdWJsaWMgZW50cnkgb2YgZXZlcnkgcHVibGlzaGVkIHBhY2thZ2UpLiAqL1xuICBlbnRyaWVzPzogUHVibGljRW50cnlbXTtcbiAgLyoqIE91dHB1dCBmb2xkZXIgKGRlZmF1bHQgYGRvY3MvYXBpYCk7IHJlbW92ZWQgZmlyc3QuICovXG4gIG91dD86IHN0cmluZztcbiAgLyoqIHRzY29uZmlnIFR5cGVEb2MgY29tcGlsZXMgd2l0aCAoZGVmYXVsdCBgZG9jcy90c2NvbmZpZy5hcGkuanNvbmApLiAqL1xuICB0c2NvbmZpZz86IHN0cmluZztcbiAgLyoqIFByaW50IFR5cGVEb2MncyBpbmZvIG1lc3NhZ2VzLiAqL1xuICB2ZXJib3NlPzogYm9vbGVhbjtcbn1cblxuLyoqIFdoYXQge0BsaW5rIGdlbmVyYXRlQXBpfSBwcm9kdWNlZC4gKi9cbmV4cG9ydCBpbnRlcmZhY2UgR2VuZXJhdGVBcGlSZXN1bHQge1xuICAvKiogVGhlIGRvY3VtZW50ZWQgZW50cmllcyAodGhvc2Ugd2hvc2Ugc291cmNlIGV4aXN0cykuICovXG4gIGVudHJpZXM6IFB1YmxpY0VudHJ5W107XG4gIC8qKiBFbnRyaWVzIHNraXBwZWQgYmVjYXVzZSB0aGVpciBzb3VyY2UgZmlsZSBkb2VzIG5vdCBleGlzdCB5ZXQuICovXG4gIHNraXBwZWQ6IFB1YmxpY0VudHJ5W107XG4gIC8qKiBNaWxsaXNlY29uZHMgdGhlIGdlbmVyYXRpb24gdG9vay4gKi9cbiAgbXM6IG51bWJlcjtcbn1cblxuLyoqIFRocm93biB3aGVuIFR5cGVEb2MgcmVwb3J0cyBlcnJvcnMgb3IgdmFsaWRhdGlvbiB3YXJuaW5ncyAoZS5nLiBhbiB1bmRvY3VtZW50ZWQgZXhwb3J0KS4gKi9cbmV4cG9ydCBjbGFzcyBBcGlEb2NzRXJyb3IgZXh0ZW5kcyBFcnJvciB7XG4gIG92ZXJyaWRlIG5hbWUgPSAnQXBpRG9jc0Vycm9yJztcbn1cblxuLyoqIFdoZXRoZXIgYFdGX0RPQ1NfTEFYX0FQST0xYCBtYXkgZGVtb3RlIHZhbGlkYXRpb24gd2FybmluZ3MgKG9ubHkgb3V0c2lkZSBDSSkuICovXG5mdW5jdGlvbiBsYXhBbGxvd2VkKCk6IGJvb2xlYW4ge1xuICByZXR1cm4gcHJvY2Vzcy5lbnYuV0ZfRE9DU19MQVhfQVBJID09PSAnMScgJiYgcHJvY2Vzcy5lbnYuQ0kgIT09ICd0cnVlJztcbn1cblxuLyoqIFJ1bnMgVHlwZURvYzsgdGhyb3dzIHtAbGluayBBcGlEb2NzRXJyb3J9IG9uIGFueSBlcnJvciBvciB2YWxpZGF0aW9uIHdhcm5pbmcuICovXG5leHBvcnQgYXN5bmMgZnVuY3Rpb24gZ2VuZXJhdGVBcGkob3B0czogR2VuZXJhdGVBcGlPcHRpb25zID0ge30pOiBQcm9taXNlPEdlbmVyYXRlQXBpUmVzdWx0PiB7XG4gIGNvbnN0IHQwID0gcGVyZm9ybWFuY2Uubm93KCk7XG4gIGNvbnN0IHBhY2thZ2VzID0gcHVibGljUGFja2FnZXMoKTtcbiAgY29uc3QgYWxsID0gb3B0cy5lbnRyaWVzID8/IHBhY2thZ2VzLmZsYXRNYXAoKHApID0+IHAuZW50cmllcyk7XG4gIGNvbnN0IGVudHJpZXMgPSBhbGwuZmlsdGVyKChlKSA9PiBleGlzdHNTeW5jKGUuc291cmNlKSk7XG4gIGNvbnN0IHNraXBwZWQgPSBhbGwuZmlsdGVyKChlKSA9PiAhZXhpc3RzU3luYyhlLnNvdXJjZSkpO1xuICBjb25zdCBvdXQgPSBvcHRzLm91dCA/PyBqb2luKERPQ1NfUk9PVCwgJ2FwaScpO1xuICBybVN5bmMob3V0LCB7IHJlY3Vyc2l2ZTogdHJ1ZSwgZm9yY2U6IHRydWUgfSk7XG5cbiAgLy8gT3B0aW9ucyBvZiB0aGUgdHdvIHBsdWdpbnMgKHR5cGVkb2Mtdml0ZXByZXNzLXRoZW1lLCB0eXBlZG9jLXBsdWdpbi1tYXJrZG93bik7IFR5cGVEb2MncyBvd24gdHlwZXNcbiAgLy8gZG8gbm90IGtub3cgdGhlbS5cbiAgY29uc3QgcGx1Z2luT3B0aW9ucyA9IHtcbiAgICBkb2NzUm9vdDogRE9DU19ST09ULFxuICAgIHNpZGViYXI6IHsgYXV0b0NvbmZpZ3VyYXRpb246IHRydWUsIGZvcm1hdDogJ3ZpdGVwcmVzcycsIHByZXR0eTogdHJ1ZSwgY29sbGFwc2VkOiB0cnVlIH0sXG4gICAgZXhjbHVkZVNjb3Blc0luUGF0aHM6IHRydWUsXG4gICAgdXNlQ29kZUJsb2NrczogdHJ1ZSxcbiAgICBwYXJhbWV0ZXJzRm9ybWF0OiAndGFibGUnLFxuICAgIGludGVyZmFjZVByb3BlcnRpZXNGb3JtYXQ6ICd0YWJsZScsXG4gICAgY2xhc3NQcm9wZXJ0aWVzRm9ybWF0OiAndGFibGUnLFxuICAgIHR5cGVEZWNsYXJhdGlvbkZvcm1hdDogJ3RhYmxlJyxcbiAgICBlbnVtTWVtYmVyc0Zvcm1hdDogJ3RhYmxlJyxcbiAgICBpbmRleEZvcm1hdDogJ3RhYmxlJyxcbiAgfTtcbiAgY29uc3QgdHlwZWRvY09wdGlvbnM6IFR5cGVEb2NPcHRpb25zID0ge1xuICAgIGVudHJ5UG9pbnRzOiBlbnRyaWVzLm1hcCgoZSkgPT4gZS5zb3VyY2UpLFxuICAgIGVudHJ5UG9pbnRTdHJhdGVneTogJ3Jlc29sdmUnLFxuICAgIHRzY29uZmlnOiBvcHRzLnRzY29uZmlnID8/IGpvaW4oRE9DU19ST09ULCAndHNjb25maWcuYXBpLmpzb24nKSxcbiAgICBwbHVnaW46IFsndHlwZWRvYy1wbHVnaW4tbWFya2Rvd24nLCAndHlwZWRvYy12aXRlcHJlc3MtdGhlbWUnXSxcbiAgICBvdXQsXG4gICAgcmVhZG1lOiAnbm9uZScsXG4gICAgbmFtZTogJ0FQSSByZWZlcmVuY2UnLFxuICAgIGRpc2FibGVTb3VyY2VzOiB0cnVlLFxuICAgIGV4Y2x1ZGVQcml2YXRlOiB0cnVlLFxuICAgIGV4Y2x1ZGVQcm90ZWN0ZWQ6IHRydWUsXG4gICAgZXhjbHVkZUludGVybmFsOiB0cnVlLFxuICAgIGV4Y2x1ZGVFeHRlcm5hbHM6IHRydWUsXG4gICAgc2tpcEVycm9yQ2hlY2tpbmc6IHRydWUsXG4gICAgc29ydDogWydraW5kJywgJ2FscGhhYmV0aWNhbCddLFxuICAgIGxvZ0xldmVsOiBvcHRzLnZlcmJvc2UgPyBMb2dMZXZlbC5JbmZvIDogTG9nTGV2ZWwuV2FybixcbiAgICAvLyBUeXBlRG9jIG9ubHkgcmVxdWlyZXMgZG9jcyBmcm9tIHRoZSBwYWNrYWdlIGl0IHJ1bnMgaW4gKEB3Zi9kb2NzKSB1bmxlc3MgdG9sZCBvdGhlcndpc2UuXG4gICAgcGFja2FnZXNSZXF1aXJpbmdEb2N1bWVudGF0aW9uOiBwYWNrYWdlcy5tYXAoKHApID0+IHAubmFtZSksXG4gICAgdmFsaWRhdGlvbjogeyBub3RFeHBvcnRlZDogZmFsc2UsIGludmFsaWRMaW5rOiB0cnVlLCByZXdyaXR0ZW5MaW5rOiB0cnVlLCBub3REb2N1bWVudGVkOiB0cnVlIH0sXG4gICAgdHJlYXRXYXJuaW5nc0FzRXJyb3JzOiBmYWxzZSxcbiAgICB0cmVhdFZhbGlkYXRpb25XYXJuaW5nc0FzRXJyb3JzOiB0cnVlLFxuICB9O1xuICBjb25zdCBhcHAgPSBhd2FpdCBBcHBsaWNhdGlvbi5ib290c3RyYXBXaXRoUGx1Z2lucyh7IC4uLnR5cGVkb2NPcHRpb25zLCAuLi5wbHVnaW5PcHRpb25zIH0pO1xuXG4gIC8vIE1vZHVsZSByZWZsZWN0aW9ucyBhcmUgbmFtZWQgYWZ0ZXIgdGhlaXIgcGFja2FnZSBlbnRyeSAoYEB3Zi9tb2RlbHMvbm9kZWApLCBub3QgdGhlaXIgZmlsZSBwYXRoLlxuICBjb25zdCBieVNvdXJjZSA9IG5ldyBNYXAoZW50cmllcy5tYXAoKGUpID0+IFtlLnNvdXJjZSwgZS5zcGVjaWZpZXJdKSk7XG4gIGFwcC5jb252ZXJ0ZXIub24oQ29udmVydGVyLkVWRU5UX0NSRUFURV9ERUNMQVJBVElPTiwgKGNvbnRleHQsIHJlZmxlY3Rpb246IERlY2xhcmF0aW9uUmVmbGVjdGlvbikgPT4ge1xuICAgIGlmICghcmVmbGVjdGlvbi5raW5kT2YoUmVmbGVjdGlvbktpbmQuTW9kdWxlKSkgcmV0dXJuO1xuICAgIGNvbnN0IHN5bWJvbCA9IGNvbnRleHQuZ2V0U3ltYm9sRnJvbVJlZmxlY3Rpb24ocmVmbGVjdGlvbik7XG4gICAgY29uc3QgZmlsZSA9IHN5bWJvbD8uZGVjbGFyYXRpb25zPy5bMF0/LmdldFNvdXJjZUZpbGUoKS5maWxlTmFtZTtcbiAgICBjb25zdCBuYW1lID0gZmlsZSA/IGJ5U291cmNlLmdldChmaWxlKSA6IHVuZGVmaW5lZDtcbiAgICBpZiAobmFtZSkgcmVmbGVjdGlvbi5uYW1lID0gbmFtZTtcbiAgfSk7XG5cbiAgY29uc3QgcHJvamVjdCA9IGF3YWl0IGFwcC5jb252ZXJ0KCk7XG4gIGlmICghcHJvamVjdCkgdGhyb3cgbmV3IEFwaURvY3NFcnJvcignVHlwZURvYyBjb3VsZCBub3QgY29udmVydCB0aGUgcGFja2FnZXMgKHNlZSB0aGUgbWVzc2FnZXMgYWJvdmUpJyk7XG4gIGRvY3VtZW50T3BBdHRyTWFwKHByb2plY3QpO1xuICAvLyBNZW1iZXJzIG9mIGlubGluZSBvYmplY3QgdHlwZXMgKGB7IHRvcDogbnVtYmVyOyBsZWZ0OiBudW1iZXIgfWApIGFyZSBkZXNjcmliZWQgYnkgdGhlaXIgb3duZXInc1xuICAvLyBjb21tZW50OyBldmVyeSBleHBvcnRlZCBzeW1ib2wgYW5kIGV2ZXJ5IG1lbWJlciBvZiBhbiBleHBvcnRlZCBjbGFzcyBvciBpbnRlcmZhY2UgbmVlZHMgaXRzIG93bi5cbiAgYXBwLm9wdGlvbnMuc2V0VmFsdWUoJ2ludGVudGlvbmFsbHlOb3REb2N1bWVudGVkJywgdW5kb2N1bWVudGVkSW5saW5lTWVtYmVycyhwcm9qZWN0KSk7XG4gIGFwcC52YWxpZGF0ZShwcm9qZWN0KTtcbiAgaWYgKGFwcC5sb2dnZXIuaGFzRXJyb3JzKCkgfHwgYXBwLmxvZ2dlci5oYXNXYXJuaW5ncygpKSB7XG4gICAgY29uc3QgbXNnID1cbiAgICAgIGBBUEkgcmVmZXJlbmNlOiBUeXBlRG9jIHJlcG9ydGVkICR7YXBwLmxvZ2dlci5lcnJvckNvdW50fSBlcnJvcihzKSBhbmQgJHthcHAubG9nZ2VyLndhcm5pbmdDb3VudH0gYCArXG4gICAgICAnd2FybmluZyhzKSAoc2VlIGFib3ZlKTsgZXZlcnkgZXhwb3J0IGFuZCBldmVyeSBtZW1iZXIgb2Ygb25lIG5lZWRzIGEgVFNEb2MgY29tbWVudCc7XG4gICAgLy8gTG9jYWwgZXNjYXBlIGhhdGNoIHdoaWxlIHNvbWVvbmUgZWxzZSdzIG5ldyBleHBvcnQgaXMgdW5kb2N1bWVudGVkOyBuZXZlciBob25vdXJlZCBpbiBDSS5cbiAgICBpZiAoIWxheEFsbG93ZWQoKSB8fCBhcHAubG9nZ2VyLmhhc0Vycm9ycygpKSB0aHJvdyBuZXcgQXBpRG9jc0Vycm9yKG1zZyk7XG4gICAgY29uc29sZS53YXJuKGAke21zZ30gKGlnbm9yZWQ6IFdGX0RPQ1NfTEFYX0FQST0xKWApO1xuICB9XG4gIGF3YWl0IGFwcC5nZW5lcmF0ZU91dHB1dHMocHJvamVjdCk7XG4gIGlmIChhcHAubG9nZ2VyLmVycm9yQ291bnQgPiAwKSB0aHJvdyBuZXcgQXBpRG9jc0Vycm9yKCdBUEkgcmVmZXJlbmNlOiBUeXBlRG9jIGZhaWxlZCB0byB3cml0ZSB0aGUgcGFnZXMnKTtcbiAgY29uc3QgbXMgPSBwZXJmb3JtYW5jZS5ub3coKSAtIHQwO1xuICBpZiAob3B0cy52ZXJib3NlKSBjb25zb2xlLmxvZyhgQVBJIHJlZmVyZW5jZTogJHtlbnRyaWVzLmxlbmd0aH0gZW50cmllcyAtPiAke3JlbGF0aXZlKFJFUE9fUk9PVCwgb3V0KX1gKTtcbiAgcmV0dXJuIHsgZW50cmllcywgc2tpcHBlZCwgbXMgfTtcbn1cblxuLyoqXG4gKiBgT3BBdHRyTWFwYCBoYXMgb25lIG1lbWJlciBwZXIgb3Agb2YgdGhlIHRhYmxlOyBlYWNoIG1lbWJlcidzIGRvYyBpcyB0aGUgb3AncyBvd24gYE9QU1tuYW1lXS5kb2NgLCB0aGVcbiAqIHNpbmdsZSBzb3VyY2Ugb2YgdHJ1dGggKGEgaGFuZC13cml0dGVuIGNvbW1lbnQgaW4gdGhlIHNvdXJjZSB3aW5zKS5cbiAqL1xuZnVuY3Rpb24gZG9jdW1lbnRPcEF0dHJNYXAocHJvamVjdDogUHJvamVjdFJlZmxlY3Rpb24pOiB2b2lkIHtcbiAgY29uc3QgbWFwID0gcHJvamVjdC5nZXRDaGlsZEJ5TmFtZShbJ0B3Zi9jb3JlJywgJ09wQXR0ck1hcCddKSBhcyBEZWNsYXJhdGlvblJlZmxlY3Rpb24gfCB1bmRlZmluZWQ7XG4gIGZvciAoY29uc3QgbWVtYmVyIG9mIG1hcD8uY2hpbGRyZW4gPz8gW10pIHtcbiAgICBpZiAobWVtYmVyLmhhc0NvbW1lbnQoKSkgY29udGludWU7XG4gICAgY29uc3QgZGVmID0gKE9QUyBhcyBSZWNvcmQ8c3RyaW5nLCB7IGRvYzogc3RyaW5nOyBraW5kOiBzdHJpbmcgfSB8IHVuZGVmaW5lZD4pW21lbWJlci5uYW1lXTtcbiAgICBpZiAoIWRlZikgY29udGludWU7XG4gICAgbWVtYmVyLmNvbW1lbnQgPSBuZXcgQ29tbWVudChbXG4gICAgICB7IGtpbmQ6ICd0ZXh0JywgdGV4dDogYEF0dHJpYnV0ZXMgb2YgdGhlIFxcYCR7bWVtYmVyLm5hbWV9XFxgIG9wICgke2RlZi5raW5kfSk6ICR7ZGVmLmRvY31gIH0sXG4gICAgXSk7XG4gIH1cbn1cblxuLyoqIEZyaWVuZGx5IG5hbWVzIG9mIHVuZG9jdW1lbnRlZCBwcm9wZXJ0aWVzIHRoYXQgYmVsb25nIHRvIGFuIGlubGluZSAoYW5vbnltb3VzKSBvYmplY3QgdHlwZS4gKi9cbmZ1bmN0aW9uIHVuZG9jdW1lbnRlZElubGluZU1lbWJlcnMocHJvamVjdDogUHJvamVjdFJlZmxlY3Rpb24pOiBzdHJpbmdbXSB7XG4gIHJldHVybiBwcm9qZWN0XG4gICAgLmdldFJlZmxlY3Rpb25zQnlLaW5kKFJlZmxlY3Rpb25LaW5kLlByb3BlcnR5KVxuICAgIC5maWx0ZXIoKHIpID0+ICFyLmhhc0NvbW1lbnQoKSAmJiByLnBhcmVudD8ua2luZE9mKFJlZmxlY3Rpb25LaW5kLlR5cGVMaXRlcmFsKSAmJiAhaW5QYXJhbWV0ZXIocikpXG4gICAgLm1hcCgocikgPT4gci5nZXRGcmllbmRseUZ1bGxOYW1lKCkpO1xufVxuXG4vKiogV2hldGhlciBhIHJlZmxlY3Rpb24gaXMgaW5zaWRlIGEgcGFyYW1ldGVyJ3MgdHlwZSAoVHlwZURvYyBuZXZlciBhc2tzIHRob3NlIGZvciBkb2NzKS4gKi9cbmZ1bmN0aW9uIGluUGFyYW1ldGVyKHI6IFJlZmxlY3Rpb24pOiBib29sZWFuIHtcbiAgZm9yIChsZXQgcCA9IHIucGFyZW50OyBwOyBwID0gcC5wYXJlbnQpIGlmIChwLmtpbmRPZihSZWZsZWN0aW9uS2luZC5QYXJhbWV0ZXIpKSByZXR1cm4gdHJ1ZTtcbiAgcmV0dXJuIGZhbHNlO1xufVxuIiwgImNvbnN0IF9fdml0ZV9pbmplY3RlZF9vcmlnaW5hbF9kaXJuYW1lID0gXCIvd29yay9tYWluL2RvY3MvLnZpdGVwcmVzcy9hcGlcIjtjb25zdCBfX3ZpdGVfaW5qZWN0ZWRfb3JpZ2luYWxfZmlsZW5hbWUgPSBcIi93b3JrL21haW4vZG9jcy8udml0ZXByZXNzL2FwaS9wYWNrYWdlcy50c1wiO2NvbnN0IF9fdml0ZV9pbmplY3RlZF9vcmlnaW5hbF9pbXBvcnRfbWV0YV91cmwgPSBcImZpbGU6Ly8vd29yay9tYWluL2RvY3MvLnZpdGVwcmVzcy9hcGkvcGFja2FnZXMudHNcIjsvLyBUaGUgcHVibGlzaGVkIGBAd2YvKmAgcGFja2FnZXMgYW5kIHRoZWlyIHB1YmxpYyBlbnRyeSBwb2ludHMsIGRpc2NvdmVyZWQgZnJvbSBgcGFja2FnZXMvKi9wYWNrYWdlLmpzb25gOlxuLy8gZXZlcnkgc3VicGF0aCBvZiBgZXhwb3J0c2AgKGV4Y2VwdCBgLi9wYWNrYWdlLmpzb25gKSBtYXBzIGl0cyBgZGlzdGAgZmlsZSBiYWNrIHRvIHRoZSBgc3JjYCBmaWxlIGl0IGlzXG4vLyBidWlsdCBmcm9tLiBTaGFyZWQgYnkgdGhlIEFQSSBnZW5lcmF0b3IgKFR5cGVEb2MgZW50cnkgcG9pbnRzKSBhbmQgdGhlIGRvY3MgdGVzdHMgKGV4cG9ydCBjb3ZlcmFnZSkuXG5pbXBvcnQgeyBleGlzdHNTeW5jLCByZWFkZGlyU3luYywgcmVhZEZpbGVTeW5jIH0gZnJvbSAnbm9kZTpmcyc7XG5pbXBvcnQgeyBkaXJuYW1lLCBqb2luLCByZXNvbHZlIH0gZnJvbSAnbm9kZTpwYXRoJztcbmltcG9ydCB7IGZpbGVVUkxUb1BhdGggfSBmcm9tICdub2RlOnVybCc7XG5cbi8qKiBSZXBvc2l0b3J5IHJvb3QgKGRvY3MvLnZpdGVwcmVzcy9hcGkgLT4gLi4vLi4vLi4pLiAqL1xuZXhwb3J0IGNvbnN0IFJFUE9fUk9PVCA9IHJlc29sdmUoZGlybmFtZShmaWxlVVJMVG9QYXRoKGltcG9ydC5tZXRhLnVybCkpLCAnLi4vLi4vLi4nKTtcbi8qKiBUaGUgZG9jcyBwYWNrYWdlIHJvb3QuICovXG5leHBvcnQgY29uc3QgRE9DU19ST09UID0gam9pbihSRVBPX1JPT1QsICdkb2NzJyk7XG5cbi8qKiBPbmUgcHVibGljIGVudHJ5IHBvaW50IG9mIGEgcGFja2FnZSwgZS5nLiBgQHdmL2NvcmUvdGVzdGluZ2AuICovXG5leHBvcnQgaW50ZXJmYWNlIFB1YmxpY0VudHJ5IHtcbiAgLyoqIEltcG9ydCBzcGVjaWZpZXIsIGUuZy4gYEB3Zi9tb2RlbHMvbm9kZWAuICovXG4gIHNwZWNpZmllcjogc3RyaW5nO1xuICAvKiogU2x1ZyB1c2VkIGZvciB0aGUgQVBJIHBhZ2VzIG9mIHRoaXMgZW50cnksIGUuZy4gYG1vZGVscy1ub2RlYC4gKi9cbiAgc2x1Zzogc3RyaW5nO1xuICAvKiogQWJzb2x1dGUgcGF0aCBvZiB0aGUgVHlwZVNjcmlwdCBzb3VyY2UgKG1heSBub3QgZXhpc3Qgd2hpbGUgYSBwYWNrYWdlIGlzIGJlaW5nIHdyaXR0ZW4pLiAqL1xuICBzb3VyY2U6IHN0cmluZztcbiAgLyoqIEFic29sdXRlIHBhdGggb2YgdGhlIGJ1aWx0IEVTTSBkZWNsYXJhdGlvbiBmaWxlIChtYXkgbm90IGV4aXN0IGJlZm9yZSBhIGJ1aWxkKS4gKi9cbiAgZGVjbGFyYXRpb246IHN0cmluZztcbn1cblxuLyoqIEEgcHVibGlzaGVkIChub24tcHJpdmF0ZSkgYEB3Zi8qYCBwYWNrYWdlLiAqL1xuZXhwb3J0IGludGVyZmFjZSBQdWJsaWNQYWNrYWdlIHtcbiAgbmFtZTogc3RyaW5nO1xuICAvKiogQWJzb2x1dGUgcGF0aCBvZiB0aGUgcGFja2FnZSBmb2xkZXIuICovXG4gIGRpcjogc3RyaW5nO1xuICBlbnRyaWVzOiBQdWJsaWNFbnRyeVtdO1xufVxuXG50eXBlIEV4cG9ydFRhcmdldCA9IHN0cmluZyB8IHsgW2NvbmRpdGlvbjogc3RyaW5nXTogRXhwb3J0VGFyZ2V0IH07XG5cbi8qKiBGaXJzdCBwYXRoIHJlYWNoZWQgdGhyb3VnaCB0aGUgYGltcG9ydGAgKGVsc2UgYGRlZmF1bHRgKSBjb25kaXRpb25zIGZvciB0aGUgZ2l2ZW4gbGVhZiBrZXkuICovXG5mdW5jdGlvbiBwaWNrKHRhcmdldDogRXhwb3J0VGFyZ2V0LCBsZWFmOiAndHlwZXMnIHwgJ2RlZmF1bHQnKTogc3RyaW5nIHwgdW5kZWZpbmVkIHtcbiAgaWYgKHR5cGVvZiB0YXJnZXQgPT09ICdzdHJpbmcnKSByZXR1cm4gbGVhZiA9PT0gJ2RlZmF1bHQnID8gdGFyZ2V0IDogdW5kZWZpbmVkO1xuICBpZiAodGFyZ2V0W2xlYWZdICYmIHR5cGVvZiB0YXJnZXRbbGVhZl0gPT09ICdzdHJpbmcnKSByZXR1cm4gdGFyZ2V0W2xlYWZdIGFzIHN0cmluZztcbiAgZm9yIChjb25zdCBjb25kIG9mIFsnaW1wb3J0JywgJ2RlZmF1bHQnLCAnbm9kZSddKSB7XG4gICAgY29uc3Qgc3ViID0gdGFyZ2V0W2NvbmRdO1xuICAgIGlmIChzdWIgIT09IHVuZGVmaW5lZCAmJiB0eXBlb2Ygc3ViICE9PSAnc3RyaW5nJykge1xuICAgICAgY29uc3QgZm91bmQgPSBwaWNrKHN1YiwgbGVhZik7XG4gICAgICBpZiAoZm91bmQpIHJldHVybiBmb3VuZDtcbiAgICB9XG4gIH1cbiAgcmV0dXJuIHVuZGVmaW5lZDtcbn1cblxuLyoqIGAuL2Rpc3QvdGVzdGluZy9pbmRleC5qc2AgLT4gYHNyYy90ZXN0aW5nL2luZGV4LnRzYC4gKi9cbmZ1bmN0aW9uIHNvdXJjZU9mKGRpc3RQYXRoOiBzdHJpbmcpOiBzdHJpbmcge1xuICByZXR1cm4gZGlzdFBhdGhcbiAgICAucmVwbGFjZSgvXlxcLlxcLy8sICcnKVxuICAgIC5yZXBsYWNlKC9eZGlzdFxcLy8sICdzcmMvJylcbiAgICAucmVwbGFjZSgvXFwuKGRcXC4pPyhjfG0pPyhqc3x0cykkLywgJy50cycpO1xufVxuXG4vKiogTGlzdHMgdGhlIHB1Ymxpc2hlZCBgQHdmLypgIHBhY2thZ2VzIG9mIHRoZSB3b3Jrc3BhY2UgYW5kIHRoZWlyIHB1YmxpYyBlbnRyeSBwb2ludHMuICovXG5leHBvcnQgZnVuY3Rpb24gcHVibGljUGFja2FnZXMocm9vdDogc3RyaW5nID0gUkVQT19ST09UKTogUHVibGljUGFja2FnZVtdIHtcbiAgY29uc3Qgb3V0OiBQdWJsaWNQYWNrYWdlW10gPSBbXTtcbiAgY29uc3QgcGtnc0RpciA9IGpvaW4ocm9vdCwgJ3BhY2thZ2VzJyk7XG4gIGZvciAoY29uc3QgbmFtZSBvZiByZWFkZGlyU3luYyhwa2dzRGlyKS5zb3J0KCkpIHtcbiAgICBjb25zdCBkaXIgPSBqb2luKHBrZ3NEaXIsIG5hbWUpO1xuICAgIGNvbnN0IGZpbGUgPSBqb2luKGRpciwgJ3BhY2thZ2UuanNvbicpO1xuICAgIGlmICghZXhpc3RzU3luYyhmaWxlKSkgY29udGludWU7XG4gICAgY29uc3QgcGtnID0gSlNPTi5wYXJzZShyZWFkRmlsZVN5bmMoZmlsZSwgJ3V0ZjgnKSkgYXMge1xuICAgICAgbmFtZTogc3RyaW5nO1xuICAgICAgcHJpdmF0ZT86IGJvb2xlYW47XG4gICAgICBleHBvcnRzPzogUmVjb3JkPHN0cmluZywgRXhwb3J0VGFyZ2V0PjtcbiAgICB9O1xuICAgIGlmIChwa2cucHJpdmF0ZSB8fCAhcGtnLm5hbWUuc3RhcnRzV2l0aCgnQHdmLycpKSBjb250aW51ZTtcbiAgICBjb25zdCBlbnRyaWVzOiBQdWJsaWNFbnRyeVtdID0gW107XG4gICAgZm9yIChjb25zdCBbc3ViLCB0YXJnZXRdIG9mIE9iamVjdC5lbnRyaWVzKHBrZy5leHBvcnRzID8/IHt9KSkge1xuICAgICAgaWYgKHN1YiA9PT0gJy4vcGFja2FnZS5qc29uJykgY29udGludWU7XG4gICAgICBjb25zdCBqcyA9IHBpY2sodGFyZ2V0LCAnZGVmYXVsdCcpO1xuICAgICAgY29uc3QgZHRzID0gcGljayh0YXJnZXQsICd0eXBlcycpO1xuICAgICAgaWYgKCFqcyB8fCAhZHRzKSBjb250aW51ZTtcbiAgICAgIGNvbnN0IHNwZWNpZmllciA9IHN1YiA9PT0gJy4nID8gcGtnLm5hbWUgOiBgJHtwa2cubmFtZX0vJHtzdWIucmVwbGFjZSgvXlxcLlxcLy8sICcnKX1gO1xuICAgICAgZW50cmllcy5wdXNoKHtcbiAgICAgICAgc3BlY2lmaWVyLFxuICAgICAgICBzbHVnOiBzcGVjaWZpZXIucmVwbGFjZSgvXkB3ZlxcLy8sICcnKS5yZXBsYWNlKC9cXC8vZywgJy0nKSxcbiAgICAgICAgc291cmNlOiBqb2luKGRpciwgc291cmNlT2YoanMpKSxcbiAgICAgICAgZGVjbGFyYXRpb246IGpvaW4oZGlyLCBkdHMpLFxuICAgICAgfSk7XG4gICAgfVxuICAgIG91dC5wdXNoKHsgbmFtZTogcGtnLm5hbWUsIGRpciwgZW50cmllcyB9KTtcbiAgfVxuICByZXR1cm4gb3V0O1xufVxuIiwgImNvbnN0IF9fdml0ZV9pbmplY3RlZF9vcmlnaW5hbF9kaXJuYW1lID0gXCIvd29yay9tYWluL2RvY3MvLnZpdGVwcmVzc1wiO2NvbnN0IF9fdml0ZV9pbmplY3RlZF9vcmlnaW5hbF9maWxlbmFtZSA9IFwiL3dvcmsvbWFpbi9kb2NzLy52aXRlcHJlc3MvYmFja2VuZHMtcGx1Z2luLnRzXCI7Y29uc3QgX192aXRlX2luamVjdGVkX29yaWdpbmFsX2ltcG9ydF9tZXRhX3VybCA9IFwiZmlsZTovLy93b3JrL21haW4vZG9jcy8udml0ZXByZXNzL2JhY2tlbmRzLXBsdWdpbi50c1wiOy8vIEJ1aWxkLXRpbWUgZGV0ZWN0aW9uIG9mIHRoZSBvcHRpb25hbCBicm93c2VyIGJhY2tlbmRzIGZvciB0aGUgcGxheWdyb3VuZC4gVGhlIHZpcnR1YWwgbW9kdWxlXG4vLyBgdmlydHVhbDp3Zi1iYWNrZW5kc2AgZXhwb3J0cyBgbG9hZEdwdWpzYDogYSBkeW5hbWljIGltcG9ydCBvZiBAd2YvYmFja2VuZC1ncHVqcyB3aGVuIHRoZSBwYWNrYWdlIGlzXG4vLyByZXNvbHZhYmxlIGZyb20gZG9jcy8gb3IgYnVpbHQgaW4gcGFja2FnZXMvYmFja2VuZC1ncHVqcyAoZGlzdC9pbmRleC5qcyksIG90aGVyd2lzZSBudWxsLCBzbyB0aGUgc2l0ZVxuLy8gYnVpbGRzIGFuZCB0aGUgcGxheWdyb3VuZCBydW5zIG9uIHRoZSBjcHUgYmFja2VuZCBhbG9uZSB1bnRpbCB0aGUgZ3B1LmpzIGJhY2tlbmQgZXhpc3RzLlxuaW1wb3J0IHsgZXhpc3RzU3luYywgcmVhZEZpbGVTeW5jIH0gZnJvbSAnbm9kZTpmcyc7XG5pbXBvcnQgeyBjcmVhdGVSZXF1aXJlIH0gZnJvbSAnbm9kZTptb2R1bGUnO1xuaW1wb3J0IHsgam9pbiB9IGZyb20gJ25vZGU6cGF0aCc7XG5pbXBvcnQgdHlwZSB7IFBsdWdpbiB9IGZyb20gJ3ZpdGVwcmVzcyc7XG5pbXBvcnQgeyBET0NTX1JPT1QsIFJFUE9fUk9PVCB9IGZyb20gJy4vYXBpL3BhY2thZ2VzJztcblxuY29uc3QgSUQgPSAndmlydHVhbDp3Zi1iYWNrZW5kcyc7XG5jb25zdCBSRVNPTFZFRCA9IGBcXDAke0lEfWA7XG5cbi8qKiBXaGVyZSBAd2YvYmFja2VuZC1ncHVqcydzIGJyb3dzZXIgZW50cnkgaXMsIG9yIHVuZGVmaW5lZCB3aGVuIGl0IGlzIG5laXRoZXIgaW5zdGFsbGVkIG5vciBidWlsdC4gKi9cbmV4cG9ydCBmdW5jdGlvbiBmaW5kR3B1anNFbnRyeSgpOiBzdHJpbmcgfCB1bmRlZmluZWQge1xuICB0cnkge1xuICAgIHJldHVybiBjcmVhdGVSZXF1aXJlKGpvaW4oRE9DU19ST09ULCAncGFja2FnZS5qc29uJykpLnJlc29sdmUoJ0B3Zi9iYWNrZW5kLWdwdWpzJyk7XG4gIH0gY2F0Y2gge1xuICAgIC8vIG5vdCBhIGRlcGVuZGVuY3kgb2YgZG9jcyAoeWV0KTogdXNlIHRoZSB3b3Jrc3BhY2UgYnVpbGQgaWYgdGhlcmUgaXMgb25lXG4gIH1cbiAgY29uc3QgZGlyID0gam9pbihSRVBPX1JPT1QsICdwYWNrYWdlcy9iYWNrZW5kLWdwdWpzJyk7XG4gIGlmICghZXhpc3RzU3luYyhqb2luKGRpciwgJ3BhY2thZ2UuanNvbicpKSkgcmV0dXJuIHVuZGVmaW5lZDtcbiAgY29uc3QgcGtnID0gSlNPTi5wYXJzZShyZWFkRmlsZVN5bmMoam9pbihkaXIsICdwYWNrYWdlLmpzb24nKSwgJ3V0ZjgnKSkgYXMgeyBtb2R1bGU/OiBzdHJpbmcgfTtcbiAgY29uc3QgZW50cnkgPSBqb2luKGRpciwgcGtnLm1vZHVsZSA/PyAnZGlzdC9pbmRleC5qcycpO1xuICByZXR1cm4gZXhpc3RzU3luYyhlbnRyeSkgPyBlbnRyeSA6IHVuZGVmaW5lZDtcbn1cblxuLyoqIFRoZSBWaXRlIHBsdWdpbiBzZXJ2aW5nIGB2aXJ0dWFsOndmLWJhY2tlbmRzYC4gKi9cbmV4cG9ydCBmdW5jdGlvbiB3ZkJhY2tlbmRzKCk6IFBsdWdpbiB7XG4gIGNvbnN0IGdwdWpzID0gZmluZEdwdWpzRW50cnkoKTtcbiAgcmV0dXJuIHtcbiAgICBuYW1lOiAnd2YtYmFja2VuZHMnLFxuICAgIGVuZm9yY2U6ICdwcmUnLFxuICAgIGNvbmZpZzogKCkgPT4gKHtcbiAgICAgIHJlc29sdmU6IGdwdWpzID8geyBhbGlhczogW3sgZmluZDogL15Ad2ZcXC9iYWNrZW5kLWdwdWpzJC8sIHJlcGxhY2VtZW50OiBncHVqcyB9XSB9IDogdW5kZWZpbmVkLFxuICAgIH0pLFxuICAgIHJlc29sdmVJZDogKGlkKSA9PiAoaWQgPT09IElEID8gUkVTT0xWRUQgOiB1bmRlZmluZWQpLFxuICAgIGxvYWQoaWQpIHtcbiAgICAgIGlmIChpZCAhPT0gUkVTT0xWRUQpIHJldHVybiB1bmRlZmluZWQ7XG4gICAgICByZXR1cm4gZ3B1anNcbiAgICAgICAgPyBcImV4cG9ydCBjb25zdCBsb2FkR3B1anMgPSAoKSA9PiBpbXBvcnQoJ0B3Zi9iYWNrZW5kLWdwdWpzJyk7XFxuXCJcbiAgICAgICAgOiAnZXhwb3J0IGNvbnN0IGxvYWRHcHVqcyA9IG51bGw7XFxuJztcbiAgICB9LFxuICB9O1xufVxuIiwgImNvbnN0IF9fdml0ZV9pbmplY3RlZF9vcmlnaW5hbF9kaXJuYW1lID0gXCIvd29yay9tYWluL2RvY3MvLnZpdGVwcmVzc1wiO2NvbnN0IF9fdml0ZV9pbmplY3RlZF9vcmlnaW5hbF9maWxlbmFtZSA9IFwiL3dvcmsvbWFpbi9kb2NzLy52aXRlcHJlc3Mvc2l0ZS1hc3NldHMudHNcIjtjb25zdCBfX3ZpdGVfaW5qZWN0ZWRfb3JpZ2luYWxfaW1wb3J0X21ldGFfdXJsID0gXCJmaWxlOi8vL3dvcmsvbWFpbi9kb2NzLy52aXRlcHJlc3Mvc2l0ZS1hc3NldHMudHNcIjsvLyBTdGF0aWMgYXNzZXRzIHRoZSBzaXRlIHNlcnZlcyB0aGF0IGxpdmUgZWxzZXdoZXJlIGluIHRoZSByZXBvc2l0b3J5LCBjb3BpZWQgaW50byBgZG9jcy9wdWJsaWMvYCAoaWdub3JlZFxuLy8gYnkgZ2l0KSB3aGVuIHRoZSBjb25maWcgbG9hZHM6IHRoZSBidWlsdC1pbiBNTklTVCBjaGVja3BvaW50cyBvZiBAd2YvbW9kZWxzIChmb3IgdGhlIHBsYXlncm91bmQpIGFuZCB0aGVcbi8vIGJlbmNobWFyayByZXN1bHRzIG9mIGFwcHMvYmVuY2gsIHdoZW4gYSBydW4gaGFzIHByb2R1Y2VkIHRoZW0uXG5pbXBvcnQgeyBjb3B5RmlsZVN5bmMsIGV4aXN0c1N5bmMsIG1rZGlyU3luYywgcm1TeW5jIH0gZnJvbSAnbm9kZTpmcyc7XG5pbXBvcnQgeyBqb2luIH0gZnJvbSAnbm9kZTpwYXRoJztcbmltcG9ydCB7IERPQ1NfUk9PVCwgUkVQT19ST09UIH0gZnJvbSAnLi9hcGkvcGFja2FnZXMnO1xuXG4vKiogVGhlIGNoZWNrcG9pbnRzIHRoZSBwbGF5Z3JvdW5kIGxvYWRzLCBzZXJ2ZWQgYXQgYC9tb2RlbHMvPG5hbWU+LnNhZmV0ZW5zb3JzYC4gKi9cbmV4cG9ydCBjb25zdCBQTEFZR1JPVU5EX01PREVMUyA9IFsnd2ZtLW1uaXN0JywgJ3ZpdC1tbmlzdCddIGFzIGNvbnN0O1xuXG4vKiogV2hlcmUgdGhlIGJlbmNoIHdyaXRlcyBpdHMgcmVzdWx0cywgdW5sZXNzIGBXRl9CRU5DSF9SRVNVTFRTYCBuYW1lcyBhbm90aGVyIGZpbGUuICovXG5leHBvcnQgZnVuY3Rpb24gYmVuY2hSZXN1bHRzUGF0aCgpOiBzdHJpbmcge1xuICByZXR1cm4gcHJvY2Vzcy5lbnYuV0ZfQkVOQ0hfUkVTVUxUUyA/PyBqb2luKFJFUE9fUk9PVCwgJ2FwcHMvYmVuY2gvcmVzdWx0cy9yZXN1bHRzLmpzb24nKTtcbn1cblxuLyoqIENvcGllcyB0aGUgY2hlY2twb2ludHMgYW5kIChpZiBwcmVzZW50KSB0aGUgYmVuY2ggcmVzdWx0cyBpbnRvIGBkb2NzL3B1YmxpYy9gLiAqL1xuZXhwb3J0IGZ1bmN0aW9uIGNvcHlTaXRlQXNzZXRzKCk6IHsgYmVuY2g6IGJvb2xlYW4gfSB7XG4gIGNvbnN0IG1vZGVscyA9IGpvaW4oRE9DU19ST09ULCAncHVibGljL21vZGVscycpO1xuICBta2RpclN5bmMobW9kZWxzLCB7IHJlY3Vyc2l2ZTogdHJ1ZSB9KTtcbiAgZm9yIChjb25zdCBuYW1lIG9mIFBMQVlHUk9VTkRfTU9ERUxTKSB7XG4gICAgY29uc3QgZnJvbSA9IGpvaW4oUkVQT19ST09ULCAncGFja2FnZXMvbW9kZWxzL3dlaWdodHMnLCBgJHtuYW1lfS5zYWZldGVuc29yc2ApO1xuICAgIGlmICghZXhpc3RzU3luYyhmcm9tKSkgdGhyb3cgbmV3IEVycm9yKGBkb2NzOiBtaXNzaW5nIGNoZWNrcG9pbnQgJHtmcm9tfWApO1xuICAgIGNvcHlGaWxlU3luYyhmcm9tLCBqb2luKG1vZGVscywgYCR7bmFtZX0uc2FmZXRlbnNvcnNgKSk7XG4gIH1cbiAgY29uc3QgYmVuY2hEaXIgPSBqb2luKERPQ1NfUk9PVCwgJ3B1YmxpYy9iZW5jaCcpO1xuICBybVN5bmMoYmVuY2hEaXIsIHsgcmVjdXJzaXZlOiB0cnVlLCBmb3JjZTogdHJ1ZSB9KTtcbiAgY29uc3QgcmVzdWx0cyA9IGJlbmNoUmVzdWx0c1BhdGgoKTtcbiAgaWYgKCFleGlzdHNTeW5jKHJlc3VsdHMpKSByZXR1cm4geyBiZW5jaDogZmFsc2UgfTtcbiAgbWtkaXJTeW5jKGJlbmNoRGlyLCB7IHJlY3Vyc2l2ZTogdHJ1ZSB9KTtcbiAgY29weUZpbGVTeW5jKHJlc3VsdHMsIGpvaW4oYmVuY2hEaXIsICdyZXN1bHRzLmpzb24nKSk7XG4gIHJldHVybiB7IGJlbmNoOiB0cnVlIH07XG59XG4iXSwKICAibWFwcGluZ3MiOiAiO0FBR0EsU0FBUyxnQkFBQUEscUJBQW9CO0FBQzdCLFNBQVMsUUFBQUMsYUFBWTtBQUNyQixTQUE0QixvQkFBb0I7OztBQ0FoRCxTQUFTLGNBQUFDLGFBQVksY0FBYztBQUNuQyxTQUFTLFFBQUFDLE9BQU0sZ0JBQWdCO0FBQy9CLFNBQVMsV0FBVztBQUNwQjtBQUFBLEVBQ0U7QUFBQSxFQUNBO0FBQUEsRUFDQTtBQUFBLEVBRUE7QUFBQSxFQUdBO0FBQUEsT0FFSzs7O0FDZlAsU0FBUyxZQUFZLGFBQWEsb0JBQW9CO0FBQ3RELFNBQVMsU0FBUyxNQUFNLGVBQWU7QUFDdkMsU0FBUyxxQkFBcUI7QUFMbUksSUFBTSwyQ0FBMkM7QUFRM00sSUFBTSxZQUFZLFFBQVEsUUFBUSxjQUFjLHdDQUFlLENBQUMsR0FBRyxVQUFVO0FBRTdFLElBQU0sWUFBWSxLQUFLLFdBQVcsTUFBTTtBQXlCL0MsU0FBUyxLQUFLLFFBQXNCLE1BQStDO0FBQ2pGLE1BQUksT0FBTyxXQUFXLFNBQVUsUUFBTyxTQUFTLFlBQVksU0FBUztBQUNyRSxNQUFJLE9BQU8sSUFBSSxLQUFLLE9BQU8sT0FBTyxJQUFJLE1BQU0sU0FBVSxRQUFPLE9BQU8sSUFBSTtBQUN4RSxhQUFXLFFBQVEsQ0FBQyxVQUFVLFdBQVcsTUFBTSxHQUFHO0FBQ2hELFVBQU0sTUFBTSxPQUFPLElBQUk7QUFDdkIsUUFBSSxRQUFRLFVBQWEsT0FBTyxRQUFRLFVBQVU7QUFDaEQsWUFBTSxRQUFRLEtBQUssS0FBSyxJQUFJO0FBQzVCLFVBQUksTUFBTyxRQUFPO0FBQUEsSUFDcEI7QUFBQSxFQUNGO0FBQ0EsU0FBTztBQUNUO0FBR0EsU0FBUyxTQUFTLFVBQTBCO0FBQzFDLFNBQU8sU0FDSixRQUFRLFNBQVMsRUFBRSxFQUNuQixRQUFRLFdBQVcsTUFBTSxFQUN6QixRQUFRLDBCQUEwQixLQUFLO0FBQzVDO0FBR08sU0FBUyxlQUFlLE9BQWUsV0FBNEI7QUFDeEUsUUFBTSxNQUF1QixDQUFDO0FBQzlCLFFBQU0sVUFBVSxLQUFLLE1BQU0sVUFBVTtBQUNyQyxhQUFXLFFBQVEsWUFBWSxPQUFPLEVBQUUsS0FBSyxHQUFHO0FBQzlDLFVBQU0sTUFBTSxLQUFLLFNBQVMsSUFBSTtBQUM5QixVQUFNLE9BQU8sS0FBSyxLQUFLLGNBQWM7QUFDckMsUUFBSSxDQUFDLFdBQVcsSUFBSSxFQUFHO0FBQ3ZCLFVBQU0sTUFBTSxLQUFLLE1BQU0sYUFBYSxNQUFNLE1BQU0sQ0FBQztBQUtqRCxRQUFJLElBQUksV0FBVyxDQUFDLElBQUksS0FBSyxXQUFXLE1BQU0sRUFBRztBQUNqRCxVQUFNLFVBQXlCLENBQUM7QUFDaEMsZUFBVyxDQUFDLEtBQUssTUFBTSxLQUFLLE9BQU8sUUFBUSxJQUFJLFdBQVcsQ0FBQyxDQUFDLEdBQUc7QUFDN0QsVUFBSSxRQUFRLGlCQUFrQjtBQUM5QixZQUFNLEtBQUssS0FBSyxRQUFRLFNBQVM7QUFDakMsWUFBTSxNQUFNLEtBQUssUUFBUSxPQUFPO0FBQ2hDLFVBQUksQ0FBQyxNQUFNLENBQUMsSUFBSztBQUNqQixZQUFNLFlBQVksUUFBUSxNQUFNLElBQUksT0FBTyxHQUFHLElBQUksSUFBSSxJQUFJLElBQUksUUFBUSxTQUFTLEVBQUUsQ0FBQztBQUNsRixjQUFRLEtBQUs7QUFBQSxRQUNYO0FBQUEsUUFDQSxNQUFNLFVBQVUsUUFBUSxVQUFVLEVBQUUsRUFBRSxRQUFRLE9BQU8sR0FBRztBQUFBLFFBQ3hELFFBQVEsS0FBSyxLQUFLLFNBQVMsRUFBRSxDQUFDO0FBQUEsUUFDOUIsYUFBYSxLQUFLLEtBQUssR0FBRztBQUFBLE1BQzVCLENBQUM7QUFBQSxJQUNIO0FBQ0EsUUFBSSxLQUFLLEVBQUUsTUFBTSxJQUFJLE1BQU0sS0FBSyxRQUFRLENBQUM7QUFBQSxFQUMzQztBQUNBLFNBQU87QUFDVDs7O0FEM0NPLElBQU0sZUFBTixjQUEyQixNQUFNO0FBQUEsRUFDN0IsT0FBTztBQUNsQjtBQUdBLFNBQVMsYUFBc0I7QUFDN0IsU0FBTyxRQUFRLElBQUksb0JBQW9CLE9BQU8sUUFBUSxJQUFJLE9BQU87QUFDbkU7QUFHQSxlQUFzQixZQUFZLE9BQTJCLENBQUMsR0FBK0I7QUFDM0YsUUFBTSxLQUFLLFlBQVksSUFBSTtBQUMzQixRQUFNLFdBQVcsZUFBZTtBQUNoQyxRQUFNLE1BQU0sS0FBSyxXQUFXLFNBQVMsUUFBUSxDQUFDLE1BQU0sRUFBRSxPQUFPO0FBQzdELFFBQU0sVUFBVSxJQUFJLE9BQU8sQ0FBQyxNQUFNQyxZQUFXLEVBQUUsTUFBTSxDQUFDO0FBQ3RELFFBQU0sVUFBVSxJQUFJLE9BQU8sQ0FBQyxNQUFNLENBQUNBLFlBQVcsRUFBRSxNQUFNLENBQUM7QUFDdkQsUUFBTSxNQUFNLEtBQUssT0FBT0MsTUFBSyxXQUFXLEtBQUs7QUFDN0MsU0FBTyxLQUFLLEVBQUUsV0FBVyxNQUFNLE9BQU8sS0FBSyxDQUFDO0FBSTVDLFFBQU0sZ0JBQWdCO0FBQUEsSUFDcEIsVUFBVTtBQUFBLElBQ1YsU0FBUyxFQUFFLG1CQUFtQixNQUFNLFFBQVEsYUFBYSxRQUFRLE1BQU0sV0FBVyxLQUFLO0FBQUEsSUFDdkYsc0JBQXNCO0FBQUEsSUFDdEIsZUFBZTtBQUFBLElBQ2Ysa0JBQWtCO0FBQUEsSUFDbEIsMkJBQTJCO0FBQUEsSUFDM0IsdUJBQXVCO0FBQUEsSUFDdkIsdUJBQXVCO0FBQUEsSUFDdkIsbUJBQW1CO0FBQUEsSUFDbkIsYUFBYTtBQUFBLEVBQ2Y7QUFDQSxRQUFNLGlCQUFpQztBQUFBLElBQ3JDLGFBQWEsUUFBUSxJQUFJLENBQUMsTUFBTSxFQUFFLE1BQU07QUFBQSxJQUN4QyxvQkFBb0I7QUFBQSxJQUNwQixVQUFVLEtBQUssWUFBWUEsTUFBSyxXQUFXLG1CQUFtQjtBQUFBLElBQzlELFFBQVEsQ0FBQywyQkFBMkIseUJBQXlCO0FBQUEsSUFDN0Q7QUFBQSxJQUNBLFFBQVE7QUFBQSxJQUNSLE1BQU07QUFBQSxJQUNOLGdCQUFnQjtBQUFBLElBQ2hCLGdCQUFnQjtBQUFBLElBQ2hCLGtCQUFrQjtBQUFBLElBQ2xCLGlCQUFpQjtBQUFBLElBQ2pCLGtCQUFrQjtBQUFBLElBQ2xCLG1CQUFtQjtBQUFBLElBQ25CLE1BQU0sQ0FBQyxRQUFRLGNBQWM7QUFBQSxJQUM3QixVQUFVLEtBQUssVUFBVSxTQUFTLE9BQU8sU0FBUztBQUFBO0FBQUEsSUFFbEQsZ0NBQWdDLFNBQVMsSUFBSSxDQUFDLE1BQU0sRUFBRSxJQUFJO0FBQUEsSUFDMUQsWUFBWSxFQUFFLGFBQWEsT0FBTyxhQUFhLE1BQU0sZUFBZSxNQUFNLGVBQWUsS0FBSztBQUFBLElBQzlGLHVCQUF1QjtBQUFBLElBQ3ZCLGlDQUFpQztBQUFBLEVBQ25DO0FBQ0EsUUFBTSxNQUFNLE1BQU0sWUFBWSxxQkFBcUIsRUFBRSxHQUFHLGdCQUFnQixHQUFHLGNBQWMsQ0FBQztBQUcxRixRQUFNLFdBQVcsSUFBSSxJQUFJLFFBQVEsSUFBSSxDQUFDLE1BQU0sQ0FBQyxFQUFFLFFBQVEsRUFBRSxTQUFTLENBQUMsQ0FBQztBQUNwRSxNQUFJLFVBQVUsR0FBRyxVQUFVLDBCQUEwQixDQUFDLFNBQVMsZUFBc0M7QUFDbkcsUUFBSSxDQUFDLFdBQVcsT0FBTyxlQUFlLE1BQU0sRUFBRztBQUMvQyxVQUFNLFNBQVMsUUFBUSx3QkFBd0IsVUFBVTtBQUN6RCxVQUFNLE9BQU8sUUFBUSxlQUFlLENBQUMsR0FBRyxjQUFjLEVBQUU7QUFDeEQsVUFBTSxPQUFPLE9BQU8sU0FBUyxJQUFJLElBQUksSUFBSTtBQUN6QyxRQUFJLEtBQU0sWUFBVyxPQUFPO0FBQUEsRUFDOUIsQ0FBQztBQUVELFFBQU0sVUFBVSxNQUFNLElBQUksUUFBUTtBQUNsQyxNQUFJLENBQUMsUUFBUyxPQUFNLElBQUksYUFBYSxpRUFBaUU7QUFDdEcsb0JBQWtCLE9BQU87QUFHekIsTUFBSSxRQUFRLFNBQVMsOEJBQThCLDBCQUEwQixPQUFPLENBQUM7QUFDckYsTUFBSSxTQUFTLE9BQU87QUFDcEIsTUFBSSxJQUFJLE9BQU8sVUFBVSxLQUFLLElBQUksT0FBTyxZQUFZLEdBQUc7QUFDdEQsVUFBTSxNQUNKLG1DQUFtQyxJQUFJLE9BQU8sVUFBVSxpQkFBaUIsSUFBSSxPQUFPLFlBQVk7QUFHbEcsUUFBSSxDQUFDLFdBQVcsS0FBSyxJQUFJLE9BQU8sVUFBVSxFQUFHLE9BQU0sSUFBSSxhQUFhLEdBQUc7QUFDdkUsWUFBUSxLQUFLLEdBQUcsR0FBRywrQkFBK0I7QUFBQSxFQUNwRDtBQUNBLFFBQU0sSUFBSSxnQkFBZ0IsT0FBTztBQUNqQyxNQUFJLElBQUksT0FBTyxhQUFhLEVBQUcsT0FBTSxJQUFJLGFBQWEsa0RBQWtEO0FBQ3hHLFFBQU0sS0FBSyxZQUFZLElBQUksSUFBSTtBQUMvQixNQUFJLEtBQUssUUFBUyxTQUFRLElBQUksa0JBQWtCLFFBQVEsTUFBTSxlQUFlLFNBQVMsV0FBVyxHQUFHLENBQUMsRUFBRTtBQUN2RyxTQUFPLEVBQUUsU0FBUyxTQUFTLEdBQUc7QUFDaEM7QUFNQSxTQUFTLGtCQUFrQixTQUFrQztBQUMzRCxRQUFNLE1BQU0sUUFBUSxlQUFlLENBQUMsWUFBWSxXQUFXLENBQUM7QUFDNUQsYUFBVyxVQUFVLEtBQUssWUFBWSxDQUFDLEdBQUc7QUFDeEMsUUFBSSxPQUFPLFdBQVcsRUFBRztBQUN6QixVQUFNLE1BQU8sSUFBa0UsT0FBTyxJQUFJO0FBQzFGLFFBQUksQ0FBQyxJQUFLO0FBQ1YsV0FBTyxVQUFVLElBQUksUUFBUTtBQUFBLE1BQzNCLEVBQUUsTUFBTSxRQUFRLE1BQU0sdUJBQXVCLE9BQU8sSUFBSSxVQUFVLElBQUksSUFBSSxNQUFNLElBQUksR0FBRyxHQUFHO0FBQUEsSUFDNUYsQ0FBQztBQUFBLEVBQ0g7QUFDRjtBQUdBLFNBQVMsMEJBQTBCLFNBQXNDO0FBQ3ZFLFNBQU8sUUFDSixxQkFBcUIsZUFBZSxRQUFRLEVBQzVDLE9BQU8sQ0FBQyxNQUFNLENBQUMsRUFBRSxXQUFXLEtBQUssRUFBRSxRQUFRLE9BQU8sZUFBZSxXQUFXLEtBQUssQ0FBQyxZQUFZLENBQUMsQ0FBQyxFQUNoRyxJQUFJLENBQUMsTUFBTSxFQUFFLG9CQUFvQixDQUFDO0FBQ3ZDO0FBR0EsU0FBUyxZQUFZLEdBQXdCO0FBQzNDLFdBQVMsSUFBSSxFQUFFLFFBQVEsR0FBRyxJQUFJLEVBQUUsT0FBUSxLQUFJLEVBQUUsT0FBTyxlQUFlLFNBQVMsRUFBRyxRQUFPO0FBQ3ZGLFNBQU87QUFDVDs7O0FFN0pBLFNBQVMsY0FBQUMsYUFBWSxnQkFBQUMscUJBQW9CO0FBQ3pDLFNBQVMscUJBQXFCO0FBQzlCLFNBQVMsUUFBQUMsYUFBWTtBQUlyQixJQUFNLEtBQUs7QUFDWCxJQUFNLFdBQVcsS0FBSyxFQUFFO0FBR2pCLFNBQVMsaUJBQXFDO0FBQ25ELE1BQUk7QUFDRixXQUFPLGNBQWNDLE1BQUssV0FBVyxjQUFjLENBQUMsRUFBRSxRQUFRLG1CQUFtQjtBQUFBLEVBQ25GLFFBQVE7QUFBQSxFQUVSO0FBQ0EsUUFBTSxNQUFNQSxNQUFLLFdBQVcsd0JBQXdCO0FBQ3BELE1BQUksQ0FBQ0MsWUFBV0QsTUFBSyxLQUFLLGNBQWMsQ0FBQyxFQUFHLFFBQU87QUFDbkQsUUFBTSxNQUFNLEtBQUssTUFBTUUsY0FBYUYsTUFBSyxLQUFLLGNBQWMsR0FBRyxNQUFNLENBQUM7QUFDdEUsUUFBTSxRQUFRQSxNQUFLLEtBQUssSUFBSSxVQUFVLGVBQWU7QUFDckQsU0FBT0MsWUFBVyxLQUFLLElBQUksUUFBUTtBQUNyQztBQUdPLFNBQVMsYUFBcUI7QUFDbkMsUUFBTSxRQUFRLGVBQWU7QUFDN0IsU0FBTztBQUFBLElBQ0wsTUFBTTtBQUFBLElBQ04sU0FBUztBQUFBLElBQ1QsUUFBUSxPQUFPO0FBQUEsTUFDYixTQUFTLFFBQVEsRUFBRSxPQUFPLENBQUMsRUFBRSxNQUFNLHdCQUF3QixhQUFhLE1BQU0sQ0FBQyxFQUFFLElBQUk7QUFBQSxJQUN2RjtBQUFBLElBQ0EsV0FBVyxDQUFDLE9BQVEsT0FBTyxLQUFLLFdBQVc7QUFBQSxJQUMzQyxLQUFLLElBQUk7QUFDUCxVQUFJLE9BQU8sU0FBVSxRQUFPO0FBQzVCLGFBQU8sUUFDSCxrRUFDQTtBQUFBLElBQ047QUFBQSxFQUNGO0FBQ0Y7OztBQ3pDQSxTQUFTLGNBQWMsY0FBQUUsYUFBWSxXQUFXLFVBQUFDLGVBQWM7QUFDNUQsU0FBUyxRQUFBQyxhQUFZO0FBSWQsSUFBTSxvQkFBb0IsQ0FBQyxhQUFhLFdBQVc7QUFHbkQsU0FBUyxtQkFBMkI7QUFDekMsU0FBTyxRQUFRLElBQUksb0JBQW9CQyxNQUFLLFdBQVcsaUNBQWlDO0FBQzFGO0FBR08sU0FBUyxpQkFBcUM7QUFDbkQsUUFBTSxTQUFTQSxNQUFLLFdBQVcsZUFBZTtBQUM5QyxZQUFVLFFBQVEsRUFBRSxXQUFXLEtBQUssQ0FBQztBQUNyQyxhQUFXLFFBQVEsbUJBQW1CO0FBQ3BDLFVBQU0sT0FBT0EsTUFBSyxXQUFXLDJCQUEyQixHQUFHLElBQUksY0FBYztBQUM3RSxRQUFJLENBQUNDLFlBQVcsSUFBSSxFQUFHLE9BQU0sSUFBSSxNQUFNLDRCQUE0QixJQUFJLEVBQUU7QUFDekUsaUJBQWEsTUFBTUQsTUFBSyxRQUFRLEdBQUcsSUFBSSxjQUFjLENBQUM7QUFBQSxFQUN4RDtBQUNBLFFBQU0sV0FBV0EsTUFBSyxXQUFXLGNBQWM7QUFDL0MsRUFBQUUsUUFBTyxVQUFVLEVBQUUsV0FBVyxNQUFNLE9BQU8sS0FBSyxDQUFDO0FBQ2pELFFBQU0sVUFBVSxpQkFBaUI7QUFDakMsTUFBSSxDQUFDRCxZQUFXLE9BQU8sRUFBRyxRQUFPLEVBQUUsT0FBTyxNQUFNO0FBQ2hELFlBQVUsVUFBVSxFQUFFLFdBQVcsS0FBSyxDQUFDO0FBQ3ZDLGVBQWEsU0FBU0QsTUFBSyxVQUFVLGNBQWMsQ0FBQztBQUNwRCxTQUFPLEVBQUUsT0FBTyxLQUFLO0FBQ3ZCOzs7QUpwQkEsTUFBTSxZQUFZO0FBQ2xCLGVBQWU7QUFJZixJQUFNLGFBQ0osS0FBSyxNQUFNRyxjQUFhQyxNQUFLLFdBQVcsMEJBQTBCLEdBQUcsTUFBTSxDQUFDLEVBQzVFLElBQUksQ0FBQyxFQUFFLE1BQU0sS0FBSyxPQUFPLEVBQUUsTUFBTSxLQUFLLEVBQUU7QUFFMUMsSUFBTSxRQUFvQztBQUFBLEVBQ3hDO0FBQUEsSUFDRSxNQUFNO0FBQUEsSUFDTixPQUFPO0FBQUEsTUFDTCxFQUFFLE1BQU0sbUJBQW1CLE1BQU0seUJBQXlCO0FBQUEsTUFDMUQsRUFBRSxNQUFNLFlBQVksTUFBTSxrQkFBa0I7QUFBQSxNQUM1QyxFQUFFLE1BQU0sc0JBQXNCLE1BQU0sa0JBQWtCO0FBQUEsTUFDdEQsRUFBRSxNQUFNLDBCQUEwQixNQUFNLGdCQUFnQjtBQUFBLE1BQ3hELEVBQUUsTUFBTSxrQkFBa0IsTUFBTSxhQUFhO0FBQUEsSUFDL0M7QUFBQSxFQUNGO0FBQUEsRUFDQTtBQUFBLElBQ0UsTUFBTTtBQUFBLElBQ04sT0FBTztBQUFBLE1BQ0wsRUFBRSxNQUFNLGNBQWMsTUFBTSxjQUFjO0FBQUEsTUFDMUMsRUFBRSxNQUFNLGNBQWMsTUFBTSxjQUFjO0FBQUEsSUFDNUM7QUFBQSxFQUNGO0FBQUEsRUFDQSxFQUFFLE1BQU0saUJBQWlCLE1BQU0sUUFBUTtBQUN6QztBQUVBLElBQU0sT0FBTyxRQUFRLElBQUksZ0JBQWdCO0FBRXpDLElBQU8saUJBQVEsYUFBYTtBQUFBLEVBQzFCLE9BQU87QUFBQSxFQUNQLGFBQWE7QUFBQSxFQUNiO0FBQUEsRUFDQSxNQUFNO0FBQUEsRUFDTixXQUFXO0FBQUEsRUFDWCxhQUFhO0FBQUEsRUFDYixZQUFZLENBQUMsYUFBYSxTQUFTO0FBQUEsRUFDbkMsTUFBTSxDQUFDLENBQUMsUUFBUSxFQUFFLEtBQUssUUFBUSxNQUFNLGlCQUFpQixNQUFNLEdBQUcsSUFBSSxjQUFjLENBQUMsQ0FBQztBQUFBLEVBQ25GLGFBQWE7QUFBQSxJQUNYLEtBQUs7QUFBQSxNQUNILEVBQUUsTUFBTSxTQUFTLE1BQU0seUJBQXlCO0FBQUEsTUFDaEQsRUFBRSxNQUFNLGNBQWMsTUFBTSxjQUFjO0FBQUEsTUFDMUMsRUFBRSxNQUFNLGNBQWMsTUFBTSxjQUFjO0FBQUEsTUFDMUMsRUFBRSxNQUFNLE9BQU8sTUFBTSxRQUFRO0FBQUEsSUFDL0I7QUFBQSxJQUNBLFNBQVM7QUFBQSxNQUNQLFNBQVMsQ0FBQyxFQUFFLE1BQU0saUJBQWlCLE1BQU0sU0FBUyxPQUFPLFdBQVcsR0FBRyxHQUFHLE1BQU0sTUFBTSxHQUFHLENBQUMsQ0FBQztBQUFBLE1BQzNGLEtBQUs7QUFBQSxJQUNQO0FBQUEsSUFDQSxTQUFTLEVBQUUsT0FBTyxDQUFDLEdBQUcsQ0FBQyxFQUFFO0FBQUEsSUFDekIsUUFBUSxFQUFFLFVBQVUsUUFBUTtBQUFBLElBQzVCLFFBQVEsRUFBRSxTQUFTLGdCQUFnQjtBQUFBLEVBQ3JDO0FBQUEsRUFDQSxNQUFNO0FBQUEsSUFDSixTQUFTLENBQUMsV0FBVyxDQUFDO0FBQUEsSUFDdEIsT0FBTyxFQUFFLHVCQUF1QixLQUFLO0FBQUEsRUFDdkM7QUFDRixDQUFDOyIsCiAgIm5hbWVzIjogWyJyZWFkRmlsZVN5bmMiLCAiam9pbiIsICJleGlzdHNTeW5jIiwgImpvaW4iLCAiZXhpc3RzU3luYyIsICJqb2luIiwgImV4aXN0c1N5bmMiLCAicmVhZEZpbGVTeW5jIiwgImpvaW4iLCAiam9pbiIsICJleGlzdHNTeW5jIiwgInJlYWRGaWxlU3luYyIsICJleGlzdHNTeW5jIiwgInJtU3luYyIsICJqb2luIiwgImpvaW4iLCAiZXhpc3RzU3luYyIsICJybVN5bmMiLCAicmVhZEZpbGVTeW5jIiwgImpvaW4iXQp9Cg==

@@ -69,6 +69,27 @@ describe('wf run', () => {
       expect(maxRelErr(got.tensor(k), ref.tensor(k))).toBeLessThanOrEqual(1e-4);
   });
 
+  it('--backend gpujs:webasm matches the fixture like the cpu backend', async () => {
+    const output = join(dir, 'gpujs.safetensors');
+    const r = await wf(
+      'run',
+      '--weights',
+      micro,
+      '--input',
+      io80,
+      '--output',
+      output,
+      '--backend',
+      'gpujs:webasm',
+    );
+    expect(r.err).toEqual([]);
+    expect(r.out.join('\n')).toMatch(/backend gpujs:webasm/);
+    const ref = parseSafetensors(readFixture('reference/wfm-micro-80.io.safetensors'));
+    expect(
+      maxRelErr((await loadSafetensors(output)).tensor('logits'), ref.tensor('logits')),
+    ).toBeLessThanOrEqual(1e-4);
+  });
+
   it('runs wfm-dit on x, t, y', async () => {
     const output = join(dir, 'dit.safetensors');
     const ioPath = fixturePath('reference/wfm-dit-micro-16.io.safetensors');
