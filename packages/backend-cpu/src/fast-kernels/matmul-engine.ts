@@ -2,6 +2,7 @@
 // Two engines implement it: a portable JavaScript one (below) and the WebAssembly SIMD one with worker
 // threads (fast/); the kernels in this folder only talk to this interface.
 import { type Activation, erf } from '@wf/core';
+import { dotUnit } from '../kernels/matmul.js';
 
 /** A strided 2-D view into a Float32Array: element (r, c) is `data[offset + r*rowStride + c*colStride]`. */
 export interface MatView {
@@ -38,23 +39,6 @@ export function activate(v: number, activation: Activation | undefined): number 
   if (activation === 'gelu_tanh')
     return 0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v)));
   return v;
-}
-
-/** sum_k x[xi + k] y[yi + k] with four partial sums. */
-function dotUnit(x: Float32Array, xi: number, y: Float32Array, yi: number, k: number): number {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let kk = 0;
-  for (; kk + 3 < k; kk += 4) {
-    s0 += x[xi + kk] * y[yi + kk];
-    s1 += x[xi + kk + 1] * y[yi + kk + 1];
-    s2 += x[xi + kk + 2] * y[yi + kk + 2];
-    s3 += x[xi + kk + 3] * y[yi + kk + 3];
-  }
-  for (; kk < k; kk++) s0 += x[xi + kk] * y[yi + kk];
-  return s0 + s1 + (s2 + s3);
 }
 
 /**

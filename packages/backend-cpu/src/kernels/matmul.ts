@@ -17,7 +17,7 @@ interface Gemm {
 }
 
 /** sum_k x[xi + k] y[yi + k] with four partial sums (unit strides). */
-function dotUnit(x: Float32Array, xi: number, y: Float32Array, yi: number, k: number): number {
+export function dotUnit(x: Float32Array, xi: number, y: Float32Array, yi: number, k: number): number {
   let s0 = 0;
   let s1 = 0;
   let s2 = 0;
