@@ -8,3 +8,15 @@ export declare function fixturePath(rel: string): string;
 export declare function readFixture(rel: string): Uint8Array;
 /** Path of a large fixture kept in ../shared, or undefined when absent (throws when CI=true). */
 export declare function sharedPath(rel: string): string | undefined;
+/** Seed of every fuzz suite unless `WF_FUZZ_SEED` is set. */
+export declare const DEFAULT_FUZZ_SEED: number;
+/** fast-check parameters of a fuzz suite: `defaultRuns` unless `WF_FUZZ_RUNS` is set; seed `WF_FUZZ_SEED` or the default. */
+export declare function fuzzParams(defaultRuns: number): { seed: number; numRuns: number };
+/** Runs a full garbage collection (enables `--expose-gc` at run time if needed). */
+export declare function forceGc(): Promise<void>;
+/** Process memory after a forced GC: V8 heap used, ArrayBuffer bytes and external bytes. */
+export declare function memoryAfterGc(): Promise<{
+  heapUsed: number;
+  arrayBuffers: number;
+  external: number;
+}>;

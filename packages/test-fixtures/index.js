@@ -35,3 +35,45 @@ export function sharedPath(rel) {
   if (process.env.CI === 'true') throw new Error(`CI=true but the shared fixture ${p} is missing`);
   return undefined;
 }
+
+/** Seed of every fuzz suite unless `WF_FUZZ_SEED` is set: fixed, so `pnpm test` is reproducible. */
+export const DEFAULT_FUZZ_SEED = 20261127;
+
+/**
+ * fast-check parameters of a fuzz suite: `{ seed, numRuns }`. `numRuns` is `defaultRuns` (the bounded
+ * count `pnpm test` runs) unless `WF_FUZZ_RUNS` is set (`pnpm fuzz` sets it high); the seed is
+ * `WF_FUZZ_SEED` or {@link DEFAULT_FUZZ_SEED}. A failing run prints the seed, so it can be replayed.
+ */
+export function fuzzParams(defaultRuns) {
+  const runs = process.env.WF_FUZZ_RUNS ? Number(process.env.WF_FUZZ_RUNS) : defaultRuns;
+  const seed = process.env.WF_FUZZ_SEED ? Number(process.env.WF_FUZZ_SEED) : DEFAULT_FUZZ_SEED;
+  if (!Number.isInteger(runs) || runs < 1)
+    throw new Error(`WF_FUZZ_RUNS must be a positive integer, got ${process.env.WF_FUZZ_RUNS}`);
+  if (!Number.isInteger(seed))
+    throw new Error(`WF_FUZZ_SEED must be an integer, got ${process.env.WF_FUZZ_SEED}`);
+  return { seed, numRuns: runs };
+}
+
+let gcFn;
+/** Runs a full garbage collection (enables `--expose-gc` at run time when Node was started without it). */
+export async function forceGc() {
+  if (!gcFn) {
+    const [{ setFlagsFromString }, { runInNewContext }] = await Promise.all([
+      import('node:v8'),
+      import('node:vm'),
+    ]);
+    setFlagsFromString('--expose-gc');
+    gcFn = globalThis.gc ?? runInNewContext('gc');
+  }
+  // twice, with a macrotask between, so finalizers and weak callbacks of the first pass are collected too
+  gcFn();
+  await new Promise((r) => setImmediate(r));
+  gcFn();
+}
+
+/** Process memory after a forced GC: V8 heap used, ArrayBuffer bytes and external bytes. */
+export async function memoryAfterGc() {
+  await forceGc();
+  const m = process.memoryUsage();
+  return { heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers, external: m.external };
+}

@@ -1,6 +1,7 @@
 // The command line of the bench (`pnpm bench [--quick] ...`): options, the run, the summary on stdout and
 // the three output files. `main` is the testable entry; cli.ts calls it with process.argv.
 import { resolve } from 'node:path';
+import { tryEnableRelaxedSimd } from '@wf/backend-cpu';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type BenchConfig, runBench } from './bench.js';
 import { fmtNum, fmtTokens } from './format.js';
@@ -52,6 +53,7 @@ export function resolveOutDir(out: string | undefined): string {
 export function summaryLines(r: BenchResults): string[] {
   const lines = [
     `WeightFormer.js bench (${r.mode}) on ${r.machine.label}, ${(r.durationMs / 1000).toFixed(1)} s`,
+    `  engines: ${r.config.engineInfo.map((e) => (e.detail ? `${e.name} (${e.detail})` : e.name)).join(', ')}`,
   ];
   for (const f of r.fits.filter((x) => x.range === 'check' || x.workload === 'models'))
     lines.push(
@@ -124,6 +126,10 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
     )
     .option('--no-extras', "skip issue 6's batch throughput and steady-memory runs")
     .option('--no-progress', 'no progress bar')
+    .option(
+      '--no-relaxed-simd',
+      "keep Node 20's default of WebAssembly relaxed SIMD off (on by default from Node 22 / Chrome 114)",
+    )
     .option('--check', "exit 1 unless issue 5's checks pass on the cpu backend")
     .addOption(
       new Option('--check-stat <stat>', 'times the checks read: min or median latency, or cpu time')
@@ -140,6 +146,9 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
       const engines = splitList(o.backend);
       parseModels(models);
       engineFilter(engines);
+      // Before any backend exists: the gemm module is generated for what the runtime validates. The cpu
+      // engine's name in the results says which one ran (`wasm-simd-relaxed` or `wasm-simd`).
+      if (o.relaxedSimd) tryEnableRelaxedSimd();
       const bar = o.progress && process.stderr.isTTY ? progressBar() : phaseLines(io.err);
       const config: BenchConfig = {
         mode: o.quick ? 'quick' : 'full',

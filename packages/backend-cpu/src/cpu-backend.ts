@@ -15,10 +15,12 @@ import {
 import ndarray from 'ndarray';
 import { MAX_HEAP_BYTES, WasmHeap } from './fast/heap.js';
 import type { ScratchProvider } from './fast-kernels/attention.js';
+import { fastDynWeightKernels } from './fast-kernels/dyn-weight.js';
 import { fastElementwiseKernels } from './fast-kernels/elementwise.js';
 import { jsMatmulEngine, type MatmulEngine } from './fast-kernels/matmul-engine.js';
 import { fastNormReduceKernels } from './fast-kernels/norm-reduce.js';
 import { productKernels } from './fast-kernels/products.js';
+import { simdRowKernels } from './fast-kernels/simd-rows.js';
 import { WasmMatmulEngine } from './fast-kernels/wasm-engine.js';
 import { convKernels } from './kernels/conv.js';
 import { elementwiseKernels } from './kernels/elementwise.js';
@@ -43,10 +45,12 @@ export function fastKernels(
   engine: MatmulEngine,
   scratch: ScratchProvider = jsScratch(),
 ): KernelRegistry<CpuTensor> {
+  const js = { ...fastElementwiseKernels, ...fastNormReduceKernels };
   return {
     ...cpuKernels,
-    ...fastElementwiseKernels,
-    ...fastNormReduceKernels,
+    ...js,
+    ...fastDynWeightKernels,
+    ...(engine instanceof WasmMatmulEngine ? simdRowKernels(engine, js, scratch) : {}),
     ...productKernels(engine, scratch),
   };
 }

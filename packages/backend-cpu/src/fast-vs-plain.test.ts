@@ -71,6 +71,29 @@ describe('fast kernels equal the plain ones', () => {
     },
   );
 
+  it.each(Array.from({ length: 6 }, (_, i) => i))(
+    'dyn_weight (DynLinear normalized weight), dense and transposed #%i',
+    async () => {
+      const [b, cin, cout] = [pick(1, 3), pick(1, 40), pick(1, 50)];
+      const scale = (r() - 0.5) * 4;
+      const gd = randomTensor([b, cin, cout], r);
+      const g = trace((t) => {
+        const gi = t.input('g', [b, cin, cout]);
+        const w = t.constant(randomTensor([cin, cout], r));
+        return {
+          dense: F.dynWeight(gi, w, scale),
+          strided: F.dynWeight(F.transpose(F.transpose(F.mul(gi, 1))), w, scale),
+          viewed: F.dynWeight(F.transpose(t.input('gt', [b, cout, cin])), w, scale),
+        };
+      });
+      await both(
+        g,
+        { g: gd, gt: randomTensor([b, cout, cin], r) },
+        `dyn_weight b${b} ${cin}x${cout} s${scale}`,
+      );
+    },
+  );
+
   it.each(Array.from({ length: 6 }, (_, i) => i))('norms, reductions and broadcasting #%i', async () => {
     const shape = [pick(1, 3), pick(1, 9), pick(1, 33)];
     const x = randomTensor(shape, r);

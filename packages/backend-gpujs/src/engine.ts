@@ -35,25 +35,8 @@ export function chain<T, U>(v: MaybePromise<T>, f: (t: T) => MaybePromise<U>): M
   return v instanceof Promise ? v.then(f) : f(v);
 }
 
-/**
- * Resolves after pending macrotasks (timers, messages) got a chance to run. Synchronous GPU work can keep
- * an event loop busy for a whole graph; `read` yields once so timers and I/O are not starved.
- */
-export function yieldToEventLoop(): Promise<void> {
-  const g = globalThis as { setImmediate?: (f: () => void) => void; MessageChannel?: typeof MessageChannel };
-  if (typeof g.setImmediate === 'function') return new Promise((r) => g.setImmediate!(r));
-  if (typeof g.MessageChannel === 'function') {
-    return new Promise((r) => {
-      const ch = new g.MessageChannel!();
-      ch.port1.onmessage = () => {
-        ch.port1.close();
-        r();
-      };
-      ch.port2.postMessage(0);
-    });
-  }
-  return new Promise((r) => setTimeout(r, 0));
-}
+/** Re-exported from `@wf/core`: resolves after pending macrotasks got a chance to run. */
+export { yieldToEventLoop } from '@wf/core';
 
 /** Resolves an array of maybe-Promises, synchronously when none is a Promise. */
 export function all<T>(vs: readonly MaybePromise<T>[]): MaybePromise<T[]> {
@@ -104,6 +87,8 @@ export class Engine {
   readonly hostValues: boolean;
   /** Whether values are GL textures (webgl2, webgl, headlessgl). */
   readonly gl: boolean;
+  /** Device values held now (through `DeviceBuffer`s), and their bytes; the peak since the last reset. */
+  readonly memory = { values: 0, bytes: 0, peakBytes: 0 };
   private readonly gpu: GpuJsInstance;
   private readonly kernels = new Map<string, GpuJsKernel>();
   private readonly threads: boolean;
@@ -116,6 +101,14 @@ export class Engine {
     this.async = mode === 'webgpu' || this.threads;
     this.hostValues = mode === 'webasm' || mode === 'cpu';
     this.gl = mode === 'webgl2' || mode === 'webgl' || mode === 'headlessgl';
+  }
+
+  /** Counts a device value of `bytes` bytes as held (`sign` 1) or freed (`sign` -1). */
+  track(bytes: number, sign: 1 | -1): void {
+    const m = this.memory;
+    m.values += sign;
+    m.bytes += sign * bytes;
+    if (m.bytes > m.peakBytes) m.peakBytes = m.bytes;
   }
 
   /** Number of compiled kernels held. */

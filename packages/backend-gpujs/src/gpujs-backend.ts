@@ -166,6 +166,31 @@ export class GpujsBackend implements Backend<GpujsTensor, GpujsStorage> {
     return s;
   }
 
+  /** Frees the value in `storage` (dead until the next write): device memory follows the live set. */
+  discard(storage: GpujsStorage): void {
+    if (storage instanceof GpujsStorage) storage.discard();
+  }
+
+  /**
+   * Device memory held by this backend's values now, on every engine it uses: values, bytes, and the peak
+   * bytes since the last `resetMemoryPeak()` (or creation). Uploaded constants and bound inputs included.
+   */
+  memory(): { values: number; bytes: number; peakBytes: number } {
+    const engines = [this.engine, ...[...this.others.values()].filter((e): e is Engine => !!e)];
+    const r = { values: 0, bytes: 0, peakBytes: 0 };
+    for (const e of engines) {
+      r.values += e.memory.values;
+      r.bytes += e.memory.bytes;
+      r.peakBytes += e.memory.peakBytes;
+    }
+    return r;
+  }
+
+  /** Starts a new peak measurement for `memory().peakBytes` at the bytes held now. */
+  resetMemoryPeak(): void {
+    for (const e of [this.engine, ...this.others.values()]) if (e) e.memory.peakBytes = e.memory.bytes;
+  }
+
   release(storage: GpujsStorage): void {
     if (!(storage instanceof GpujsStorage)) return;
     storage.release();
@@ -301,11 +326,35 @@ export class GpujsBackend implements Backend<GpujsTensor, GpujsStorage> {
     if (!(out instanceof GpujsTensor))
       throw new BackendError(`${this.name}: ${op} output is not a tensor of this backend`);
     const plan = this.planFor(op, args);
-    const ins = args.inputs.map((t) => this.bufferOf(t));
-    return chain(this.execPlan(op, plan, ins), (buf) => {
-      out.storage.bind(buf);
-      return out;
-    });
+    // The op holds its inputs until its result exists: the compiler may discard an input's storage as
+    // soon as this returns, while an asynchronous kernel still waits to read it.
+    const ins = args.inputs.map((t) => this.bufferOf(t).ref());
+    const done = () => {
+      for (const b of ins) b.unref();
+    };
+    let r: MaybePromise<DeviceBuffer>;
+    try {
+      r = this.execPlan(op, plan, ins);
+    } catch (e) {
+      done();
+      throw e;
+    }
+    if (r instanceof Promise) {
+      return r.then(
+        (buf) => {
+          done();
+          out.storage.bind(buf);
+          return out;
+        },
+        (e) => {
+          done();
+          throw e;
+        },
+      );
+    }
+    done();
+    out.storage.bind(r);
+    return out;
   }
 
   /** Runs a plan on input buffers; resolves to a new reference to the result. */

@@ -20,6 +20,7 @@ export class DeviceBuffer {
     this.engine = engine;
     this.value = value;
     this.length = length;
+    engine.track(4 * length, 1);
   }
 
   /** Adds a reference and returns this buffer. */
@@ -31,7 +32,9 @@ export class DeviceBuffer {
   /** Drops a reference; the last one frees the device value. */
   unref(): void {
     if (--this.refs > 0) return;
+    if (this.refs < 0) throw new BackendError('gpujs: a device value was freed twice');
     const { engine, value } = this;
+    engine.track(4 * this.length, -1);
     if (value instanceof Promise)
       value.then(
         (v) => engine.free(v),
@@ -70,6 +73,13 @@ export class GpujsStorage {
     }
     const old = this.current;
     this.current = buffer;
+    old?.unref();
+  }
+
+  /** Unbinds and frees the value (it is dead until the next write); the block stays usable. */
+  discard(): void {
+    const old = this.current;
+    this.current = null;
     old?.unref();
   }
 

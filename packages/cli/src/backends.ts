@@ -4,12 +4,25 @@ import { createCpuBackend } from '@wf/backend-cpu';
 import type { AnyBackend } from '@wf/core';
 import { UsageError } from './errors.js';
 
-/** Creates the backend named by a `--backend` value. */
-export async function createBackend(spec: string): Promise<AnyBackend> {
+/** Options of {@link createBackend} from the command line. */
+export interface BackendOptions {
+  /** `--threads`: threads of the CPU backend's matrix products (default: all cores). */
+  threads?: number;
+}
+
+/**
+ * Creates the backend named by a `--backend` value.
+ *
+ * @throws {UsageError} for an unknown backend or mode, or `--threads` with a backend other than cpu.
+ */
+export async function createBackend(spec: string, opts: BackendOptions = {}): Promise<AnyBackend> {
   const [name, mode] = spec.split(':', 2);
   if (name === 'cpu') {
     if (mode) throw new UsageError(`backend cpu has no modes (got "${spec}")`);
-    return createCpuBackend();
+    return createCpuBackend(opts.threads === undefined ? {} : { threads: opts.threads });
+  }
+  if (opts.threads !== undefined && name === 'gpujs') {
+    throw new UsageError(`--threads applies to the cpu backend only (got --backend ${spec})`);
   }
   if (name === 'gpujs') {
     const pkg = '@wf/backend-gpujs';

@@ -7,18 +7,47 @@ import { infoCommand } from './commands/info.js';
 import { runCommand } from './commands/run.js';
 import { describeError } from './errors.js';
 
-function int(name: string) {
+/** Largest `--threads`: more worker threads than this only exhausts the machine. */
+const MAX_THREADS = 256;
+
+/**
+ * Parser of a positive integer option. BUG FIX: it accepted 0 (and integers past 2^53), so `--digits 0`
+ * printed "accuracy NaN%" and `--heads 0` was taken as given, although the message says "positive".
+ */
+function int(name: string, max = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
-    if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be a positive integer`);
-    return Number(v);
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < 1 || n > max) {
+      throw new InvalidArgumentError(
+        `${name} must be a positive integer${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ''}`,
+      );
+    }
+    return n;
   };
 }
 
-function float(v: string): number {
+/** Parser of a finite number option. */
+function float(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number`);
+    return n;
+  };
+}
+
+/** Parser of `--max-pixels`: a positive integer, also written like 1e8. */
+function pixels(v: string): number {
   const n = Number(v);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError('must be a number');
+  if (!/^\d+(\.\d+)?(e\+?\d+)?$/i.test(v) || !Number.isSafeInteger(n) || n < 1) {
+    throw new InvalidArgumentError('--max-pixels must be a positive integer number of pixels, e.g. 1e8');
+  }
   return n;
 }
+
+const threadsOption = () =>
+  new Option('--threads <n>', 'cpu backend: threads for matrix products (default: all cores)').argParser(
+    int('--threads', MAX_THREADS),
+  );
 
 const archOption = () =>
   new Option('--arch <arch>', 'architecture (default: from metadata/config/shapes)').choices([
@@ -45,9 +74,15 @@ export function buildProgram(io: Io): Command {
   const program = new Command('wf')
     .description('WeightFormer.js: linear-time global visual modeling in JavaScript')
     .option('--verbose', 'show stack traces on errors')
-    .showHelpAfterError('(add --help for usage)')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+    .configureOutput({
+      writeOut: (s) => io.out(s.trimEnd()),
+      writeErr: (s) => io.err(s.trimEnd()),
+      // BUG FIX: commander printed its parse errors itself, as "error: ..." plus a "(Did you mean ...)" line
+      // plus an "(add --help for usage)" line, and never a stack with --verbose. `main` prints them now, by
+      // the same one-line rule as every other error (see describeError).
+      outputError: () => {},
+    });
 
   program
     .command('run')
@@ -58,13 +93,14 @@ export function buildProgram(io: Io): Command {
     .addOption(archOption())
     .option('--heads <n>', 'attention heads (vit)', int('--heads'))
     .option('--backend <name>', 'cpu or gpujs[:mode]', 'cpu')
+    .addOption(threadsOption())
     .option('--hidden', 'also write embed and every hidden.i')
     .option(
       '--repeat <k>',
       'time K forward passes (median/min/max ms, loading and compiling excluded)',
       int('--repeat'),
     )
-    .option('--cfg-scale <s>', 'wfm-dit: classifier-free guidance scale', float)
+    .option('--cfg-scale <s>', 'wfm-dit: classifier-free guidance scale', float('--cfg-scale'))
     .option('--json', 'print the result as JSON')
     .action(async (o) => {
       await runCommand(o, io.out);
@@ -78,6 +114,12 @@ export function buildProgram(io: Io): Command {
     .option('--top <k>', 'how many classes to show', int('--top'), 5)
     .option('--heads <n>', 'attention heads (vit checkpoints)', int('--heads'))
     .option('--backend <name>', 'cpu or gpujs[:mode]', 'cpu')
+    .addOption(threadsOption())
+    .option(
+      '--max-pixels <n>',
+      'largest image accepted, in pixels, checked before decoding (default: 1e8)',
+      pixels,
+    )
     .option('--json', 'print the result as JSON')
     .action(async (source, o) => {
       await classifyCommand(source, o, io.out);
@@ -101,6 +143,7 @@ export function buildProgram(io: Io): Command {
       'MNIST accuracy of the built-in WeightFormer and ViT, then a WeightFormer block vs attention from 196 to 12,544 tokens',
     )
     .option('--backend <name>', 'cpu or gpujs[:mode]', 'cpu')
+    .addOption(threadsOption())
     .option('--max-tokens <n>', 'largest token count of the block comparison', int('--max-tokens'), 12544)
     .option('--no-progress', 'no progress bar')
     .addOption(
@@ -115,15 +158,26 @@ export function buildProgram(io: Io): Command {
   return program;
 }
 
-/** Runs the CLI on `argv` (process.argv layout); resolves to the exit code. */
+/** Commander's exits after it printed help or the version itself: nothing more to say. */
+const HELP_EXITS = new Set(['commander.help', 'commander.helpDisplayed', 'commander.version']);
+
+/**
+ * Runs the CLI on `argv` (process.argv layout); resolves to the exit code: 0 on success, 2 for a command
+ * line that does not parse, 1 for any other failure. A failure prints one line `wf: <what is wrong>` to `io.err`
+ * (the stack trace instead with `--verbose`); it never rejects.
+ */
 export async function main(argv: readonly string[], io: Io = defaultIo): Promise<number> {
-  const program = buildProgram(io);
+  const verbose = argv.includes('--verbose');
   try {
-    await program.parseAsync([...argv]);
+    await buildProgram(io).parseAsync([...argv]);
     return 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    io.err(describeError(err, argv.includes('--verbose')));
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return 0;
+      if (!HELP_EXITS.has(err.code)) io.err(describeError(err, verbose));
+      return 2;
+    }
+    io.err(describeError(err, verbose));
     return 1;
   }
 }

@@ -72,6 +72,13 @@ export interface Backend<T = unknown, S = unknown> {
   /** Frees a storage block (idempotent). */
   release(storage: S): void;
   /**
+   * Optional: the value in `storage` is dead until the next write to it. Compiled graphs call this after
+   * a value's last use (never for inputs, constants or outputs). A backend that allocates memory per
+   * value rather than per storage block (gpu.js textures) frees it here, so the device holds no more than
+   * the live set; one that owns its blocks' memory leaves this out.
+   */
+  discard?(storage: S): void;
+  /**
    * A dense row-major tensor of `type` in `storage`, at `byteOffset` (always 0 unless
    * `capabilities.subAllocation`; then a multiple of 64).
    */

@@ -10,6 +10,7 @@ export {
   missingKernels,
   type RunOptions,
   unimplementedPrimitives,
+  YIELD_EVERY_MS,
 } from './graph/compile.js';
 export { type GraphCost, graphCost, type NodeCostEntry, opCost } from './graph/cost.js';
 export { EagerSession, eager } from './graph/eager.js';
@@ -17,6 +18,8 @@ export { fuseActivations } from './graph/fuse.js';
 export { formatGraph, type Graph, GraphBuilder, type GraphNode, trace } from './graph/graph.js';
 export { eliminateDeadCode, lowerGraph } from './graph/lower.js';
 export { type MemoryPlan, planMemory, type StorageKind } from './graph/plan.js';
+export { yieldToEventLoop } from './graph/yield.js';
+export { describeNonFinite, findNonFinite, type NonFiniteTensor } from './io/non-finite.js';
 export * from './io/safetensors.js';
 export { erf, sigmoid } from './ir/math.js';
 export * from './ir/ops.js';

@@ -2,6 +2,8 @@
 // configuration comes from, in order: explicit options, an HF-style config.json beside the weights,
 // safetensors metadata, and tensor shapes.
 import {
+  describeNonFinite,
+  findNonFinite,
   type ParsedSafetensors,
   parseSafetensors,
   readSafetensorsFile,
@@ -38,6 +40,12 @@ export interface LoadOptions {
   fetch?: typeof fetch;
   /** Abort a download. */
   signal?: AbortSignal;
+  /**
+   * What to do with float weights holding NaN or +-Infinity: `'report'` (default) loads the model and lists
+   * them in {@link WfModel.nonFiniteWeights} (empty when every weight is finite); `'error'` makes loading
+   * throw a one-line ModelError naming the offending tensors.
+   */
+  nonFiniteWeights?: 'report' | 'error';
 }
 
 /** Where a checkpoint comes from. */
@@ -126,8 +134,20 @@ export function modelFromSafetensors(
   opts: LoadOptions = {},
   besideConfig?: ConfigSource,
 ): WfModel {
+  const policy = opts.nonFiniteWeights ?? 'report';
+  if (policy !== 'report' && policy !== 'error') {
+    throw new ModelError(`nonFiniteWeights must be 'report' or 'error', got ${JSON.stringify(policy)}`);
+  }
   const weights = new Map<string, TensorData>();
   for (const name of st.names()) weights.set(name, st.tensor(name));
+  const nonFinite = findNonFinite(weights);
+  if (policy === 'error' && nonFinite.length > 0) {
+    const tensors =
+      nonFinite.length === 1 ? '1 weight tensor holds' : `${nonFinite.length} weight tensors hold`;
+    throw new ModelError(
+      `${tensors} NaN/Inf values: ${describeNonFinite(nonFinite)} (nonFiniteWeights: 'report' loads them anyway)`,
+    );
+  }
   const shapes = new Map([...weights].map(([k, v]) => [k, v.shape]));
   const explicit: Record<string, unknown> = { ...(opts.config ?? {}) };
   if (opts.arch) explicit.arch = opts.arch;
@@ -138,7 +158,7 @@ export function modelFromSafetensors(
   const layers = [explicit, opts.configJson ?? besideConfig, meta];
   if (opts.variant) layers.push(variantConfig(opts.variant) as unknown as ConfigSource);
   const config = resolveConfig(shapes, layers);
-  return new WfModel(config, weights, st.metadata);
+  return new WfModel(config, weights, st.metadata, nonFinite);
 }
 
 /**

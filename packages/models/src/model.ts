@@ -5,10 +5,12 @@ import {
   type AnyBackend,
   type CompiledGraph,
   compile,
+  findNonFinite,
   fmtShape,
   type Graph,
   type GraphCost,
   graphCost,
+  type NonFiniteTensor,
   type RunOptions,
   type Tensor,
   type TensorData,
@@ -43,7 +45,10 @@ export interface CompiledModel {
   readonly graph: CompiledGraph;
   /** Input names and types it expects. */
   readonly inputTypes: CompiledGraph['inputTypes'];
-  /** Runs one forward pass. A single tensor is taken as the `input` (classifiers) input. */
+  /**
+   * Runs one forward pass. A single tensor is taken as the `input` (classifiers) input. Calls made while
+   * another is in flight are queued and run in order.
+   */
   run(
     inputs: TensorData | Readonly<Record<string, TensorData>>,
     options?: RunOptions,
@@ -68,20 +73,35 @@ export class WfModel {
   readonly weights: ReadonlyMap<string, TensorData>;
   /** safetensors metadata of the checkpoint, if any. */
   readonly metadata: Readonly<Record<string, string>>;
+  /**
+   * Float weights holding NaN or +-Infinity (name, count, first index and value), in weight order; empty
+   * when every weight is finite. `loadModel(..., { nonFiniteWeights: 'error' })` rejects such checkpoints.
+   */
+  readonly nonFiniteWeights: readonly NonFiniteTensor[];
   /** Policy for NaN/Inf in inputs. */
   nonFiniteInputs: NonFiniteInputPolicy = 'error';
   private readonly cache = new Map<string, Promise<CompiledModel>>();
   private readonly backendIds = new WeakMap<AnyBackend, number>();
 
+  /**
+   * A model of a resolved configuration and its weights (see `loadModel` and `randomModel` to make one).
+   *
+   * @param config The resolved configuration.
+   * @param weights Weights by PyTorch state_dict name (checked against the configuration).
+   * @param metadata safetensors metadata.
+   * @param nonFiniteWeights The weights' NaN/Inf report, when the caller has it already; scanned otherwise.
+   */
   constructor(
     config: ModelConfig,
     weights: ReadonlyMap<string, TensorData>,
     metadata: Record<string, string> = {},
+    nonFiniteWeights?: readonly NonFiniteTensor[],
   ) {
     checkWeights(config, weights);
     this.config = config;
     this.weights = weights;
     this.metadata = metadata;
+    this.nonFiniteWeights = nonFiniteWeights ?? findNonFinite(weights);
   }
 
   /** Number of parameters (elements of all weights, the fixed position tables included). */
@@ -206,26 +226,38 @@ export class WfModel {
         }
       }
     };
+    let queue: Promise<void> = Promise.resolve();
     return {
       graph: compiled,
       inputTypes: compiled.inputTypes,
       run: (inputs, runOptions) => {
         const named = isTensorData(inputs) ? { input: inputs } : inputs;
         check(named);
-        return compiled.run(named, runOptions);
+        // A compiled graph runs one call at a time (its intermediates live in one memory plan): calls
+        // made while one is in flight wait their turn instead of failing.
+        const result = queue.then(() => compiled.run(named, runOptions));
+        queue = result.then(
+          () => undefined,
+          () => undefined,
+        );
+        return result;
       },
       dispose: () => compiled.dispose(),
     };
   }
 
-  /** Compiles (once per shape) and runs one forward pass. */
+  /**
+   * Compiles (once per shape) and runs one forward pass. `opts.signal` aborts the run between ops: the
+   * promise rejects with the signal's reason and the model stays usable.
+   */
   async run(
     backend: AnyBackend,
     inputs: TensorData | Readonly<Record<string, TensorData>>,
-    opts: Omit<ForwardOptions, 'batch' | 'height' | 'width'> = {},
+    opts: Omit<ForwardOptions, 'batch' | 'height' | 'width'> & RunOptions = {},
   ): Promise<Record<string, TensorData>> {
     const named = isTensorData(inputs) ? { input: inputs } : inputs;
-    const shaped: ForwardOptions = { ...opts };
+    const { signal, ...forward } = opts;
+    const shaped: ForwardOptions = { ...forward };
     if (this.config.arch === 'wfm-dit') {
       if (!named.x) throw new ModelError('wfm-dit needs inputs x, t and y');
       shaped.batch = named.x.shape[0];
@@ -239,7 +271,8 @@ export class WfModel {
       [shaped.batch, , shaped.height, shaped.width] = x.shape;
     }
     const compiled = await this.compile(backend, shaped);
-    return compiled.run(named);
+    signal?.throwIfAborted();
+    return compiled.run(named, { signal });
   }
 
   /** Frees every compiled graph of this model. */

@@ -4,6 +4,7 @@
 // copies and a JS pass; packed copies of constant weights are cached until their storage is released.
 import { createGemm, type Gemm, GemmFlags } from '../fast/gemm-module.js';
 import type { WasmHeap } from '../fast/heap.js';
+import { createRowKernels, type RowKernels } from '../fast/rows-module.js';
 import { GemmThreadPool } from '../fast/thread-pool.js';
 import { activate, type MatmulEngine, type MatmulOptions, type MatView } from './matmul-engine.js';
 
@@ -16,6 +17,8 @@ export class WasmMatmulEngine implements MatmulEngine {
   /** packed constant B by key object, and the packed pointers owned by each storage base offset. */
   private readonly packed = new WeakMap<object, number>();
   private readonly packedByBase = new Map<number, number[]>();
+  /** The SIMD row kernels (layer norm, add) on the same heap. */
+  readonly rows: RowKernels;
   /** Resolves when the worker threads are up (immediately with one thread). */
   readonly ready: Promise<void>;
   private disposed = false;
@@ -23,6 +26,7 @@ export class WasmMatmulEngine implements MatmulEngine {
   constructor(heap: WasmHeap, threads: number) {
     this.heap = heap;
     this.local = createGemm(heap);
+    this.rows = createRowKernels(heap);
     this.noteBuffer(heap.memory.buffer);
     this.ready =
       threads > 1
@@ -41,6 +45,11 @@ export class WasmMatmulEngine implements MatmulEngine {
   /** Records a buffer of the heap's memory (views over it can be passed by pointer). */
   noteBuffer(buffer: ArrayBufferLike): void {
     this.heapBuffers.add(buffer);
+  }
+
+  /** Byte address in the heap of element `offset` of `data`, or -1 when `data` lives outside the heap. */
+  address(data: Float32Array, offset: number): number {
+    return this.inHeap(data) ? data.byteOffset + 4 * offset : -1;
   }
 
   private inHeap(data: Float32Array): boolean {

@@ -202,6 +202,9 @@ export const op = {
   f32Min: (a: Code, b: Code): Code => [a, b, 0x96],
   f32Max: (a: Code, b: Code): Code => [a, b, 0x97],
   f32Copysign: (a: Code, b: Code): Code => [a, b, 0x98],
+  f32Sqrt: (a: Code): Code => [a, 0x91],
+  /** `f32.convert_i32_s`: a signed i32 as the nearest f32. */
+  f32ConvertI32S: (a: Code): Code => [a, 0xb2],
 
   // --- v128 / f32x4 (SIMD prefix 0xfd) -------------------------------------------------------------------
   /** `v128.load`: 16 bytes; natural alignment hint is 2^4. */

@@ -27,7 +27,11 @@ export interface ClassifyOptions {
   model: string;
   top: number;
   backend: string;
+  /** `--threads` of the cpu backend. */
+  threads?: number;
   heads?: number;
+  /** `--max-pixels`: largest image accepted (default the decoder's, 100 megapixels). */
+  maxPixels?: number;
   json?: boolean;
 }
 
@@ -80,7 +84,19 @@ export async function classifyCommand(
     input = preprocessMnistDigit(loadMnistDigits().images[split.indices[i]]);
     label = split.labels[i];
   } else {
-    const img = await loadImageFile(source);
+    const img = await loadImageFile(source, { maxPixels: opts.maxPixels }).catch((e: unknown) => {
+      // The decoder names its option (maxPixels); name the command line's instead.
+      if (e instanceof WfError && e.message.endsWith('; pass maxPixels to raise it')) {
+        throw new WfError(
+          e.code,
+          e.message.replace(/pass maxPixels to raise it$/, 'pass --max-pixels to raise it'),
+          {
+            cause: e,
+          },
+        );
+      }
+      throw e;
+    });
     input = mnist ? preprocessMnistImage(img) : preprocessImageNet(img, model.config.imgSize);
     if (!mnist && model.config.inChans !== 3) {
       throw new WfError(
@@ -89,7 +105,7 @@ export async function classifyCommand(
       );
     }
   }
-  const backend: AnyBackend = await createBackend(opts.backend);
+  const backend: AnyBackend = await createBackend(opts.backend, { threads: opts.threads });
   const out = await model.run(backend, input);
   const labels = model.config.numClasses === 1000 ? IMAGENET_CLASSES : undefined;
   const predictions = topK(out.logits.data, Math.min(opts.top, model.config.numClasses), labels);

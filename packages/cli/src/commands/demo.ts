@@ -12,6 +12,8 @@ import { UsageError } from '../errors.js';
 /** Options of `wf demo`. */
 export interface DemoOptions {
   backend: string;
+  /** `--threads` of the cpu backend. */
+  threads?: number;
   /** Largest token count of the block comparison (a square number; default 12544). */
   maxTokens: number;
   /** Hide the progress bar (non-interactive use). */
@@ -56,7 +58,7 @@ export async function demoCommand(opts: DemoOptions, print: (line: string) => vo
   const side = Math.sqrt(opts.maxTokens);
   if (!Number.isInteger(side) || side < 14)
     throw new UsageError(`--max-tokens must be a square number >= 196, got ${opts.maxTokens}`);
-  const backend: AnyBackend = await createBackend(opts.backend);
+  const backend: AnyBackend = await createBackend(opts.backend, { threads: opts.threads });
   print(`WeightFormer.js demo on backend ${backend.name} (Node ${process.version})`);
   print('');
   print(

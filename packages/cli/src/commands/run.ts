@@ -14,6 +14,8 @@ export interface RunCommandOptions {
   arch?: Arch;
   heads?: number;
   backend: string;
+  /** `--threads` of the cpu backend. */
+  threads?: number;
   hidden?: boolean;
   repeat?: number;
   json?: boolean;
@@ -56,7 +58,7 @@ export async function runCommand(opts: RunCommandOptions, print: (line: string) 
   const inputs = pickInputs(file, isDit ? ['x', 't', 'y'] : ['input'], opts.input);
   if (isDit && inputs.y.dtype !== 'int32')
     throw new WfError('E_INPUT', `"y" must hold integer class labels, got ${inputs.y.dtype}`);
-  const backend = await createBackend(opts.backend);
+  const backend = await createBackend(opts.backend, { threads: opts.threads });
   const fwd: ForwardOptions = { hidden: opts.hidden, cfgScale: opts.cfgScale };
   if (isDit) fwd.batch = inputs.x.shape[0];
   else {

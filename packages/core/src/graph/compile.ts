@@ -10,6 +10,7 @@ import { fuseActivations } from './fuse.js';
 import type { Graph } from './graph.js';
 import { lowerGraph } from './lower.js';
 import { type MemoryPlan, planMemory } from './plan.js';
+import { yieldToEventLoop } from './yield.js';
 
 /** Options of `compile`. */
 export interface CompileOptions {
@@ -19,7 +20,11 @@ export interface CompileOptions {
 
 /** Options of one run. */
 export interface RunOptions {
-  /** Aborts the run between ops; the promise rejects with the signal's reason. */
+  /**
+   * Aborts the run between ops; the promise rejects with the signal's reason. With a signal, a run on a
+   * synchronous backend also yields to the event loop every {@link YIELD_EVERY_MS} ms, so timers (e.g.
+   * `AbortSignal.timeout`) and UI events can fire during it.
+   */
   signal?: AbortSignal;
 }
 
@@ -56,6 +61,8 @@ interface Step {
   readonly attrs: unknown;
   readonly out: unknown;
   readonly constants: readonly boolean[];
+  /** Storage blocks whose values die at this step (handed to `backend.discard` after it). */
+  readonly dead: readonly unknown[];
 }
 
 /** Ops of `graph` (after lowering) that `backend` has no kernel for. */
@@ -65,6 +72,9 @@ export function missingKernels(graph: Graph, backend: AnyBackend): OpName[] {
     if (n.op !== 'input' && n.op !== 'const' && !backend.kernels[n.op]) ops.add(n.op);
   return [...ops];
 }
+
+/** How long a run with an `AbortSignal` may keep the event loop busy before it yields (milliseconds). */
+export const YIELD_EVERY_MS = 20;
 
 function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new WfError('E_ABORTED', 'run aborted');
@@ -99,6 +109,15 @@ export async function compile(
   const slots = arena ? [alloc(plan.arenaBytes)] : plan.slotBytes.map(alloc);
   const values: unknown[] = new Array(lowered.nodes.length);
   const steps: Step[] = [];
+  // Backends that allocate per value free each intermediate right after its last reader.
+  const discard = !arena && backend.discard ? backend.discard.bind(backend) : undefined;
+  const dead: unknown[][] = lowered.nodes.map(() => []);
+  if (discard) {
+    for (const n of lowered.nodes) {
+      const last = plan.lastUse[n.id];
+      if (plan.kind[n.id] === 'slot' && last < lowered.nodes.length) dead[last].push(slots[plan.slot[n.id]]);
+    }
+  }
   for (const n of lowered.nodes) {
     if (n.op === 'input' || n.op === 'const') {
       values[n.id] = backend.wrap(alloc(bytesOf(n.type)), n.type);
@@ -121,6 +140,7 @@ export async function compile(
             ? backend.wrap(slots[0], n.type, plan.arenaOffset[n.id])
             : backend.wrap(slots[plan.slot[n.id]], n.type),
       constants: n.inputs.map((i) => lowered.nodes[plan.root[i]].op === 'const'),
+      dead: dead[n.id],
     });
   }
   const inputTypes = new Map([...lowered.inputs].map(([k, id]) => [k, lowered.nodes[id].type]));
@@ -164,7 +184,12 @@ export async function compile(
       running = true;
       try {
         for (const [name, id] of lowered.inputs) backend.write(values[id], inputs[name]);
+        let since = signal ? performance.now() : 0;
         for (const s of steps) {
+          if (signal && performance.now() - since > YIELD_EVERY_MS) {
+            await yieldToEventLoop();
+            since = performance.now();
+          }
           if (signal?.aborted) throw abortReason(signal);
           const r = s.kernel({
             inputs: s.inputs.map((i) => values[i]),
@@ -175,6 +200,7 @@ export async function compile(
             constants: s.constants,
           });
           values[s.id] = r instanceof Promise ? await r : r;
+          if (discard) for (const d of s.dead) discard(d);
         }
         const out: Record<string, TensorData> = {};
         await Promise.all(

@@ -31,6 +31,11 @@ export interface MemoryPlan {
   readonly arenaBytes: number;
   /** Largest total size of intermediates alive at one step (a lower bound for any plan). */
   readonly maxLiveBytes: number;
+  /**
+   * Per storage root, the id of the last node that reads it (any alias included); `graph.nodes.length`
+   * for graph outputs, the node's own id for values nobody reads. Values of other nodes are unspecified.
+   */
+  readonly lastUse: Int32Array;
 }
 
 /** Dense iff every axis longer than 1 has its row-major stride. */
@@ -119,6 +124,15 @@ export function planMemory(graph: Graph, opts: { zeroCopyViews: boolean }): Memo
       live -= bytesOf(graph.nodes[id].type);
     }
   }
+  // Two slot assignments, keep the smaller: the in-order one above (best on chains of equal sizes) and
+  // greedy by size (best when sizes vary; Pisarchyk & Lee 2020, "shared objects").
+  let peakBytes = slotBytes.reduce((a, b) => a + b, 0);
+  const bySize = planSlotsBySize(graph, kind, lastUse);
+  if (bySize.peakBytes < peakBytes) {
+    slot.set(bySize.slot);
+    slotBytes.splice(0, slotBytes.length, ...bySize.slotBytes);
+    peakBytes = bySize.peakBytes;
+  }
   const { offset: arenaOffset, bytes: arenaBytes } = planArena(graph, kind, lastUse);
   return {
     kind,
@@ -126,14 +140,49 @@ export function planMemory(graph: Graph, opts: { zeroCopyViews: boolean }): Memo
     root,
     contiguous,
     slotBytes,
-    peakBytes: slotBytes.reduce((a, b) => a + b, 0),
+    peakBytes,
     arenaOffset,
     arenaBytes,
     maxLiveBytes: maxLive,
+    lastUse,
   };
 }
 
 const ALIGN = 64;
+
+/**
+ * Greedy-by-size slot assignment: values largest first, each into the smallest existing slot none of whose
+ * values is alive at the same time (lifetimes inclusive, so an op never shares a slot with its inputs),
+ * else into a new slot of its own size. Slot sizes never grow, since larger values come first.
+ */
+function planSlotsBySize(
+  graph: Graph,
+  kind: readonly StorageKind[],
+  lastUse: Int32Array,
+): { slot: Int32Array; slotBytes: number[]; peakBytes: number } {
+  const slot = new Int32Array(graph.nodes.length).fill(-1);
+  const values = graph.nodes
+    .filter((n) => kind[n.id] === 'slot')
+    .map((n) => ({ id: n.id, start: n.id, end: lastUse[n.id], size: bytesOf(n.type) }))
+    .sort((a, b) => b.size - a.size || a.start - b.start);
+  const slotBytes: number[] = [];
+  const lifetimes: { start: number; end: number }[][] = [];
+  for (const v of values) {
+    let pick = -1;
+    for (let s = 0; s < slotBytes.length; s++) {
+      if (pick >= 0 && slotBytes[s] >= slotBytes[pick]) continue;
+      if (lifetimes[s].every((l) => l.end < v.start || v.end < l.start)) pick = s;
+    }
+    if (pick < 0) {
+      pick = slotBytes.length;
+      slotBytes.push(v.size);
+      lifetimes.push([]);
+    }
+    lifetimes[pick].push({ start: v.start, end: v.end });
+    slot[v.id] = pick;
+  }
+  return { slot, slotBytes, peakBytes: slotBytes.reduce((a, b) => a + b, 0) };
+}
 
 /**
  * Greedy-by-size arena placement: values are placed largest first, each at the lowest offset where it

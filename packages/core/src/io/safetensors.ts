@@ -9,6 +9,7 @@
 
 import { SafetensorsError } from '../errors.js';
 import type { TensorData } from '../ir/types.js';
+import { describeNonFinite, type NonFiniteTensor, scanNonFiniteBytes } from './non-finite.js';
 
 /** Element types of the safetensors format that this reader understands. */
 export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
@@ -54,6 +55,12 @@ export interface ParsedSafetensors {
 export interface ReadOptions {
   /** Largest header (in bytes) accepted before failing; default 100 MiB. */
   maxHeaderBytes?: number;
+  /**
+   * What to do with float tensors holding NaN or +-Infinity: `'allow'` (default) reads them as they are
+   * (list them with {@link findNonFinite}); `'error'` makes the parse scan every float tensor's raw bits
+   * (no decoding) and throw a SafetensorsError naming the offending tensors (at most 8, then "and N more").
+   */
+  nonFinite?: 'allow' | 'error';
 }
 
 /** Default limit on the header's size: 100 MiB, like the reference implementation. */
@@ -79,12 +86,25 @@ const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /** Most tensor names listed in a "no tensor named" message. */
 const NAMES_IN_MESSAGE = 8;
 
-/** Throws a SafetensorsError whose message starts with `safetensors: `. */
-function fail(message: string): never {
-  throw new SafetensorsError(`safetensors: ${message}`);
+/**
+ * Escapes the characters that would break a message's line: control characters (C0, DEL, C1) and U+2028 /
+ * U+2029. Found by fuzzing: a tensor name holding U+2028 broke the line (`JSON.stringify` leaves U+2028,
+ * U+2029, DEL and C1 controls such as NEL unescaped), and so did V8's `JSON.parse` messages, which quote the
+ * header text around the error raw (U+2028, newlines and all).
+ */
+function escapeLineBreaks(text: string): string {
+  return text.replace(/[\p{Cc}\u2028\u2029]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** Formats a JSON value briefly for an error message: bounded depth and width, so hostile values stay cheap. */
+/** Throws a SafetensorsError whose message starts with `safetensors: ` and is one line. */
+function fail(message: string): never {
+  throw new SafetensorsError(`safetensors: ${escapeLineBreaks(message)}`);
+}
+
+/**
+ * Formats a JSON value briefly for an error message: bounded depth and width, so hostile values stay cheap,
+ * and at most 80 chars once line breaks are escaped (escaping after the cut could make it 6 times longer).
+ */
 function brief(value: unknown, depth = 0): string {
   let s: string;
   if (Array.isArray(value)) {
@@ -103,7 +123,17 @@ function brief(value: unknown, depth = 0): string {
   } else {
     s = String(value);
   }
+  s = escapeLineBreaks(s);
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+/**
+ * Quotes a tensor or metadata name for an error message, cut when long (see {@link brief}). Names come from
+ * the file and may be any length: found by fuzzing, quoting them whole (and listing a shape's dims whole)
+ * let a long name or a 1,000-dim shape make a message of any length.
+ */
+function quoteName(name: string): string {
+  return brief(name);
 }
 
 /** Sets `obj[key] = value` as an own property, even for a key such as `__proto__`. */
@@ -122,11 +152,15 @@ function isDType(value: unknown): value is SafetensorsDType {
 }
 
 /**
- * Returns the first top-level key that occurs twice in a JSON object text already accepted by `JSON.parse`
- * (which silently keeps the last one), or `undefined`. One linear scan over the text.
+ * Returns the top-level keys of a JSON object text already accepted by `JSON.parse`, in text order and with
+ * repeats (which `JSON.parse` silently drops, keeping the last value). One linear scan over the text.
+ *
+ * The reader takes tensor order from here rather than from `Object.keys`: found by fuzzing, `Object.keys`
+ * lists integer-like keys (`"0"`, `"42"`) first in numeric order, so `names()` and `entries` were not in
+ * header order for such names.
  */
-function findDuplicateKey(text: string): string | undefined {
-  const seen = new Set<string>();
+function topLevelKeys(text: string): string[] {
+  const keys: string[] = [];
   let depth = 0;
   let expectKey = false;
   for (let i = 0; i < text.length; i++) {
@@ -142,9 +176,7 @@ function findDuplicateKey(text: string): string | undefined {
         } else if (d === 0x22) break;
       }
       if (depth === 1 && expectKey) {
-        const key = escaped ? (JSON.parse(text.slice(start, i + 1)) as string) : text.slice(start + 1, i);
-        if (seen.has(key)) return key;
-        seen.add(key);
+        keys.push(escaped ? (JSON.parse(text.slice(start, i + 1)) as string) : text.slice(start + 1, i));
         expectKey = false;
       }
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
@@ -156,7 +188,7 @@ function findDuplicateKey(text: string): string | undefined {
       expectKey = true;
     }
   }
-  return undefined;
+  return keys;
 }
 
 /** Deepest nesting of objects and arrays accepted in a header (a valid one needs 3). */
@@ -210,7 +242,7 @@ interface ValidEntry extends SafetensorsEntry {
 
 /** Checks one header entry and returns it with absolute offsets; `dataLength` is the data buffer's size. */
 function validateEntry(name: string, raw: unknown, dataStart: number, dataLength: number): ValidEntry {
-  const what = `tensor ${JSON.stringify(name)}`;
+  const what = `tensor ${quoteName(name)}`;
   if (!isJsonObject(raw))
     fail(`${what} must be an object with dtype, shape and data_offsets, got ${brief(raw)}`);
   const { dtype, shape, data_offsets: offsets } = raw;
@@ -218,9 +250,14 @@ function validateEntry(name: string, raw: unknown, dataStart: number, dataLength
     fail(`${what} has unknown dtype ${brief(dtype)} (supported: ${Object.keys(DTYPE_SIZES).join(', ')})`);
   }
   if (!Array.isArray(shape)) fail(`${what} has shape ${brief(shape)}, which is not an array`);
-  for (const d of shape as unknown[]) {
+  for (const [i, d] of (shape as unknown[]).entries()) {
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
-      fail(`${what} has shape ${brief(shape)}: dimension ${brief(d)} is not a non-negative safe integer`);
+      // The value only when short: name, shape and value at 80 chars each made a message over 300 (fuzzing).
+      const v = brief(d);
+      fail(
+        `${what} has shape ${brief(shape)}: dimension ${i}${v.length <= 24 ? ` (${v})` : ''} ` +
+          'is not a non-negative safe integer',
+      );
     }
   }
   const dims = shape as number[];
@@ -256,7 +293,7 @@ function validateEntry(name: string, raw: unknown, dataStart: number, dataLength
     const needs =
       overflow || !Number.isSafeInteger(needed) ? `more than ${Number.MAX_SAFE_INTEGER}` : `${needed}`;
     fail(
-      `${what} has data_offsets [${begin},${end}] but shape [${dims.join(',')}] x ${dtype} needs ${needs} bytes`,
+      `${what} has data_offsets [${begin},${end}] but shape ${brief(dims)} x ${dtype} needs ${needs} bytes`,
     );
   }
   return { name, dtype, shape: [...dims], byteOffset: dataStart + begin, byteLength: end - begin, count };
@@ -272,7 +309,7 @@ function checkOverlaps(entries: readonly ValidEntry[], dataStart: number): void 
       const range = (e: ValidEntry) =>
         `[${e.byteOffset - dataStart},${e.byteOffset - dataStart + e.byteLength}]`;
       fail(
-        `tensors ${JSON.stringify(prev.name)} ${range(prev)} and ${JSON.stringify(cur.name)} ${range(cur)} ` +
+        `tensors ${quoteName(prev.name)} ${range(prev)} and ${quoteName(cur.name)} ${range(cur)} ` +
           'have overlapping data_offsets',
       );
     }
@@ -338,7 +375,7 @@ function decode(bytes: Uint8Array, view: DataView, e: ValidEntry): TensorData {
         const hi = view.getInt32(off + 8 * i + 4, true);
         if (hi !== lo >> 31) {
           const v = view.getBigInt64(off + 8 * i, true);
-          fail(`tensor ${JSON.stringify(e.name)} (I64) element ${i} = ${v} is outside the int32 range`);
+          fail(`tensor ${quoteName(e.name)} (I64) element ${i} = ${v} is outside the int32 range`);
         }
         data[i] = lo;
       }
@@ -395,6 +432,10 @@ export function parseSafetensors(
   if (typeof maxHeaderBytes !== 'number' || !(maxHeaderBytes > 0)) {
     fail(`maxHeaderBytes must be a positive number, got ${brief(maxHeaderBytes)}`);
   }
+  const nonFinite = options.nonFinite ?? 'allow';
+  if (nonFinite !== 'allow' && nonFinite !== 'error') {
+    fail(`nonFinite must be 'allow' or 'error', got ${brief(nonFinite)}`);
+  }
   const size = u8.byteLength;
   if (size < 8) fail(`file is ${size} bytes, shorter than the 8-byte header length`);
   const view = new DataView(u8.buffer, u8.byteOffset, size);
@@ -425,8 +466,12 @@ export function parseSafetensors(
   }
   if (!isJsonObject(header)) fail(`header must be a JSON object, got ${brief(header)}`);
 
-  const dup = findDuplicateKey(text);
-  if (dup !== undefined) fail(`header has duplicate key ${JSON.stringify(dup)}`);
+  const keys = topLevelKeys(text);
+  const seen = new Set<string>();
+  for (const key of keys) {
+    if (seen.has(key)) fail(`header has duplicate key ${quoteName(key)}`);
+    seen.add(key);
+  }
 
   const metadata: Record<string, string> = {};
   const rawMeta = header.__metadata__;
@@ -434,7 +479,7 @@ export function parseSafetensors(
     if (!isJsonObject(rawMeta)) fail(`__metadata__ must be an object of strings, got ${brief(rawMeta)}`);
     for (const [k, v] of Object.entries(rawMeta)) {
       if (typeof v !== 'string') {
-        fail(`__metadata__ must be an object of strings, but key ${JSON.stringify(k)} is ${brief(v)}`);
+        fail(`__metadata__ must be an object of strings, but key ${quoteName(k)} is ${brief(v)}`);
       }
       setOwn(metadata, k, v);
     }
@@ -442,13 +487,24 @@ export function parseSafetensors(
 
   const entries: ValidEntry[] = [];
   const byName = new Map<string, ValidEntry>();
-  for (const name of Object.keys(header)) {
+  for (const name of keys) {
     if (name === '__metadata__') continue;
     const entry = validateEntry(name, header[name], dataStart, dataLength);
     entries.push(entry);
     byName.set(name, entry);
   }
   checkOverlaps(entries, dataStart);
+  if (nonFinite === 'error') {
+    const bad: NonFiniteTensor[] = [];
+    for (const e of entries) {
+      const found = scanNonFiniteBytes(view, e.dtype, e.byteOffset, e.count);
+      if (found !== undefined) bad.push({ name: e.name, ...found });
+    }
+    if (bad.length > 0) {
+      const tensors = bad.length === 1 ? '1 tensor holds' : `${bad.length} tensors hold`;
+      fail(`${tensors} NaN/Inf values (nonFinite: 'error'): ${describeNonFinite(bad)}`);
+    }
+  }
 
   const publicEntries: SafetensorsEntry[] = entries.map(({ name, dtype, shape, byteOffset, byteLength }) => ({
     name,
@@ -465,10 +521,10 @@ export function parseSafetensors(
       const entry = byName.get(name);
       if (entry === undefined) {
         const all = [...byName.keys()];
-        const listed = all.slice(0, NAMES_IN_MESSAGE).map((n) => JSON.stringify(n));
+        const listed = all.slice(0, NAMES_IN_MESSAGE).map(quoteName);
         if (all.length > NAMES_IN_MESSAGE) listed.push('...');
         fail(
-          `no tensor named ${JSON.stringify(name)} (the file has ${all.length} tensors` +
+          `no tensor named ${quoteName(name)} (the file has ${all.length} tensors` +
             `${all.length > 0 ? `: ${listed.join(', ')}` : ''})`,
         );
       }
@@ -624,7 +680,8 @@ export async function writeSafetensorsFile(
 }
 
 /**
- * Decodes every tensor of a parsed file into a record keyed by name, in header order.
+ * Decodes every tensor of a parsed file into a record keyed by name, in header order (except that, as in
+ * any JavaScript object, integer-like names such as `"0"` come first; `parsed.names()` keeps header order).
  *
  * @throws {SafetensorsError} when a tensor cannot be decoded (an I64 value outside int32).
  */

@@ -7,6 +7,7 @@ import { lowerAttention, lowerAttentionMlp, lowerDynamicMlp } from '../ops/atten
 import { lowerAffine, lowerGelu, lowerLinear, lowerSilu } from '../ops/basic-composites.js';
 import { DYN_DWCONV_PARAMS, lowerDynDWConv } from '../ops/dyn-dwconv.js';
 import { DYN_LINEAR_PARAMS, lowerDynLinear } from '../ops/dyn-linear.js';
+import { lowerDynWeight } from '../ops/dyn-weight.js';
 import {
   adaptiveBin,
   broadcastShapes,
@@ -79,6 +80,7 @@ export interface OpAttrMap {
   attention: { heads: number; scale?: number };
   attention_mlp: { heads: number; scale?: number };
   dynamic_mlp: { activation: MlpActivation };
+  dyn_weight: { scale: number };
   dyn_linear: { strategy: DynLinearStrategy; grid: [number, number]; activation?: Activation };
   dyn_dwconv: { strategy: DynDWConvStrategy };
 }
@@ -663,6 +665,26 @@ export const OPS: Table = {
       return matmulType('dynamic_mlp', h, w2);
     },
     lower: lowerDynamicMlp,
+  },
+
+  dyn_weight: {
+    name: 'dyn_weight',
+    kind: 'composite',
+    doc: 'The normalized dynamic weight of SPEC section 3 (steps 5-6): w + s·g / (‖s·g‖ + 1) with g [..., Cin, Cout], w [Cin, Cout], the L2 norm taken per output column (over Cin).',
+    arity: [2, 2],
+    infer: ([g, w], { scale }) => {
+      requireFloat('dyn_weight', [g, w]);
+      requireRank('dyn_weight', w, 2, 'w');
+      if (g.shape.length < 2 || g.shape.at(-2) !== w.shape[0] || g.shape.at(-1) !== w.shape[1]) {
+        throw new ShapeError(
+          'dyn_weight',
+          `dynamic weight ${fmtShape(g.shape)} does not end in the static weight's ${fmtShape(w.shape)}`,
+        );
+      }
+      if (!Number.isFinite(scale)) throw new ShapeError('dyn_weight', `scale must be finite, got ${scale}`);
+      return f32(g.shape);
+    },
+    lower: lowerDynWeight,
   },
 
   dyn_linear: {

@@ -65,22 +65,25 @@ export function poolTokens2x2(x: Tensor, grid: readonly [number, number]): Tenso
   return F.permute(F.reshape(F.avgPool2d(img, 2), [b, c, m]), [0, 2, 1]);
 }
 
-/** Steps 5-6 of SPEC section 3: normalize the dynamic weight per column, add the static one, apply. */
+/**
+ * Steps 5-6 of SPEC section 3: normalize the dynamic weight `g · scale` per column, add the static one,
+ * apply. `g` is the generator's raw outer product (uᵀ v summed over pooled tokens).
+ */
 function applyDynamic(
   x: Tensor,
-  wd: Tensor | undefined,
+  g: Tensor | undefined,
+  scale: number,
   w: Tensor,
   b: Tensor,
   activation?: Activation,
 ): Tensor {
-  if (!wd) return F.affine(x, w, b, activation); // no pooled tokens: the dynamic term is an empty sum (0)
-  const normed = F.div(wd, F.add(F.l2norm(wd, 1, true), 1));
-  return F.affine(x, F.add(normed, w), b, activation);
+  if (!g) return F.affine(x, w, b, activation); // no pooled tokens: the dynamic term is an empty sum (0)
+  return F.affine(x, F.dynWeight(g, w, scale), b, activation);
 }
 
-/** Outer-product generator (uᵀ v) · factor summed over pooled tokens: [B,M,Cin], [B,M,Cout] -> [B,Cin,Cout]. */
-function outer(u: Tensor, v: Tensor, factor: number): Tensor {
-  return F.mul(F.matmul(u, v, { transA: true }), factor);
+/** Outer-product generator uᵀ v summed over pooled tokens: [B,M,Cin], [B,M,Cout] -> [B,Cin,Cout]. */
+function outer(u: Tensor, v: Tensor): Tensor {
+  return F.matmul(u, v, { transA: true });
 }
 
 /** Lowers dyn_linear to primitives for every strategy. */
@@ -88,34 +91,34 @@ export function lowerDynLinear(
   inputs: readonly Tensor[],
   { strategy, grid, activation }: OpAttrs<'dyn_linear'>,
 ): Tensor {
-  const apply = (x: Tensor, wd: Tensor | undefined, w: Tensor, b: Tensor) =>
-    applyDynamic(x, wd, w, b, activation);
+  const apply = (x: Tensor, g: Tensor | undefined, scale: number, w: Tensor, b: Tensor) =>
+    applyDynamic(x, g, scale, w, b, activation);
   const [x, w, b] = inputs;
   const [, n, cin] = x.shape;
   const s = cin ** -0.5;
   if (strategy === 'gap') {
     const [, , , a, c] = inputs;
     const m = F.mean(x, 1, true);
-    return apply(x, outer(F.matmul(m, a), F.matmul(m, c), s), w, b);
+    return apply(x, outer(F.matmul(m, a), F.matmul(m, c)), s, w, b);
   }
   const xp = poolTokens2x2(x, grid);
-  if (!xp) return apply(x, undefined, w, b);
+  if (!xp) return apply(x, undefined, 0, w, b);
   switch (strategy) {
     case 'bilateral': {
       const [, , , wfmW, wfmB, w1, w2] = inputs;
       const [z1, z2] = F.splitLast(F.linear(xp, wfmW, wfmB), [cin / 4, w.shape[1] / 4]);
-      return apply(x, outer(F.matmul(F.silu(z1), w1), F.matmul(F.silu(z2), w2), s / n), w, b);
+      return apply(x, outer(F.matmul(F.silu(z1), w1), F.matmul(F.silu(z2), w2)), s / n, w, b);
     }
     case 'linear':
     case 'nonlinear': {
       const [, , , a, c] = inputs;
       const u = F.matmul(xp, a);
-      return apply(x, outer(strategy === 'nonlinear' ? F.silu(u) : u, F.matmul(xp, c), s / n), w, b);
+      return apply(x, outer(strategy === 'nonlinear' ? F.silu(u) : u, F.matmul(xp, c)), s / n, w, b);
     }
     case 'deep': {
       const [, , , gw, gb, a, c] = inputs;
       const h = F.silu(F.linear(xp, gw, gb));
-      return apply(x, outer(F.matmul(h, a), F.matmul(h, c), s / n), w, b);
+      return apply(x, outer(F.matmul(h, a), F.matmul(h, c)), s / n, w, b);
     }
     default:
       throw new ShapeError('dyn_linear', `unknown strategy "${strategy}"`);

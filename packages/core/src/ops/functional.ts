@@ -211,6 +211,13 @@ export const attentionMlp = (
 export const dynamicMlp = (x: Tensor, w1: Tensor, w2: Tensor, activation: MlpActivation): Tensor =>
   emit('dynamic_mlp', [x, w1, w2], { activation });
 
+/**
+ * DynLinear's normalized dynamic weight: `w + s·g / (‖s·g‖ + 1)` for a raw generator product
+ * `g [..., Cin, Cout]` and the static `w [Cin, Cout]`, the norm per output column (over Cin).
+ */
+export const dynWeight = (g: Tensor, w: Tensor, scale: number): Tensor =>
+  emit('dyn_weight', [g, w], { scale });
+
 /** Parameters of DynLinear by name (see DYN_LINEAR_PARAMS for each strategy's list and shapes). */
 export type DynLinearParams = Record<string, Tensor>;
 /** Parameters of DynDWConv by name (see DYN_DWCONV_PARAMS). */

@@ -607,6 +607,13 @@ function attentionCase(g: Gen, op: 'attention' | 'attention_mlp', s: AttnShape):
   );
 }
 
+/** `t` (last axis `n` wide) with column `col` set to zero everywhere. */
+function zeroColumn(t: TensorData, col: number): TensorData {
+  const n = t.shape[t.shape.length - 1];
+  for (let i = col; i < t.data.length; i += n) t.data[i] = 0;
+  return t;
+}
+
 /** Cases for every composite; a composite missing here fails the suite. */
 const COMPOSITE_CASES: { readonly [K in OpName]?: CaseGen } = {
   linear: (g) => [
@@ -662,6 +669,15 @@ const COMPOSITE_CASES: { readonly [K in OpName]?: CaseGen } = {
       'relu: shared weights x [2,5,4], w1 [4,6], w2 [6,3]',
       [g.t([2, 5, 4]), g.t([4, 6]), g.t([6, 3])],
       ([x, a, b]) => F.dynamicMlp(x, a, b, 'relu'),
+    ),
+  ],
+  dyn_weight: (g) => [
+    mk('g [2,6,5], w [6,5], scale 0.3', [g.t([2, 6, 5]), g.t([6, 5])], ([d, w]) => F.dynWeight(d, w, 0.3)),
+    mk('g [8,12] unbatched, scale 1/49', [g.t([8, 12], -4, 4), g.t([8, 12])], ([d, w]) =>
+      F.dynWeight(d, w, 1 / 49),
+    ),
+    mk('g [1,3,4] with a zero column', [zeroColumn(g.t([1, 3, 4]), 1), g.t([3, 4])], ([d, w]) =>
+      F.dynWeight(d, w, 2),
     ),
   ],
   dyn_linear: (g) => [

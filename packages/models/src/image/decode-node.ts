@@ -5,8 +5,9 @@
 // Like Pillow's `Image.open(...).convert('RGB')` as the reference uses it, nothing is color-managed and
 // EXIF orientation is not applied. 16-bit PNG samples are scaled to 8 bits by rounding (`v * 255 / 65535`).
 
+import { constants as bufferConstants } from 'node:buffer';
 import { readFile } from 'node:fs/promises';
-import { inflateSync } from 'node:zlib';
+import { deflateSync, inflateSync } from 'node:zlib';
 import { WfError } from '@wf/core';
 import { decode as decodeJpeg } from 'jpeg-js';
 import { PNG } from 'pngjs';
@@ -37,10 +38,26 @@ export interface ImageHeader {
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const JPEG_SIGNATURE = [0xff, 0xd8, 0xff];
 
+/**
+ * `s` made safe to print on one line: anything outside printable ASCII as `\xNN` / `\uNNNN`, and at most
+ * `max` characters. BUG FIX: reasons quote bytes of the file (a chunk type) and messages of pngjs / jpeg-js
+ * (which quote bytes too); a damaged PNG whose chunk type held a newline gave a two-line message, and one
+ * holding ESC could send escape sequences to the terminal that prints the error.
+ */
+function printable(s: string, max = 180): string {
+  const t = s.replace(/[^ -~]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x100
+      ? `\\x${code.toString(16).padStart(2, '0')}`
+      : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+  return t.length > max ? `${t.slice(0, max - 3)}...` : t;
+}
+
 function corrupt(format: 'PNG' | 'JPEG', reason: string, cause?: unknown): WfError {
   return new WfError(
     'E_IMAGE',
-    `corrupt or truncated ${format}: ${reason}; check that the file is complete, or re-export it`,
+    `corrupt or truncated ${format}: ${printable(reason)}; check that the file is complete, or re-export it`,
     cause === undefined ? undefined : { cause },
   );
 }
@@ -136,12 +153,23 @@ function crc32(b: Uint8Array, from: number, to: number): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
+/** What {@link pngChunks} found: the image data, the tRNS chunk, where the first IDAT chunk starts and IEND ends. */
+interface PngChunks {
+  idat: Uint8Array[];
+  trns: Uint8Array | undefined;
+  firstIdat: number;
+  end: number;
+}
+
 /**
- * Walks the chunks and checks their CRCs; returns the IDAT chunks' data. (pngjs's synchronous reader reports
- * most structural errors only as "unrecognised content at end of stream", so they are caught here first.)
+ * Walks the chunks and checks their CRCs; returns the IDAT chunks' data, the tRNS chunk's data and the end of
+ * IEND. (pngjs's synchronous reader reports most structural errors only as "unrecognised content at end of
+ * stream", so they are caught here first.)
  */
-function pngImageData(b: Uint8Array): Uint8Array[] {
+function pngChunks(b: Uint8Array): PngChunks {
   const idat: Uint8Array[] = [];
+  let trns: Uint8Array | undefined;
+  let firstIdat = 0;
   let p = 8;
   for (;;) {
     if (p + 8 > b.length) {
@@ -156,12 +184,13 @@ function pngImageData(b: Uint8Array): Uint8Array[] {
     if (crc32(b, p + 4, p + 8 + len) !== u32(b, p + 8 + len)) {
       throw corrupt('PNG', `the ${type} chunk at byte ${p} fails its CRC check (the file is damaged)`);
     }
-    if (type === 'IDAT') idat.push(b.subarray(p + 8, p + 8 + len));
-    if (type === 'IEND') break;
+    if (type === 'IDAT' && idat.push(b.subarray(p + 8, p + 8 + len)) === 1) firstIdat = p;
+    if (type === 'tRNS') trns = b.subarray(p + 8, p + 8 + len);
     p += 12 + len;
+    if (type === 'IEND') break;
   }
   if (idat.length === 0) throw corrupt('PNG', 'there is no IDAT (image data) chunk');
-  return idat;
+  return { idat, trns, firstIdat, end: p };
 }
 
 const CHANNELS_OF_COLOR_TYPE: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
@@ -176,22 +205,41 @@ const ADAM7 = [
   [0, 1, 1, 2],
 ];
 
-/**
- * pngjs inflates interlaced images without an output limit; a tiny file could expand to gigabytes. Inflate
- * them here first with the exact size the header implies as the limit.
- */
-function guardInterlacedInflate(info: PngInfo, idat: Uint8Array[]): void {
-  const channels = CHANNELS_OF_COLOR_TYPE[info.colorType];
-  if (channels === undefined) return; // pngjs reports the bad color type
-  const bitsPerPixel = channels * info.bitDepth;
+/** Bytes of filtered scanlines (a filter byte per row) that a PNG of this header inflates to. */
+function inflatedSize(info: PngInfo): number {
+  const bitsPerPixel = CHANNELS_OF_COLOR_TYPE[info.colorType] * info.bitDepth;
+  const rows = (w: number, h: number): number => h * (1 + Math.ceil((w * bitsPerPixel) / 8));
+  if (!info.interlaced) return rows(info.width, info.height);
   let expected = 0;
   for (const [x0, y0, dx, dy] of ADAM7) {
     const pw = Math.ceil((info.width - x0) / dx);
     const ph = Math.ceil((info.height - y0) / dy);
-    if (pw > 0 && ph > 0) expected += ph * (1 + Math.ceil((pw * bitsPerPixel) / 8));
+    if (pw > 0 && ph > 0) expected += rows(pw, ph);
   }
+  return expected;
+}
+
+/**
+ * Inflates the image data with Node's zlib, limited to the size the header implies (plus 1 KiB of slack),
+ * and checks that it is not shorter, before pngjs sees it. pngjs's synchronous inflater cannot be trusted
+ * with either: it inflates interlaced images without an output limit, so a tiny file could expand to
+ * gigabytes; and for non-interlaced images, on current Node, it reads zlib's write state `[availOut, availIn]`
+ * in the opposite order, so it returns a buffer of the full expected size even when the data inflates to
+ * less (the rest being uninitialized memory), and cuts the data short when zlib stops with input left over.
+ * BUG FIX: the first consequence made a PNG whose zlib stream is complete but short (e.g. 3 bytes for a 4x4
+ * image) decode "successfully" to pixels taken from whatever was in freed memory; before this check only
+ * interlaced images were inflated here, and only for the upper limit.
+ *
+ * @returns The inflated data, and how much of it the image needs.
+ */
+function inflateImageData(info: PngInfo, idat: Uint8Array[]): { inflated: Buffer; expected: number } {
+  const expected = inflatedSize(info);
+  let inflated: Buffer;
   try {
-    inflateSync(Buffer.concat(idat), { maxOutputLength: expected + 1024 });
+    inflated = inflateSync(Buffer.concat(idat), {
+      // Node refuses a limit over its largest Buffer; an image that big cannot be decoded anyway.
+      maxOutputLength: Math.min(expected + 1024, bufferConstants.MAX_LENGTH),
+    });
   } catch (e) {
     const reason =
       e instanceof RangeError
@@ -199,16 +247,74 @@ function guardInterlacedInflate(info: PngInfo, idat: Uint8Array[]): void {
         : `the image data does not inflate (${e instanceof Error ? e.message : String(e)})`;
     throw corrupt('PNG', reason, e);
   }
+  if (inflated.length < expected) {
+    throw corrupt(
+      'PNG',
+      `the image data inflates to ${inflated.length} bytes, but a ${info.width}x${info.height} image needs ${expected}`,
+    );
+  }
+  return { inflated, expected };
+}
+
+/** A PNG chunk: length, type, data, CRC. */
+function pngChunk(type: string, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + data.length);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, data.length);
+  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
+  out.set(data, 8);
+  dv.setUint32(8 + data.length, crc32(out, 4, 8 + data.length));
+  return out;
+}
+
+/**
+ * pngjs blanks the color of the pixels that a grayscale or RGB image's tRNS chunk makes transparent (they
+ * come back 0, 0, 0, 0). BUG FIX: Pillow keeps their color (`convert('RGB')`, which the reference uses,
+ * ignores tRNS; `convert('RGBA')` only zeroes alpha), and the preprocessing reads only R, G, B, so those
+ * pixels turned black. This puts the key color back: in these color types only tRNS makes alpha 0, and every
+ * such pixel had exactly the key's value.
+ */
+function restoreTransparentColor(info: PngInfo, trns: Uint8Array | undefined, data: Uint8Array): void {
+  const keyLength = info.colorType === 0 ? 2 : info.colorType === 2 ? 6 : 0;
+  if (keyLength === 0 || trns === undefined || trns.length < keyLength) return;
+  const max = 2 ** info.bitDepth - 1;
+  // The same rounding as pngjs's scaling of the other pixels (identity for 8 bits).
+  const rgb = [0, 1, 2].map((c) => {
+    const v = info.colorType === 0 ? (trns[0] << 8) | trns[1] : (trns[2 * c] << 8) | trns[2 * c + 1];
+    return Math.floor((v * 255) / max + 0.5);
+  });
+  for (let p = 0; p < data.length; p += 4) {
+    if (data[p + 3] === 0) {
+      data[p] = rgb[0];
+      data[p + 1] = rgb[1];
+      data[p + 2] = rgb[2];
+    }
+  }
 }
 
 function decodePng(bytes: Uint8Array, maxPixels: number): RgbaImage {
   const info = pngHeader(bytes);
   checkPixels(info.width, info.height, maxPixels);
-  const idat = pngImageData(bytes);
-  if (info.interlaced) guardInterlacedInflate(info, idat);
+  const { idat, trns, firstIdat, end } = pngChunks(bytes);
+  const { inflated, expected } = inflateImageData(info, idat);
+  // BUG FIX: only up to the end of IEND. pngjs refused bytes after it ("unrecognised content at end of
+  // stream"), which libpng and Pillow ignore (some tools append data to PNG files).
+  let file: Uint8Array = bytes.subarray(0, end);
+  if (inflated.length > expected) {
+    // BUG FIX: image data longer than the image (within the slack above) failed or decoded depending on
+    // where zlib happened to stop (see inflateImageData) and always failed when interlaced. libpng ignores
+    // the extra data (with a warning), and so does this now: pngjs gets the chunks before the image data,
+    // then only the data the image needs, recompressed, then IEND (rare: only for such malformed files).
+    const data = deflateSync(inflated.subarray(0, expected), { level: 1 });
+    file = Buffer.concat([
+      bytes.subarray(0, firstIdat),
+      pngChunk('IDAT', data),
+      pngChunk('IEND', new Uint8Array(0)),
+    ]);
+  }
   let png: { width: number; height: number; data: Buffer };
   try {
-    png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    png = PNG.sync.read(Buffer.from(file.buffer, file.byteOffset, file.byteLength));
   } catch (e) {
     throw corrupt('PNG', e instanceof Error ? e.message : String(e), e);
   }
@@ -216,7 +322,9 @@ function decodePng(bytes: Uint8Array, maxPixels: number): RgbaImage {
   if (width !== info.width || height !== info.height || data.length !== width * height * 4) {
     throw corrupt('PNG', `the decoder returned ${data.length} bytes for ${width}x${height} pixels`);
   }
-  return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  const rgba = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  restoreTransparentColor(info, trns, rgba);
+  return { width, height, data: rgba };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -227,8 +335,18 @@ function isStartOfFrame(m: number): boolean {
   return m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc;
 }
 
-/** Scans the markers up to the frame header (SOF) and reads the size from it. */
-function jpegHeader(b: Uint8Array): { width: number; height: number } {
+/** What {@link jpegHeader} reads from the frame header. */
+interface JpegInfo {
+  width: number;
+  height: number;
+  /** The SOF marker (0xC0 baseline, 0xC2 progressive, ...). */
+  marker: number;
+  /** 8x8 blocks of the largest component, when the component table can be read. */
+  blocks?: number;
+}
+
+/** Scans the markers up to the frame header (SOF) and reads the size (and the components) from it. */
+function jpegHeader(b: Uint8Array): JpegInfo {
   let p = 2;
   for (;;) {
     // Like libjpeg, skip stray bytes before a marker, then any 0xFF fill bytes.
@@ -259,15 +377,56 @@ function jpegHeader(b: Uint8Array): { width: number; height: number } {
           `the frame header declares ${width}x${height} pixels (a DNL-defined height is unsupported)`,
         );
       }
-      return { width, height };
+      return { width, height, marker: m, blocks: largestComponentBlocks(b, p, width, height) };
     }
     p += len;
   }
 }
 
+/**
+ * 8x8 blocks of the largest component of a frame whose header (its length field) is at `p`, from the
+ * sampling factors; undefined when the component table is cut short or invalid (the decoder reports that).
+ */
+function largestComponentBlocks(b: Uint8Array, p: number, width: number, height: number): number | undefined {
+  const n = b[p + 7];
+  if (n === undefined || n === 0 || p + 8 + 3 * n > b.length) return undefined;
+  const factors: [number, number][] = [];
+  for (let i = 0; i < n; i++) factors.push([b[p + 9 + 3 * i] >> 4, b[p + 9 + 3 * i] & 15]);
+  const hMax = Math.max(...factors.map(([h]) => h));
+  const vMax = Math.max(...factors.map(([, v]) => v));
+  if (factors.some(([h, v]) => h === 0 || v === 0)) return undefined;
+  return Math.max(
+    ...factors.map(
+      ([h, v]) =>
+        Math.ceil(Math.ceil((width * h) / hMax) / 8) * Math.ceil(Math.ceil((height * v) / vMax) / 8),
+    ),
+  );
+}
+
+/**
+ * Rejects a sequential Huffman-coded JPEG (baseline or extended, SOF0 / SOF1) that is too short for the size
+ * its header declares: every 8x8 block of every component is coded, with at least 2 bits (a DC difference
+ * and an end-of-block code), so the file has at least a quarter byte per block of its largest component.
+ * BUG FIX (resource limit): a 617-byte file whose header claims 10000x10000 pixels (within the default
+ * limit) made jpeg-js allocate about 3 GB and work for 17 s before it failed. Progressive JPEGs can code
+ * whole runs of blocks in a few bits, so they have no such bound; only maxPixels limits them.
+ */
+function checkJpegLength(bytes: Uint8Array, info: JpegInfo): void {
+  if ((info.marker !== 0xc0 && info.marker !== 0xc1) || info.blocks === undefined) return;
+  const need = Math.ceil(info.blocks / 4);
+  if (bytes.length < need) {
+    throw corrupt(
+      'JPEG',
+      `the file has ${bytes.length} bytes, fewer than the ${need} that the image data of a ${info.width}x${info.height} baseline JPEG takes at the least`,
+    );
+  }
+}
+
 function decodeJpegBytes(bytes: Uint8Array, maxPixels: number): RgbaImage {
-  const { width, height } = jpegHeader(bytes);
+  const info = jpegHeader(bytes);
+  const { width, height } = info;
   checkPixels(width, height, maxPixels);
+  checkJpegLength(bytes, info);
   let out: { width: number; height: number; data: Uint8Array };
   try {
     out = decodeJpeg(bytes, {
@@ -284,7 +443,7 @@ function decodeJpegBytes(bytes: Uint8Array, maxPixels: number): RgbaImage {
     if (/unsupported|only single frame/i.test(msg)) {
       throw new WfError(
         'E_IMAGE',
-        `unsupported JPEG: ${msg}; convert it to a baseline or progressive RGB or grayscale JPEG, or to PNG`,
+        `unsupported JPEG: ${printable(msg)}; convert it to a baseline or progressive RGB or grayscale JPEG, or to PNG`,
         { cause: e },
       );
     }
@@ -350,7 +509,10 @@ export function readImageHeader(bytes: Uint8Array): ImageHeader {
 /**
  * Decodes a PNG or JPEG file's bytes to 8-bit RGBA. PNG: any bit depth and color type (grayscale, palette,
  * with or without alpha, 16-bit scaled to 8-bit, interlaced); JPEG: baseline and progressive, grayscale or
- * color. Grayscale comes back with R = G = B and opaque images with A = 255.
+ * color. Grayscale comes back with R = G = B and opaque images with A = 255; pixels that a PNG's tRNS color
+ * key makes transparent keep their color, with A = 0 (as Pillow's `convert('RGBA')`). Bytes after a PNG's IEND
+ * chunk, and image data up to 1 KiB longer than the image needs, are ignored (as libpng does); shorter image
+ * data is an error.
  *
  * @param bytes - The whole file (a Node `Buffer` is fine).
  * @returns The decoded image; its `data` is a fresh `Uint8Array` (not a `Buffer`).

@@ -1,0 +1,80 @@
+// Layer norm, same-shape add and dyn_weight on the WebAssembly SIMD row kernels, for dense float32 tensors that live
+// in the wasm engine's heap with rows a multiple of 4 floats long; anything else goes to the JavaScript fast
+// kernel they wrap.
+import type { Kernel, OpName } from '@wf/core';
+import type { CpuTensor } from '../nd.js';
+import type { ScratchProvider } from './attention.js';
+import { fastDynWeightKernels } from './dyn-weight.js';
+import { count, isDense } from './layout.js';
+import type { WasmMatmulEngine } from './wasm-engine.js';
+
+/** Heap address of a dense float32 tensor's first element, or -1 when it is not dense or not in the heap. */
+function addressOf(engine: WasmMatmulEngine, t: CpuTensor | undefined): number {
+  if (!t || !isDense(t) || !(t.data instanceof Float32Array)) return -1;
+  return engine.address(t.data, t.offset);
+}
+
+/**
+ * Wraps the JavaScript `layer_norm` and `add` kernels of `js`, and `dyn_weight`, with their SIMD versions on
+ * `engine`'s heap. `scratch` must hand out memory in that heap (the backend's scratch provider).
+ */
+export function simdRowKernels(
+  engine: WasmMatmulEngine,
+  js: Partial<Record<OpName, Kernel<CpuTensor>>>,
+  scratch: ScratchProvider,
+): Partial<Record<OpName, Kernel<CpuTensor>>> {
+  const rows = engine.rows;
+  const layerNorm: Kernel<CpuTensor> = (args) => {
+    const [x, w, b] = args.inputs;
+    const y = args.out!;
+    const d = x.shape[x.shape.length - 1];
+    if (d % 4 === 0 && w && b) {
+      const px = addressOf(engine, x);
+      const py = addressOf(engine, y);
+      const pw = addressOf(engine, w);
+      const pb = addressOf(engine, b);
+      if (px >= 0 && py >= 0 && pw >= 0 && pb >= 0) {
+        rows.layerNorm(px, py, pw, pb, count(x) / d, d, (args.attrs as { eps: number }).eps);
+        return y;
+      }
+    }
+    return js.layer_norm!(args);
+  };
+  const add: Kernel<CpuTensor> = (args) => {
+    const [a, b] = args.inputs;
+    const o = args.out!;
+    const n = count(o);
+    if (n % 4 === 0 && count(a) === n && count(b) === n && a.shape.length === o.shape.length) {
+      const pa = addressOf(engine, a);
+      const pb = addressOf(engine, b);
+      const po = addressOf(engine, o);
+      if (pa >= 0 && pb >= 0 && po >= 0) {
+        rows.add(pa, pb, po, n);
+        return o;
+      }
+    }
+    return js.add!(args);
+  };
+  const jsDynWeight = fastDynWeightKernels.dyn_weight!;
+  const dynWeight: Kernel<CpuTensor> = (args) => {
+    const [g, w] = args.inputs;
+    const o = args.out!;
+    const [cin, cout] = w.shape;
+    const pg = addressOf(engine, g);
+    const pw = addressOf(engine, w);
+    const po = addressOf(engine, o);
+    if (cout % 4 !== 0 || cin === 0 || pg < 0 || pw < 0 || po < 0) return jsDynWeight(args);
+    const { scale } = args.attrs as { scale: number };
+    const absScale = Math.abs(scale);
+    const s = scratch(2 * cout); // [sums of squares | column factors]
+    const ps = engine.address(s, 0);
+    const per = cin * cout;
+    for (let b = 0; b < count(g) / per; b++) {
+      rows.colSumSq(pg + 4 * b * per, ps, cin, cout);
+      for (let j = 0; j < cout; j++) s[cout + j] = scale / (absScale * Math.sqrt(s[j]) + 1);
+      rows.addScaledCols(pw, pg + 4 * b * per, ps + 4 * cout, po + 4 * b * per, cin, cout);
+    }
+    return o;
+  };
+  return { layer_norm: layerNorm, add, dyn_weight: dynWeight };
+}
