@@ -14,6 +14,7 @@ import { fuzzParams } from '@wf/test-fixtures';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SafetensorsError } from '../errors.js';
+import { yieldToEventLoop } from '../graph/yield.js';
 import type { TensorData } from '../ir/types.js';
 import { findNonFinite, type NonFiniteTensor } from './non-finite.js';
 import {
@@ -998,11 +999,16 @@ const randomHeaderArb = fc
 // ---------------------------------------------------------------------------------------------------------
 // The properties.
 
-/** Runs a synchronous property with the suite's fuzz parameters. */
-function check<T>(arb: fc.Arbitrary<T>, runs: number, predicate: (v: T) => void): void {
-  fc.assert(
-    fc.property(arb, (v) => {
+/**
+ * Runs a property with the suite's fuzz parameters, letting the event loop run every 100 cases: a long
+ * synchronous run (`pnpm fuzz`) would otherwise starve vitest's worker RPC, which gives up after a minute.
+ */
+async function check<T>(arb: fc.Arbitrary<T>, runs: number, predicate: (v: T) => void): Promise<void> {
+  let cases = 0;
+  await fc.assert(
+    fc.asyncProperty(arb, async (v) => {
       predicate(v);
+      if (++cases % 100 === 0) await yieldToEventLoop();
     }),
     { ...fuzzParams(runs) },
   );
@@ -1036,8 +1042,8 @@ afterAll(() => {
 describe('safetensors reader under fuzzing', () => {
   it(
     'parses every valid file exactly: names in header order, offsets, metadata, decoded values',
-    () => {
-      check(fc.tuple(builtArb, fc.nat(7), fc.boolean()), RUNS.valid, ([b, shift, asArrayBuffer]) => {
+    async () => {
+      await check(fc.tuple(builtArb, fc.nat(7), fc.boolean()), RUNS.valid, ([b, shift, asArrayBuffer]) => {
         const file = fileOf(b);
         const expected = expectedOf(b, file);
         // Also read through an ArrayBuffer, and at an unaligned offset inside a larger buffer.
@@ -1051,7 +1057,7 @@ describe('safetensors reader under fuzzing', () => {
         checkFile('valid', file, expected, input);
       });
       // The writer's files parse too.
-      check(builtArb, Math.ceil(RUNS.valid / 5), (b) => {
+      await check(builtArb, Math.ceil(RUNS.valid / 5), (b) => {
         const file = fileOf(b);
         const parsed = parseSafetensors(file);
         const rec: Record<string, TensorData> = {};
@@ -1067,8 +1073,8 @@ describe('safetensors reader under fuzzing', () => {
 
   it(
     'rejects (or, past the last tensor, accepts) a valid file truncated at any byte',
-    () => {
-      check(fc.tuple(builtArb, fc.nat()), RUNS.truncated, ([b, cut]) => {
+    async () => {
+      await check(fc.tuple(builtArb, fc.nat()), RUNS.truncated, ([b, cut]) => {
         const file = fileOf(b);
         checkFile('truncated', file.slice(0, cut % file.length));
       });
@@ -1078,8 +1084,8 @@ describe('safetensors reader under fuzzing', () => {
 
   it(
     'survives any u64 header-length field: 0, past the end, up to 2^64-1, near the true length',
-    () => {
-      check(fc.tuple(builtArb, lengthClaimArb), RUNS.headerLength, ([b, claim]) => {
+    async () => {
+      await check(fc.tuple(builtArb, lengthClaimArb), RUNS.headerLength, ([b, claim]) => {
         checkFile('header length', withLength(fileOf(b), claim));
       });
     },
@@ -1088,8 +1094,8 @@ describe('safetensors reader under fuzzing', () => {
 
   it(
     'survives byte flips, inserts and deletes in the header (invalid UTF-8 and JSON included)',
-    () => {
-      check(
+    async () => {
+      await check(
         fc.tuple(builtArb, fc.array(byteEditArb, { minLength: 1, maxLength: 4 })),
         RUNS.byteEdits,
         ([b, edits]) => {
@@ -1102,8 +1108,8 @@ describe('safetensors reader under fuzzing', () => {
 
   it(
     'survives structural header edits: offsets, shapes, dtypes, duplicates, __proto__, metadata',
-    () => {
-      check(mutatedArb, RUNS.structural, (file) => {
+    async () => {
+      await check(mutatedArb, RUNS.structural, (file) => {
         checkFile('structural', file);
       });
       const s = stat('structural');
@@ -1117,7 +1123,7 @@ describe('safetensors reader under fuzzing', () => {
 
   it(
     'survives garbage: random bytes, JSON-ish token soup, random JSON headers',
-    () => {
+    async () => {
       const garbage = fc.oneof(
         fc.uint8Array({ maxLength: 512 }),
         fc.tuple(fc.bigInt(0n, 600n), fc.uint8Array({ minLength: 8, maxLength: 512 })).map(([n, bytes]) => {
@@ -1127,7 +1133,7 @@ describe('safetensors reader under fuzzing', () => {
         jsonishArb,
         randomHeaderArb,
       );
-      check(garbage, RUNS.garbage, (file) => {
+      await check(garbage, RUNS.garbage, (file) => {
         checkFile('garbage', file);
       });
     },
@@ -1136,7 +1142,7 @@ describe('safetensors reader under fuzzing', () => {
 
   it(
     'allocates no ArrayBuffer memory beyond the file for headers claiming huge tensors',
-    () => {
+    async () => {
       const hugeArb = fc.tuple(
         fc.constantFrom(...DTYPES),
         fc.array(
@@ -1151,7 +1157,7 @@ describe('safetensors reader under fuzzing', () => {
         lengthClaimArb,
         fc.boolean(),
       );
-      check(hugeArb, RUNS.memory, ([dtype, shape, offsets, data, claim, badLength]) => {
+      await check(hugeArb, RUNS.memory, ([dtype, shape, offsets, data, claim, badLength]) => {
         const bytes = shape.reduce((a, d) => a * d, SIZE[dtype]);
         const end = offsets === 'claim' ? (Number.isSafeInteger(bytes) ? bytes : 2 ** 53 - 1) : data.length;
         let file = assemble(
