@@ -20,3 +20,5 @@ export declare function memoryAfterGc(): Promise<{
   arrayBuffers: number;
   external: number;
 }>;
+/** One PNG chunk: big-endian length, the 4-letter type, `data`, and the CRC-32 of type and data. */
+export declare function pngChunk(type: string, data: Uint8Array): Uint8Array;

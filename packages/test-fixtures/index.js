@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { crc32 } from 'node:zlib';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -76,4 +77,15 @@ export async function memoryAfterGc() {
   await forceGc();
   const m = process.memoryUsage();
   return { heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers, external: m.external };
+}
+
+/** One PNG chunk: big-endian length, the 4-letter type, `data`, and the CRC-32 of type and data. */
+export function pngChunk(type, data) {
+  const out = new Uint8Array(12 + data.length);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, data.length);
+  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
+  out.set(data, 8);
+  dv.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
+  return out;
 }

@@ -10,8 +10,7 @@ import { fixturePath, readFixture, sharedPath } from '@wf/test-fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGpujsBackend } from './create.js';
 import type { GpujsBackend } from './gpujs-backend.js';
-import type { ConcreteMode } from './modes.js';
-import { IN_CI, unavailableReason } from './test-support.js';
+import { NODE_TEST_MODES, skipReason } from './test-support.js';
 
 const TOL = 1e-4;
 
@@ -56,16 +55,8 @@ export function parityError(got: TensorData, ref: TensorData): { err: number; bo
   return { err, bound: TOL * Math.max(1, mx) };
 }
 
-/** Modes (and webasm with its worker pool: the asynchronous kernel path) the fixtures run in. */
-const MODES: { mode: ConcreteMode; threads?: boolean }[] = [
-  { mode: 'cpu' },
-  { mode: 'webasm' },
-  { mode: 'webasm', threads: true },
-  { mode: 'headlessgl' },
-];
-
-for (const { mode, threads } of MODES) {
-  const reason = mode === 'headlessgl' && !IN_CI ? await unavailableReason(mode) : undefined;
+for (const { mode, threads } of NODE_TEST_MODES) {
+  const reason = await skipReason(mode);
   const label = `gpujs:${mode}${threads ? ' (threads)' : ''}`;
   describe(`reference parity (${label})`, () => {
     if (reason) {

@@ -9,8 +9,7 @@ import { loadBuiltinModel } from '@wf/models/node';
 import { memoryAfterGc } from '@wf/test-fixtures';
 import { describe, expect, it } from 'vitest';
 import { createGpujsBackend } from './create.js';
-import type { ConcreteMode } from './modes.js';
-import { IN_CI, unavailableReason } from './test-support.js';
+import { NODE_TEST_MODES, skipReason } from './test-support.js';
 
 const RUNS = 200;
 const WARMUP = 10;
@@ -22,15 +21,8 @@ function digit(seed: number): TensorData {
   return { dtype: 'float32', shape: [1, 1, 32, 32], data };
 }
 
-const MODES: { mode: ConcreteMode; threads?: boolean }[] = [
-  { mode: 'cpu' },
-  { mode: 'webasm' },
-  { mode: 'webasm', threads: true },
-  { mode: 'headlessgl' },
-];
-
-for (const { mode, threads } of MODES) {
-  const reason = mode === 'headlessgl' && !IN_CI ? await unavailableReason(mode) : undefined;
+for (const { mode, threads } of NODE_TEST_MODES) {
+  const reason = await skipReason(mode);
   const label = `gpujs:${mode}${threads ? ' (threads)' : ''}`;
   describe(`memory hygiene (${label})`, () => {
     if (reason) {

@@ -28,3 +28,16 @@ export async function unavailableReason(mode: ConcreteMode): Promise<string | un
     return (e as Error).message;
   }
 }
+
+/** The modes the Node suites run in: cpu, webasm (also with its worker pool: the asynchronous path), headlessgl. */
+export const NODE_TEST_MODES: readonly { mode: ConcreteMode; threads?: boolean }[] = [
+  { mode: 'cpu' },
+  { mode: 'webasm' },
+  { mode: 'webasm', threads: true },
+  { mode: 'headlessgl' },
+];
+
+/** Why a mode of {@link NODE_TEST_MODES} is skipped here: headless GL without a display, outside CI only. */
+export async function skipReason(mode: ConcreteMode): Promise<string | undefined> {
+  return mode === 'headlessgl' && !IN_CI ? unavailableReason(mode) : undefined;
+}

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { parseSafetensors, serializeSafetensors, type TensorData } from '@wf/core';
-import { fixturePath, readFixture } from '@wf/test-fixtures';
+import { fixturePath, pngChunk, readFixture } from '@wf/test-fixtures';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from './program.js';
 
@@ -119,27 +119,7 @@ const weights = {
 // ---------------------------------------------------------------------------------------------------------
 // Image files
 
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-function chunk(type: string, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + data.length);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, data.length);
-  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
-  out.set(data, 8);
-  dv.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
-  return out;
-}
+const chunk = pngChunk;
 
 /** An 8-bit RGB PNG of `width x height` (a gradient), or only its header when `raw` is undefined. */
 function png(width: number, height: number, raw?: Uint8Array): Uint8Array {
