@@ -80,8 +80,9 @@ describe('cancellation', () => {
   it('an AbortSignal stops a long run between ops; the model stays usable and exact', async () => {
     const backend = createCpuBackend({ kernels: 'plain' });
     const model = randomModel('wfm-tiny', { seed: 5 });
-    const x = image([1, 3, 224, 224]);
-    const compiled = await model.compile(backend, {});
+    // 112 px (49 tokens) on the plain kernels: about half a second alone, long enough to abort mid-run
+    const x = image([1, 3, 112, 112]);
+    const compiled = await model.compile(backend, { height: 112 });
     const t0 = performance.now();
     const reference = await compiled.run(x);
     const fullMs = performance.now() - t0;
