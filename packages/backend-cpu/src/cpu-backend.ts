@@ -45,13 +45,16 @@ export function fastKernels(
   engine: MatmulEngine,
   scratch: ScratchProvider = jsScratch(),
 ): KernelRegistry<CpuTensor> {
-  const js = { ...fastElementwiseKernels, ...fastNormReduceKernels };
+  const js = {
+    ...fastElementwiseKernels,
+    ...fastNormReduceKernels,
+    ...fastDynWeightKernels,
+    ...productKernels(engine, scratch),
+  };
   return {
     ...cpuKernels,
     ...js,
-    ...fastDynWeightKernels,
     ...(engine instanceof WasmMatmulEngine ? simdRowKernels(engine, js, scratch) : {}),
-    ...productKernels(engine, scratch),
   };
 }
 

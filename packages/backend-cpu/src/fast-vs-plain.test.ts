@@ -109,6 +109,10 @@ describe('fast kernels equal the plain ones', () => {
         mx: F.max(xi, 0),
         bias: F.add(xi, t.constant(randomTensor([d], r))),
         div: F.div(xi, F.add(F.l2norm(xi, 1, true), 1)),
+        // strided rows (a slice of the last axis) and a transposed view
+        siluSlice: F.silu(F.sliceAxis(xi, -1, 0, Math.max(1, d - 1))),
+        sigmoidT: F.sigmoid(F.transpose(xi)),
+        addT: F.add(F.transpose(xi), F.transpose(F.mul(xi, 2))),
       };
     });
     await both(g, { x }, `norm ${shape}`);

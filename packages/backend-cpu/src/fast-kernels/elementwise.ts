@@ -1,9 +1,9 @@
 // Fast elementwise kernels for dense tensors: binary ops where the operands have the output's shape, are
 // scalars, or broadcast along the leading axes (a bias row); unary ops as flat loops. Other layouts defer
-// to the plain kernels.
+// to the plain kernels. sigmoid and the silu composite (one pass) also take rows of strided views.
 import type { Kernel, OpName } from '@wf/core';
-import { elementwiseKernels, UNARY_FNS } from '../kernels/elementwise.js';
-import type { CpuTensor } from '../nd.js';
+import { elementwiseKernels, map1, UNARY_FNS } from '../kernels/elementwise.js';
+import { type CpuTensor, forEachOffset, stridedView } from '../nd.js';
 import { count, isDense } from './layout.js';
 
 type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow';
@@ -93,8 +93,59 @@ function unary(op: keyof typeof UNARY_FNS): Kernel<CpuTensor> {
   };
 }
 
+/**
+ * A dense one-input kernel with the loop written out for `f` (inlined by V8: no call through a shared
+ * closure per element), deferring other layouts to `fallback`.
+ */
+function denseMap(f: (x: number) => number, fallback: Kernel<CpuTensor>): Kernel<CpuTensor> {
+  return (args) => {
+    const [a] = args.inputs;
+    const o = args.out!;
+    const od = o.data;
+    const ad = a.data;
+    if (isDense(a) && isDense(o)) {
+      const n = count(o);
+      const ao = a.offset;
+      const oo = o.offset;
+      for (let i = 0; i < n; i++) od[oo + i] = f(ad[ao + i]);
+      return o;
+    }
+    // rows of a strided view (e.g. a slice of the last axis) that are contiguous inside
+    const r = a.shape.length;
+    const d = r ? a.shape[r - 1] : 0;
+    if (r < 2 || a.stride[r - 1] !== 1 || o.stride[r - 1] !== 1) return fallback(args);
+    const lead = a.shape.slice(0, -1);
+    const rowsA = stridedView(a, lead, a.stride.slice(0, -1), a.offset);
+    const rowsO = stridedView(o, lead, o.stride.slice(0, -1), o.offset);
+    forEachOffset(lead, [rowsO, rowsA], (at) => {
+      const oo = at[0];
+      const ao = at[1];
+      for (let i = 0; i < d; i++) od[oo + i] = f(ad[ao + i]);
+    });
+    return o;
+  };
+}
+
+/** x · sigmoid(x), stable for either sign (the fused form of the `silu` composite). */
+const siluOf = (x: number): number => {
+  if (x >= 0) return x / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return (x * e) / (1 + e);
+};
+
 /** Fast elementwise kernels keyed by op. */
 export const fastElementwiseKernels: Partial<Record<OpName, Kernel<CpuTensor>>> = {
   ...Object.fromEntries((Object.keys(BINARY) as BinaryOp[]).map((op) => [op, binary(op)])),
   ...Object.fromEntries((Object.keys(UNARY_FNS) as (keyof typeof UNARY_FNS)[]).map((op) => [op, unary(op)])),
+  sigmoid: denseMap((x) => {
+    if (x >= 0) return 1 / (1 + Math.exp(-x));
+    const e = Math.exp(x);
+    return e / (1 + e);
+  }, elementwiseKernels.sigmoid!),
+  // the silu composite in one pass (without this kernel it lowers to sigmoid and mul)
+  silu: denseMap(siluOf, (args) => {
+    const [a] = args.inputs;
+    map1(args.out!, a, siluOf);
+    return args.out!;
+  }),
 };

@@ -1,9 +1,10 @@
-// Layer norm, same-shape add and dyn_weight on the WebAssembly SIMD row kernels, for dense float32 tensors that live
-// in the wasm engine's heap with rows a multiple of 4 floats long; anything else goes to the JavaScript fast
-// kernel they wrap.
+// Layer norm, same-shape add, dyn_weight and depthwise 3x3 on the WebAssembly SIMD row kernels, for dense
+// float32 tensors that live in the wasm engine's heap (rows a multiple of 4 floats long where it matters);
+// anything else goes to the JavaScript fast kernel they wrap.
 import type { Kernel, OpName } from '@wf/core';
 import type { CpuTensor } from '../nd.js';
 import type { ScratchProvider } from './attention.js';
+import { isDepthwise3x3 } from './depthwise.js';
 import { fastDynWeightKernels } from './dyn-weight.js';
 import { count, isDense } from './layout.js';
 import type { WasmMatmulEngine } from './wasm-engine.js';
@@ -15,8 +16,8 @@ function addressOf(engine: WasmMatmulEngine, t: CpuTensor | undefined): number {
 }
 
 /**
- * Wraps the JavaScript `layer_norm` and `add` kernels of `js`, and `dyn_weight`, with their SIMD versions on
- * `engine`'s heap. `scratch` must hand out memory in that heap (the backend's scratch provider).
+ * Wraps the JavaScript `layer_norm`, `add` and `conv2d` (its depthwise 3x3 case) kernels of `js`, and
+ * `dyn_weight`, with their SIMD versions on `engine`'s heap. `scratch` must hand out memory in that heap (the backend's scratch provider).
  */
 export function simdRowKernels(
   engine: WasmMatmulEngine,
@@ -76,5 +77,23 @@ export function simdRowKernels(
     }
     return o;
   };
-  return { layer_norm: layerNorm, add, dyn_weight: dynWeight };
+  const jsConv = js.conv2d!;
+  const conv2d: Kernel<CpuTensor> = (args) => {
+    const [x, w, bias] = args.inputs;
+    const o = args.out!;
+    const attrs = args.attrs as { stride: number[]; padding: number[]; groups: number };
+    if (!isDepthwise3x3(x, w, attrs)) return jsConv(args);
+    const px = addressOf(engine, x);
+    const pk = addressOf(engine, w);
+    const py = addressOf(engine, o);
+    const pb = bias ? addressOf(engine, bias) : 0;
+    if (px < 0 || pk < 0 || py < 0 || pb < 0) return jsConv(args);
+    const [n, c, h, wd] = x.shape;
+    const wp = wd + 5;
+    const pad = scratch((h + 2) * wp);
+    pad.fill(0, 0, (h + 2) * wp);
+    rows.depthwise3x3(px, pk, pb, py, n * c, c, h, wd, engine.address(pad, 0), wp);
+    return o;
+  };
+  return { layer_norm: layerNorm, add, dyn_weight: dynWeight, conv2d };
 }

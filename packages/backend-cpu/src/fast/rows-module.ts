@@ -1,7 +1,8 @@
 // WebAssembly SIMD row kernels of the fast CPU path, generated from TypeScript like the gemm module: layer
-// norm over the last axis (with its affine weight and bias), the same-shape elementwise add and the two
-// passes of DynLinear's normalized weight. They run on the backend's heap, four floats per instruction; a
-// scalar JavaScript loop takes 4-10 ns per element here, these about one. Rows must be a multiple of 4 floats long (the callers check; others stay in JavaScript).
+// norm over the last axis (with its affine weight and bias), the same-shape elementwise add, the two
+// passes of DynLinear's normalized weight, and the depthwise 3x3 convolution. They run on the backend's
+// heap, four floats per instruction; a scalar JavaScript loop takes 4-10 ns per element here, these about
+// one. Rows must be a multiple of 4 floats long where noted (the callers check; others stay in JavaScript).
 //
 // layer_norm(x, y, w, b, rows, d, eps), two passes per row in f32x4 lanes:
 //   mean = Σx / d;  var = Σ(x - mean)² / d;  y = (x - mean) · (1/√(var + eps)) · w + b
@@ -19,6 +20,23 @@ export interface RowKernels {
   add(a: number, b: number, out: number, n: number): void;
   /** `ss[j] = Σ_i g[i, j]²` for a `rows x cols` matrix `g` (cols % 4 === 0). */
   colSumSq(g: number, ss: number, rows: number, cols: number): void;
+  /**
+   * Depthwise 3x3 (stride 1, zero padding 1) over `planes` planes of `h x w`; kernel 9 floats per plane,
+   * bias per channel (`bias` 0: none, channel = plane % c). `scratch`: (h + 2) x `wp` floats, zeroed, with
+   * `wp >= w + 5` (room for the last vector's overhang).
+   */
+  depthwise3x3(
+    x: number,
+    k: number,
+    bias: number,
+    y: number,
+    planes: number,
+    c: number,
+    h: number,
+    w: number,
+    scratch: number,
+    wp: number,
+  ): void;
   /** `out[i, j] = w[i, j] + g[i, j] · s[j]` for `rows x cols` matrices (cols % 4 === 0). */
   addScaledCols(w: number, g: number, s: number, out: number, rows: number, cols: number): void;
 }
@@ -182,6 +200,115 @@ export function buildRowsModule(): Uint8Array<ArrayBuffer> {
       ),
     );
   }
+  {
+    // Depthwise 3x3, stride 1, zero padding 1, over `planes` = N·C planes of h x w floats: plane p uses
+    // kernel k + 36 (p % c) (9 floats) and bias[p % c] (bias 0: none). Each plane is copied into a
+    // zero-bordered scratch of (h + 2) rows of `wp` floats (the caller zeroes it once; only the interior is
+    // rewritten), then every output row is computed four columns at a time; a row's last 1-3 columns are
+    // stored lane by lane so nothing is written past the row.
+    const { fn } = m.addFunction(
+      ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'],
+      [],
+      'depthwise3x3',
+    );
+    const [x, k, bias, y, planes, c, h, w, scratch, wp] = fn.params;
+    const [p, i, j, src, dst, row, kp, rowBytes, lanes] = fn.locals('i32', 9);
+    const [bv] = fn.locals('f32', 1);
+    const [acc] = fn.locals('v128', 1);
+    const taps = fn.locals('v128', 9);
+    const get = op.localGet;
+    const i32 = op.i32Const;
+    const add = op.i32Add;
+    const mul = op.i32Mul;
+    // byte address in the scratch of padded (row r, column col)
+    const sp = (r: Code, col: Code): Code => add(get(scratch), op.i32Shl(add(mul(r, get(wp)), col), i32(2)));
+    fn.emit(
+      op.block(
+        op.brIf(0, op.i32Eqz(get(planes))),
+        op.brIf(0, op.i32Eqz(get(w))),
+        op.brIf(0, op.i32Eqz(get(h))),
+        op.localSet(rowBytes, op.i32Shl(get(w), i32(2))),
+        op.localSet(p, i32(0)),
+        op.localSet(src, get(x)),
+        op.localSet(dst, get(y)),
+        op.loop(
+          // taps and bias of this plane
+          op.localSet(kp, add(get(k), mul(op.i32RemU(get(p), get(c)), i32(36)))),
+          ...taps.map((t, q) => op.localSet(t, op.v128Load32Splat(get(kp), { offset: 4 * q }))),
+          op.localSet(
+            bv,
+            op.ifValue(
+              'f32',
+              op.i32Eqz(get(bias)),
+              op.f32Const(0),
+              op.f32Load(add(get(bias), op.i32Shl(op.i32RemU(get(p), get(c)), i32(2)))),
+            ),
+          ),
+          // copy the plane into the scratch's interior (row r + 1, columns 1..w)
+          op.localSet(i, i32(0)),
+          op.loop(
+            op.localSet(j, i32(0)),
+            op.loop(
+              op.f32Store(
+                sp(add(get(i), i32(1)), add(get(j), i32(1))),
+                op.f32Load(add(get(src), op.i32Shl(add(mul(get(i), get(w)), get(j)), i32(2)))),
+              ),
+              op.brIf(0, op.i32LtU(op.localTee(j, add(get(j), i32(1))), get(w))),
+            ),
+            op.brIf(0, op.i32LtU(op.localTee(i, add(get(i), i32(1))), get(h))),
+          ),
+          // output rows
+          op.localSet(i, i32(0)),
+          op.loop(
+            op.localSet(row, add(get(dst), mul(get(i), get(rowBytes)))),
+            op.localSet(j, i32(0)),
+            op.loop(
+              op.localSet(acc, op.f32x4Splat(get(bv))),
+              ...[0, 1, 2].flatMap((u) =>
+                [0, 1, 2].map((v) =>
+                  op.localSet(
+                    acc,
+                    op.f32x4Add(
+                      get(acc),
+                      op.f32x4Mul(
+                        get(taps[3 * u + v]),
+                        op.v128Load(sp(add(get(i), i32(u)), add(get(j), i32(v)))),
+                      ),
+                    ),
+                  ),
+                ),
+              ),
+              op.localSet(lanes, op.i32Sub(get(w), get(j))),
+              op.if(
+                op.i32GeS(get(lanes), i32(4)),
+                op.v128Store(add(get(row), op.i32Shl(get(j), i32(2))), get(acc)),
+                [
+                  op.f32Store(add(get(row), op.i32Shl(get(j), i32(2))), op.f32x4ExtractLane(get(acc), 0)),
+                  op.if(
+                    op.i32GtS(get(lanes), i32(1)),
+                    op.f32Store(add(get(row), op.i32Shl(get(j), i32(2))), op.f32x4ExtractLane(get(acc), 1), {
+                      offset: 4,
+                    }),
+                  ),
+                  op.if(
+                    op.i32GtS(get(lanes), i32(2)),
+                    op.f32Store(add(get(row), op.i32Shl(get(j), i32(2))), op.f32x4ExtractLane(get(acc), 2), {
+                      offset: 8,
+                    }),
+                  ),
+                ],
+              ),
+              op.brIf(0, op.i32LtS(op.localTee(j, add(get(j), i32(4))), get(w))),
+            ),
+            op.brIf(0, op.i32LtU(op.localTee(i, add(get(i), i32(1))), get(h))),
+          ),
+          op.localSet(src, add(get(src), mul(get(h), get(rowBytes)))),
+          op.localSet(dst, add(get(dst), mul(get(h), get(rowBytes)))),
+          op.brIf(0, op.i32LtU(op.localTee(p, add(get(p), i32(1))), get(planes))),
+        ),
+      ),
+    );
+  }
   return m.build();
 }
 
@@ -195,11 +322,13 @@ export function createRowKernels(heap: WasmHeap): RowKernels {
     add: RowKernels['add'];
     col_sumsq: RowKernels['colSumSq'];
     add_scaled_cols: RowKernels['addScaledCols'];
+    depthwise3x3: RowKernels['depthwise3x3'];
   };
   return {
     layerNorm: ex.layer_norm,
     add: ex.add,
     colSumSq: ex.col_sumsq,
     addScaledCols: ex.add_scaled_cols,
+    depthwise3x3: ex.depthwise3x3,
   };
 }

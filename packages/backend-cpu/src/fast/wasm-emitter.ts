@@ -184,6 +184,7 @@ export const op = {
   i32Sub: (a: Code, b: Code): Code => [a, b, 0x6b],
   i32Mul: (a: Code, b: Code): Code => [a, b, 0x6c],
   i32DivU: (a: Code, b: Code): Code => [a, b, 0x6e],
+  i32RemU: (a: Code, b: Code): Code => [a, b, 0x70],
   i32And: (a: Code, b: Code): Code => [a, b, 0x71],
   i32Or: (a: Code, b: Code): Code => [a, b, 0x72],
   i32Shl: (a: Code, b: Code): Code => [a, b, 0x74],
