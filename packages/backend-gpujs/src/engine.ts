@@ -35,8 +35,24 @@ export function chain<T, U>(v: MaybePromise<T>, f: (t: T) => MaybePromise<U>): M
   return v instanceof Promise ? v.then(f) : f(v);
 }
 
-/** Re-exported from `@wf/core`: resolves after pending macrotasks got a chance to run. */
-export { yieldToEventLoop } from '@wf/core';
+/**
+ * Runs `run`; when it throws, or the Promise it returns rejects, calls `cleanup` before passing the error
+ * on (synchronously when `run` is synchronous).
+ */
+export function onFailure<T>(run: () => MaybePromise<T>, cleanup: () => void): MaybePromise<T> {
+  try {
+    const r = run();
+    return r instanceof Promise
+      ? r.catch((e) => {
+          cleanup();
+          throw e;
+        })
+      : r;
+  } catch (e) {
+    cleanup();
+    throw e;
+  }
+}
 
 /** Resolves an array of maybe-Promises, synchronously when none is a Promise. */
 export function all<T>(vs: readonly MaybePromise<T>[]): MaybePromise<T[]> {

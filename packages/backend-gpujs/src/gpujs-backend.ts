@@ -22,6 +22,7 @@ import {
   sameShape,
   type TensorData,
   type TensorType,
+  yieldToEventLoop,
 } from '@wf/core';
 import {
   all,
@@ -31,7 +32,7 @@ import {
   type EngineOptions,
   KernelBuildError,
   type MaybePromise,
-  yieldToEventLoop,
+  onFailure,
 } from './engine.js';
 import type { GpuJsLib } from './gpujs.js';
 import { FUSED_COMPOSITES, PLAN_BUILDERS } from './kernels/index.js';
@@ -332,29 +333,14 @@ export class GpujsBackend implements Backend<GpujsTensor, GpujsStorage> {
     const done = () => {
       for (const b of ins) b.unref();
     };
-    let r: MaybePromise<DeviceBuffer>;
-    try {
-      r = this.execPlan(op, plan, ins);
-    } catch (e) {
-      done();
-      throw e;
-    }
-    if (r instanceof Promise) {
-      return r.then(
-        (buf) => {
-          done();
-          out.storage.bind(buf);
-          return out;
-        },
-        (e) => {
-          done();
-          throw e;
-        },
-      );
-    }
-    done();
-    out.storage.bind(r);
-    return out;
+    return chain(
+      onFailure(() => this.execPlan(op, plan, ins), done),
+      (buf) => {
+        done();
+        out.storage.bind(buf);
+        return out;
+      },
+    );
   }
 
   /** Runs a plan on input buffers; resolves to a new reference to the result. */
@@ -383,18 +369,7 @@ export class GpujsBackend implements Backend<GpujsTensor, GpujsStorage> {
             return next(i + 1);
           });
         };
-        try {
-          const r = next(0);
-          return r instanceof Promise
-            ? r.catch((e) => {
-                release();
-                throw e;
-              })
-            : r;
-        } catch (e) {
-          release();
-          throw e;
-        }
+        return onFailure(() => next(0), release);
       }
     }
   }
@@ -445,18 +420,7 @@ export class GpujsBackend implements Backend<GpujsTensor, GpujsStorage> {
         },
       );
     };
-    try {
-      const r = next(0);
-      return r instanceof Promise
-        ? r.catch((e) => {
-            release();
-            throw e;
-          })
-        : r;
-    } catch (e) {
-      release();
-      throw e;
-    }
+    return onFailure(() => next(0), release);
   }
 
   /** A constant of a lowered graph, uploaded once per backend. */
