@@ -23,6 +23,7 @@ export { describeNonFinite, findNonFinite, type NonFiniteTensor } from './io/non
 export * from './io/safetensors.js';
 export { erf, sigmoid } from './ir/math.js';
 export * from './ir/ops.js';
+export { seededRandom } from './ir/random.js';
 export { adaptiveBin, broadcastShapes, convOut, normAxes, normAxis } from './ir/shape-utils.js';
 export { type Context, Tensor } from './ir/tensor.js';
 export * from './ir/types.js';

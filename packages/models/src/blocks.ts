@@ -1,20 +1,8 @@
 // Single-block workloads with seeded random weights: one dynamic WeightFormer block (SPEC section 2) and
 // one pre-norm softmax-attention block (SPEC section 6) at the same width. The demo and the benchmark
 // time these against each other to show linear against quadratic cost in the number of tokens.
-import { F, type Graph, type TensorData, trace } from '@wf/core';
+import { F, type Graph, seededRandom, type TensorData, trace } from '@wf/core';
 import type { Grid } from './arch/common.js';
-
-/** Seeded uniform random numbers in [0, 1) (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Options of the block workloads. */
 export interface BlockOptions {

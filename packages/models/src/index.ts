@@ -1,11 +1,13 @@
 // Public API of @wf/models: configurations, loading, the model object and the architectures' forward
 // passes, built only from @wf/core ops (the caller picks the backend).
 
+/** Seeded uniform random numbers in [0, 1) (mulberry32), as used by `randomModel` and the block workloads. */
+export { seededRandom } from '@wf/core';
 export type { Grid } from './arch/common.js';
 export { ditForward, ditForwardWithCfg, timestepFrequencies } from './arch/dit.js';
 export { vitForward } from './arch/vit.js';
 export { wfmForward } from './arch/wfm.js';
-export { attentionBlockGraph, type BlockOptions, seededRandom, weightFormerBlockGraph } from './blocks.js';
+export { attentionBlockGraph, type BlockOptions, weightFormerBlockGraph } from './blocks.js';
 export * from './config.js';
 export * from './data/imagenet-classes.js';
 export * from './image/preprocess.js';

@@ -1,7 +1,6 @@
 // Named model variants (the published sizes) and seeded random initialization, for building a model
 // without a checkpoint (benchmarks, tests) or for naming the configuration of one that has none.
-import type { TensorData } from '@wf/core';
-import { seededRandom } from './blocks.js';
+import { seededRandom, type TensorData } from '@wf/core';
 import {
   type DitConfig,
   expectedWeights,

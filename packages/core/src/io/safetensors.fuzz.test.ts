@@ -15,6 +15,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SafetensorsError } from '../errors.js';
 import { yieldToEventLoop } from '../graph/yield.js';
+import { seededRandom } from '../ir/random.js';
 import type { TensorData } from '../ir/types.js';
 import { findNonFinite, type NonFiniteTensor } from './non-finite.js';
 import {
@@ -346,16 +347,7 @@ function checkFile(
 // Valid files: random tensors of every dtype, laid out with gaps in any order, with metadata.
 
 /** A deterministic PRNG (mulberry32) for tensor bytes: a case is its seed, so counterexamples stay small. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = seededRandom;
 
 /** How tensor bytes are drawn: raw random bits, floats kept finite, or NaN/Inf sprinkled in. */
 type ValueMode = 'raw' | 'finite' | 'special';

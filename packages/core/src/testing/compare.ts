@@ -2,6 +2,7 @@
 // `max|y - ref| <= rel * max(1, max|ref|)`, an assertion that reports where it fails, and a small
 // deterministic PRNG to make random test tensors that are the same on every machine and every run.
 import { fmtShape } from '../errors.js';
+import { seededRandom } from '../ir/random.js';
 import type { Shape, TensorData } from '../ir/types.js';
 
 /** Anything with a shape and numeric row-major data: host TensorData or the reference's F64Data. */
@@ -113,14 +114,7 @@ export function expectClose(actual: NumericTensor, ref: NumericTensor, rel: numb
 
 /** A seeded PRNG (mulberry32) returning uniform numbers in [0, 1); the same seed gives the same sequence. */
 export function rng(seed: number): Rng {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return seededRandom(seed);
 }
 
 /** A 32-bit seed from a string (FNV-1a), to give every named test case its own stream. */
