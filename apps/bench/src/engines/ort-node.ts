@@ -1,7 +1,7 @@
 // Peer: ONNX Runtime for Node (native, MLAS kernels) running the same networks' ONNX exports. The
 // external data file is found by the runtime beside the .onnx file.
-import { inputData, inputSpec, onnxFile } from '../workloads.js';
-import { NO_SPIN, onnxUnsupported } from './onnx-input.js';
+import { onnxFile } from '../workloads.js';
+import { NO_SPIN, onnxUnsupported, sessionRunner } from './onnx-input.js';
 import type { Engine, PrepareSpec, Runner } from './types.js';
 
 /** Creates the onnxruntime-node peer with `threads` intra-op threads. Throws when the package cannot load. */
@@ -24,17 +24,7 @@ export async function ortNodeEngine(sharedDir: string | null, threads: number): 
         graphOptimizationLevel: 'all',
         extra: NO_SPIN,
       });
-      const { shape } = inputSpec(spec.model, spec.tokens, spec.batch);
-      const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', inputData(shape).data, shape) };
-      return {
-        planPeakBytes: null,
-        async run() {
-          await session.run(feeds);
-        },
-        async dispose() {
-          await session.release();
-        },
-      };
+      return sessionRunner(session, (data, shape) => new ort.Tensor('float32', data, shape), spec);
     },
     async close() {},
   };

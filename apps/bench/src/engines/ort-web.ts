@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { inputData, inputSpec, onnxFile } from '../workloads.js';
-import { NO_SPIN, onnxUnsupported } from './onnx-input.js';
+import { onnxFile } from '../workloads.js';
+import { NO_SPIN, onnxUnsupported, sessionRunner } from './onnx-input.js';
 import type { Engine, PrepareSpec, Runner } from './types.js';
 
 /** File URL of onnxruntime-web's dist folder (ending in `/`), where its .wasm and loader .mjs files are. */
@@ -49,17 +49,7 @@ export async function ortWebEngine(sharedDir: string | null, threads: number): P
         externalData: file.data ? [{ path: basename(file.data), data: read(file.data) }] : undefined,
         extra: NO_SPIN,
       });
-      const { shape } = inputSpec(spec.model, spec.tokens, spec.batch);
-      const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', inputData(shape).data, shape) };
-      return {
-        planPeakBytes: null,
-        async run() {
-          await session.run(feeds);
-        },
-        async dispose() {
-          await session.release();
-        },
-      };
+      return sessionRunner(session, (data, shape) => new ort.Tensor('float32', data, shape), spec);
     },
     async close() {
       bytes.clear();
