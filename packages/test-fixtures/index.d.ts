@@ -22,3 +22,11 @@ export declare function memoryAfterGc(): Promise<{
 }>;
 /** One PNG chunk: big-endian length, the 4-letter type, `data`, and the CRC-32 of type and data. */
 export declare function pngChunk(type: string, data: Uint8Array): Uint8Array;
+/** The system Chromium the browser tests drive: `CHROMIUM_PATH` (or `WF_CHROMIUM`), else Debian's. */
+export declare const chromiumPath: string;
+/** playwright-core launch options for {@link chromiumPath}; `webgpu` (default true) enables WebGPU on SwiftShader. */
+export declare function chromiumLaunchOptions(options?: { webgpu?: boolean }): {
+  executablePath: string;
+  headless: boolean;
+  args: string[];
+};

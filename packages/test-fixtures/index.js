@@ -89,3 +89,22 @@ export function pngChunk(type, data) {
   dv.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
   return out;
 }
+
+/** The system Chromium the browser tests drive: `CHROMIUM_PATH` (or `WF_CHROMIUM`), else Debian's. */
+export const chromiumPath = process.env.CHROMIUM_PATH ?? process.env.WF_CHROMIUM ?? '/usr/bin/chromium';
+
+/**
+ * playwright-core launch options for {@link chromiumPath}: headless, no sandbox, no background network
+ * traffic; with `webgpu` (the default) WebGPU is enabled on SwiftShader.
+ */
+export function chromiumLaunchOptions({ webgpu = true } = {}) {
+  const args = [
+    '--no-sandbox',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+  ];
+  if (webgpu) args.push('--enable-unsafe-webgpu', '--enable-unsafe-swiftshader');
+  return { executablePath: chromiumPath, headless: true, args };
+}

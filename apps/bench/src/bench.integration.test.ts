@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sharedPath } from '@wf/test-fixtures';
+import { chromiumLaunchOptions, chromiumPath, sharedPath } from '@wf/test-fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBench } from './bench.js';
 import { CHECK_LIMITS } from './derive.js';
@@ -21,7 +21,7 @@ import { writeOutputs } from './write-outputs.js';
 
 const CI = process.env.CI === 'true';
 const onnx = sharedPath('peers/onnx/wfm-tiny/wfm-tiny-224.onnx');
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = chromiumPath;
 if (CI && !existsSync(CHROMIUM))
   throw new Error(`CI=true but ${CHROMIUM} is missing (apt-get install chromium)`);
 const engines = onnx ? ['cpu', 'ort-node', 'ort-web'] : ['cpu'];
@@ -173,17 +173,7 @@ describe('index.html in headless Chromium', () => {
     'opens without console errors, only local requests, one chart per workload',
     async () => {
       const { chromium } = await import('playwright-core');
-      const browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          '--no-sandbox',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-        ],
-      });
+      const browser = await chromium.launch(chromiumLaunchOptions({ webgpu: false }));
       try {
         const page = await browser.newPage();
         const problems: string[] = [];

@@ -1,26 +1,15 @@
 // Launches the system Chromium (Debian's /usr/bin/chromium, never a downloaded one) headless through
 // playwright-core. `CHROMIUM_PATH` overrides the executable.
 import { existsSync } from 'node:fs';
+import { chromiumLaunchOptions, chromiumPath } from '@wf/test-fixtures';
 import { type Browser, chromium } from 'playwright-core';
 
 /** The Chromium executable. */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const CHROMIUM = chromiumPath;
 
 /** Starts a headless Chromium; throws a clear error when it is not installed. */
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM))
     throw new Error(`Chromium not found at ${CHROMIUM}: install the Debian package "chromium"`);
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--enable-unsafe-webgpu',
-      '--enable-unsafe-swiftshader',
-    ],
-  });
+  return chromium.launch(chromiumLaunchOptions());
 }

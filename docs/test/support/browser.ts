@@ -2,10 +2,11 @@
 // playwright-core, with WebGPU and SwiftShader enabled so that the gpu.js modes a real browser offers are
 // offered here too. `CHROMIUM_PATH` overrides the executable.
 import { existsSync } from 'node:fs';
+import { chromiumLaunchOptions, chromiumPath } from '@wf/test-fixtures';
 import { type Browser, type ConsoleMessage, chromium, type Page } from 'playwright-core';
 
 /** The Chromium executable the tests use. */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const CHROMIUM = chromiumPath;
 
 /** Starts a headless Chromium; throws a clear error when it is not installed. */
 export async function launchChromium(): Promise<Browser> {
@@ -14,19 +15,7 @@ export async function launchChromium(): Promise<Browser> {
       `Chromium not found at ${CHROMIUM}: install the Debian package "chromium" (or set CHROMIUM_PATH)`,
     );
   }
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--enable-unsafe-webgpu',
-      '--enable-unsafe-swiftshader',
-    ],
-  });
+  return chromium.launch(chromiumLaunchOptions());
 }
 
 /** Console errors and uncaught exceptions of a page, collected from the moment this is called. */

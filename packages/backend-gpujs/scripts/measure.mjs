@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCpuBackend } from '@wf/backend-cpu';
 import { loadModel, randomModel } from '@wf/models';
+import { chromiumLaunchOptions } from '@wf/test-fixtures';
 import { createGpujsBackend } from '../dist/index.js';
 
 function arg(name, fallback) {
@@ -164,19 +165,7 @@ async function measureInBrowser(options) {
     else res.writeHead(404, headers).end();
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const chrome = await chromium.launch({
-    executablePath: process.env.WF_CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--enable-unsafe-webgpu',
-      '--enable-unsafe-swiftshader',
-    ],
-  });
+  const chrome = await chromium.launch(chromiumLaunchOptions());
   try {
     const tab = await chrome.newPage();
     await tab.goto(`http://127.0.0.1:${server.address().port}/`);

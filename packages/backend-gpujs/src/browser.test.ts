@@ -9,14 +9,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fixturesDir } from '@wf/test-fixtures';
+import { chromiumLaunchOptions, chromiumPath, fixturesDir } from '@wf/test-fixtures';
 import { build, type Plugin } from 'esbuild';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserReport } from './browser/page.js';
 import { IN_CI } from './test-support.js';
 
-const CHROMIUM = process.env.WF_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM = chromiumPath;
 const here = dirname(fileURLToPath(import.meta.url));
 const missing = existsSync(CHROMIUM) ? undefined : `no Chromium at ${CHROMIUM} (apt-get install chromium)`;
 
@@ -108,19 +108,7 @@ describe('browser: Chromium (headless) runs the conformance suite and wfm-micro 
 
   beforeAll(async () => {
     server = await serve(await bundlePage());
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--enable-unsafe-webgpu',
-        '--enable-unsafe-swiftshader',
-      ],
-    });
+    browser = await chromium.launch(chromiumLaunchOptions());
     page = await browser.newPage();
     page.on('console', (m) => {
       if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
