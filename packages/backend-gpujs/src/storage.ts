@@ -87,9 +87,7 @@ export class GpujsStorage {
   release(): void {
     if (this.freed) return;
     this.freed = true;
-    const old = this.current;
-    this.current = null;
-    old?.unref();
+    this.discard();
   }
 }
 

@@ -271,7 +271,6 @@ export class WfModel {
       [shaped.batch, , shaped.height, shaped.width] = x.shape;
     }
     const compiled = await this.compile(backend, shaped);
-    signal?.throwIfAborted();
     return compiled.run(named, { signal });
   }
 
