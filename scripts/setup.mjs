@@ -5,7 +5,8 @@
 //    or with password-less sudo; otherwise it stops with one line naming the packages and the command.
 // 2. Dependencies: `pnpm install --frozen-lockfile` when node_modules is missing.
 // 3. The `gl` addon: `pnpm install` before the headers existed leaves it unbuilt and never retries, so
-//    when its binary is missing and the headers are there, `pnpm rebuild gl` (a few minutes).
+//    when its binary is missing and the headers are there, `pnpm --recursive rebuild gl` (a few minutes;
+//    gl belongs to backend-gpujs, so a plain `pnpm rebuild gl` at the root does nothing).
 // Dependency-free on purpose: it runs before node_modules exists. Flags: `--system` does step 1 only.
 // `WF_SETUP=skip` skips it all (the suites that need what is missing then skip, and say so at the end).
 import { spawnSync } from 'node:child_process';
@@ -113,8 +114,8 @@ function ensureGl() {
   const { version } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
   say(`building the gl ${version} addon (its binary is missing; this takes a few minutes)`);
   const started = Date.now();
-  run('pnpm', ['rebuild', 'gl'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  if (!existsSync(binary)) stop(`\`pnpm rebuild gl\` finished but ${binary} is still missing`);
+  run('pnpm', ['--recursive', 'rebuild', 'gl'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (!existsSync(binary)) stop(`\`pnpm --recursive rebuild gl\` finished but ${binary} is still missing`);
   say(`gl built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
