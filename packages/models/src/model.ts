@@ -11,6 +11,7 @@ import {
   type GraphCost,
   graphCost,
   type NonFiniteTensor,
+  onBackendDispose,
   type RunOptions,
   type Tensor,
   type TensorData,
@@ -34,6 +35,18 @@ export interface ForwardOptions {
   hidden?: boolean;
   /** DiT only: classifier-free guidance scale (runs `forward_with_cfg`; batch must be even). */
   cfgScale?: number;
+}
+
+/**
+ * Default of {@link WfModel.maxCompiled}: compiled forward passes a model keeps (one per backend and input
+ * shape) before it frees the least recently used one.
+ */
+export const DEFAULT_MAX_COMPILED = 4;
+
+/** One compiled forward pass in a model's cache. */
+interface CacheEntry {
+  promise: Promise<CompiledModel>;
+  backendId: number;
 }
 
 /** What to do with NaN/Inf in inputs: reject (default) or let them through. */
@@ -80,8 +93,17 @@ export class WfModel {
   readonly nonFiniteWeights: readonly NonFiniteTensor[];
   /** Policy for NaN/Inf in inputs. */
   nonFiniteInputs: NonFiniteInputPolicy = 'error';
-  private readonly cache = new Map<string, Promise<CompiledModel>>();
+  /**
+   * How many compiled forward passes (one per backend and input shape) this model keeps; compiling one
+   * more frees the least recently used (after its runs in flight finish). Default
+   * {@link DEFAULT_MAX_COMPILED}. Disposing a backend frees its compiled passes at once.
+   */
+  maxCompiled = DEFAULT_MAX_COMPILED;
+  /** Compiled passes by key, least recently used first. */
+  private readonly cache = new Map<string, CacheEntry>();
   private readonly backendIds = new WeakMap<AnyBackend, number>();
+  /** Removers of the backend-dispose listeners, by backend id. */
+  private readonly unsubscribe = new Map<number, () => void>();
 
   /**
    * A model of a resolved configuration and its weights (see `loadModel` and `randomModel` to make one).
@@ -190,21 +212,54 @@ export class WfModel {
     return graphCost(this.graph(opts));
   }
 
-  /** Compiles the forward pass for `backend` (cached per backend and options). */
+  /**
+   * Compiles the forward pass for `backend` (cached per backend and options, at most
+   * {@link WfModel.maxCompiled} at a time; see there).
+   */
   compile(backend: AnyBackend, opts: ForwardOptions = {}): Promise<CompiledModel> {
     let id = this.backendIds.get(backend);
     if (id === undefined) {
-      id = nextBackendId++;
-      this.backendIds.set(backend, id);
+      const newId = nextBackendId++;
+      id = newId;
+      this.backendIds.set(backend, newId);
+      this.unsubscribe.set(newId, watchBackend(backend, new WeakRef(this), newId));
     }
     const key = `${id}:${JSON.stringify(this.inputShapes(opts))}:${!!opts.hidden}:${opts.cfgScale ?? ''}`;
-    let p = this.cache.get(key);
-    if (!p) {
-      p = this.compileUncached(backend, opts);
-      this.cache.set(key, p);
-      p.catch(() => this.cache.delete(key));
+    const hit = this.cache.get(key);
+    if (hit) {
+      // Most recently used last.
+      this.cache.delete(key);
+      this.cache.set(key, hit);
+      return hit.promise;
     }
-    return p;
+    const promise = this.compileUncached(backend, opts);
+    const entry: CacheEntry = { promise, backendId: id };
+    this.cache.set(key, entry);
+    promise.catch(() => {
+      if (this.cache.get(key) === entry) this.cache.delete(key);
+    });
+    const max = Math.max(1, Math.floor(this.maxCompiled) || 1);
+    for (const [k, e] of this.cache) {
+      if (this.cache.size <= max) break;
+      this.cache.delete(k);
+      freeEntry(e);
+    }
+    return promise;
+  }
+
+  /** Number of compiled forward passes this model holds now. */
+  get compiledCount(): number {
+    return this.cache.size;
+  }
+
+  /** Frees the compiled passes of a backend that was disposed. @internal */
+  dropBackend(id: number): void {
+    this.unsubscribe.delete(id);
+    for (const [k, e] of this.cache) {
+      if (e.backendId !== id) continue;
+      this.cache.delete(k);
+      freeEntry(e);
+    }
   }
 
   private async compileUncached(backend: AnyBackend, opts: ForwardOptions): Promise<CompiledModel> {
@@ -227,22 +282,37 @@ export class WfModel {
       }
     };
     let queue: Promise<void> = Promise.resolve();
+    let disposed = false;
+    let inFlight = 0;
     return {
       graph: compiled,
       inputTypes: compiled.inputTypes,
       run: (inputs, runOptions) => {
+        if (disposed)
+          return Promise.reject(new ModelError('this compiled model was disposed; compile again'));
         const named = isTensorData(inputs) ? { input: inputs } : inputs;
         check(named);
         // A compiled graph runs one call at a time (its intermediates live in one memory plan): calls
         // made while one is in flight wait their turn instead of failing.
+        inFlight++;
         const result = queue.then(() => compiled.run(named, runOptions));
+        result.then(
+          () => inFlight--,
+          () => inFlight--,
+        );
         queue = result.then(
           () => undefined,
           () => undefined,
         );
         return result;
       },
-      dispose: () => compiled.dispose(),
+      // At once when idle; otherwise runs already queued finish first. Later calls fail.
+      dispose: () => {
+        if (disposed) return;
+        disposed = true;
+        if (inFlight === 0) compiled.dispose();
+        else void queue.then(() => compiled.dispose());
+      },
     };
   }
 
@@ -278,11 +348,30 @@ export class WfModel {
   async dispose(): Promise<void> {
     const all = [...this.cache.values()];
     this.cache.clear();
-    for (const p of all) (await p.catch(() => undefined))?.dispose();
+    for (const off of this.unsubscribe.values()) off();
+    this.unsubscribe.clear();
+    for (const e of all) (await e.promise.catch(() => undefined))?.dispose();
   }
 }
 
 let nextBackendId = 0;
+
+/**
+ * Frees `model`'s graphs of `backend` when the backend is disposed. A function of its own so that the
+ * listener's closure holds only the model (weakly: a long-lived backend must not keep dropped models alive)
+ * and the id, not the compile call's variables (a compiled graph, and through it the backend).
+ */
+function watchBackend(backend: AnyBackend, model: WeakRef<WfModel>, id: number): () => void {
+  return onBackendDispose(backend, () => model.deref()?.dropBackend(id));
+}
+
+/** Disposes a cache entry's compiled model once it is compiled (a failed compile has nothing to free). */
+function freeEntry(e: CacheEntry): void {
+  e.promise.then(
+    (c) => c.dispose(),
+    () => undefined,
+  );
+}
 
 function isTensorData(v: unknown): v is TensorData {
   return typeof v === 'object' && v !== null && 'data' in v && 'shape' in v && 'dtype' in v;
