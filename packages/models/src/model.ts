@@ -20,7 +20,14 @@ import {
 import { ditForward, ditForwardWithCfg, timestepFrequencies } from './arch/dit.js';
 import { vitForward } from './arch/vit.js';
 import { wfmForward } from './arch/wfm.js';
-import { checkWeights, describeConfig, type ModelConfig, ModelError } from './config.js';
+import { type ConfigSource, checkWeights, describeConfig, type ModelConfig, ModelError } from './config.js';
+import {
+  inputSizeOf,
+  labelsOf,
+  type ModelInputSize,
+  type ModelPreprocessing,
+  preprocessingOf,
+} from './model-info.js';
 import { resizePosEmbed } from './pos-embed.js';
 
 /** Shape of one forward pass. Classifiers take images; the DiT takes latents of its input size. */
@@ -33,6 +40,8 @@ export interface ForwardOptions {
   width?: number;
   /** Also output `embed` and every `hidden.i`. */
   hidden?: boolean;
+  /** Classifiers: also output `tokens`, the final-norm token features `[B, N, D]` (ViT: class token first). */
+  tokens?: boolean;
   /** DiT only: classifier-free guidance scale (runs `forward_with_cfg`; batch must be even). */
   cfgScale?: number;
 }
@@ -112,18 +121,51 @@ export class WfModel {
    * @param weights Weights by PyTorch state_dict name (checked against the configuration).
    * @param metadata safetensors metadata.
    * @param nonFiniteWeights The weights' NaN/Inf report, when the caller has it already; scanned otherwise.
+   * @param configJson The checkpoint's config.json, when it has one (input size, normalization, labels).
    */
   constructor(
     config: ModelConfig,
     weights: ReadonlyMap<string, TensorData>,
     metadata: Record<string, string> = {},
     nonFiniteWeights?: readonly NonFiniteTensor[],
+    configJson?: ConfigSource,
   ) {
     checkWeights(config, weights);
     this.config = config;
     this.weights = weights;
     this.metadata = metadata;
     this.nonFiniteWeights = nonFiniteWeights ?? findNonFinite(weights);
+    this.configJson = configJson;
+  }
+
+  /** The checkpoint's config.json (beside the weights, or `LoadOptions.configJson`), if it had one. */
+  readonly configJson: ConfigSource | undefined;
+
+  /**
+   * The input size the checkpoint was made for: timm `pretrained_cfg.input_size` ([C, H, W]) of its
+   * config.json or metadata when present, else the configuration's image size (classifiers; any multiple
+   * of the patch size also runs) or latent size (wfm-dit).
+   */
+  get inputSize(): ModelInputSize {
+    return inputSizeOf(this.config, this.configJson, this.metadata);
+  }
+
+  /**
+   * Class names, one per logit: config.json / metadata `label_names` (timm) or `id2label` (HF) when they
+   * have one name per class; else the digits for the MNIST models, the ImageNet-1K names for 1000 classes,
+   * or undefined.
+   */
+  get labels(): readonly string[] | undefined {
+    return labelsOf(this.config, this.configJson, this.metadata);
+  }
+
+  /**
+   * How images become this classifier's input: mean, std and crop fraction from config.json /
+   * metadata (`pretrained_cfg.mean`, `std`, `crop_pct`), else the reference's ImageNet transform; the MNIST
+   * transform for the MNIST models.
+   */
+  get preprocessing(): ModelPreprocessing {
+    return preprocessingOf(this.config, this.configJson, this.metadata);
   }
 
   /** Number of parameters (elements of all weights, the fixed position tables included). */
@@ -186,7 +228,7 @@ export class WfModel {
       const inputs = Object.fromEntries(
         Object.entries(shapes).map(([k, s]) => [k, g.input(k, s.shape, s.dtype)]),
       );
-      if (c.arch === 'wfm') return wfmForward(c, w, inputs.input, opts.hidden);
+      if (c.arch === 'wfm') return wfmForward(c, w, inputs.input, opts.hidden, opts.tokens);
       if (c.arch === 'vit') {
         const [, , h, wd] = shapes.input.shape;
         const grid: [number, number] = [h / c.patchSize, wd / c.patchSize];
@@ -198,7 +240,7 @@ export class WfModel {
                 resizePosEmbed(this.weights.get('pos_embed')!, [native, native], grid),
                 'pos_embed@resized',
               );
-        return vitForward(c, w, inputs.input, opts.hidden, pos);
+        return vitForward(c, w, inputs.input, opts.hidden, pos, opts.tokens);
       }
       const freqs = g.constant(timestepFrequencies(), 'timestep_frequencies');
       if (opts.cfgScale !== undefined)
@@ -224,7 +266,7 @@ export class WfModel {
       this.backendIds.set(backend, newId);
       this.unsubscribe.set(newId, watchBackend(backend, new WeakRef(this), newId));
     }
-    const key = `${id}:${JSON.stringify(this.inputShapes(opts))}:${!!opts.hidden}:${opts.cfgScale ?? ''}`;
+    const key = `${id}:${JSON.stringify(this.inputShapes(opts))}:${!!opts.hidden}:${!!opts.tokens}:${opts.cfgScale ?? ''}`;
     const hit = this.cache.get(key);
     if (hit) {
       // Most recently used last.
