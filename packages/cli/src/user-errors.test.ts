@@ -255,7 +255,7 @@ const imageCases: Case[] = [
   ['truncated JPEG', ['classify', images.truncatedJpeg], /truncated.jpg: corrupt or truncated JPEG: /],
   ['truncated JPEG (checkpoint model)', ['classify', images.truncatedJpeg, '--model', micro], /JPEG/],
   ['empty image file', ['classify', images.empty], /empty.png: image data is empty \(0 bytes\)/],
-  ['not an image', ['classify', images.text], /unsupported image format \(expected PNG or JPEG\)/],
+  ['not an image', ['classify', images.text], /unsupported image format \(expected PNG, JPEG, WebP, GIF or BMP\)/],
   [
     'image header over the default pixel limit',
     ['classify', images.huge],

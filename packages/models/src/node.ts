@@ -1,6 +1,6 @@
 // Node-only entry of @wf/models: built-in demo checkpoints on disk, image files and the MNIST digits.
 import { fileURLToPath } from 'node:url';
-import { decodeImage, loadImageFile } from './image/decode-node.js';
+import { decodeImageAsync, loadImageFile } from './image/decode-node.js';
 import { registerNodeDecoders } from './image/image-input.js';
 import type { LoadOptions } from './load.js';
 import { loadModel } from './load.js';
@@ -10,7 +10,7 @@ import { BUILTIN_MODELS, type BuiltinModel } from './pipeline.js';
 export { BUILTIN_MODELS, type BuiltinModel };
 
 // The pipeline's image reader decodes files and bytes with these in Node.
-registerNodeDecoders({ decodeImage, loadImageFile });
+registerNodeDecoders({ decodeImage: decodeImageAsync, loadImageFile });
 
 /** Path of a shipped checkpoint. */
 export function builtinModelPath(name: BuiltinModel): string {

@@ -28,7 +28,7 @@ export interface ReadImageOptions extends Pick<FetchOptions, 'fetch' | 'signal' 
 
 /** The Node decoders (@wf/models/node), loaded on first use so that browser bundles never see them. */
 interface NodeDecoders {
-  decodeImage(bytes: Uint8Array, opts?: { maxPixels?: number }): RgbaImage;
+  decodeImage(bytes: Uint8Array, opts?: { maxPixels?: number }): Promise<RgbaImage>;
   loadImageFile(path: string, opts?: { maxPixels?: number }): Promise<RgbaImage>;
 }
 
@@ -46,7 +46,11 @@ function isNode(): boolean {
 async function decoders(): Promise<NodeDecoders> {
   if (nodeDecoders) return nodeDecoders;
   const spec = '@wf/models/node';
-  nodeDecoders = (await import(/* @vite-ignore */ spec)) as NodeDecoders;
+  const m = (await import(/* @vite-ignore */ spec)) as {
+    decodeImageAsync: NodeDecoders['decodeImage'];
+    loadImageFile: NodeDecoders['loadImageFile'];
+  };
+  nodeDecoders = { decodeImage: m.decodeImageAsync, loadImageFile: m.loadImageFile };
   return nodeDecoders;
 }
 
@@ -86,7 +90,7 @@ async function decodeBytes(bytes: Uint8Array, opts: ReadImageOptions, where: str
   }
   const d = await decoders();
   try {
-    return d.decodeImage(bytes, { maxPixels: opts.maxPixels });
+    return await d.decodeImage(bytes, { maxPixels: opts.maxPixels });
   } catch (e) {
     if (e instanceof WfError) throw new WfError(e.code, `${where}: ${e.message}`, { cause: e });
     throw e;
