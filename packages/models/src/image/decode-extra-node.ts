@@ -1,5 +1,5 @@
 // WebP, GIF and BMP decoding for Node through well-kept libraries: @jsquash/webp (libwebp compiled to
-// WebAssembly, the Squoosh codec), omggif (first frame of a GIF) and bmp-ts. As for PNG and JPEG, the size
+// WebAssembly, the Squoosh codec; an optional peer dependency, loaded on the first WebP), omggif (first frame of a GIF) and bmp-ts. As for PNG and JPEG, the size
 // is read from the header and checked against the pixel limit before anything is decoded, and a damaged
 // file fails with a one-line WfError.
 import { readFileSync } from 'node:fs';
@@ -128,8 +128,19 @@ let webpDecoder:
 /** The WebP decoder, its WebAssembly compiled from the package's file on first use. */
 function loadWebpDecoder() {
   webpDecoder ??= (async () => {
-    const mod = await import('@jsquash/webp/decode.js');
-    const wasmPath = createRequire(import.meta.url).resolve('@jsquash/webp/codec/dec/webp_dec.wasm');
+    let mod: typeof import('@jsquash/webp/decode.js');
+    let wasmPath: string;
+    try {
+      mod = await import('@jsquash/webp/decode.js');
+      wasmPath = createRequire(import.meta.url).resolve('@jsquash/webp/codec/dec/webp_dec.wasm');
+    } catch (e) {
+      webpDecoder = undefined;
+      throw new WfError(
+        'E_IMAGE',
+        'decoding WebP in Node needs the package @jsquash/webp (an optional peer dependency of @wf/models): npm install @jsquash/webp',
+        { cause: e },
+      );
+    }
     await mod.init(await WebAssembly.compile(readFileSync(wasmPath)));
     return mod.default;
   })();
