@@ -42,6 +42,14 @@ function packageBytes(dir: string, m: Manifest): number {
   return n;
 }
 
+function isManifestOf(path: string, name: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(path, 'utf8')) as Manifest).name === name;
+  } catch {
+    return false;
+  }
+}
+
 /** The production closure of the package in `dir`: name -> bytes. */
 function closure(dir: string, seen = new Map<string, number>()): Map<string, number> {
   const m = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Manifest;
