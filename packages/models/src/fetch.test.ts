@@ -6,12 +6,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { fetchBytes } from './fetch.js';
+import { loadImageFile } from './image/decode-node.js';
 import { loadModel } from './load.js';
+import { imageClassifier } from './pipeline.js';
 
 const MICRO = new URL('../../test-fixtures/reference/wfm-micro.safetensors', import.meta.url).pathname;
 let weights: Buffer;
+let pngBytes: Buffer;
 let server: Server;
 let base: string;
 const hits = new Map<string, number>();
@@ -55,6 +59,10 @@ function route(req: IncomingMessage, res: ServerResponse): void {
     if (kind === 'drop') setTimeout(() => req.socket.destroy(), 20);
     return; // stall: never another byte
   }
+  if (kind === 'img') {
+    res.writeHead(200, { 'content-type': 'image/png' }).end(pngBytes);
+    return;
+  }
   if (kind === 'fail') {
     // The weights fail at once while config.json stalls: the probe must not go on.
     if (file === 'config.json') {
@@ -70,6 +78,9 @@ function route(req: IncomingMessage, res: ServerResponse): void {
 
 beforeAll(async () => {
   weights = await readFile(MICRO);
+  const png = new PNG({ width: 20, height: 12 });
+  png.data = Buffer.alloc(20 * 12 * 4, 200);
+  pngBytes = PNG.sync.write(png);
   server = createServer(route);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -172,4 +183,18 @@ test('fetchBytes: HTTP errors name the status; a bad timeout is refused', async 
   await expect(fetchBytes(`${base}/ok/model.safetensors`, { timeoutMs: 0 })).rejects.toThrow(
     /timeoutMs must be/,
   );
+});
+
+describe('images from URLs', () => {
+  test('loadImageFile and the pipeline take URLs; a page that is no image names the URL', async () => {
+    const img = await loadImageFile(`${base}/img/a.png`);
+    expect([img.width, img.height]).toEqual([20, 12]);
+    const classify = await imageClassifier(MICRO, { cache: false });
+    const [fromUrl, fromPixels] = await classify([`${base}/img/a.png`, img], { topK: 2 });
+    expect(fromUrl).toEqual(fromPixels);
+    await classify.dispose();
+    await expect(loadImageFile(`${base}/html/x.png`)).rejects.toThrow(
+      `${base}/html/x.png: unsupported image format (expected PNG, JPEG, WebP, GIF or BMP)`,
+    );
+  });
 });

@@ -8,10 +8,12 @@
 
 import { constants as bufferConstants } from 'node:buffer';
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { WfError } from '@wf/core';
 import { decode as decodeJpeg } from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { type FetchOptions, fetchBytes } from '../fetch.js';
 import {
   decodeBmp,
   decodeGif,
@@ -567,15 +569,36 @@ export async function decodeImageAsync(bytes: Uint8Array, opts: DecodeImageOptio
   return decodeWebp(bytes, width, height);
 }
 
+/** Options of {@link loadImageFile}: the decoder's, and the download's for URLs. */
+export interface LoadImageFileOptions
+  extends DecodeImageOptions,
+    Pick<FetchOptions, 'fetch' | 'signal' | 'timeoutMs'> {}
+
 /**
- * Reads and decodes a PNG, JPEG, WebP, GIF or BMP file (see {@link decodeImageAsync}).
+ * Reads and decodes a PNG, JPEG, WebP, GIF or BMP file (see {@link decodeImageAsync}) from a path, a
+ * `file:` URL, or an `http(s):` / `data:` URL (downloaded with the timeout and one-line errors of
+ * `fetchBytes`).
  *
- * @throws {WfError} `E_IO` when the file cannot be read (`cannot read image file "<path>": ENOENT ...`);
- *   the errors of {@link decodeImage}, their message prefixed with the path.
+ * @throws {WfError} `E_IO` when the file cannot be read (`cannot read image file "<path>": ENOENT ...`) or
+ *   downloaded; the errors of {@link decodeImage}, their message prefixed with the path or URL.
  */
-export async function loadImageFile(path: string, opts: DecodeImageOptions = {}): Promise<RgbaImage> {
+export async function loadImageFile(
+  pathOrUrl: string | URL,
+  opts: LoadImageFileOptions = {},
+): Promise<RgbaImage> {
   maxPixelsOf(opts);
+  const s = String(pathOrUrl);
   let bytes: Uint8Array;
+  if (/^(https?|data):/i.test(s)) {
+    bytes = await fetchBytes(s, opts);
+    try {
+      return await decodeImageAsync(bytes, opts);
+    } catch (e) {
+      if (e instanceof WfError) throw new WfError(e.code, `${s}: ${e.message}`, { cause: e });
+      throw e;
+    }
+  }
+  const path = /^file:/i.test(s) ? fileURLToPath(s) : s;
   try {
     bytes = await readFile(path);
   } catch (e) {
