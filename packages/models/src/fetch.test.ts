@@ -35,13 +35,19 @@ function route(req: IncomingMessage, res: ServerResponse): void {
     res.end(weights);
   };
   if (kind === 'ok') {
-    if (file === 'model.safetensors') return sendWeights();
+    if (file === 'model.safetensors') {
+      sendWeights();
+      return;
+    }
     res.writeHead(404).end('not found');
     return;
   }
   if (kind === 'spa') {
     // A dev server or app host: every unknown path is the app's HTML page, with status 200.
-    if (file === 'model.safetensors') return sendWeights();
+    if (file === 'model.safetensors') {
+      sendWeights();
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/html' }).end(HTML);
     return;
   }

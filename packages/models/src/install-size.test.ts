@@ -61,13 +61,10 @@ function closure(dir: string, seen = new Map<string, number>()): Map<string, num
     try {
       manifest = req.resolve(`${dep}/package.json`);
     } catch {
-      // packages without "./package.json" in their exports: find the folder through node_modules
-      manifest = join(
-        dirname(req.resolve(dep)).split(`/node_modules/${dep}/`)[0],
-        'node_modules',
-        dep,
-        'package.json',
-      );
+      // packages without "./package.json" in their exports: walk up from their entry to their manifest
+      let d = dirname(req.resolve(dep));
+      while (!isManifestOf(join(d, 'package.json'), dep) && d !== dirname(d)) d = dirname(d);
+      manifest = join(d, 'package.json');
     }
     closure(dirname(realpathSync(manifest)), seen);
   }
