@@ -51,6 +51,10 @@ export interface LoadOptions {
 /** Where a checkpoint comes from. */
 export type ModelSource = Uint8Array | ArrayBuffer | string | URL;
 
+function isNode(): boolean {
+  return typeof process !== 'undefined' && !!process.versions?.node;
+}
+
 function isUrl(s: string | URL): boolean {
   return s instanceof URL || /^(https?|file|data|blob):/i.test(s);
 }
@@ -126,11 +130,16 @@ export function modelFromSafetensors(
 
 /**
  * Loads a checkpoint: bytes, a file path (Node; reads `config.json` beside it if present) or a URL
- * (fetched with progress; `config.json` beside it is used when the server has one).
+ * (fetched with progress, a timeout and the download cache; `config.json` beside it is used when the server
+ * has one). In a browser, a string is a URL, relative to the page.
  */
 export async function loadModel(source: ModelSource, opts: LoadOptions = {}): Promise<WfModel> {
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
     return modelFromSafetensors(parseSafetensors(source), opts);
+  }
+  // In a browser every string is a URL (relative ones resolve against the page); in Node, a file path.
+  if (typeof source === 'string' && !isUrl(source) && !isNode() && typeof location !== 'undefined') {
+    source = new URL(source, location.href);
   }
   if (isUrl(source) && !String(source).startsWith('file:')) {
     // One signal for both requests: when either fails (or the caller aborts), the other stops too.
