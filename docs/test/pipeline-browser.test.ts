@@ -81,7 +81,7 @@ test('imageClassifier in a browser: URL, Blob and ImageBitmap inputs, cached dow
   await node.dispose();
   for (const r of [got.byUrl, got.byBlob, got.byBitmap, got.fromCache] as Prediction[][]) {
     expect(r.map((p) => p.index)).toEqual(want.map((p) => p.index));
-    r.forEach((p, i) => expect(p.probability).toBeCloseTo(want[i].probability, 4));
+    for (const [i, p] of r.entries()) expect(p.probability).toBeCloseTo(want[i].probability, 4);
   }
   expect(got.size).toEqual({ width: 64, height: 64 });
   // One download of the weights for two pipelines (Cache API); the 404 config.json probe was no error.
