@@ -29,6 +29,7 @@ export {
 } from './load.js';
 export {
   type CompiledModel,
+  DEFAULT_MAX_BACKENDS,
   DEFAULT_MAX_COMPILED,
   type ForwardOptions,
   type NonFiniteInputPolicy,

@@ -31,6 +31,26 @@ describe('compiled-graph cache', () => {
   });
 });
 
+describe('backends per model', () => {
+  test('passes are kept for at most maxBackends backends; the least recently used one is dropped', async () => {
+    const model = await loadBuiltinModel('wfm-mnist');
+    expect(model.maxBackends).toBe(2);
+    const bs = [createCpuBackend(), createCpuBackend(), createCpuBackend()];
+    const first = await model.compile(bs[0]);
+    const second = await model.compile(bs[1]);
+    await model.compile(bs[0]); // bs[0] is now the most recently used
+    expect(model.compiledCount).toBe(2);
+    await model.compile(bs[2]);
+    expect(model.compiledCount).toBe(2);
+    const x = preprocessMnistDigit(new Float32Array(784));
+    await expect(second.run(x)).rejects.toThrow(/disposed/);
+    expect((await first.run(x)).logits.shape).toEqual([1, 10]);
+    for (const b of bs) b.dispose();
+    expect(model.compiledCount).toBe(0);
+    await model.dispose();
+  });
+});
+
 describe('getting-started pattern', () => {
   test('model.run(createCpuBackend(), x) 50 times stays within 100 MB of the first call', async () => {
     const model = await loadBuiltinModel('wfm-mnist');

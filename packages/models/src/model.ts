@@ -52,10 +52,19 @@ export interface ForwardOptions {
  */
 export const DEFAULT_MAX_COMPILED = 4;
 
+/**
+ * Default of {@link WfModel.maxBackends}: backends a model keeps compiled passes for. Each holds its own
+ * copy of the weights, so a loop that makes a new backend per call (never disposed) would otherwise hold
+ * `maxCompiled` copies.
+ */
+export const DEFAULT_MAX_BACKENDS = 2;
+
 /** One compiled forward pass in a model's cache. */
 interface CacheEntry {
   promise: Promise<CompiledModel>;
   backendId: number;
+  /** Set once compiled, so that an eviction can free it at once. */
+  compiled?: CompiledModel;
 }
 
 /** What to do with NaN/Inf in inputs: reject (default) or let them through. */
@@ -108,6 +117,11 @@ export class WfModel {
    * {@link DEFAULT_MAX_COMPILED}. Disposing a backend frees its compiled passes at once.
    */
   maxCompiled = DEFAULT_MAX_COMPILED;
+  /**
+   * How many backends this model keeps compiled passes for; compiling for one more frees every pass of the
+   * least recently used backend first. Default {@link DEFAULT_MAX_BACKENDS}.
+   */
+  maxBackends = DEFAULT_MAX_BACKENDS;
   /** Compiled passes by key, least recently used first. */
   private readonly cache = new Map<string, CacheEntry>();
   private readonly backendIds = new WeakMap<AnyBackend, number>();
@@ -256,7 +270,7 @@ export class WfModel {
 
   /**
    * Compiles the forward pass for `backend` (cached per backend and options, at most
-   * {@link WfModel.maxCompiled} at a time; see there).
+   * {@link WfModel.maxCompiled} passes for at most {@link WfModel.maxBackends} backends at a time).
    */
   compile(backend: AnyBackend, opts: ForwardOptions = {}): Promise<CompiledModel> {
     let id = this.backendIds.get(backend);
@@ -274,18 +288,40 @@ export class WfModel {
       this.cache.set(key, hit);
       return hit.promise;
     }
-    const promise = this.compileUncached(backend, opts);
-    const entry: CacheEntry = { promise, backendId: id };
-    this.cache.set(key, entry);
-    promise.catch(() => {
-      if (this.cache.get(key) === entry) this.cache.delete(key);
-    });
+    // Evict first, so that what is freed can be reused by the new pass.
+    const backendId = id;
+    const backends = [...new Set([...this.cache.values()].map((e) => e.backendId))];
+    const maxBackends = Math.max(1, Math.floor(this.maxBackends) || 1);
+    if (!backends.includes(backendId) && backends.length >= maxBackends) {
+      // Backends in least recently used order (by their most recent pass): drop the oldest ones.
+      const order = [...this.cache.values()].map((e) => e.backendId);
+      const lastUse = (b: number) => order.lastIndexOf(b);
+      const drop = backends
+        .sort((a, b) => lastUse(a) - lastUse(b))
+        .slice(0, backends.length - maxBackends + 1);
+      for (const [k, e] of this.cache) {
+        if (!drop.includes(e.backendId)) continue;
+        this.cache.delete(k);
+        freeEntry(e);
+      }
+    }
     const max = Math.max(1, Math.floor(this.maxCompiled) || 1);
     for (const [k, e] of this.cache) {
-      if (this.cache.size <= max) break;
+      if (this.cache.size < max) break;
       this.cache.delete(k);
       freeEntry(e);
     }
+    const promise = this.compileUncached(backend, opts);
+    const entry: CacheEntry = { promise, backendId };
+    this.cache.set(key, entry);
+    promise.then(
+      (c) => {
+        entry.compiled = c;
+      },
+      () => {
+        if (this.cache.get(key) === entry) this.cache.delete(key);
+      },
+    );
     return promise;
   }
 
@@ -407,8 +443,12 @@ function watchBackend(backend: AnyBackend, model: WeakRef<WfModel>, id: number):
   return onBackendDispose(backend, () => model.deref()?.dropBackend(id));
 }
 
-/** Disposes a cache entry's compiled model once it is compiled (a failed compile has nothing to free). */
+/** Disposes a cache entry's compiled model, at once when it is compiled (a failed compile has nothing to free). */
 function freeEntry(e: CacheEntry): void {
+  if (e.compiled) {
+    e.compiled.dispose();
+    return;
+  }
   e.promise.then(
     (c) => c.dispose(),
     () => undefined,
