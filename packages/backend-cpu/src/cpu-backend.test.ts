@@ -74,3 +74,22 @@ describe('eager on cpu', () => {
     expect(() => F.gather(table, idx)).toThrow(/gather: index 5 out of range for a table of 3 rows/);
   });
 });
+
+describe('shared heap and threads', () => {
+  it('default backends share one engine; disposing one gives back its storage and leaves the other working', async () => {
+    const a = createCpuBackend();
+    const b = createCpuBackend();
+    expect(a.engine).toBe(b.engine);
+    expect(createCpuBackend({ shared: false }).engine).not.toBe(a.engine);
+    const ca = await compile(graph, a);
+    const cb = await compile(graph, b);
+    expect(a.allocatedBytes).toBeGreaterThan(0);
+    a.dispose();
+    const out = await cb.run({ x: data([2, 3], (i) => i / 3) });
+    expect(Array.from(out.s.data)).toEqual([Math.fround(0 + 1 / 3 + 2 / 3), Math.fround(1 + 4 / 3 + 5 / 3)]);
+    await expect(ca.run({ x: data([2, 3], () => 0) })).rejects.toThrow(BackendError);
+    cb.dispose();
+    expect(b.allocatedBytes).toBe(0);
+    b.dispose();
+  });
+});

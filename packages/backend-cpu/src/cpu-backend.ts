@@ -14,6 +14,7 @@ import {
 } from '@wf/core';
 import ndarray from 'ndarray';
 import { MAX_HEAP_BYTES, WasmHeap } from './fast/heap.js';
+import { relaxedSimdSupported } from './fast/wasm-emitter.js';
 import type { ScratchProvider } from './fast-kernels/attention.js';
 import { fastDynWeightKernels } from './fast-kernels/dyn-weight.js';
 import { fastElementwiseKernels } from './fast-kernels/elementwise.js';
@@ -80,6 +81,41 @@ export interface CpuBackendOptions {
   threads?: number;
   /** Largest heap in bytes for the wasm engine (default and maximum: 2 GiB - 64 KiB). */
   maxHeapBytes?: number;
+  /**
+   * Whether this backend shares one heap and one set of worker threads with the other cpu backends of the
+   * process (default: true when neither `threads` nor `maxHeapBytes` is given). Each backend still owns
+   * its storage, freed by `dispose`; the threads stop when the last sharing backend is disposed or
+   * garbage-collected. Without sharing, every backend starts its own worker threads (about 9 MB each).
+   */
+  shared?: boolean;
+}
+
+/** The heap and engine that default cpu backends share, with how many backends use them. */
+interface SharedEngine {
+  heap: WasmHeap;
+  engine: WasmMatmulEngine;
+  relaxed: boolean;
+  users: number;
+}
+
+let sharedEngine: SharedEngine | undefined;
+
+/** The process's shared heap and engine (a new one when relaxed SIMD was turned on since). */
+function acquireShared(): SharedEngine {
+  const relaxed = relaxedSimdSupported();
+  if (!sharedEngine || sharedEngine.relaxed !== relaxed) {
+    const heap = new WasmHeap({ maximumBytes: MAX_HEAP_BYTES });
+    sharedEngine = { heap, engine: new WasmMatmulEngine(heap, defaultThreads()), relaxed, users: 0 };
+  }
+  sharedEngine.users++;
+  return sharedEngine;
+}
+
+/** One backend stops using `shared`; the last one stops its threads. */
+function releaseShared(shared: SharedEngine): void {
+  if (--shared.users > 0) return;
+  shared.engine.dispose();
+  if (sharedEngine === shared) sharedEngine = undefined;
 }
 
 /** A storage block: an ArrayBuffer, or a region of the wasm engine's shared heap. */
@@ -182,6 +218,10 @@ export class CpuBackend implements Backend<CpuTensor, CpuStorage> {
   private disposed = false;
   private liveBytes = 0;
   private readonly released = new WeakSet<object>();
+  /** The shared heap and engine, when this backend uses them. */
+  private readonly shared: SharedEngine | undefined;
+  /** Heap offsets this backend allocated and has not released (scratch included), for a shared heap. */
+  private readonly owned = new Set<number>();
 
   constructor(options: CpuBackendOptions = {}) {
     this.kernelSet = options.kernels ?? 'fast';
@@ -190,13 +230,26 @@ export class CpuBackend implements Backend<CpuTensor, CpuStorage> {
     if (useWasm) {
       if (!wasmEngineSupported())
         throw new BackendError('engine "wasm" needs WebAssembly SIMD and SharedArrayBuffer; use engine "js"');
-      this.heap = new WasmHeap({ maximumBytes: options.maxHeapBytes ?? MAX_HEAP_BYTES });
-      const engine = new WasmMatmulEngine(
-        this.heap,
-        Math.max(1, Math.floor(options.threads ?? defaultThreads())),
-      );
+      const share = options.shared ?? (options.threads === undefined && options.maxHeapBytes === undefined);
+      let engine: WasmMatmulEngine;
+      if (share) {
+        const shared = acquireShared();
+        this.shared = shared;
+        this.heap = shared.heap;
+        engine = shared.engine;
+      } else {
+        this.heap = new WasmHeap({ maximumBytes: options.maxHeapBytes ?? MAX_HEAP_BYTES });
+        engine = new WasmMatmulEngine(
+          this.heap,
+          Math.max(1, Math.floor(options.threads ?? defaultThreads())),
+        );
+      }
       this.engine = engine;
       this.ready = engine.ready;
+      // A backend dropped without dispose() (e.g. `model.run(createCpuBackend(), x)` in a loop) would keep
+      // its worker threads, and through them its heap, forever: stop them (or give back its share and its
+      // storage) once the backend is collected.
+      abandoned.register(this, cleanupOf(engine, this.heap, this.owned, this.shared), this.owned);
     } else {
       this.engine = jsMatmulEngine;
       this.ready = Promise.resolve();
@@ -218,9 +271,13 @@ export class CpuBackend implements Backend<CpuTensor, CpuStorage> {
     let view: Float32Array = new Float32Array(0);
     return (n) => {
       if (n > length) {
-        if (offset) heap.free(offset);
+        if (offset) {
+          heap.free(offset);
+          this.owned.delete(offset);
+        }
         length = Math.max(n, 2 * length);
         offset = heap.alloc(4 * length);
+        this.owned.add(offset);
         view = heap.f32(offset, length);
         (this.engine as WasmMatmulEngine).noteBuffer(view.buffer);
       }
@@ -237,7 +294,9 @@ export class CpuBackend implements Backend<CpuTensor, CpuStorage> {
     this.check();
     this.liveBytes += bytes;
     if (!this.heap) return new ArrayBuffer(bytes);
-    return { offset: this.heap.alloc(bytes), bytes };
+    const offset = this.heap.alloc(bytes);
+    this.owned.add(offset);
+    return { offset, bytes };
   }
 
   release(storage: CpuStorage): void {
@@ -251,6 +310,7 @@ export class CpuBackend implements Backend<CpuTensor, CpuStorage> {
     if (this.disposed || !this.heap) return;
     (this.engine as WasmMatmulEngine).releaseStorage(storage.offset);
     this.heap.free(storage.offset);
+    this.owned.delete(storage.offset);
   }
 
   wrap(storage: CpuStorage, type: TensorType, byteOffset = 0): CpuTensor {
@@ -286,9 +346,48 @@ export class CpuBackend implements Backend<CpuTensor, CpuStorage> {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    if (this.engine instanceof WasmMatmulEngine) this.engine.dispose();
+    if (!(this.engine instanceof WasmMatmulEngine)) return;
+    abandoned.unregister(this.owned);
+    if (!this.shared) {
+      this.engine.dispose();
+      return;
+    }
+    // The heap lives on for the other backends: give back this one's storage, then its share.
+    for (const offset of this.owned) {
+      this.engine.releaseStorage(offset);
+      this.heap!.free(offset);
+    }
+    this.owned.clear();
+    releaseShared(this.shared);
   }
 }
+
+/**
+ * What to do when a backend is collected without dispose(). A function of its own, so that the closure holds
+ * the engine, heap, storage list and share only, never the backend (which would then never be collected).
+ */
+function cleanupOf(
+  engine: WasmMatmulEngine,
+  heap: WasmHeap,
+  owned: Set<number>,
+  shared: SharedEngine | undefined,
+): () => void {
+  if (!shared) return () => engine.dispose();
+  return () => {
+    for (const offset of owned) {
+      engine.releaseStorage(offset);
+      heap.free(offset);
+    }
+    owned.clear();
+    releaseShared(shared);
+  };
+}
+
+/**
+ * Cleans up after cpu backends that were garbage-collected without dispose(): stops their worker threads,
+ * or gives back their storage in the shared heap and their share.
+ */
+const abandoned = new FinalizationRegistry<() => void>((cleanup) => cleanup());
 
 /** Creates the CPU backend (fast kernels by default; `{ kernels: 'plain' }` for the reference ones). */
 export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {

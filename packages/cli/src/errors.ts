@@ -39,3 +39,20 @@ export function describeError(err: unknown, verbose: boolean): string {
   }
   return `wf: ${oneLine(String(err))}`;
 }
+
+/**
+ * `err` as the JSON that `--json` prints: `{ "error": { "code", "message" } }`, the message being the one
+ * line of {@link describeError} without its `wf: ` prefix. Codes: a WfError's (`E_IO`, `E_IMAGE`, ...),
+ * `E_USAGE` for the command line, a Node error code, or `E_INTERNAL`.
+ */
+export function errorJson(err: unknown): { error: { code: string; message: string } } {
+  const code =
+    err instanceof WfError
+      ? err.code
+      : err instanceof CommanderError
+        ? 'E_USAGE'
+        : typeof (err as NodeJS.ErrnoException | undefined)?.code === 'string'
+          ? String((err as NodeJS.ErrnoException).code)
+          : 'E_INTERNAL';
+  return { error: { code, message: describeError(err, false).replace(/^wf: /, '') } };
+}

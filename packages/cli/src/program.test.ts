@@ -214,7 +214,7 @@ describe('user errors: one line, non-zero exit, no stack unless --verbose', () =
       /unknown backend "tpu"/,
     ],
     ['bad mnist index', ['classify', 'mnist:5000'], /indices 0..2003/],
-    ['missing image', ['classify', join(dir, 'none.png')], /none.png/],
+    ['missing image', ['classify', join(dir, 'none.png'), '--model', 'wfm-mnist'], /none.png/],
   ])('%s', async (_label, args, pattern) => {
     const r = await wf(...(args as string[]));
     expect(r.code).not.toBe(0);

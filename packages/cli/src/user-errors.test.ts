@@ -184,7 +184,7 @@ const images = {
   text: file('not-an-image.png', 'just some text\n'),
   huge: file('huge.png', png(60000, 60000, new Uint8Array(0))),
   claiming: file('claiming.jpg', claimingJpeg()),
-  directory: dir,
+  directory: mkdtempSync(join(tmpdir(), 'wf-cli-empty-')),
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -240,35 +240,59 @@ const weightsCases: Case[] = [
 const imageCases: Case[] = [
   [
     'missing image file',
-    ['classify', images.missing],
+    ['classify', images.missing, '--model', 'wfm-mnist'],
     /cannot read image file ".*no-such-image.png": ENOENT/,
   ],
-  ['a directory as the image', ['classify', images.directory], /cannot read image file .*EISDIR/],
-  ['PNG with a damaged chunk (CRC)', ['classify', images.badCrc], /corrupt or truncated PNG: .*CRC/],
+  [
+    'a directory as the image',
+    ['classify', images.directory, '--model', 'wfm-mnist'],
+    /folder ".*" holds no PNG, JPEG, WebP, GIF or BMP file/,
+  ],
+  [
+    'PNG with a damaged chunk (CRC)',
+    ['classify', images.badCrc, '--model', 'wfm-mnist'],
+    /corrupt or truncated PNG: .*CRC/,
+  ],
   [
     'PNG with too little image data',
-    ['classify', images.badData],
+    ['classify', images.badData, '--model', 'wfm-mnist'],
     /corrupt or truncated PNG: the image data/,
   ],
-  ['PNG with control bytes as a chunk type', ['classify', images.badChunk], /\\x1b\[2\\x0a chunk/],
-  ['truncated PNG', ['classify', images.truncatedPng], /corrupt or truncated PNG: /],
-  ['truncated JPEG', ['classify', images.truncatedJpeg], /truncated.jpg: corrupt or truncated JPEG: /],
+  [
+    'PNG with control bytes as a chunk type',
+    ['classify', images.badChunk, '--model', 'wfm-mnist'],
+    /\\x1b\[2\\x0a chunk/,
+  ],
+  ['truncated PNG', ['classify', images.truncatedPng, '--model', 'wfm-mnist'], /corrupt or truncated PNG: /],
+  [
+    'truncated JPEG',
+    ['classify', images.truncatedJpeg, '--model', 'wfm-mnist'],
+    /truncated.jpg: corrupt or truncated JPEG: /,
+  ],
   ['truncated JPEG (checkpoint model)', ['classify', images.truncatedJpeg, '--model', micro], /JPEG/],
-  ['empty image file', ['classify', images.empty], /empty.png: image data is empty \(0 bytes\)/],
-  ['not an image', ['classify', images.text], /unsupported image format \(expected PNG or JPEG\)/],
+  [
+    'empty image file',
+    ['classify', images.empty, '--model', 'wfm-mnist'],
+    /empty.png: image data is empty \(0 bytes\)/,
+  ],
+  [
+    'not an image',
+    ['classify', images.text, '--model', 'wfm-mnist'],
+    /unsupported image format \(expected PNG, JPEG, WebP, GIF or BMP\)/,
+  ],
   [
     'image header over the default pixel limit',
-    ['classify', images.huge],
+    ['classify', images.huge, '--model', 'wfm-mnist'],
     /image is 60000x60000 = 3600 MP, over the 100 MP limit; pass --max-pixels to raise it/,
   ],
   [
     'small JPEG whose header claims 10000x10000 pixels',
-    ['classify', images.claiming],
+    ['classify', images.claiming, '--model', 'wfm-mnist'],
     /claiming.jpg: corrupt or truncated JPEG: the file has 632 bytes, fewer than the 390625 that/,
   ],
   [
     'image over --max-pixels',
-    ['classify', images.good, '--max-pixels', '1000'],
+    ['classify', images.good, '--max-pixels', '1000', '--model', 'wfm-mnist'],
     /image is 40x30 = 0\.0012 MP, over the 0\.001 MP limit; pass --max-pixels to raise it/,
   ],
 ];
@@ -307,8 +331,28 @@ const optionCases: Case[] = [
   ['unknown --arch', run('--weights', micro, '--arch', 'resnet'), /argument 'resnet' is invalid/],
   ['unknown option', ['classify', 'mnist:0', '--thread', '2'], /unknown option '--thread' \(Did you mean/],
   ['unknown command', ['clasify', 'mnist:0'], /unknown command 'clasify'/],
-  ['missing option', ['run', '--weights', micro, '--input', io80], /required option '--output <file>'/],
-  ['missing argument', ['classify'], /missing required argument 'source'/],
+  ['missing option', ['run', '--input', io80], /required option '--model <name\|file\|url>' not specified/],
+  ['missing argument', ['classify'], /missing required argument 'images'/],
+  [
+    'an image without --model',
+    ['classify', images.good],
+    /classifying an image needs --model: a built-in model \(wfm-mnist, vit-mnist\)/,
+  ],
+  [
+    'a variant name as --model',
+    ['info', '--model', 'wfm-tiny'],
+    /"wfm-tiny" is a model variant, not a checkpoint/,
+  ],
+  [
+    'an unknown model name',
+    ['info', '--model', 'wfm-tinyy'],
+    /unknown model "wfm-tinyy": use a built-in model/,
+  ],
+  [
+    '--res 12x',
+    ['classify', images.good, '--model', micro, '--res', '12x'],
+    /--res must be a positive integer N or WxH/,
+  ],
 ];
 
 const shapeCases: Case[] = [
@@ -386,6 +430,8 @@ describe('exit codes and what is not an error', () => {
     const r = await wf(
       'classify',
       images.good,
+      '--model',
+      'wfm-mnist',
       '--max-pixels',
       '1.2e3',
       '--threads',

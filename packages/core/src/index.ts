@@ -2,6 +2,7 @@
 // model, the backend interface, safetensors I/O and typed errors.
 
 export * from './backend.js';
+export { onBackendDispose } from './backend-dispose.js';
 export * from './errors.js';
 export {
   type CompiledGraph,

@@ -10,16 +10,47 @@ export { wfmForward } from './arch/wfm.js';
 export { attentionBlockGraph, type BlockOptions, weightFormerBlockGraph } from './blocks.js';
 export * from './config.js';
 export * from './data/imagenet-classes.js';
+export {
+  cacheDir,
+  DEFAULT_TIMEOUT_MS,
+  FetchError,
+  type FetchOptions,
+  fetchBytes,
+  type LoadProgress,
+} from './fetch.js';
+export { type ImageInput, type ReadImageOptions, readImage } from './image/image-input.js';
 export * from './image/preprocess.js';
 export {
-  fetchBytes,
   type LoadOptions,
-  type LoadProgress,
   loadModel,
   type ModelSource,
   modelFromSafetensors,
   parseConfigJson,
 } from './load.js';
-export { type CompiledModel, type ForwardOptions, type NonFiniteInputPolicy, WfModel } from './model.js';
+export {
+  type CompiledModel,
+  DEFAULT_MAX_BACKENDS,
+  DEFAULT_MAX_COMPILED,
+  type ForwardOptions,
+  type NonFiniteInputPolicy,
+  WfModel,
+} from './model.js';
+export type { ModelInputSize, ModelPreprocessing } from './model-info.js';
+export {
+  BUILTIN_MODELS,
+  type BuiltinModel,
+  builtinModelUrl,
+  type ClassifyOptions,
+  type ExtractOptions,
+  type FeatureExtractor,
+  featureExtractor,
+  type ImageClassifier,
+  imageClassifier,
+  modelChoices,
+  type PipelineBase,
+  type PipelineCallOptions,
+  type PipelineOptions,
+  resolveModelSource,
+} from './pipeline.js';
 export { resizePosEmbed } from './pos-embed.js';
 export { MODEL_VARIANTS, type ModelVariant, randomModel, variantConfig } from './variants.js';

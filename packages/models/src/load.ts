@@ -8,19 +8,11 @@ import {
   parseSafetensors,
   readSafetensorsFile,
   type TensorData,
-  WfError,
 } from '@wf/core';
 import { type Arch, type ConfigSource, ModelError, resolveConfig } from './config.js';
+import { type FetchOptions, fetchBytes, fetchOptionalJson, type LoadProgress } from './fetch.js';
 import { WfModel } from './model.js';
 import { variantConfig } from './variants.js';
-
-/** Download progress: bytes received so far and the total when the server says it. */
-export interface LoadProgress {
-  /** Bytes received so far. */
-  loaded: number;
-  /** Total bytes, when the server sends a `content-length`. */
-  total?: number;
-}
 
 /** Options of `loadModel`. */
 export interface LoadOptions {
@@ -38,8 +30,16 @@ export interface LoadOptions {
   onProgress?: (p: LoadProgress) => void;
   /** fetch implementation (default globalThis.fetch). */
   fetch?: typeof fetch;
-  /** Abort a download. */
+  /** Abort a download: it stops at once, the config.json request too, and loading rejects. */
   signal?: AbortSignal;
+  /** Longest wait in ms for a response or the next chunk (URL sources); see {@link FetchOptions.timeoutMs}. */
+  timeoutMs?: number;
+  /**
+   * Download cache of URL sources (the Cache API in browsers; in Node a folder, `WF_CACHE_DIR` or
+   * ~/.cache/weightformer): `true` (default) reuses a finished download, `'reload'` downloads again,
+   * `false` bypasses the cache.
+   */
+  cache?: boolean | 'reload';
   /**
    * What to do with float weights holding NaN or +-Infinity: `'report'` (default) loads the model and lists
    * them in {@link WfModel.nonFiniteWeights} (empty when every weight is finite); `'error'` makes loading
@@ -51,56 +51,23 @@ export interface LoadOptions {
 /** Where a checkpoint comes from. */
 export type ModelSource = Uint8Array | ArrayBuffer | string | URL;
 
+function isNode(): boolean {
+  return typeof process !== 'undefined' && !!process.versions?.node;
+}
+
 function isUrl(s: string | URL): boolean {
   return s instanceof URL || /^(https?|file|data|blob):/i.test(s);
 }
 
-/** Fetches a URL into bytes, reporting progress; HTTP errors become one-line WfErrors. */
-export async function fetchBytes(url: string | URL, opts: LoadOptions = {}): Promise<Uint8Array> {
-  const f = opts.fetch ?? globalThis.fetch;
-  let res: Response;
-  try {
-    res = await f(url, { signal: opts.signal });
-  } catch (e) {
-    throw new WfError('E_IO', `cannot fetch ${String(url)}: ${(e as Error).message}`);
-  }
-  if (!res.ok) throw new WfError('E_IO', `cannot fetch ${String(url)}: HTTP ${res.status} ${res.statusText}`);
-  const totalHeader = res.headers.get('content-length');
-  const total = totalHeader ? Number(totalHeader) : undefined;
-  if (!res.body) {
-    const buf = new Uint8Array(await res.arrayBuffer());
-    opts.onProgress?.({ loaded: buf.length, total: buf.length });
-    return buf;
-  }
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let loaded = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    loaded += value.length;
-    opts.onProgress?.({ loaded, total });
-  }
-  const out = new Uint8Array(loaded);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
-async function fetchConfigBeside(url: string | URL, opts: LoadOptions): Promise<ConfigSource | undefined> {
-  const beside = new URL('config.json', url);
-  try {
-    const res = await (opts.fetch ?? globalThis.fetch)(beside, { signal: opts.signal });
-    if (!res.ok) return undefined;
-    return parseConfigJson(await res.text(), beside.href);
-  } catch (e) {
-    if (e instanceof WfError) throw e;
-    return undefined;
-  }
+/** The config.json beside a checkpoint URL: undefined when missing, not JSON (an HTML page) or unreachable. */
+async function fetchConfigBeside(
+  url: string | URL,
+  opts: LoadOptions,
+  signal: AbortSignal,
+): Promise<ConfigSource | undefined> {
+  const beside = new URL('config.json', url).href;
+  const got = await fetchOptionalJson(beside, { fetch: opts.fetch, signal, timeoutMs: opts.timeoutMs });
+  return got && parseConfigJson(got.text, beside);
 }
 
 /** Parses a config.json text; invalid JSON is an error naming the file. */
@@ -158,23 +125,49 @@ export function modelFromSafetensors(
   const layers = [explicit, opts.configJson ?? besideConfig, meta];
   if (opts.variant) layers.push(variantConfig(opts.variant) as unknown as ConfigSource);
   const config = resolveConfig(shapes, layers);
-  return new WfModel(config, weights, st.metadata, nonFinite);
+  return new WfModel(config, weights, st.metadata, nonFinite, opts.configJson ?? besideConfig);
 }
 
 /**
  * Loads a checkpoint: bytes, a file path (Node; reads `config.json` beside it if present) or a URL
- * (fetched with progress; `config.json` beside it is used when the server has one).
+ * (fetched with progress, a timeout and the download cache; `config.json` beside it is used when the server
+ * has one). In a browser, a string is a URL, relative to the page.
  */
 export async function loadModel(source: ModelSource, opts: LoadOptions = {}): Promise<WfModel> {
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
     return modelFromSafetensors(parseSafetensors(source), opts);
   }
+  // In a browser every string is a URL (relative ones resolve against the page); in Node, a file path.
+  if (typeof source === 'string' && !isUrl(source) && !isNode() && typeof location !== 'undefined') {
+    source = new URL(source, location.href);
+  }
   if (isUrl(source) && !String(source).startsWith('file:')) {
-    const [bytes, besideConfig] = await Promise.all([
-      fetchBytes(source, opts),
-      opts.configJson ? Promise.resolve(undefined) : fetchConfigBeside(source, opts),
-    ]);
-    return modelFromSafetensors(parseSafetensors(bytes), opts, besideConfig);
+    // One signal for both requests: when either fails (or the caller aborts), the other stops too.
+    const ctl = new AbortController();
+    const onAbort = () => ctl.abort(opts.signal?.reason);
+    if (opts.signal?.aborted) onAbort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const stopOnFailure = <T>(p: Promise<T>): Promise<T> =>
+      p.catch((e: unknown) => {
+        ctl.abort(e);
+        throw e;
+      });
+    try {
+      const [bytes, besideConfig] = await Promise.all([
+        stopOnFailure(
+          fetchBytes(source, {
+            ...opts,
+            signal: ctl.signal,
+            cache: opts.cache ?? true,
+            expect: 'a safetensors checkpoint',
+          }),
+        ),
+        opts.configJson ? undefined : stopOnFailure(fetchConfigBeside(source, opts, ctl.signal)),
+      ]);
+      return modelFromSafetensors(parseSafetensors(bytes), opts, besideConfig);
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
   }
   const path =
     source instanceof URL ? decodeURIComponent(source.pathname) : String(source).replace(/^file:\/\//, '');

@@ -11,6 +11,7 @@ import {
   type GraphCost,
   graphCost,
   type NonFiniteTensor,
+  onBackendDispose,
   type RunOptions,
   type Tensor,
   type TensorData,
@@ -19,7 +20,14 @@ import {
 import { ditForward, ditForwardWithCfg, timestepFrequencies } from './arch/dit.js';
 import { vitForward } from './arch/vit.js';
 import { wfmForward } from './arch/wfm.js';
-import { checkWeights, describeConfig, type ModelConfig, ModelError } from './config.js';
+import { type ConfigSource, checkWeights, describeConfig, type ModelConfig, ModelError } from './config.js';
+import {
+  inputSizeOf,
+  labelsOf,
+  type ModelInputSize,
+  type ModelPreprocessing,
+  preprocessingOf,
+} from './model-info.js';
 import { resizePosEmbed } from './pos-embed.js';
 
 /** Shape of one forward pass. Classifiers take images; the DiT takes latents of its input size. */
@@ -32,8 +40,31 @@ export interface ForwardOptions {
   width?: number;
   /** Also output `embed` and every `hidden.i`. */
   hidden?: boolean;
+  /** Classifiers: also output `tokens`, the final-norm token features `[B, N, D]` (ViT: class token first). */
+  tokens?: boolean;
   /** DiT only: classifier-free guidance scale (runs `forward_with_cfg`; batch must be even). */
   cfgScale?: number;
+}
+
+/**
+ * Default of {@link WfModel.maxCompiled}: compiled forward passes a model keeps (one per backend and input
+ * shape) before it frees the least recently used one.
+ */
+export const DEFAULT_MAX_COMPILED = 4;
+
+/**
+ * Default of {@link WfModel.maxBackends}: backends a model keeps compiled passes for. Each holds its own
+ * copy of the weights, so a loop that makes a new backend per call (never disposed) would otherwise hold
+ * `maxCompiled` copies.
+ */
+export const DEFAULT_MAX_BACKENDS = 2;
+
+/** One compiled forward pass in a model's cache. */
+interface CacheEntry {
+  promise: Promise<CompiledModel>;
+  backendId: number;
+  /** Set once compiled, so that an eviction can free it at once. */
+  compiled?: CompiledModel;
 }
 
 /** What to do with NaN/Inf in inputs: reject (default) or let them through. */
@@ -80,8 +111,22 @@ export class WfModel {
   readonly nonFiniteWeights: readonly NonFiniteTensor[];
   /** Policy for NaN/Inf in inputs. */
   nonFiniteInputs: NonFiniteInputPolicy = 'error';
-  private readonly cache = new Map<string, Promise<CompiledModel>>();
+  /**
+   * How many compiled forward passes (one per backend and input shape) this model keeps; compiling one
+   * more frees the least recently used (after its runs in flight finish). Default
+   * {@link DEFAULT_MAX_COMPILED}. Disposing a backend frees its compiled passes at once.
+   */
+  maxCompiled = DEFAULT_MAX_COMPILED;
+  /**
+   * How many backends this model keeps compiled passes for; compiling for one more frees every pass of the
+   * least recently used backend first. Default {@link DEFAULT_MAX_BACKENDS}.
+   */
+  maxBackends = DEFAULT_MAX_BACKENDS;
+  /** Compiled passes by key, least recently used first. */
+  private readonly cache = new Map<string, CacheEntry>();
   private readonly backendIds = new WeakMap<AnyBackend, number>();
+  /** Removers of the backend-dispose listeners, by backend id. */
+  private readonly unsubscribe = new Map<number, () => void>();
 
   /**
    * A model of a resolved configuration and its weights (see `loadModel` and `randomModel` to make one).
@@ -90,18 +135,51 @@ export class WfModel {
    * @param weights Weights by PyTorch state_dict name (checked against the configuration).
    * @param metadata safetensors metadata.
    * @param nonFiniteWeights The weights' NaN/Inf report, when the caller has it already; scanned otherwise.
+   * @param configJson The checkpoint's config.json, when it has one (input size, normalization, labels).
    */
   constructor(
     config: ModelConfig,
     weights: ReadonlyMap<string, TensorData>,
     metadata: Record<string, string> = {},
     nonFiniteWeights?: readonly NonFiniteTensor[],
+    configJson?: ConfigSource,
   ) {
     checkWeights(config, weights);
     this.config = config;
     this.weights = weights;
     this.metadata = metadata;
     this.nonFiniteWeights = nonFiniteWeights ?? findNonFinite(weights);
+    this.configJson = configJson;
+  }
+
+  /** The checkpoint's config.json (beside the weights, or `LoadOptions.configJson`), if it had one. */
+  readonly configJson: ConfigSource | undefined;
+
+  /**
+   * The input size the checkpoint was made for: timm `pretrained_cfg.input_size` ([C, H, W]) of its
+   * config.json or metadata when present, else the configuration's image size (classifiers; any multiple
+   * of the patch size also runs) or latent size (wfm-dit).
+   */
+  get inputSize(): ModelInputSize {
+    return inputSizeOf(this.config, this.configJson, this.metadata);
+  }
+
+  /**
+   * Class names, one per logit: config.json / metadata `label_names` (timm) or `id2label` (HF) when they
+   * have one name per class; else the digits for the MNIST models, the ImageNet-1K names for 1000 classes,
+   * or undefined.
+   */
+  get labels(): readonly string[] | undefined {
+    return labelsOf(this.config, this.configJson, this.metadata);
+  }
+
+  /**
+   * How images become this classifier's input: mean, std and crop fraction from config.json /
+   * metadata (`pretrained_cfg.mean`, `std`, `crop_pct`), else the reference's ImageNet transform; the MNIST
+   * transform for the MNIST models.
+   */
+  get preprocessing(): ModelPreprocessing {
+    return preprocessingOf(this.config, this.configJson, this.metadata);
   }
 
   /** Number of parameters (elements of all weights, the fixed position tables included). */
@@ -164,7 +242,7 @@ export class WfModel {
       const inputs = Object.fromEntries(
         Object.entries(shapes).map(([k, s]) => [k, g.input(k, s.shape, s.dtype)]),
       );
-      if (c.arch === 'wfm') return wfmForward(c, w, inputs.input, opts.hidden);
+      if (c.arch === 'wfm') return wfmForward(c, w, inputs.input, opts.hidden, opts.tokens);
       if (c.arch === 'vit') {
         const [, , h, wd] = shapes.input.shape;
         const grid: [number, number] = [h / c.patchSize, wd / c.patchSize];
@@ -176,7 +254,7 @@ export class WfModel {
                 resizePosEmbed(this.weights.get('pos_embed')!, [native, native], grid),
                 'pos_embed@resized',
               );
-        return vitForward(c, w, inputs.input, opts.hidden, pos);
+        return vitForward(c, w, inputs.input, opts.hidden, pos, opts.tokens);
       }
       const freqs = g.constant(timestepFrequencies(), 'timestep_frequencies');
       if (opts.cfgScale !== undefined)
@@ -190,21 +268,76 @@ export class WfModel {
     return graphCost(this.graph(opts));
   }
 
-  /** Compiles the forward pass for `backend` (cached per backend and options). */
+  /**
+   * Compiles the forward pass for `backend` (cached per backend and options, at most
+   * {@link WfModel.maxCompiled} passes for at most {@link WfModel.maxBackends} backends at a time).
+   */
   compile(backend: AnyBackend, opts: ForwardOptions = {}): Promise<CompiledModel> {
     let id = this.backendIds.get(backend);
     if (id === undefined) {
-      id = nextBackendId++;
-      this.backendIds.set(backend, id);
+      const newId = nextBackendId++;
+      id = newId;
+      this.backendIds.set(backend, newId);
+      this.unsubscribe.set(newId, watchBackend(backend, new WeakRef(this), newId));
     }
-    const key = `${id}:${JSON.stringify(this.inputShapes(opts))}:${!!opts.hidden}:${opts.cfgScale ?? ''}`;
-    let p = this.cache.get(key);
-    if (!p) {
-      p = this.compileUncached(backend, opts);
-      this.cache.set(key, p);
-      p.catch(() => this.cache.delete(key));
+    const key = `${id}:${JSON.stringify(this.inputShapes(opts))}:${!!opts.hidden}:${!!opts.tokens}:${opts.cfgScale ?? ''}`;
+    const hit = this.cache.get(key);
+    if (hit) {
+      // Most recently used last.
+      this.cache.delete(key);
+      this.cache.set(key, hit);
+      return hit.promise;
     }
-    return p;
+    // Evict first, so that what is freed can be reused by the new pass.
+    const backendId = id;
+    const backends = [...new Set([...this.cache.values()].map((e) => e.backendId))];
+    const maxBackends = Math.max(1, Math.floor(this.maxBackends) || 1);
+    if (!backends.includes(backendId) && backends.length >= maxBackends) {
+      // Backends in least recently used order (by their most recent pass): drop the oldest ones.
+      const order = [...this.cache.values()].map((e) => e.backendId);
+      const lastUse = (b: number) => order.lastIndexOf(b);
+      const drop = backends
+        .sort((a, b) => lastUse(a) - lastUse(b))
+        .slice(0, backends.length - maxBackends + 1);
+      for (const [k, e] of this.cache) {
+        if (!drop.includes(e.backendId)) continue;
+        this.cache.delete(k);
+        freeEntry(e);
+      }
+    }
+    const max = Math.max(1, Math.floor(this.maxCompiled) || 1);
+    for (const [k, e] of this.cache) {
+      if (this.cache.size < max) break;
+      this.cache.delete(k);
+      freeEntry(e);
+    }
+    const promise = this.compileUncached(backend, opts);
+    const entry: CacheEntry = { promise, backendId };
+    this.cache.set(key, entry);
+    promise.then(
+      (c) => {
+        entry.compiled = c;
+      },
+      () => {
+        if (this.cache.get(key) === entry) this.cache.delete(key);
+      },
+    );
+    return promise;
+  }
+
+  /** Number of compiled forward passes this model holds now. */
+  get compiledCount(): number {
+    return this.cache.size;
+  }
+
+  /** Frees the compiled passes of a backend that was disposed. @internal */
+  dropBackend(id: number): void {
+    this.unsubscribe.delete(id);
+    for (const [k, e] of this.cache) {
+      if (e.backendId !== id) continue;
+      this.cache.delete(k);
+      freeEntry(e);
+    }
   }
 
   private async compileUncached(backend: AnyBackend, opts: ForwardOptions): Promise<CompiledModel> {
@@ -227,22 +360,37 @@ export class WfModel {
       }
     };
     let queue: Promise<void> = Promise.resolve();
+    let disposed = false;
+    let inFlight = 0;
     return {
       graph: compiled,
       inputTypes: compiled.inputTypes,
       run: (inputs, runOptions) => {
+        if (disposed)
+          return Promise.reject(new ModelError('this compiled model was disposed; compile again'));
         const named = isTensorData(inputs) ? { input: inputs } : inputs;
         check(named);
         // A compiled graph runs one call at a time (its intermediates live in one memory plan): calls
         // made while one is in flight wait their turn instead of failing.
+        inFlight++;
         const result = queue.then(() => compiled.run(named, runOptions));
+        result.then(
+          () => inFlight--,
+          () => inFlight--,
+        );
         queue = result.then(
           () => undefined,
           () => undefined,
         );
         return result;
       },
-      dispose: () => compiled.dispose(),
+      // At once when idle; otherwise runs already queued finish first. Later calls fail.
+      dispose: () => {
+        if (disposed) return;
+        disposed = true;
+        if (inFlight === 0) compiled.dispose();
+        else void queue.then(() => compiled.dispose());
+      },
     };
   }
 
@@ -278,11 +426,34 @@ export class WfModel {
   async dispose(): Promise<void> {
     const all = [...this.cache.values()];
     this.cache.clear();
-    for (const p of all) (await p.catch(() => undefined))?.dispose();
+    for (const off of this.unsubscribe.values()) off();
+    this.unsubscribe.clear();
+    for (const e of all) (await e.promise.catch(() => undefined))?.dispose();
   }
 }
 
 let nextBackendId = 0;
+
+/**
+ * Frees `model`'s graphs of `backend` when the backend is disposed. A function of its own so that the
+ * listener's closure holds only the model (weakly: a long-lived backend must not keep dropped models alive)
+ * and the id, not the compile call's variables (a compiled graph, and through it the backend).
+ */
+function watchBackend(backend: AnyBackend, model: WeakRef<WfModel>, id: number): () => void {
+  return onBackendDispose(backend, () => model.deref()?.dropBackend(id));
+}
+
+/** Disposes a cache entry's compiled model, at once when it is compiled (a failed compile has nothing to free). */
+function freeEntry(e: CacheEntry): void {
+  if (e.compiled) {
+    e.compiled.dispose();
+    return;
+  }
+  e.promise.then(
+    (c) => c.dispose(),
+    () => undefined,
+  );
+}
 
 function isTensorData(v: unknown): v is TensorData {
   return typeof v === 'object' && v !== null && 'data' in v && 'shape' in v && 'dtype' in v;

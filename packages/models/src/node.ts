@@ -1,13 +1,16 @@
 // Node-only entry of @wf/models: built-in demo checkpoints on disk, image files and the MNIST digits.
 import { fileURLToPath } from 'node:url';
+import { decodeImageAsync, loadImageFile } from './image/decode-node.js';
+import { registerNodeDecoders } from './image/image-input.js';
 import type { LoadOptions } from './load.js';
 import { loadModel } from './load.js';
 import type { WfModel } from './model.js';
+import { BUILTIN_MODELS, type BuiltinModel } from './pipeline.js';
 
-/** Names of the checkpoints shipped in this package. */
-export const BUILTIN_MODELS = ['wfm-mnist', 'vit-mnist'] as const;
-/** A shipped checkpoint's name. */
-export type BuiltinModel = (typeof BUILTIN_MODELS)[number];
+export { BUILTIN_MODELS, type BuiltinModel };
+
+// The pipeline's image reader decodes files and bytes with these in Node.
+registerNodeDecoders({ decodeImage: decodeImageAsync, loadImageFile });
 
 /** Path of a shipped checkpoint. */
 export function builtinModelPath(name: BuiltinModel): string {

@@ -1,31 +1,49 @@
-// `wf classify`: top-k classes of an image file (PNG/JPEG) or of an MNIST test digit (`mnist:<index>`),
-// with the built-in MNIST models or any classifier checkpoint (ImageNet class names for 1000 classes).
-import { type AnyBackend, type TensorData, WfError } from '@wf/core';
+// `wf classify`: top-k classes of image files (PNG, JPEG, WebP, GIF, BMP), folders of them, URLs, or MNIST
+// test digits (`mnist:<index>`), with a built-in MNIST model or any classifier checkpoint, in batches. The
+// input size, normalization and labels come from the checkpoint (see imageClassifier); --res overrides the
+// resolution. An image that fails is reported on its own line and the others are still classified.
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type TensorData, WfError } from '@wf/core';
 import {
-  IMAGENET_CLASSES,
-  loadModel,
+  type ImageClassifier,
+  imageClassifier,
+  modelChoices,
   type Prediction,
-  preprocessImageNet,
   preprocessMnistDigit,
-  preprocessMnistImage,
+  stackBatch,
   topK,
-  type WfModel,
 } from '@wf/models';
-import {
-  BUILTIN_MODELS,
-  type BuiltinModel,
-  loadBuiltinModel,
-  loadImageFile,
-  loadMnistDigits,
-  mnistTestSplit,
-} from '@wf/models/node';
+import { loadMnistDigits, mnistTestSplit } from '@wf/models/node';
+import { Command } from 'commander';
 import { createBackend } from '../backends.js';
-import { UsageError } from '../errors.js';
+import type { CliCommand } from '../command-table.js';
+import { type CommandContext, downloadProgress } from '../context.js';
+import { describeError, errorJson, UsageError } from '../errors.js';
+import { warnInapplicable } from '../model-source.js';
+import {
+  backendOption,
+  headsOption,
+  int,
+  jsonOption,
+  maxPixelsOption,
+  modelOption,
+  noProgressOption,
+  type Resolution,
+  resOption,
+  threadsOption,
+  variantOption,
+} from '../options.js';
 
 /** Options of `wf classify`. */
 export interface ClassifyOptions {
-  model: string;
+  /** `--model`; default wfm-mnist when every source is an MNIST digit, required otherwise. */
+  model?: string;
+  variant?: string;
   top: number;
+  /** Images per forward pass (default 8). */
+  batch?: number;
+  res?: Resolution;
   backend: string;
   /** `--threads` of the cpu backend. */
   threads?: number;
@@ -33,9 +51,11 @@ export interface ClassifyOptions {
   /** `--max-pixels`: largest image accepted (default the decoder's, 100 megapixels). */
   maxPixels?: number;
   json?: boolean;
+  /** False with --no-progress. */
+  progress?: boolean;
 }
 
-/** What `wf classify` found. */
+/** What `wf classify` found for one source. */
 export interface ClassifyResult {
   source: string;
   model: string;
@@ -43,11 +63,27 @@ export interface ClassifyResult {
   predictions: Prediction[];
 }
 
-async function openModel(name: string, heads?: number): Promise<{ model: WfModel; mnist: boolean }> {
-  if ((BUILTIN_MODELS as readonly string[]).includes(name)) {
-    return { model: await loadBuiltinModel(name as BuiltinModel), mnist: true };
+/** File name endings of the images a folder is searched for. */
+const IMAGE_FILE = /\.(png|jpe?g|webp|gif|bmp)$/i;
+
+/** The sources: folders replaced by their image files (sorted), the rest as given. */
+async function expandSources(sources: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const s of sources) {
+    if (s.startsWith('mnist:') || /^[a-z]+:\/\//i.test(s)) {
+      out.push(s);
+      continue;
+    }
+    const st = await stat(s).catch(() => undefined);
+    if (!st?.isDirectory()) {
+      out.push(s);
+      continue;
+    }
+    const files = (await readdir(s)).filter((f) => IMAGE_FILE.test(f)).sort();
+    if (files.length === 0) throw new UsageError(`folder "${s}" holds no PNG, JPEG, WebP, GIF or BMP file`);
+    out.push(...files.map((f) => join(s, f)));
   }
-  return { model: await loadModel(name, { heads }), mnist: false };
+  return out;
 }
 
 /** Parses `mnist:<i>`, checking the index. */
@@ -60,65 +96,149 @@ function mnistIndex(source: string, count: number): number {
   return i;
 }
 
-/** Executes `wf classify`. */
-export async function classifyCommand(
-  source: string,
-  opts: ClassifyOptions,
-  print: (line: string) => void,
-): Promise<ClassifyResult> {
-  if (!Number.isInteger(opts.top) || opts.top < 1)
-    throw new UsageError(`--top must be a positive integer, got ${opts.top}`);
-  const { model, mnist } = await openModel(opts.model, opts.heads);
-  if (model.config.arch === 'wfm-dit')
-    throw new UsageError('classify needs a classifier (wfm or vit), not a wfm-dit checkpoint');
-  let input: TensorData;
-  let label: number | undefined;
-  if (source.startsWith('mnist:')) {
-    const split = mnistTestSplit();
-    const i = mnistIndex(source, split.indices.length);
-    if (model.config.inChans !== 1)
-      throw new WfError(
-        'E_INPUT',
-        `${opts.model} takes ${model.config.inChans}-channel images, not MNIST digits`,
-      );
-    input = preprocessMnistDigit(loadMnistDigits().images[split.indices[i]]);
-    label = split.labels[i];
-  } else {
-    const img = await loadImageFile(source, { maxPixels: opts.maxPixels }).catch((e: unknown) => {
-      // The decoder names its option (maxPixels); name the command line's instead.
-      if (e instanceof WfError && e.message.endsWith('; pass maxPixels to raise it')) {
+/** One source made into an input, or the reason it could not be. */
+interface Prepared {
+  source: string;
+  input?: TensorData;
+  label?: number;
+  error?: unknown;
+}
+
+async function prepare(source: string, clf: ImageClassifier, name: string): Promise<Prepared> {
+  try {
+    if (source.startsWith('mnist:')) {
+      const split = mnistTestSplit();
+      const i = mnistIndex(source, split.indices.length);
+      if (clf.model.preprocessing.kind !== 'mnist') {
         throw new WfError(
-          e.code,
-          e.message.replace(/pass maxPixels to raise it$/, 'pass --max-pixels to raise it'),
-          {
-            cause: e,
-          },
+          'E_INPUT',
+          `${name} is not an MNIST model; mnist:<index> needs wfm-mnist or vit-mnist`,
         );
       }
-      throw e;
+      return {
+        source,
+        input: preprocessMnistDigit(loadMnistDigits().images[split.indices[i]]),
+        label: split.labels[i],
+      };
+    }
+    return { source, input: await clf.preprocess(source) };
+  } catch (e) {
+    // The decoder names its option (maxPixels); name the command line's instead.
+    if (e instanceof WfError && e.message.endsWith('; pass maxPixels to raise it')) {
+      const msg = e.message.replace(/pass maxPixels to raise it$/, 'pass --max-pixels to raise it');
+      return { source, error: new WfError(e.code, msg, { cause: e }) };
+    }
+    return { source, error: e };
+  }
+}
+
+/** Executes `wf classify`; returns one result per source that could be classified. */
+export async function classifyCommand(
+  sourcesGiven: readonly string[],
+  opts: ClassifyOptions,
+  ctx: CommandContext,
+): Promise<ClassifyResult[]> {
+  if (!Number.isInteger(opts.top) || opts.top < 1)
+    throw new UsageError(`--top must be a positive integer, got ${opts.top}`);
+  const sources = await expandSources(sourcesGiven);
+  const allDigits = sources.every((s) => s.startsWith('mnist:'));
+  if (!opts.model && !allDigits) {
+    throw new UsageError(
+      `classifying an image needs --model: ${modelChoices()}; wfm-mnist and vit-mnist read pictures of single digits`,
+    );
+  }
+  const name = opts.model ?? 'wfm-mnist';
+  const backend = await createBackend(opts.backend, { threads: opts.threads });
+  const bar = downloadProgress(ctx, `downloading ${name}`, opts.progress !== false);
+  let clf: ImageClassifier;
+  try {
+    clf = await imageClassifier(name, {
+      backend,
+      heads: opts.heads,
+      variant: opts.variant,
+      inputSize: opts.res,
+      maxPixels: opts.maxPixels,
+      onProgress: bar.onProgress,
     });
-    input = mnist ? preprocessMnistImage(img) : preprocessImageNet(img, model.config.imgSize);
-    if (!mnist && model.config.inChans !== 3) {
+  } catch (e) {
+    backend.dispose();
+    throw e;
+  } finally {
+    bar.done();
+  }
+  try {
+    warnInapplicable(ctx, clf.model, { heads: opts.heads });
+    const classes = clf.model.config.numClasses;
+    if (opts.top > classes)
+      ctx.warn(`--top ${opts.top} is more than the model's ${classes} classes; showing ${classes}`);
+    const k = Math.min(opts.top, classes);
+    const batch = opts.batch ?? 8;
+    const results: ClassifyResult[] = [];
+    const failures: unknown[] = [];
+    for (let at = 0; at < sources.length; at += batch) {
+      const prepared: Prepared[] = [];
+      for (const s of sources.slice(at, at + batch)) prepared.push(await prepare(s, clf, name));
+      const ok = prepared.filter((p) => p.input);
+      for (const p of prepared.filter((q) => !q.input)) {
+        // One source alone: its error is the command's error (one line, exit 1).
+        if (sources.length === 1) throw p.error;
+        failures.push(p.error);
+        if (opts.json) ctx.out(JSON.stringify({ source: p.source, ...errorJson(p.error) }));
+        else ctx.err(describeError(p.error, false).replace(/^wf: /, `wf: ${p.source}: `));
+      }
+      if (ok.length === 0) continue;
+      const x = ok.length === 1 ? ok[0].input! : stackBatch(ok.map((p) => p.input!));
+      const out = await clf.model.run(backend, x);
+      ok.forEach((p, i) => {
+        const predictions = topK(out.logits.data.subarray(i * classes, (i + 1) * classes), k, clf.labels);
+        const result: ClassifyResult = { source: p.source, model: name, label: p.label, predictions };
+        results.push(result);
+        if (opts.json) ctx.out(JSON.stringify(result));
+        else {
+          ctx.out(
+            `${p.source}${p.label === undefined ? '' : ` (label ${p.label})`} with ${name} on ${backend.name}:`,
+          );
+          for (const q of predictions)
+            ctx.out(`  ${q.label.padEnd(24)} ${(100 * q.probability).toFixed(2).padStart(6)}%`);
+        }
+      });
+    }
+    if (failures.length) {
       throw new WfError(
         'E_INPUT',
-        `${opts.model} takes ${model.config.inChans}-channel input; image files are RGB`,
+        `${failures.length} of ${sources.length} images could not be classified (see above)`,
       );
     }
+    return results;
+  } finally {
+    await clf.dispose();
+    backend.dispose();
   }
-  const backend: AnyBackend = await createBackend(opts.backend, { threads: opts.threads });
-  const out = await model.run(backend, input);
-  const labels = model.config.numClasses === 1000 ? IMAGENET_CLASSES : undefined;
-  const predictions = topK(out.logits.data, Math.min(opts.top, model.config.numClasses), labels);
-  const result: ClassifyResult = { source, model: opts.model, label, predictions };
-  if (opts.json) print(JSON.stringify(result));
-  else {
-    print(
-      `${source}${label === undefined ? '' : ` (label ${label})`} with ${opts.model} on ${backend.name}:`,
-    );
-    for (const p of predictions)
-      print(`  ${p.label.padEnd(24)} ${(100 * p.probability).toFixed(2).padStart(6)}%`);
-  }
-  await model.dispose();
-  backend.dispose();
-  return result;
 }
+
+/** The `wf classify` command. */
+export const classifyCli: CliCommand = {
+  name: 'classify',
+  build: (ctx) =>
+    new Command('classify')
+      .description('top-k classes of images (files, folders, URLs) or MNIST test digits (mnist:<index>)')
+      .argument('<images...>', 'PNG/JPEG/WebP/GIF/BMP files, folders of them, URLs, or mnist:<test index>')
+      .addOption(
+        modelOption(
+          'a built-in model (wfm-mnist, vit-mnist), a classifier .safetensors path or a URL; required for images (default wfm-mnist for mnist:<index>)',
+        ),
+      )
+      .addOption(variantOption())
+      .option('--top <k>', 'how many classes to show', int('--top'), 5)
+      .addOption(resOption("input resolution N or WxH (default: the checkpoint's)"))
+      .option('--batch <n>', 'images per forward pass', int('--batch'), 8)
+      .addOption(headsOption())
+      .addOption(backendOption())
+      .addOption(threadsOption())
+      .addOption(maxPixelsOption())
+      .addOption(noProgressOption())
+      .addOption(jsonOption())
+      .action(async (images: string[], o: ClassifyOptions) => {
+        await classifyCommand(images, o, ctx);
+      }),
+};

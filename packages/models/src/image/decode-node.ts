@@ -1,4 +1,5 @@
-// Image decoding for Node: PNG (pngjs) and JPEG (jpeg-js) bytes or files -> RgbaImage. The format is told by
+// Image decoding for Node: PNG (pngjs), JPEG (jpeg-js), and WebP, GIF (first frame), BMP (see
+// decode-extra-node.ts) bytes or files -> RgbaImage. The format is told by
 // its magic bytes, the size is read from the header and checked against a pixel limit before anything is
 // decoded, and corrupt, truncated or unsupported files fail with a WfError that says what is wrong.
 //
@@ -7,10 +8,20 @@
 
 import { constants as bufferConstants } from 'node:buffer';
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { WfError } from '@wf/core';
 import { decode as decodeJpeg } from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { type FetchOptions, fetchBytes } from '../fetch.js';
+import {
+  decodeBmp,
+  decodeGif,
+  decodeWebp,
+  detectExtraFormat,
+  type ExtraFormat,
+  extraHeader,
+} from './decode-extra-node.js';
 import type { RgbaImage } from './preprocess.js';
 
 /** Default of {@link DecodeImageOptions.maxPixels}: 100 megapixels. */
@@ -28,7 +39,7 @@ export interface DecodeImageOptions {
 /** What an image file's header says. */
 export interface ImageHeader {
   /** The container format. */
-  format: 'png' | 'jpeg';
+  format: 'png' | 'jpeg' | ExtraFormat;
   /** Width in pixels. */
   width: number;
   /** Height in pixels. */
@@ -483,58 +494,111 @@ function maxPixelsOf(opts: DecodeImageOptions): number {
   return maxPixels;
 }
 
-function detectFormat(bytes: Uint8Array): 'png' | 'jpeg' {
+/** What every decoder accepts, for messages. */
+const FORMATS = 'PNG, JPEG, WebP, GIF or BMP';
+
+function detectFormat(bytes: Uint8Array): ImageHeader['format'] {
   if (!(bytes instanceof Uint8Array)) {
-    throw new WfError('E_IMAGE', 'image bytes must be a Uint8Array (or Buffer) holding a PNG or JPEG file');
+    throw new WfError('E_IMAGE', `image bytes must be a Uint8Array (or Buffer) holding a ${FORMATS} file`);
   }
   if (bytes.length === 0) {
-    throw new WfError('E_IMAGE', 'image data is empty (0 bytes); pass the contents of a PNG or JPEG file');
+    throw new WfError('E_IMAGE', `image data is empty (0 bytes); pass the contents of a ${FORMATS} file`);
   }
   if (startsWith(bytes, PNG_SIGNATURE, 4)) return 'png';
   if (startsWith(bytes, JPEG_SIGNATURE, 3)) return 'jpeg';
-  throw new WfError('E_IMAGE', 'unsupported image format (expected PNG or JPEG)');
+  const extra = detectExtraFormat(bytes);
+  if (extra) return extra;
+  throw new WfError('E_IMAGE', `unsupported image format (expected ${FORMATS})`);
 }
 
 /**
- * Reads the format and size of a PNG or JPEG from its header, without decoding it.
+ * Reads the format and size of a PNG, JPEG, WebP, GIF or BMP from its header, without decoding it.
  *
  * @throws {WfError} `E_IMAGE` for empty input, another format, or a corrupt or truncated header.
  */
 export function readImageHeader(bytes: Uint8Array): ImageHeader {
   const format = detectFormat(bytes);
-  const { width, height } = format === 'png' ? pngHeader(bytes) : jpegHeader(bytes);
+  const { width, height } =
+    format === 'png' ? pngHeader(bytes) : format === 'jpeg' ? jpegHeader(bytes) : extraHeader(format, bytes);
   return { format, width, height };
 }
 
 /**
- * Decodes a PNG or JPEG file's bytes to 8-bit RGBA. PNG: any bit depth and color type (grayscale, palette,
- * with or without alpha, 16-bit scaled to 8-bit, interlaced); JPEG: baseline and progressive, grayscale or
- * color. Grayscale comes back with R = G = B and opaque images with A = 255; pixels that a PNG's tRNS color
- * key makes transparent keep their color, with A = 0 (as Pillow's `convert('RGBA')`). Bytes after a PNG's IEND
- * chunk, and image data up to 1 KiB longer than the image needs, are ignored (as libpng does); shorter image
- * data is an error.
+ * Decodes a PNG, JPEG, GIF or BMP file's bytes to 8-bit RGBA (WebP decodes asynchronously: use
+ * {@link decodeImageAsync}). PNG: any bit depth and color type (grayscale, palette, with or without alpha,
+ * 16-bit scaled to 8-bit, interlaced); JPEG: baseline and progressive, grayscale or color; GIF: the first
+ * frame on the logical screen; BMP: 1 to 32 bits per pixel. Grayscale comes back with R = G = B and opaque
+ * images with A = 255; pixels that a PNG's tRNS color key makes transparent keep their color, with A = 0 (as
+ * Pillow's `convert('RGBA')`). Bytes after a PNG's IEND chunk, and image data up to 1 KiB longer than the
+ * image needs, are ignored (as libpng does); shorter image data is an error.
  *
  * @param bytes - The whole file (a Node `Buffer` is fine).
  * @returns The decoded image; its `data` is a fresh `Uint8Array` (not a `Buffer`).
- * @throws {WfError} `E_IMAGE`: empty input; not PNG or JPEG (`unsupported image format (expected PNG or
- *   JPEG)`); more pixels than `maxPixels` (checked from the header, before decoding); corrupt or truncated
- *   file (`corrupt or truncated PNG: <reason>; ...`); unsupported JPEG flavour. `E_ARGUMENT`: bad maxPixels.
+ * @throws {WfError} `E_IMAGE`: empty input; another format (`unsupported image format (expected PNG, JPEG,
+ *   WebP, GIF or BMP)`); more pixels than `maxPixels` (checked from the header, before decoding); corrupt or
+ *   truncated file (`corrupt or truncated PNG: <reason>; ...`); unsupported JPEG flavour; a WebP.
+ *   `E_ARGUMENT`: bad maxPixels.
  */
 export function decodeImage(bytes: Uint8Array, opts: DecodeImageOptions = {}): RgbaImage {
   const maxPixels = maxPixelsOf(opts);
   const format = detectFormat(bytes);
-  return format === 'png' ? decodePng(bytes, maxPixels) : decodeJpegBytes(bytes, maxPixels);
+  if (format === 'png') return decodePng(bytes, maxPixels);
+  if (format === 'jpeg') return decodeJpegBytes(bytes, maxPixels);
+  const { width, height } = extraHeader(format, bytes);
+  checkPixels(width, height, maxPixels);
+  if (format === 'gif') return decodeGif(bytes, width, height);
+  if (format === 'bmp') return decodeBmp(bytes, width, height);
+  throw new WfError(
+    'E_IMAGE',
+    'WebP images decode asynchronously: use decodeImageAsync (or loadImageFile, or the pipeline)',
+  );
 }
 
 /**
- * Reads and decodes a PNG or JPEG file (see {@link decodeImage}).
+ * Decodes a PNG, JPEG, WebP, GIF or BMP file's bytes to 8-bit RGBA (see {@link decodeImage}; WebP: lossy,
+ * lossless, with alpha, the first frame of an animation, through libwebp compiled to WebAssembly).
  *
- * @throws {WfError} `E_IO` when the file cannot be read (`cannot read image file "<path>": ENOENT ...`);
- *   the errors of {@link decodeImage}, their message prefixed with the path.
+ * @throws {WfError} as {@link decodeImage}.
  */
-export async function loadImageFile(path: string, opts: DecodeImageOptions = {}): Promise<RgbaImage> {
+export async function decodeImageAsync(bytes: Uint8Array, opts: DecodeImageOptions = {}): Promise<RgbaImage> {
+  const maxPixels = maxPixelsOf(opts);
+  const format = detectFormat(bytes);
+  if (format !== 'webp') return decodeImage(bytes, opts);
+  const { width, height } = extraHeader(format, bytes);
+  checkPixels(width, height, maxPixels);
+  return decodeWebp(bytes, width, height);
+}
+
+/** Options of {@link loadImageFile}: the decoder's, and the download's for URLs. */
+export interface LoadImageFileOptions
+  extends DecodeImageOptions,
+    Pick<FetchOptions, 'fetch' | 'signal' | 'timeoutMs'> {}
+
+/**
+ * Reads and decodes a PNG, JPEG, WebP, GIF or BMP file (see {@link decodeImageAsync}) from a path, a
+ * `file:` URL, or an `http(s):` / `data:` URL (downloaded with the timeout and one-line errors of
+ * `fetchBytes`).
+ *
+ * @throws {WfError} `E_IO` when the file cannot be read (`cannot read image file "<path>": ENOENT ...`) or
+ *   downloaded; the errors of {@link decodeImage}, their message prefixed with the path or URL.
+ */
+export async function loadImageFile(
+  pathOrUrl: string | URL,
+  opts: LoadImageFileOptions = {},
+): Promise<RgbaImage> {
   maxPixelsOf(opts);
+  const s = String(pathOrUrl);
   let bytes: Uint8Array;
+  if (/^(https?|data):/i.test(s)) {
+    bytes = await fetchBytes(s, opts);
+    try {
+      return await decodeImageAsync(bytes, opts);
+    } catch (e) {
+      if (e instanceof WfError) throw new WfError(e.code, `${s}: ${e.message}`, { cause: e });
+      throw e;
+    }
+  }
+  const path = /^file:/i.test(s) ? fileURLToPath(s) : s;
   try {
     bytes = await readFile(path);
   } catch (e) {
@@ -548,7 +612,7 @@ export async function loadImageFile(path: string, opts: DecodeImageOptions = {})
     );
   }
   try {
-    return decodeImage(bytes, opts);
+    return await decodeImageAsync(bytes, opts);
   } catch (e) {
     if (e instanceof WfError) throw new WfError(e.code, `${path}: ${e.message}`, { cause: e });
     throw e;

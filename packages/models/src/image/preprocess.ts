@@ -431,6 +431,61 @@ export function preprocessImageNet(img: RgbaImage, imgSize = 224, opts: Normaliz
   return { dtype: 'float32', shape: [1, 3, imgSize, imgSize], data };
 }
 
+/** Options of {@link preprocessClassifierImage}. */
+export interface ClassifierImageOptions {
+  /** Output width in pixels. */
+  width: number;
+  /** Output height in pixels. */
+  height: number;
+  /** Fraction of the resized image kept by the centre crop (timm `crop_pct`); default 224/256. */
+  cropPct?: number;
+  /** Per-channel mean (R, G, B); default {@link IMAGENET_MEAN}. */
+  mean?: readonly number[];
+  /** Per-channel standard deviation (R, G, B); default {@link IMAGENET_STD}. */
+  std?: readonly number[];
+}
+
+/**
+ * The reference evaluation transform at any output size: the whole image squashed (Pillow bicubic) to
+ * `floor(width / cropPct) x floor(height / cropPct)`, centre-cropped to `width x height`, scaled to [0, 1] and
+ * normalized per channel. Square at the default crop, it equals {@link preprocessImageNet} exactly.
+ *
+ * @returns float32 `[1, 3, height, width]`.
+ * @throws {WfError} `E_IMAGE` for a malformed image, a bad size or crop fraction, or bad mean / std values.
+ */
+export function preprocessClassifierImage(img: RgbaImage, opts: ClassifierImageOptions): TensorData {
+  assertRgbaImage(img, 'preprocessClassifierImage');
+  const { width, height } = opts;
+  assertPositiveInt(width, 'preprocessClassifierImage: width');
+  assertPositiveInt(height, 'preprocessClassifierImage: height');
+  const cropPct = opts.cropPct ?? 224 / 256;
+  if (!(typeof cropPct === 'number' && cropPct > 0 && cropPct <= 1)) {
+    throw new WfError(
+      'E_IMAGE',
+      `preprocessClassifierImage: cropPct must be in (0, 1], got ${String(cropPct)}`,
+    );
+  }
+  const mean = opts.mean ?? IMAGENET_MEAN;
+  const std = opts.std ?? IMAGENET_STD;
+  checkStats(mean, 3, 'mean', 'preprocessClassifierImage', false);
+  checkStats(std, 3, 'std', 'preprocessClassifierImage', true);
+  const sw = Math.max(width, Math.floor((1 / cropPct) * width));
+  const sh = Math.max(height, Math.floor((1 / cropPct) * height));
+  const rgb = resampleInterleaved(img.data, img.width, img.height, 4, 3, sw, sh);
+  const luts = [0, 1, 2].map((c) => normalizeLut(mean[c], std[c]));
+  const plane = toPlanar(rgb, sw, sh, 3, luts);
+  const { left, top } = centerCropOffsets(sw, sh, width, height);
+  if (sw === width && sh === height) return { dtype: 'float32', shape: [1, 3, height, width], data: plane };
+  const data = new Float32Array(3 * width * height);
+  for (let c = 0; c < 3; c++) {
+    for (let y = 0; y < height; y++) {
+      const src = c * sw * sh + (y + top) * sw + left;
+      data.set(plane.subarray(src, src + width), c * width * height + y * width);
+    }
+  }
+  return { dtype: 'float32', shape: [1, 3, height, width], data };
+}
+
 /** Options of {@link imageToTensor}. */
 export interface ImageToTensorOptions {
   /**
