@@ -3,6 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { classifyCommand } from './commands/classify.js';
 import { demoCommand } from './commands/demo.js';
+import { exportCommand } from './commands/export.js';
 import { infoCommand } from './commands/info.js';
 import { runCommand } from './commands/run.js';
 import { describeError } from './errors.js';
@@ -135,6 +136,38 @@ export function buildProgram(io: Io): Command {
     .option('--json', 'print as JSON')
     .action(async (weights, o) => {
       await infoCommand(weights, o, io.out);
+    });
+
+  program
+    .command('export')
+    .description(
+      'export a model to ONNX, and optionally a Triton model repository (config.pbtxt + 1/model.onnx)',
+    )
+    .option('--weights <file>', 'model weights (.safetensors)')
+    .option('--model <name>', 'wfm-mnist, vit-mnist, or a variant name with random weights (wfm-tiny, ...)')
+    .addOption(archOption())
+    .option('--heads <n>', 'attention heads (vit)', int('--heads'))
+    .option('--res <px>', 'square input size in pixels (default: the native one)', int('--res'))
+    .option('--height <px>', 'input height in pixels', int('--height'))
+    .option('--width <px>', 'input width in pixels (default = height)', int('--width'))
+    .option('--onnx <file>', 'write the ONNX model here')
+    .option('--opset <n>', 'ONNX opset, 13 to 21 (default 18)', int('--opset'))
+    .option('--triton <dir>', 'write a Triton model repository entry DIR/NAME')
+    .option('--name <name>', 'Triton model name (default: the model or weights file name)')
+    .option('--max-batch-size <n>', 'Triton max_batch_size (default 8; 0 disables batching)', (v: string) => {
+      if (!/^\d+$/.test(v)) throw new InvalidArgumentError('--max-batch-size must be a non-negative integer');
+      return Number(v);
+    })
+    .option('--features', 'also output the pooled features (classifiers)')
+    .option('--external-data', 'store the weights in a separate OUT.onnx.data file')
+    .option(
+      '--static-batch <n>',
+      'a fixed batch size instead of the symbolic batch dimension',
+      int('--static-batch'),
+    )
+    .option('--json', 'print what was written as JSON')
+    .action(async (o) => {
+      await exportCommand(o, io.out);
     });
 
   program

@@ -13,16 +13,15 @@ import {
   type Tensor,
   type TensorData,
   type TensorType,
+  WfError,
 } from '@wf/core';
 import type { AttrSpec, OnnxGraphBuilder } from './onnx-builder.js';
 
 /** An export that cannot be written (an op, attribute or shape ONNX or the exporter does not support). */
-export class OnnxExportError extends Error {
-  /** Stable code for programs. */
-  readonly code = 'E_ONNX_EXPORT';
+export class OnnxExportError extends WfError {
+  /** @param message - What cannot be exported and what to do instead, one line. */
   constructor(message: string) {
-    super(message);
-    this.name = 'OnnxExportError';
+    super('E_ONNX_EXPORT', message);
   }
 }
 
