@@ -1,0 +1,82 @@
+// Loading ONNX Runtime: onnxruntime-node (native, ships its library inside the package) in Node, and
+// onnxruntime-web (WebAssembly, WebGPU where the browser has it) in browsers or when asked for in Node.
+// Only the one asked for is imported, so a browser bundle never pulls the native package in.
+
+/** Which ONNX Runtime package runs the graphs. */
+export type OrtRuntime = 'node' | 'web';
+
+/** The part of an ONNX Runtime tensor the backend uses. */
+export interface OrtTensorLike {
+  readonly dims: readonly number[];
+  readonly type: string;
+  readonly data: unknown;
+  readonly location?: string;
+  getData?(): Promise<unknown>;
+  dispose?(): void;
+}
+
+/** The part of an ONNX Runtime session the backend uses. */
+export interface OrtSessionLike {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(feeds: Record<string, OrtTensorLike>): Promise<Record<string, OrtTensorLike>>;
+  release(): Promise<void>;
+}
+
+/** The part of an ONNX Runtime package (`onnxruntime-node` or `onnxruntime-web`) the backend uses. */
+export interface OrtModule {
+  readonly InferenceSession: { create(model: Uint8Array, options?: object): Promise<OrtSessionLike> };
+  readonly Tensor: new (
+    type: 'float32' | 'int32',
+    data: Float32Array | Int32Array,
+    dims: readonly number[],
+  ) => OrtTensorLike;
+  readonly env: {
+    versions?: Record<string, string | undefined>;
+    wasm?: { numThreads?: number; wasmPaths?: unknown };
+    logLevel?: string;
+  };
+}
+
+/** Whether this is Node (rather than a browser or a worker). */
+export function isNode(): boolean {
+  const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  return typeof p?.versions?.node === 'string';
+}
+
+/** URL of onnxruntime-web's dist folder in Node (where its .wasm and loader files are), for `wasmPaths`. */
+async function webWasmDirInNode(): Promise<string> {
+  const [{ createRequire }, { dirname }, { pathToFileURL }] = await Promise.all([
+    import('node:module'),
+    import('node:path'),
+    import('node:url'),
+  ]);
+  const require = createRequire(import.meta.url);
+  const wasm = require.resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm');
+  return `${pathToFileURL(dirname(wasm)).href}/`;
+}
+
+/**
+ * Imports the ONNX Runtime package of `runtime`.
+ *
+ * @throws Error naming the package to install when it is missing.
+ */
+export async function loadOrt(runtime: OrtRuntime, threads?: number): Promise<OrtModule> {
+  const pkg = runtime === 'node' ? 'onnxruntime-node' : 'onnxruntime-web';
+  let mod: OrtModule;
+  try {
+    mod = (await import(/* @vite-ignore */ pkg)) as OrtModule;
+    const withDefault = mod as OrtModule & { default?: OrtModule };
+    if (!withDefault.InferenceSession && withDefault.default) mod = withDefault.default;
+  } catch (err) {
+    throw new Error(
+      `the ONNX Runtime backend (${runtime}) needs the package ${pkg}: ${(err as Error).message.split('\n')[0]}`,
+    );
+  }
+  if (runtime === 'web' && mod.env.wasm) {
+    if (isNode()) mod.env.wasm.wasmPaths = await webWasmDirInNode();
+    if (threads !== undefined) mod.env.wasm.numThreads = threads;
+    mod.env.logLevel = 'error';
+  }
+  return mod;
+}
