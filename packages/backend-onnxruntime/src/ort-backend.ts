@@ -146,7 +146,15 @@ export async function createOrtBackend(options: OrtBackendOptions = {}): Promise
 
   async function createSession(model: Uint8Array): Promise<OrtSessionLike> {
     alive();
-    const s = await ort.InferenceSession.create(model, sessionOptions);
+    let s: OrtSessionLike;
+    try {
+      s = await ort.InferenceSession.create(model, sessionOptions);
+    } catch (err) {
+      const why = String((err as Error).message ?? err).split('\n')[0];
+      throw new BackendError(
+        `ONNX Runtime could not create a session with execution providers ${providers.join(', ')}: ${why}`,
+      );
+    }
     created++;
     if (disposed) {
       await s.release();

@@ -46,9 +46,10 @@ function pixels(v: string): number {
 }
 
 const threadsOption = () =>
-  new Option('--threads <n>', 'cpu backend: threads for matrix products (default: all cores)').argParser(
-    int('--threads', MAX_THREADS),
-  );
+  new Option(
+    '--threads <n>',
+    'cpu backend: threads for matrix products; ort: intra-op threads (default: all cores)',
+  ).argParser(int('--threads', MAX_THREADS));
 
 const archOption = () =>
   new Option('--arch <arch>', 'architecture (default: from metadata/config/shapes)').choices([
@@ -93,7 +94,7 @@ export function buildProgram(io: Io): Command {
     .requiredOption('--output <file>', 'where to write logits/features (or output) as .safetensors')
     .addOption(archOption())
     .option('--heads <n>', 'attention heads (vit)', int('--heads'))
-    .option('--backend <name>', 'cpu or gpujs[:mode]', 'cpu')
+    .option('--backend <name>', 'cpu, gpujs[:mode] or ort[:web|:cuda]', 'cpu')
     .addOption(threadsOption())
     .option('--hidden', 'also write embed and every hidden.i')
     .option(
@@ -114,7 +115,7 @@ export function buildProgram(io: Io): Command {
     .option('--model <name|file>', 'wfm-mnist, vit-mnist, or a classifier .safetensors', 'wfm-mnist')
     .option('--top <k>', 'how many classes to show', int('--top'), 5)
     .option('--heads <n>', 'attention heads (vit checkpoints)', int('--heads'))
-    .option('--backend <name>', 'cpu or gpujs[:mode]', 'cpu')
+    .option('--backend <name>', 'cpu, gpujs[:mode] or ort[:web|:cuda]', 'cpu')
     .addOption(threadsOption())
     .option(
       '--max-pixels <n>',
@@ -175,7 +176,7 @@ export function buildProgram(io: Io): Command {
     .description(
       'MNIST accuracy of the built-in WeightFormer and ViT, then a WeightFormer block vs attention from 196 to 12,544 tokens',
     )
-    .option('--backend <name>', 'cpu or gpujs[:mode]', 'cpu')
+    .option('--backend <name>', 'cpu, gpujs[:mode] or ort[:web|:cuda]', 'cpu')
     .addOption(threadsOption())
     .option('--max-tokens <n>', 'largest token count of the block comparison', int('--max-tokens'), 12544)
     .option('--no-progress', 'no progress bar')
