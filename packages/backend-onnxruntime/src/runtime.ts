@@ -7,33 +7,52 @@ export type OrtRuntime = 'node' | 'web';
 
 /** The part of an ONNX Runtime tensor the backend uses. */
 export interface OrtTensorLike {
+  /** Dimensions. */
   readonly dims: readonly number[];
+  /** Element type, e.g. `float32`. */
   readonly type: string;
+  /** The elements, when on the CPU. */
   readonly data: unknown;
+  /** Where the data lives (`cpu`, `gpu-buffer`, ...). */
   readonly location?: string;
+  /** Downloads the data (tensors on a device). */
   getData?(): Promise<unknown>;
+  /** Frees device data. */
   dispose?(): void;
 }
 
 /** The part of an ONNX Runtime session the backend uses. */
 export interface OrtSessionLike {
+  /** The model's input names. */
   readonly inputNames: readonly string[];
+  /** The model's output names. */
   readonly outputNames: readonly string[];
+  /** Runs the model on named inputs. */
   run(feeds: Record<string, OrtTensorLike>): Promise<Record<string, OrtTensorLike>>;
+  /** Frees the session. */
   release(): Promise<void>;
 }
 
 /** The part of an ONNX Runtime package (`onnxruntime-node` or `onnxruntime-web`) the backend uses. */
 export interface OrtModule {
-  readonly InferenceSession: { create(model: Uint8Array, options?: object): Promise<OrtSessionLike> };
+  /** Session factory. */
+  readonly InferenceSession: {
+    /** Creates a session from model bytes. */
+    create(model: Uint8Array, options?: object): Promise<OrtSessionLike>;
+  };
+  /** Tensor constructor. */
   readonly Tensor: new (
     type: 'float32' | 'int32',
     data: Float32Array | Int32Array,
     dims: readonly number[],
   ) => OrtTensorLike;
+  /** Global settings. */
   readonly env: {
+    /** Package versions. */
     versions?: Record<string, string | undefined>;
+    /** WebAssembly settings (onnxruntime-web). */
     wasm?: { numThreads?: number; wasmPaths?: unknown };
+    /** Log level. */
     logLevel?: string;
   };
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCpuBackend } from '@wf/backend-cpu';
 import { OPS, type OpName, parseSafetensors, type TensorData, trace } from '@wf/core';
-import { loadModel, type WfModel } from '@wf/models';
+import { loadModel, randomModel, type WfModel } from '@wf/models';
 import { fixturePath, readFixture, sharedPath } from '@wf/test-fixtures';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -181,6 +181,19 @@ describe('exportOnnx in onnxruntime-node against the PyTorch fixtures and our cp
       }
     } finally {
       await s.release();
+    }
+  });
+
+  it('WFM-S/B architecture (D=384) at 224 px, random weights: ONNX Runtime matches our cpu backend', async () => {
+    const model = randomModel('wfm-small', { seed: 3 });
+    const exp = exportModel(model, { height: 224 });
+    const s = await session(exp);
+    try {
+      const x = seeded([1, 3, 224, 224], 11);
+      maxErr((await runOrt(s, { input: x })).logits, (await model.run(cpu, x)).logits, 'wfm-small 224');
+    } finally {
+      await s.release();
+      await model.dispose();
     }
   });
 

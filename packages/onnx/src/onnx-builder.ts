@@ -14,18 +14,27 @@ export type AttrSpec =
 
 /** A node as onnx.proto's NodeProto fields. */
 export interface OnnxNode {
+  /** The ONNX operator, e.g. `MatMul`. */
   readonly op_type: string;
+  /** A unique node name. */
   readonly name: string;
+  /** Input value names. */
   readonly input: string[];
+  /** Output value names. */
   readonly output: string[];
+  /** Attributes as AttributeProto objects. */
   readonly attribute: Record<string, unknown>[];
 }
 
 /** An initializer before encoding: name, ONNX element type, dims and little-endian bytes. */
 export interface OnnxInitializer {
+  /** The value name nodes refer to. */
   readonly name: string;
+  /** ONNX `TensorProto.DataType` code. */
   readonly dataType: number;
+  /** Dimensions. */
   readonly dims: readonly number[];
+  /** The elements, little-endian. */
   readonly bytes: Uint8Array;
 }
 
