@@ -41,11 +41,10 @@ export interface OrtModule {
     create(model: Uint8Array, options?: object): Promise<OrtSessionLike>;
   };
   /** Tensor constructor. */
-  readonly Tensor: new (
-    type: 'float32' | 'int32',
-    data: Float32Array | Int32Array,
-    dims: readonly number[],
-  ) => OrtTensorLike;
+  readonly Tensor: {
+    /** A CPU tensor of `type` over `data` with dimensions `dims`. */
+    new (type: 'float32' | 'int32', data: Float32Array | Int32Array, dims: readonly number[]): OrtTensorLike;
+  };
   /** Global settings. */
   readonly env: {
     /** Package versions. */
