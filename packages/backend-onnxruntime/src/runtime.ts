@@ -64,11 +64,13 @@ export function isNode(): boolean {
 
 /** URL of onnxruntime-web's dist folder in Node (where its .wasm and loader files are), for `wasmPaths`. */
 async function webWasmDirInNode(): Promise<string> {
-  const [{ createRequire }, { dirname }, { pathToFileURL }] = await Promise.all([
-    import('node:module'),
-    import('node:path'),
-    import('node:url'),
-  ]);
+  // Specifiers in variables: browser bundles must not try to resolve Node's modules.
+  const [mod, path, url] = ['node:module', 'node:path', 'node:url'];
+  const [{ createRequire }, { dirname }, { pathToFileURL }] = (await Promise.all([
+    import(/* @vite-ignore */ mod),
+    import(/* @vite-ignore */ path),
+    import(/* @vite-ignore */ url),
+  ])) as [typeof import('node:module'), typeof import('node:path'), typeof import('node:url')];
   const require = createRequire(import.meta.url);
   const wasm = require.resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm');
   return `${pathToFileURL(dirname(wasm)).href}/`;
@@ -83,7 +85,11 @@ export async function loadOrt(runtime: OrtRuntime, threads?: number): Promise<Or
   const pkg = runtime === 'node' ? 'onnxruntime-node' : 'onnxruntime-web';
   let mod: OrtModule;
   try {
-    mod = (await import(/* @vite-ignore */ pkg)) as OrtModule;
+    // onnxruntime-web is imported by name so that bundlers include it; onnxruntime-node (native) through
+    // a variable, so that they never try to.
+    mod = (
+      runtime === 'web' ? await import('onnxruntime-web') : await import(/* @vite-ignore */ pkg)
+    ) as OrtModule;
     const withDefault = mod as OrtModule & { default?: OrtModule };
     if (!withDefault.InferenceSession && withDefault.default) mod = withDefault.default;
   } catch (err) {
