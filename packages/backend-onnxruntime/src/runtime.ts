@@ -1,6 +1,7 @@
 // Loading ONNX Runtime: onnxruntime-node (native, ships its library inside the package) in Node, and
 // onnxruntime-web (WebAssembly, WebGPU where the browser has it) in browsers or when asked for in Node.
 // Only the one asked for is imported, so a browser bundle never pulls the native package in.
+import { BackendError } from '@wf/core';
 
 /** Which ONNX Runtime package runs the graphs. */
 export type OrtRuntime = 'node' | 'web';
@@ -79,7 +80,7 @@ async function webWasmDirInNode(): Promise<string> {
 /**
  * Imports the ONNX Runtime package of `runtime`.
  *
- * @throws Error naming the package to install when it is missing.
+ * @throws BackendError naming the package to install when it is missing.
  */
 export async function loadOrt(runtime: OrtRuntime, threads?: number): Promise<OrtModule> {
   const pkg = runtime === 'node' ? 'onnxruntime-node' : 'onnxruntime-web';
@@ -93,8 +94,8 @@ export async function loadOrt(runtime: OrtRuntime, threads?: number): Promise<Or
     const withDefault = mod as OrtModule & { default?: OrtModule };
     if (!withDefault.InferenceSession && withDefault.default) mod = withDefault.default;
   } catch (err) {
-    throw new Error(
-      `the ONNX Runtime backend (${runtime}) needs the package ${pkg}: ${(err as Error).message.split('\n')[0]}`,
+    throw new BackendError(
+      `the ONNX Runtime backend (${runtime}) needs the package ${pkg}; install it (npm install ${pkg}): ${(err as Error).message.split('\n')[0]}`,
     );
   }
   if (runtime === 'web' && mod.env.wasm) {

@@ -52,7 +52,9 @@ async function createOrt(spec: string, mode: string | undefined, opts: BackendOp
   try {
     mod = await import(/* @vite-ignore */ pkg);
   } catch {
-    throw new UsageError(`backend ort needs the package ${pkg}, which is not installed; use --backend cpu`);
+    throw new UsageError(
+      `backend ort needs the package ${pkg}, which is not installed (npm install ${pkg} onnxruntime-node); use --backend cpu`,
+    );
   }
   if (!mod.createOrtBackend) throw new UsageError(`${pkg} does not export createOrtBackend`);
   if (mode !== undefined && !/^[a-z][a-z0-9_-]*$/.test(mode)) {
