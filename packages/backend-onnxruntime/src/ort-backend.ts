@@ -130,6 +130,9 @@ export async function createOrtBackend(options: OrtBackendOptions = {}): Promise
   const sessionOptions: Record<string, unknown> = {
     executionProviders: providers,
     graphOptimizationLevel: 'all',
+    // Errors only: ONNX Runtime's warnings (e.g. shape ops placed on the CPU beside WebGPU) are not the
+    // user's to act on. `sessionOptions: { logSeverityLevel: 2 }` shows them.
+    logSeverityLevel: 3,
     ...(runtime === 'node' && options.threads !== undefined
       ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 }
       : {}),
