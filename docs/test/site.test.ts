@@ -121,6 +121,7 @@ describe('built site', () => {
       '/guide/backends.html',
       '/guide/models.html',
       '/guide/cli.html',
+      '/guide/serving.html',
       '/guide/reliability.html',
       '/playground.html',
       '/benchmarks.html',

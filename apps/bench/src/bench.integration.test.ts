@@ -24,7 +24,7 @@ const onnx = sharedPath('peers/onnx/wfm-tiny/wfm-tiny-224.onnx');
 const CHROMIUM = chromiumPath;
 if (CI && !existsSync(CHROMIUM))
   throw new Error(`CI=true but ${CHROMIUM} is missing (apt-get install chromium)`);
-const engines = onnx ? ['cpu', 'ort-node', 'ort-web'] : ['cpu'];
+const engines = onnx ? ['cpu', 'wf-ort', 'ort-node', 'ort-node-wf', 'ort-web'] : ['cpu', 'wf-ort'];
 
 let results: BenchResults;
 let dir: string;
@@ -86,7 +86,9 @@ describe('quick bench (in process)', () => {
       expect(r.memory.rssBytes).toBeGreaterThan(0);
       if (r.purpose !== 'steady')
         expect(r.memory.rssPeakBytes!).toBeGreaterThanOrEqual(r.memory.rssBytes * 0.5);
-      if (r.kind === 'ours') expect(r.memory.planPeakBytes!).toBeGreaterThan(0);
+      // wf-ort runs whole graphs in ONNX Runtime, which plans its own memory: no plan of ours.
+      if (r.kind === 'ours' && r.engine !== 'wf-ort') expect(r.memory.planPeakBytes!).toBeGreaterThan(0);
+      if (r.engine === 'wf-ort') expect(r.memory.planPeakBytes).toBeNull();
     }
     // FLOPs come from the cost model: the same for every engine at a point.
     const at = sweep.filter((r) => r.model === 'attn-block' && r.tokens === 784);
@@ -113,6 +115,20 @@ describe('quick bench (in process)', () => {
     expect(results.ratios.find((r) => r.id === 'issue6/cpu/wfm-tiny-224-vs-ort-node')!.ratio).toBeGreaterThan(
       0,
     );
+  });
+
+  it('has issue 14 rows: our export vs the PyTorch export in onnxruntime-node, wf-ort vs ort-node and vs cpu', () => {
+    const ids = [
+      'issue14/ort-node-wf/wfm-tiny-224-vs-pytorch-export',
+      'issue14/wf-ort/wfm-tiny-224-vs-ort-node',
+      'issue14/wf-ort/wfm-tiny-224-vs-cpu',
+    ];
+    const lines = summaryLines(results).join('\n');
+    for (const id of ids) {
+      const row = results.ratios.find((r) => r.id === id)!;
+      if (onnx || id.endsWith('-vs-cpu')) expect(row.ratio, id).toBeGreaterThan(0);
+      expect(lines).toContain(row.label);
+    }
   });
 
   it('has issue 6 rows: 896 px ratio (not measured here, with the reason), batch-8 throughput, steady memory', () => {

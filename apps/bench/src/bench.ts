@@ -7,6 +7,7 @@ import { type Graph, graphCost, lowerGraph, planMemory } from '@wf/core';
 import { analyticCurve } from './analytic.js';
 import { loadAnchors } from './anchors.js';
 import { deriveChecks, deriveCrossovers, deriveFits, deriveRatios, deriveThroughput } from './derive.js';
+import { ortNodeExportEngine } from './engines/ort-export.js';
 import { ortNodeEngine } from './engines/ort-node.js';
 import { ortWebEngine } from './engines/ort-web.js';
 import { oursEngines } from './engines/ours.js';
@@ -145,7 +146,7 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
   const models = parseModels(config.models);
   // Quick mode (CI, about a minute) measures the cpu backend and the peers unless --backend names others;
   // the gpu.js modes (software GL and WASM here) are full-mode rows or asked for by name.
-  const quickDefault = config.mode === 'quick' ? ['cpu', 'cpu:plain', 'peers'] : undefined;
+  const quickDefault = config.mode === 'quick' ? ['cpu', 'cpu:plain', 'wf-ort', 'peers'] : undefined;
   const include = engineFilter(config.engines?.length ? config.engines : quickDefault);
   const sharedDir = findSharedDir(config.sharedDir);
   const skipped: SkipRow[] = [];
@@ -180,6 +181,14 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
       engines.push(await make(sharedDir, threads));
     } catch (e) {
       skip(name, `cannot load: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  // onnxruntime-node on our own exports, right after the peer on PyTorch's (same settings).
+  if (include('ort-node-wf')) {
+    try {
+      engines.push(await ortNodeExportEngine(threads));
+    } catch (e) {
+      skip('ort-node-wf', `cannot load: ${(e as Error).message.split('\n')[0]}`);
     }
   }
   const ours = engines.filter((e) => e.kind === 'ours').map((e) => e.name);

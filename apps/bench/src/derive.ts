@@ -123,8 +123,8 @@ function ratioRow(
 
 /**
  * Ratios inside this run: per engine and size, attention's time over WeightFormer's; per size, each
- * backend of ours over each peer; and issue 6's rows for every backend of ours (present even when not
- * measured, with the reason).
+ * backend of ours over each peer; issue 6's rows for every backend of ours and issue 14's export and
+ * ONNX Runtime backend rows (present even when not measured, with the reason).
  */
 export function deriveRatios(rows: readonly Row[], oursEngines: readonly string[]): RatioRow[] {
   const out: RatioRow[] = [];
@@ -183,6 +183,39 @@ export function deriveRatios(rows: readonly Row[], oursEngines: readonly string[
       ),
     );
   }
+  // Issue 14: our ONNX export against PyTorch's in onnxruntime-node, and the ONNX Runtime backend (wf-ort)
+  // against that peer and against our cpu backend; present even when not measured, with the reason.
+  const t14 = 'issue 14';
+  const tiny = (engine: string) => find('wfm-tiny', engine, 196);
+  out.push(
+    ratioRow(
+      'issue14/ort-node-wf/wfm-tiny-224-vs-pytorch-export',
+      'WFM-T 224 px batch 1 in onnxruntime-node: our export / the PyTorch export',
+      'ort-node-wf',
+      tiny('ort-node-wf'),
+      tiny('ort-node'),
+      { op: '<=', value: 1.1, source: t14 },
+      'needs wfm-tiny at 224 px on ort-node-wf and ort-node',
+    ),
+    ratioRow(
+      'issue14/wf-ort/wfm-tiny-224-vs-ort-node',
+      'WFM-T 224 px batch 1: wf-ort (our ONNX Runtime backend) / onnxruntime-node on the PyTorch export',
+      'wf-ort',
+      tiny('wf-ort'),
+      tiny('ort-node'),
+      { op: '<=', value: 1.1, source: t14 },
+      'needs wfm-tiny at 224 px on wf-ort and ort-node',
+    ),
+    ratioRow(
+      'issue14/wf-ort/wfm-tiny-224-vs-cpu',
+      'WFM-T 224 px batch 1: wf-ort (our ONNX Runtime backend) / our cpu backend',
+      'wf-ort',
+      tiny('wf-ort'),
+      tiny('cpu'),
+      null,
+      'needs wfm-tiny at 224 px on wf-ort and cpu',
+    ),
+  );
   for (const workload of ['blocks', 'models'] as WorkloadId[]) {
     const [wfm, attn] = modelsOf(workload);
     for (const engine of uniq(s.map((r) => r.engine))) {

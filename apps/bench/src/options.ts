@@ -35,7 +35,14 @@ export const PLANS: Record<'quick' | 'full', Plan> = {
     blockTokens: [196, 784, 3136, 12544],
     modelPx: [224],
     policy: { warmup: 1, targetMs: 2500, minReps: 1, maxReps: 5 },
-    engineMaxTokens: { 'ort-node': 3136, 'ort-web': 784, 'cpu:plain': 784, gpujs: 784 },
+    engineMaxTokens: {
+      'ort-node': 3136,
+      'ort-node-wf': 3136,
+      'wf-ort': 3136,
+      'ort-web': 784,
+      'cpu:plain': 784,
+      gpujs: 784,
+    },
     throughputBatch: 8,
     steadyRuns: 10,
     analyticMaxTokens: 1 << 20,
@@ -110,11 +117,22 @@ export function parseTokens(values: readonly string[] | undefined): number[] | u
 export function engineFilter(values: readonly string[] | undefined): (name: string) => boolean {
   if (!values || values.length === 0) return () => true;
   const pats = values.map((v) => v.trim().toLowerCase());
-  const known = ['cpu', 'cpu:plain', 'gpujs', 'ort', 'ort-node', 'ort-web', 'peers', 'ours'];
+  const known = [
+    'cpu',
+    'cpu:plain',
+    'gpujs',
+    'wf-ort',
+    'ort',
+    'ort-node',
+    'ort-node-wf',
+    'ort-web',
+    'peers',
+    'ours',
+  ];
   for (const p of pats)
     if (!known.includes(p) && !p.startsWith('gpujs:'))
       throw new OptionError(
-        `unknown backend "${p}" (use cpu, cpu:plain, gpujs[:mode], ort-node, ort-web, ort, peers, ours)`,
+        `unknown backend "${p}" (use cpu, cpu:plain, gpujs[:mode], wf-ort, ort-node, ort-node-wf, ort-web, ort, peers, ours)`,
       );
   return (name) => {
     const n = name.toLowerCase();

@@ -65,7 +65,7 @@ export function summaryLines(r: BenchResults): string[] {
       `  crossover ${c.workload.padEnd(6)} ${c.engine.padEnd(10)} ${describeCrossover(c)} (median), ` +
         `${describeCrossover(c.min)} (min), ${describeCrossover(c.cpu)} (CPU)`,
     );
-  for (const x of r.ratios.filter((q) => q.id.startsWith('issue6/')))
+  for (const x of r.ratios.filter((q) => /^issue(6|14)\//.test(q.id)))
     lines.push(
       `  ${x.label}: ${x.ratio === null ? x.note : fmtNum(x.ratio, 3)}${x.target ? ` (target ${x.target.op} ${x.target.value})` : ''}`,
     );
@@ -100,7 +100,7 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
     )
     .option(
       '--backend <names>',
-      'engines: cpu, cpu:plain, gpujs[:mode], ort-node, ort-web, ort/peers, ours (repeat or comma-separate)',
+      'engines: cpu, cpu:plain, gpujs[:mode], wf-ort, ort-node, ort-node-wf, ort-web, ort/peers, ours (repeat or comma-separate)',
       collect,
     )
     .option(

@@ -151,7 +151,7 @@ export function renderHtml(r: BenchResults, chartJs: string = chartJsSource()): 
   const ratios = table(
     ['ratio', 'value', 'target', 'note'],
     r.ratios
-      .filter((x) => x.id.startsWith('issue6/'))
+      .filter((x) => /^issue(6|14)\//.test(x.id))
       .map((x) => [x.label, fmtNum(x.ratio, 3), x.target ? `${x.target.op} ${x.target.value}` : '—', x.note]),
   );
   const rows = table(

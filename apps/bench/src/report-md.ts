@@ -103,7 +103,7 @@ export function renderMarkdown(r: BenchResults): string {
     ),
     '',
   );
-  const i6 = r.ratios.filter((x) => x.id.startsWith('issue6/'));
+  const i6 = r.ratios.filter((x) => /^issue(6|14)\//.test(x.id));
   out.push('## Issue 6 ratio rows', '');
   out.push(
     table(
@@ -214,7 +214,7 @@ export function renderMarkdown(r: BenchResults): string {
       ),
       '',
     );
-    const ratios = r.ratios.filter((x) => !x.id.startsWith('issue6/') && x.id.includes(`/${w.id}/`));
+    const ratios = r.ratios.filter((x) => !/^issue(6|14)\//.test(x.id) && x.id.includes(`/${w.id}/`));
     if (ratios.length) {
       out.push(
         table(

@@ -1,4 +1,4 @@
-// Backend selection from `--backend cpu|gpujs[:mode]`: each backend package is loaded only when asked for.
+// Backend selection from `--backend cpu|gpujs[:mode]|ort[:mode]`: each backend package is loaded only when asked for.
 
 import { createCpuBackend } from '@wf/backend-cpu';
 import type { AnyBackend } from '@wf/core';
@@ -21,8 +21,9 @@ export async function createBackend(spec: string, opts: BackendOptions = {}): Pr
     if (mode) throw new UsageError(`backend cpu has no modes (got "${spec}")`);
     return createCpuBackend(opts.threads === undefined ? {} : { threads: opts.threads });
   }
+  if (name === 'ort') return createOrt(spec, mode, opts);
   if (opts.threads !== undefined && name === 'gpujs') {
-    throw new UsageError(`--threads applies to the cpu backend only (got --backend ${spec})`);
+    throw new UsageError(`--threads applies to the cpu and ort backends only (got --backend ${spec})`);
   }
   if (name === 'gpujs') {
     const pkg = '@wf/backend-gpujs';
@@ -37,5 +38,32 @@ export async function createBackend(spec: string, opts: BackendOptions = {}): Pr
     if (!mod.createGpujsBackend) throw new UsageError(`${pkg} does not export createGpujsBackend`);
     return mod.createGpujsBackend({ mode: mode ?? 'auto' });
   }
-  throw new UsageError(`unknown backend "${spec}" (use cpu or gpujs[:mode])`);
+  throw new UsageError(`unknown backend "${spec}" (use cpu, gpujs[:mode] or ort[:web|:cuda|:<provider>])`);
+}
+
+/**
+ * `--backend ort[:mode]`: ONNX Runtime running whole graphs. `ort` is onnxruntime-node on the CPU,
+ * `ort:web` onnxruntime-web's WebAssembly, any other mode an onnxruntime-node execution provider tried
+ * before the CPU (e.g. `ort:cuda`).
+ */
+async function createOrt(spec: string, mode: string | undefined, opts: BackendOptions): Promise<AnyBackend> {
+  const pkg = '@wf/backend-onnxruntime';
+  let mod: { createOrtBackend?: (o: Record<string, unknown>) => Promise<AnyBackend> };
+  try {
+    mod = await import(/* @vite-ignore */ pkg);
+  } catch {
+    throw new UsageError(
+      `backend ort needs the package ${pkg}, which is not installed (npm install ${pkg} onnxruntime-node); use --backend cpu`,
+    );
+  }
+  if (!mod.createOrtBackend) throw new UsageError(`${pkg} does not export createOrtBackend`);
+  if (mode !== undefined && !/^[a-z][a-z0-9_-]*$/.test(mode)) {
+    throw new UsageError(
+      `invalid ONNX Runtime mode in "${spec}" (use ort, ort:web or ort:<execution provider>)`,
+    );
+  }
+  const threads = opts.threads === undefined ? {} : { threads: opts.threads };
+  if (!mode || mode === 'cpu') return mod.createOrtBackend({ runtime: 'node', ...threads });
+  if (mode === 'web' || mode === 'wasm') return mod.createOrtBackend({ runtime: 'web', ...threads });
+  return mod.createOrtBackend({ runtime: 'node', executionProviders: [mode, 'cpu'], ...threads });
 }

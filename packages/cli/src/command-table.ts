@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { classifyCli } from './commands/classify.js';
 import { demoCli } from './commands/demo.js';
+import { exportCli } from './commands/export.js';
 import { infoCli } from './commands/info.js';
 import { runCli } from './commands/run.js';
 import type { CommandContext } from './context.js';
@@ -17,4 +18,4 @@ export interface CliCommand {
 }
 
 /** Every command, in the order `wf --help` lists them. */
-export const COMMANDS: readonly CliCommand[] = [runCli, classifyCli, infoCli, demoCli];
+export const COMMANDS: readonly CliCommand[] = [runCli, classifyCli, infoCli, exportCli, demoCli];

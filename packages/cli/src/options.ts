@@ -93,13 +93,15 @@ export const resOption = (description: string) =>
   new Option('--res <N|WxH>', description).argParser(resolution);
 
 /** `--backend`. */
-export const backendOption = () => new Option('--backend <name>', 'cpu or gpujs[:mode]').default('cpu');
+export const backendOption = () =>
+  new Option('--backend <name>', 'cpu, gpujs[:mode] or ort[:web|:cuda]').default('cpu');
 
 /** `--threads` of the cpu backend. */
 export const threadsOption = () =>
-  new Option('--threads <n>', 'cpu backend: threads for matrix products (default: all cores)').argParser(
-    int('--threads', MAX_THREADS),
-  );
+  new Option(
+    '--threads <n>',
+    'cpu backend: threads for matrix products; ort: intra-op threads (default: all cores)',
+  ).argParser(int('--threads', MAX_THREADS));
 
 /** `--json`: machine-readable output (errors too). */
 export const jsonOption = () => new Option('--json', 'print results (and errors) as JSON');

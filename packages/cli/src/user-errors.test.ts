@@ -305,7 +305,7 @@ const optionCases: Case[] = [
   [
     '--threads with gpujs',
     run('--weights', micro, '--backend', 'gpujs', '--threads', '2'),
-    /cpu backend only/,
+    /applies to the cpu and ort backends/,
   ],
   ['--top abc', ['classify', 'mnist:0', '--top', 'abc'], /'--top <k>' argument 'abc' is invalid/],
   ['--top 0', ['classify', 'mnist:0', '--top', '0'], /--top must be a positive integer/],

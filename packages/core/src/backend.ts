@@ -11,6 +11,12 @@
 //
 // Readback is asynchronous (`read` returns a Promise); a backend that can also read synchronously
 // implements `readSync`.
+//
+// Whole graphs: a backend that runs a complete graph itself (an inference engine such as ONNX Runtime)
+// implements `compileGraph`; `compile` then hands it the traced graph and returns what it builds, and the
+// per-op members serve eager mode only.
+import type { CompiledGraph, CompileOptions } from './graph/compile.js';
+import type { Graph } from './graph/graph.js';
 import type { OpAttrs, OpName } from './ir/ops.js';
 import type { DType, TensorData, TensorType } from './ir/types.js';
 
@@ -89,6 +95,13 @@ export interface Backend<T = unknown, S = unknown> {
   read(t: T): Promise<TensorData>;
   /** Synchronous readback, where `capabilities.syncRead`. */
   readSync?(t: T): TensorData;
+  /**
+   * Optional whole-graph capability: compiles a complete traced graph (composites not lowered) into one
+   * executable of the backend's own, e.g. an ONNX Runtime session. When present, `compile(graph, backend)`
+   * returns this instead of planning memory and calling kernels op by op; the result must honour the
+   * `CompiledGraph` contract (named inputs and outputs, one run at a time, `dispose` frees it).
+   */
+  compileGraph?(graph: Graph, options?: CompileOptions): Promise<CompiledGraph>;
   /** Frees everything the backend holds; later calls fail with a BackendError. Idempotent. */
   dispose(): void;
 }

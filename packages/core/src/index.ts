@@ -28,7 +28,7 @@ export { seededRandom } from './ir/random.js';
 export { adaptiveBin, broadcastShapes, convOut, normAxes, normAxis } from './ir/shape-utils.js';
 export { type Context, Tensor } from './ir/tensor.js';
 export * from './ir/types.js';
-export { DYN_DWCONV_PARAMS } from './ops/dyn-dwconv.js';
+export { DYN_DWCONV_PARAMS, dynDWConvKernel } from './ops/dyn-dwconv.js';
 export { DYN_LINEAR_PARAMS, type DynParamSpec } from './ops/dyn-linear.js';
 export type { Conv2dOptions, DynDWConvParams, DynLinearParams, TensorLike } from './ops/functional.js';
 export * as F from './ops/functional.js';

@@ -1,8 +1,10 @@
-// Our backends as bench engines: the cpu backend always, and every mode of @wf/backend-gpujs when that
-// package is installed (found with a dynamic import, so the bench runs without it).
+// Our backends as bench engines: the cpu backend always, `wf-ort` (@wf/backend-onnxruntime), and every
+// mode of @wf/backend-gpujs when that package is installed (found with a dynamic import, so the bench runs
+// without it).
 import { createCpuBackend } from '@wf/backend-cpu';
 import { type AnyBackend, compile } from '@wf/core';
 import { inputData, inputSpec } from '../workloads.js';
+import { NO_SPIN } from './onnx-input.js';
 import type { Engine, PrepareSpec, Runner } from './types.js';
 
 /** Modes tried when @wf/backend-gpujs does not list its own. */
@@ -46,7 +48,8 @@ export function backendEngine(backend: AnyBackend, threads: number | null, name 
       const { name, shape } = inputSpec(spec.model, spec.tokens, spec.batch);
       const inputs = { [name]: inputData(shape) };
       return {
-        planPeakBytes: compiled.plan.peakBytes,
+        // A backend running whole graphs (ONNX Runtime) plans its own memory: no plan of ours to report.
+        planPeakBytes: backend.compileGraph ? null : compiled.plan.peakBytes,
         async run() {
           await compiled.run(inputs);
         },
@@ -112,6 +115,21 @@ export async function oursEngines(opts: OursOptions): Promise<Engine[]> {
     const detail = backendDetail(backend);
     opts.log(`${name}: ${detail || 'kernels not reported'}, ${threads ?? 'unknown'} threads`);
     engines.push({ ...backendEngine(backend, threads, name), detail });
+  }
+  if (opts.include('wf-ort')) {
+    // @wf/backend-onnxruntime: whole compiled graphs as onnxruntime-node sessions, same threads as cpu.
+    try {
+      const { createOrtBackend } = await import('@wf/backend-onnxruntime');
+      const threads = opts.threads ?? engines.find((e) => e.name === 'cpu')?.threads ?? undefined;
+      // The session settings of the ort-node peer (sequential, no spin-waiting), so the ratio is like for like.
+      const backend = await createOrtBackend({
+        ...(threads ? { threads } : {}),
+        sessionOptions: { executionMode: 'sequential', extra: NO_SPIN },
+      });
+      engines.push({ ...backendEngine(backend, threads ?? null, 'wf-ort'), detail: backend.name });
+    } catch (e) {
+      opts.skip('wf-ort', `not available here: ${(e as Error).message.split('\n')[0]}`);
+    }
   }
   if (![...GPUJS_FALLBACK_MODES, ''].some((m) => opts.include(m ? `gpujs:${m}` : 'gpujs'))) return engines;
   const pkg = '@wf/backend-gpujs';

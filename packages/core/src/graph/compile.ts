@@ -80,12 +80,16 @@ function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new WfError('E_ABORTED', 'run aborted');
 }
 
-/** Compiles `graph` for `backend` (see the file header). */
+/**
+ * Compiles `graph` for `backend` (see the file header). A backend with the whole-graph capability
+ * (`backend.compileGraph`) compiles the graph itself.
+ */
 export async function compile(
   graph: Graph,
   backend: AnyBackend,
   options: CompileOptions = {},
 ): Promise<CompiledGraph> {
+  if (backend.compileGraph) return backend.compileGraph(graph, options);
   const fuse = options.fuse ?? true;
   const lowered = lowerGraph(fuse ? fuseActivations(graph) : graph, (op) => fuse && !!backend.kernels[op]);
   const missing = missingKernels(lowered, backend);

@@ -52,9 +52,12 @@ export function perSampleDepthwise(x: Tensor, k: Tensor, bias: Tensor): Tensor {
   return F.add(F.reshape(y, [b, d, h, w]), F.reshape(bias, [1, d, 1, 1]));
 }
 
-/** Lowers dyn_dwconv to primitives for every strategy. */
-export function lowerDynDWConv(inputs: readonly Tensor[], { strategy }: OpAttrs<'dyn_dwconv'>): Tensor {
-  const [x, w, b, w0, b0] = inputs;
+/**
+ * The per-sample kernels `k = kd / (norm3x3(kd) + 1) + w` [B, D, 3, 3] of dyn_dwconv for every strategy
+ * (everything but the final depthwise convolution; exporters that apply it another way start here).
+ */
+export function dynDWConvKernel(inputs: readonly Tensor[], { strategy }: OpAttrs<'dyn_dwconv'>): Tensor {
+  const [x, w, , w0, b0] = inputs;
   const [bsz, d] = x.shape;
   let kd: Tensor;
   switch (strategy) {
@@ -81,6 +84,10 @@ export function lowerDynDWConv(inputs: readonly Tensor[], { strategy }: OpAttrs<
     default:
       throw new ShapeError('dyn_dwconv', `unknown strategy "${strategy}"`);
   }
-  const k = F.add(F.div(kd, F.add(norm3x3(kd), 1)), F.reshape(w, [1, d, 3, 3]));
-  return perSampleDepthwise(x, k, b);
+  return F.add(F.div(kd, F.add(norm3x3(kd), 1)), F.reshape(w, [1, d, 3, 3]));
+}
+
+/** Lowers dyn_dwconv to primitives for every strategy. */
+export function lowerDynDWConv(inputs: readonly Tensor[], attrs: OpAttrs<'dyn_dwconv'>): Tensor {
+  return perSampleDepthwise(inputs[0], dynDWConvKernel(inputs, attrs), inputs[2]);
 }
