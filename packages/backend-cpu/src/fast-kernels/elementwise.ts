@@ -6,7 +6,7 @@ import { elementwiseKernels, map1, UNARY_FNS } from '../kernels/elementwise.js';
 import { type CpuTensor, forEachOffset, stridedView } from '../nd.js';
 import { count, isDense } from './layout.js';
 
-type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow';
+type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow' | 'greater';
 const BINARY: Readonly<Record<BinaryOp, (a: number, b: number) => number>> = {
   add: (a, b) => a + b,
   sub: (a, b) => a - b,
@@ -15,6 +15,7 @@ const BINARY: Readonly<Record<BinaryOp, (a: number, b: number) => number>> = {
   max: (a, b) => (a > b || Number.isNaN(a) ? a : b),
   min: (a, b) => (a < b || Number.isNaN(a) ? a : b),
   pow: Math.pow,
+  greater: (a, b) => (a > b ? 1 : 0),
 };
 
 /** How a dense operand of `n` elements maps onto a dense output of `total` elements. */
