@@ -20,6 +20,13 @@ export {
   modelFromSafetensors,
   parseConfigJson,
 } from './load.js';
-export { type CompiledModel, type ForwardOptions, type NonFiniteInputPolicy, WfModel } from './model.js';
+export {
+  type CompiledModel,
+  type ForwardOptions,
+  type GradOptions,
+  type GradResult,
+  type NonFiniteInputPolicy,
+  WfModel,
+} from './model.js';
 export { resizePosEmbed } from './pos-embed.js';
 export { MODEL_VARIANTS, type ModelVariant, randomModel, variantConfig } from './variants.js';
