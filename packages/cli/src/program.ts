@@ -3,6 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { classifyCommand } from './commands/classify.js';
 import { demoCommand } from './commands/demo.js';
+import { gradCommand } from './commands/grad.js';
 import { infoCommand } from './commands/info.js';
 import { runCommand } from './commands/run.js';
 import { describeError } from './errors.js';
@@ -104,6 +105,34 @@ export function buildProgram(io: Io): Command {
     .option('--json', 'print the result as JSON')
     .action(async (o) => {
       await runCommand(o, io.out);
+    });
+
+  program
+    .command('grad')
+    .description(
+      'forward plus backward pass for the loss sum(output * cotangent): write the output, the input gradient and every parameter gradient',
+    )
+    .requiredOption('--weights <file>', 'model weights (.safetensors)')
+    .requiredOption(
+      '--input <file>',
+      'inputs (.safetensors): "input" (or x, t, y for wfm-dit) and "cotangent" of the output shape',
+    )
+    .requiredOption(
+      '--output <file>',
+      'where to write logits (or output), grad.input (or grad.x), grad.<weight>',
+    )
+    .addOption(archOption())
+    .option('--heads <n>', 'attention heads (vit)', int('--heads'))
+    .option('--backend <name>', 'cpu or gpujs[:mode]', 'cpu')
+    .addOption(threadsOption())
+    .option(
+      '--repeat <k>',
+      'time K forward + backward passes (median/min/max ms, loading and compiling excluded)',
+      int('--repeat'),
+    )
+    .option('--json', 'print the result as JSON')
+    .action(async (o) => {
+      await gradCommand(o, io.out);
     });
 
   program
