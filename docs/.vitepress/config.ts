@@ -27,6 +27,7 @@ const guide: DefaultTheme.SidebarItem[] = [
       { text: 'Choosing a backend', link: '/guide/backends' },
       { text: 'Models and checkpoints', link: '/guide/models' },
       { text: 'The wf command', link: '/guide/cli' },
+      { text: 'Gradients', link: '/guide/gradients' },
       { text: 'Reliability', link: '/guide/reliability' },
     ],
   },

@@ -122,6 +122,7 @@ describe('built site', () => {
       '/guide/models.html',
       '/guide/cli.html',
       '/guide/reliability.html',
+      '/guide/gradients.html',
       '/playground.html',
       '/benchmarks.html',
       '/api/index.html',
