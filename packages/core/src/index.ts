@@ -14,6 +14,7 @@ export {
   vjpGraph,
 } from './autodiff/grad.js';
 export {
+  COMPOSITE_VJP_RULES,
   dilate,
   flip,
   padOrCrop,

@@ -16,7 +16,7 @@ import type { PrimitiveOp } from '../ir/ops.js';
 import type { Tensor } from '../ir/tensor.js';
 import { sameShape, sizeOf, type TensorData } from '../ir/types.js';
 import * as F from '../ops/functional.js';
-import { VJP_RULES, type VjpArgs, type VjpRule, type VjpSaves } from './vjp-rules.js';
+import { COMPOSITE_VJP_RULES, VJP_RULES, type VjpArgs, type VjpRule, type VjpSaves } from './vjp-rules.js';
 
 /** Options of `vjpGraph`. */
 export interface VjpGraphOptions {
@@ -78,7 +78,16 @@ function savedInputs(xs: readonly Tensor[], saves: VjpSaves, op: string): Tensor
  */
 export function vjpGraph(graph: Graph, wrt: readonly string[], options: VjpGraphOptions = {}): Graph {
   if (wrt.length === 0) throw new ArgumentError('vjp: name at least one input or parameter to differentiate');
-  const lowered = lowerGraph(graph);
+  // Composites with their own rule stay whole (a fused activation is split off first); the others lower.
+  const unfused = rewriteGraph(graph, {
+    op: (n, ins) => {
+      const act = (n.attrs as { activation?: string }).activation;
+      if (n.op !== 'linear' || !act) return undefined;
+      const y = F.linear(ins[0], ins[1], ins[2]);
+      return F.gelu(y, act === 'gelu_tanh' ? 'tanh' : 'none');
+    },
+  });
+  const lowered = lowerGraph(unfused, (op) => op in COMPOSITE_VJP_RULES);
   const nodes = lowered.nodes;
   const wrtIds = new Map<string, number[]>();
   for (const name of new Set(wrt)) {
@@ -143,7 +152,9 @@ export function vjpGraph(graph: Graph, wrt: readonly string[], options: VjpGraph
     const n = nodes[i] as GraphNode & { op: PrimitiveOp | 'input' | 'const' };
     const g = ct[i];
     if (n.op === 'input' || n.op === 'const' || !g || !needs[i]) continue;
-    const rule = VJP_RULES[n.op] as VjpRule<PrimitiveOp> | undefined;
+    const rule = (VJP_RULES[n.op] ?? (COMPOSITE_VJP_RULES as Record<string, unknown>)[n.op]) as
+      | VjpRule<PrimitiveOp>
+      | undefined;
     if (!rule) throw new GraphError(`vjp: no gradient rule for ${n.op} (node %${i})`);
     const op = n.op;
     const y = fwd[i];

@@ -205,7 +205,7 @@ function convVjp({ g, x, types, attrs, needs }: VjpArgs<'conv2d'>): (Tensor | un
             [bsz, c, i + (oh - 1) * sh + 1, j + (ow - 1) * sw + 1],
             [1, 1, sh, sw],
           );
-          if (depthwise) taps.push(F.reshape(F.sum(F.mul(g, xs), [0, 2, 3]), [o, 1]));
+          if (depthwise) taps.push(F.reshape(xs, [bsz, c, 1, oh * ow]));
           else {
             const gm = F.reshape(g, [bsz, groups, og, oh * ow]);
             const xm = F.reshape(xs, [bsz, groups, cg, oh * ow]);
@@ -214,8 +214,15 @@ function convVjp({ g, x, types, attrs, needs }: VjpArgs<'conv2d'>): (Tensor | un
           }
         }
       }
-      const k = taps.length === 1 ? taps[0] : F.concat(taps, 1);
-      dw = F.reshape(k, wt.shape);
+      if (depthwise) {
+        // every tap of every channel in one batched product: [B,C,taps,L] @ [B,C,1,L]ᵀ
+        const xt = taps.length === 1 ? taps[0] : F.concat(taps, 2);
+        const t = F.matmul(xt, F.reshape(g, [bsz, c, 1, oh * ow]), { transB: true });
+        dw = F.reshape(bsz > 1 ? F.sum(t, 0) : t, wt.shape);
+      } else {
+        const k = taps.length === 1 ? taps[0] : F.concat(taps, 1);
+        dw = F.reshape(k, wt.shape);
+      }
     }
   }
   const db = needs[2] ? F.sum(g, [0, 2, 3]) : undefined;
@@ -499,6 +506,47 @@ export const VJP_RULES: { readonly [P in PrimitiveOp]: VjpRule<P> } = {
         attrs.pads.map(([a], i) => a + t.shape[i]),
       ),
     ],
+  },
+};
+
+/**
+ * Composites with their own rule (differentiated as one node, so the forward pass keeps the backend's
+ * fused kernel and saves less); every other composite is differentiated through its lowering.
+ */
+export const COMPOSITE_VJP_RULES: {
+  readonly [C in 'gelu' | 'linear']: {
+    readonly saves: VjpSaves;
+    vjp(args: Omit<VjpArgs<never>, 'attrs'> & { attrs: OpAttrs<C> }): readonly (Tensor | undefined)[];
+  };
+} = {
+  gelu: {
+    saves: INPUTS,
+    vjp: ({ g, x: [x], attrs }) => {
+      if (attrs.approximate === 'tanh') {
+        // d/dx 0.5 x (1 + t), t = tanh(k (x + c x^3))
+        const k = Math.sqrt(2 / Math.PI);
+        const x2 = F.mul(x, x);
+        const t = F.tanh(F.mul(F.mul(x, F.add(F.mul(x2, 0.044715), 1)), k));
+        const dt = F.mul(F.sub(1, F.mul(t, t)), F.mul(F.add(F.mul(x2, 3 * 0.044715), 1), k));
+        return [F.mul(g, F.mul(F.add(F.add(t, 1), F.mul(x, dt)), 0.5))];
+      }
+      // Φ(x) + x φ(x)
+      const cdf = F.mul(F.add(F.erf(F.mul(x, Math.SQRT1_2)), 1), 0.5);
+      const pdf = F.mul(F.exp(F.mul(F.mul(x, x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
+      return [F.mul(g, F.add(cdf, F.mul(x, pdf)))];
+    },
+  },
+  linear: {
+    saves: { inputs: [0, 1], output: false },
+    vjp: ({ g, x, types, needs }) => {
+      const [xt, wt] = types;
+      const [out, inn] = wt.shape;
+      const g2 = F.reshape(g, [-1, out]);
+      const dx = needs[0] ? F.reshape(F.matmul(g2, x[1]), xt.shape) : undefined;
+      const dw = needs[1] ? F.matmul(g2, F.reshape(x[0], [-1, inn]), { transA: true }) : undefined;
+      const db = types.length > 2 && needs[2] ? F.sum(g2, 0) : undefined;
+      return [dx, dw, db];
+    },
   },
 };
 
