@@ -29,4 +29,5 @@ export {
   WfModel,
 } from './model.js';
 export { resizePosEmbed } from './pos-embed.js';
+export * from './train/index.js';
 export { MODEL_VARIANTS, type ModelVariant, randomModel, variantConfig } from './variants.js';
