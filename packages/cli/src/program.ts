@@ -6,6 +6,7 @@ import { demoCommand } from './commands/demo.js';
 import { gradCommand } from './commands/grad.js';
 import { infoCommand } from './commands/info.js';
 import { runCommand } from './commands/run.js';
+import { registerTrainCommand } from './commands/train.js';
 import { describeError } from './errors.js';
 
 /** Largest `--threads`: more worker threads than this only exhausts the machine. */
@@ -134,6 +135,8 @@ export function buildProgram(io: Io): Command {
     .action(async (o) => {
       await gradCommand(o, io.out);
     });
+
+  registerTrainCommand(program, io.out);
 
   program
     .command('classify')
