@@ -170,7 +170,7 @@ export function registerTrainCommand(program: Command, out: (line: string) => vo
     .option('--min-lr <x>', 'cosine: final learning rate', num('--min-lr', { min: 0 }))
     .option(
       '--drop-path <x>',
-      'stochastic depth rate (not supported yet: 0 only)',
+      'stochastic depth (per-sample drop-path, timm linear rule over depth), train mode only',
       num('--drop-path', { min: 0 }),
     )
     .option('--no-augment', 'no shift augmentation')

@@ -4,6 +4,7 @@
 import { F, type Tensor } from '@wf/core';
 import type { VitConfig } from '../config.js';
 import { layerNorm, linear, patchEmbed, type WeightFn } from './common.js';
+import type { ResidualBranchFn } from './wfm.js';
 
 /** Traces the forward pass of `x [B, C, H, W]`; with `hidden`, also every `hidden.i` (tokens incl. class token). */
 export function vitForward(
@@ -12,7 +13,9 @@ export function vitForward(
   x: Tensor,
   hidden = false,
   posEmbed?: Tensor,
+  branch?: ResidualBranchFn,
 ): Record<string, Tensor> {
+  const res = branch ?? ((_i: number, _j: 0 | 1, t: Tensor) => t);
   const out: Record<string, Tensor> = {};
   const { tokens } = patchEmbed(x, w, 'patch_embed.proj', cfg.patchSize);
   const [b, , d] = tokens.shape;
@@ -23,8 +26,11 @@ export function vitForward(
     const p = `blocks.${i}`;
     const qkv = linear(layerNorm(h, w, `${p}.norm1`), w, `${p}.attn.qkv`);
     const [q, k, v] = F.splitLast(qkv, [d, d, d]);
-    h = F.add(h, linear(F.attention(q, k, v, { heads: cfg.numHeads }), w, `${p}.attn.proj`));
-    h = F.add(h, linear(F.gelu(linear(layerNorm(h, w, `${p}.norm2`), w, `${p}.mlp.fc1`)), w, `${p}.mlp.fc2`));
+    h = F.add(h, res(i, 0, linear(F.attention(q, k, v, { heads: cfg.numHeads }), w, `${p}.attn.proj`)));
+    h = F.add(
+      h,
+      res(i, 1, linear(F.gelu(linear(layerNorm(h, w, `${p}.norm2`), w, `${p}.mlp.fc1`)), w, `${p}.mlp.fc2`)),
+    );
     if (hidden) out[`hidden.${i}`] = h;
   }
   const features = F.reshape(F.sliceAxis(layerNorm(h, w, 'norm'), 1, 0, 1), [b, d]);

@@ -9,6 +9,7 @@ import {
   compile,
   F,
   gradName,
+  seededRandom,
   type Tensor,
   type TensorData,
   trace,
@@ -18,7 +19,15 @@ import {
 import { vitForward } from '../arch/vit.js';
 import { wfmForward } from '../arch/wfm.js';
 import type { WfModel } from '../model.js';
-import { epochOrder, gatherBatch, type ImageSet, setSize, stepShift, type TrainData } from './data.js';
+import {
+  epochOrder,
+  gatherBatch,
+  type ImageSet,
+  mixSeed,
+  setSize,
+  stepShift,
+  type TrainData,
+} from './data.js';
 import { crossEntropy } from './loss.js';
 import { AdamW, clipGradNorm, decayByParam, type Optimizer, Sgd } from './optim.js';
 import { constantSchedule, cosineSchedule, type LrSchedule, oneCycleSchedule } from './schedule.js';
@@ -65,7 +74,10 @@ export interface TrainOptions {
   augment?: boolean;
   /** Seed of shuffling, augmentation and drop-path [0]. */
   seed?: number;
-  /** Stochastic-depth rate (not supported yet: must be 0). */
+  /**
+   * Stochastic-depth rate [0]: per-sample drop-path as timm's (kept branches scaled by 1 / keep), block i's
+   * rate `dropPath * i / (depth - 1)`, on both residual branches, in train mode only.
+   */
   dropPath?: number;
 }
 
@@ -137,7 +149,7 @@ function resolve(o: TrainOptions): Resolved {
   if (!(r.weightDecay >= 0)) bad(`weight decay must be >= 0, got ${r.weightDecay}`);
   if (!(r.clipGradNorm >= 0)) bad(`gradient clip norm must be >= 0, got ${r.clipGradNorm}`);
   if (!(r.warmup >= 0 && r.warmup < 1)) bad(`warm-up must be a fraction in [0, 1), got ${r.warmup}`);
-  if (r.dropPath !== 0) bad('drop-path is not supported by this trainer yet; use --drop-path 0');
+  if (!(r.dropPath >= 0 && r.dropPath < 1)) bad(`drop-path rate must be in [0, 1), got ${r.dropPath}`);
   return r;
 }
 
@@ -234,9 +246,36 @@ export class Trainer {
     return gatherBatch(this.data.train, idx, shift, this.data.background);
   }
 
+  /** Drop-path rate of block `i` (timm's linear rule). */
+  dropRate(i: number): number {
+    const d = this.model.config.depth;
+    return d > 1 ? (this.options.dropPath * i) / (d - 1) : this.options.dropPath;
+  }
+
+  /**
+   * The drop-path inputs of 0-based step `k` (`drop_path.<block>.<branch>`, `[B, 1, 1]`: 0 or 1 / keep per
+   * sample), seeded by (seed, step); empty when the rate is 0.
+   */
+  dropPathMasks(k: number, b: number): Record<string, TensorData> {
+    const out: Record<string, TensorData> = {};
+    if (this.options.dropPath === 0) return out;
+    const rand = seededRandom(mixSeed(this.options.seed, 3, k));
+    for (let i = 0; i < this.model.config.depth; i++) {
+      const p = this.dropRate(i);
+      if (p === 0) continue;
+      for (const j of [0, 1]) {
+        const data = new Float32Array(b);
+        for (let s = 0; s < b; s++) data[s] = rand() < 1 - p ? 1 / (1 - p) : 0;
+        out[`drop_path.${i}.${j}`] = { dtype: 'float32', shape: [b, 1, 1], data };
+      }
+    }
+    return out;
+  }
+
   private forward(
     g: { input(name: string, shape: readonly number[], dtype?: 'float32' | 'int32'): Tensor },
     x: Tensor,
+    train: boolean,
   ): Tensor {
     const cfg = this.model.config;
     const made = new Map<string, Tensor>();
@@ -250,8 +289,14 @@ export class Trainer {
       }
       return t;
     };
-    if (cfg.arch === 'wfm') return wfmForward(cfg, w, x).logits;
-    if (cfg.arch === 'vit') return vitForward(cfg, w, x).logits;
+    const b = x.shape[0];
+    const branch =
+      train && this.options.dropPath > 0
+        ? (i: number, j: 0 | 1, t: Tensor) =>
+            this.dropRate(i) === 0 ? t : F.mul(t, g.input(`drop_path.${i}.${j}`, [b, 1, 1], 'float32'))
+        : undefined;
+    if (cfg.arch === 'wfm') return wfmForward(cfg, w, x, false, branch).logits;
+    if (cfg.arch === 'vit') return vitForward(cfg, w, x, false, undefined, branch).logits;
     throw new WfError('E_ARGUMENT', `cannot train ${cfg.arch}`);
   }
 
@@ -262,7 +307,7 @@ export class Trainer {
       const classes = this.model.config.numClasses;
       const graph = trace((g): Record<string, Tensor> => {
         const x = g.input('input', shape, 'float32');
-        const logits = this.forward(g, x);
+        const logits = this.forward(g, x, kind === 'train');
         if (kind === 'eval') return { logits };
         // target = q / B (smoothed one-hot over the batch size): loss = -sum(target * log softmax(logits)),
         // whose gradient (softmax - q) / B is the exact one; the reported loss is recomputed in float64.
@@ -311,7 +356,11 @@ export class Trainer {
     for (let i = 0; i < b; i++) target[i * classes + labels[i]] += (1 - o.labelSmoothing) / b;
     const compiled = await this.compiled('train', input.shape);
     const out = await compiled.run(
-      this.feed(compiled, { input, target: { dtype: 'float32', shape: [b, classes], data: target } }),
+      this.feed(compiled, {
+        input,
+        target: { dtype: 'float32', shape: [b, classes], data: target },
+        ...this.dropPathMasks(k, b),
+      }),
     );
     const ce = crossEntropy(out.logits, labels, o.labelSmoothing);
     if (!Number.isFinite(ce.loss)) throw new NonFiniteLossError(k + 1, `loss (${ce.loss})`);
