@@ -28,6 +28,7 @@ const guide: DefaultTheme.SidebarItem[] = [
       { text: 'Models and checkpoints', link: '/guide/models' },
       { text: 'The wf command', link: '/guide/cli' },
       { text: 'Gradients', link: '/guide/gradients' },
+      { text: 'Training and fine-tuning', link: '/guide/training' },
       { text: 'Reliability', link: '/guide/reliability' },
     ],
   },

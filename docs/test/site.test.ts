@@ -123,6 +123,7 @@ describe('built site', () => {
       '/guide/cli.html',
       '/guide/reliability.html',
       '/guide/gradients.html',
+      '/guide/training.html',
       '/playground.html',
       '/benchmarks.html',
       '/api/index.html',

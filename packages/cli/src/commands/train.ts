@@ -1,7 +1,7 @@
 // `wf train`: trains or fine-tunes a classifier (WeightFormer or ViT) on the built-in MNIST digits, a
 // safetensors tensor file or an image folder, with the training API of @wf/models. Writes the weights in
 // the reference layout (with `arch` / `config` metadata) atomically, checkpoints every N steps and on
-// Ctrl-C, resumes exactly (weights, optimizer state, schedule position, random state), logs one JSON
+// Ctrl-C or SIGTERM (a kill; SIGKILL cannot be caught, the last periodic checkpoint stays), resumes exactly (weights, optimizer state, schedule position, random state), logs one JSON
 // object per step with --log, and stops on a non-finite loss with one line naming the step.
 // The command registers its own options (registerTrainCommand), so program.ts only gains one call.
 import { appendFileSync, statSync, writeFileSync } from 'node:fs';
@@ -308,6 +308,7 @@ export async function trainCommand(
     interrupted = true;
   };
   process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
   hooks.signal?.addEventListener('abort', onSigint);
   const tty = o.progress && !o.json && process.stderr.isTTY === true;
   const bar = tty
@@ -419,6 +420,7 @@ export async function trainCommand(
   } finally {
     bar?.stop();
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
     await trainer.dispose();
     backend.dispose();
   }
