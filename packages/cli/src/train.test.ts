@@ -3,13 +3,13 @@
 // PyTorch loss of every step (1e-4 relative) and writes a checkpoint that loads; a run interrupted after
 // step 1 (as Ctrl-C does) and continued with --resume ends with exactly the same weights; a diverging run
 // stops with one line naming the step; bad data fails in one line.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSafetensors, type TensorData, writeSafetensorsFile } from '@wf/core';
 import { loadModel } from '@wf/models';
 import { fixturePath, readFixture } from '@wf/test-fixtures';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TrainCommandOptions, trainCommand } from './commands/train.js';
 import { main } from './program.js';
 
@@ -21,6 +21,7 @@ async function wf(...args: string[]): Promise<{ code: number; out: string[]; err
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'wf-train-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const ref = parseSafetensors(readFixture('grad/deit-micro-64.trainstep.safetensors'));
 const weights = fixturePath('reference/deit-micro-64.safetensors');
 const dataFile = join(dir, 'steps.safetensors');
