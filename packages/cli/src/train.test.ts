@@ -106,6 +106,7 @@ describe('wf train', () => {
       clipGradNorm: 5,
       labelSmoothing: 0.1,
       schedule: 'constant',
+      cycleMomentum: true,
       augment: false,
       shuffle: false,
       seed: 0,

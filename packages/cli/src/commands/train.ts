@@ -54,6 +54,7 @@ export interface TrainCommandOptions {
   schedule: 'constant' | 'onecycle' | 'cosine';
   warmup?: number;
   minLr?: number;
+  cycleMomentum: boolean;
   dropPath?: number;
   augment: boolean;
   shuffle: boolean;
@@ -168,6 +169,10 @@ export function registerTrainCommand(program: Command, out: (line: string) => vo
       num('--warmup', { min: 0 }),
     )
     .option('--min-lr <x>', 'cosine: final learning rate', num('--min-lr', { min: 0 }))
+    .option(
+      '--no-cycle-momentum',
+      'onecycle: keep Adam beta1 / SGD momentum fixed (PyTorch OneCycleLR cycles it 0.95 -> 0.85 -> 0.95)',
+    )
     .option(
       '--drop-path <x>',
       'stochastic depth (per-sample drop-path, timm linear rule over depth), train mode only',
@@ -289,6 +294,7 @@ export async function trainCommand(
     schedule: o.schedule,
     warmup: o.warmup,
     minLr: o.minLr,
+    cycleMomentum: o.cycleMomentum,
     dropPath: o.dropPath,
     shuffle: o.shuffle,
     augment: o.augment,
