@@ -27,6 +27,8 @@ const guide: DefaultTheme.SidebarItem[] = [
       { text: 'Choosing a backend', link: '/guide/backends' },
       { text: 'Models and checkpoints', link: '/guide/models' },
       { text: 'The wf command', link: '/guide/cli' },
+      { text: 'Gradients', link: '/guide/gradients' },
+      { text: 'Training and fine-tuning', link: '/guide/training' },
       { text: 'Serving at scale', link: '/guide/serving' },
       { text: 'Reliability', link: '/guide/reliability' },
     ],

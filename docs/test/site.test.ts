@@ -123,6 +123,8 @@ describe('built site', () => {
       '/guide/cli.html',
       '/guide/serving.html',
       '/guide/reliability.html',
+      '/guide/gradients.html',
+      '/guide/training.html',
       '/playground.html',
       '/benchmarks.html',
       '/api/index.html',

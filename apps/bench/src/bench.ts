@@ -3,9 +3,11 @@
 // 6's throughput and steady-memory measurements, the cost model's curves and the PyTorch anchors, and
 // derives slopes, crossovers, ratios and checks. Returns the results object (see schema.ts).
 import { availableParallelism, freemem, totalmem } from 'node:os';
+import { createCpuBackend } from '@wf/backend-cpu';
 import { type Graph, graphCost, lowerGraph, planMemory } from '@wf/core';
 import { analyticCurve } from './analytic.js';
 import { loadAnchors } from './anchors.js';
+import { type BackwardRow, measureBackward } from './backward.js';
 import { deriveChecks, deriveCrossovers, deriveFits, deriveRatios, deriveThroughput } from './derive.js';
 import { ortNodeExportEngine } from './engines/ort-export.js';
 import { ortNodeEngine } from './engines/ort-node.js';
@@ -76,6 +78,13 @@ export interface BenchConfig {
   memoryBudgetBytes?: number;
   /** The times issue 5's checks read (default `min` latency; see `deriveChecks`). */
   checkStat?: CheckStat;
+  /**
+   * Issue 11's forward+backward rows on the cpu backend (WFM-T and DeiT-T at 224 px, WFM-MNIST at batch
+   * 128); default: full mode only.
+   */
+  backward?: boolean;
+  /** Interleaved forward / forward+backward pairs per backward row (default 3 quick, 5 full). */
+  backwardRuns?: number;
   /** Sample peak RSS on a worker thread (default true). */
   sampleRss?: boolean;
   /** Notes and phases (default: nothing). */
@@ -351,6 +360,24 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
   } else if (config.extras !== false) {
     skip('issue 6 extras', 'they need wfm-tiny at 224 px (196 tokens) in the sweep');
   }
+  // Issue 11: forward + backward against forward alone, on the cpu backend.
+  const backward: BackwardRow[] = [];
+  if ((config.backward ?? config.mode === 'full') && include('cpu')) {
+    phase('backward', 'forward + backward');
+    const be = createCpuBackend(config.threads === undefined ? {} : { threads: config.threads });
+    try {
+      await (be as unknown as { ready?: Promise<void> }).ready;
+      backward.push(
+        ...(await measureBackward(be, 'cpu', config.backwardRuns ?? (config.mode === 'full' ? 5 : 3), (w) =>
+          progress?.tick(w),
+        )),
+      );
+    } catch (e) {
+      skip('forward + backward', (e as Error).message.split('\n')[0]);
+    } finally {
+      be.dispose();
+    }
+  }
   await sampler?.close();
   for (const e of engines) await e.close();
 
@@ -399,6 +426,7 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
     ratios: deriveRatios(rows, ours),
     throughput: deriveThroughput(rows),
     steadyMemory,
+    backward,
     anchors,
     checks,
     skipped,

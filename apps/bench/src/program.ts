@@ -3,6 +3,7 @@
 import { resolve } from 'node:path';
 import { tryEnableRelaxedSimd } from '@wf/backend-cpu';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { formatBackwardRow } from './backward.js';
 import { type BenchConfig, runBench } from './bench.js';
 import { fmtNum, fmtTokens } from './format.js';
 import { engineFilter, OptionError, parseModels, parseTokens, splitList } from './options.js';
@@ -69,6 +70,7 @@ export function summaryLines(r: BenchResults): string[] {
     lines.push(
       `  ${x.label}: ${x.ratio === null ? x.note : fmtNum(x.ratio, 3)}${x.target ? ` (target ${x.target.op} ${x.target.value})` : ''}`,
     );
+  for (const b of r.backward ?? []) lines.push(formatBackwardRow(b));
   for (const s of r.steadyMemory)
     lines.push(
       `  steady memory ${s.engine} over ${s.runs} runs: ${s.steady ? 'no growth' : 'GROWS'} (heap ${fmtNum(s.growthBytesPerRun.heapUsed, 0)} B/run, external ${fmtNum(s.growthBytesPerRun.external, 0)} B/run)`,
@@ -126,6 +128,10 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
       'the shared data folder (default: WF_SHARED or ../shared beside the repository)',
     )
     .option('--no-extras', "skip issue 6's batch throughput and steady-memory runs")
+    .option(
+      '--backward',
+      'also time forward + backward against forward on the cpu backend (WFM-T, DeiT-T at 224 px; WFM-MNIST batch 128); on by default in full mode',
+    )
     .option('--no-progress', 'no progress bar')
     .option(
       '--no-relaxed-simd',
@@ -159,6 +165,7 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
         threads: o.threads,
         sharedDir: o.shared,
         extras: o.extras,
+        backward: o.backward,
         checkStat: o.checkStat,
         policy: {
           ...(o.reps !== undefined ? { reps: o.reps } : {}),

@@ -164,6 +164,37 @@ export function renderMarkdown(r: BenchResults): string {
       '',
     );
   }
+  if (r.backward?.length) {
+    out.push(
+      '## Forward + backward (issue 11)',
+      '',
+      table(
+        [
+          'engine',
+          'network',
+          'forward ms',
+          'forward + backward ms',
+          'ratio',
+          'forward peak MiB',
+          'backward peak MiB',
+          'memory ratio',
+        ],
+        r.backward.map((b) => [
+          b.engine,
+          `${b.model} ${b.px} px b${b.batch}`,
+          fmtNum(b.forwardMs, 1),
+          fmtNum(b.backwardMs, 1),
+          fmtNum(b.timeRatio, 2),
+          fmtNum(b.forwardPeakBytes / 2 ** 20, 1),
+          fmtNum(b.backwardPeakBytes / 2 ** 20, 1),
+          fmtNum(b.memoryRatio, 2),
+        ]),
+      ),
+      '',
+      "Medians of interleaved runs (forward, then forward + backward, alternately). Peak memory: the compiled graph's planned intermediates at their peak plus its inputs and weights. Backward: the gradient of sum(output * cotangent) w.r.t. the input and every trainable parameter.",
+      '',
+    );
+  }
   for (const w of r.workloads) {
     out.push(`## ${w.title}`, '');
     const rows = r.rows.filter((x) => x.workload === w.id);

@@ -1,5 +1,6 @@
 // The results file (`results.json`): its TypeScript types and a validator. README.md documents every
 // field; `SCHEMA_ID` changes whenever a field changes meaning or is removed.
+import type { BackwardRow } from './backward.js';
 import type { Crossover } from './crossover.js';
 import type { RepPolicy } from './interleave.js';
 
@@ -190,6 +191,8 @@ export interface MemorySample {
   externalBytes: number;
 }
 
+export type { BackwardRow };
+
 /** Memory over many runs of one compiled model: it must not grow. */
 export interface SteadyMemory {
   engine: string;
@@ -278,6 +281,8 @@ export interface BenchResults {
   ratios: RatioRow[];
   throughput: ThroughputRow[];
   steadyMemory: SteadyMemory[];
+  /** Issue 11: forward + backward vs forward on the cpu backend (absent in files of older runs). */
+  backward?: BackwardRow[];
   anchors: AnchorSeries[];
   checks: CheckRow[];
   skipped: SkipRow[];

@@ -5,8 +5,10 @@ import type { Command } from 'commander';
 import { classifyCli } from './commands/classify.js';
 import { demoCli } from './commands/demo.js';
 import { exportCli } from './commands/export.js';
+import { gradCli } from './commands/grad.js';
 import { infoCli } from './commands/info.js';
 import { runCli } from './commands/run.js';
+import { trainCli } from './commands/train.js';
 import type { CommandContext } from './context.js';
 
 /** One `wf` command. */
@@ -18,4 +20,4 @@ export interface CliCommand {
 }
 
 /** Every command, in the order `wf --help` lists them. */
-export const COMMANDS: readonly CliCommand[] = [runCli, classifyCli, infoCli, exportCli, demoCli];
+export const COMMANDS: readonly CliCommand[] = [runCli, classifyCli, infoCli, gradCli, trainCli, exportCli, demoCli];

@@ -1,6 +1,30 @@
 // Public API of @wf/core: the op table, tensors and graphs, compilation and eager execution, the cost
 // model, the backend interface, safetensors I/O and typed errors.
 
+export {
+  cotangentName,
+  differentiableNames,
+  grad,
+  gradName,
+  parameterize,
+  type TracedFn,
+  type VjpGraphOptions,
+  valueAndGrad,
+  vjp,
+  vjpGraph,
+} from './autodiff/grad.js';
+export {
+  COMPOSITE_VJP_RULES,
+  dilate,
+  flip,
+  padOrCrop,
+  sumTo,
+  VJP_RULES,
+  type VjpArgs,
+  type VjpRule,
+  type VjpSaves,
+  vjpRule,
+} from './autodiff/vjp-rules.js';
 export * from './backend.js';
 export { onBackendDispose } from './backend-dispose.js';
 export * from './errors.js';
@@ -19,6 +43,7 @@ export { fuseActivations } from './graph/fuse.js';
 export { formatGraph, type Graph, GraphBuilder, type GraphNode, trace } from './graph/graph.js';
 export { eliminateDeadCode, lowerGraph } from './graph/lower.js';
 export { type MemoryPlan, planMemory, type StorageKind } from './graph/plan.js';
+export { type ReplayHooks, replayGraph, rewriteGraph, runGraph } from './graph/rewrite.js';
 export { yieldToEventLoop } from './graph/yield.js';
 export { describeNonFinite, findNonFinite, type NonFiniteTensor } from './io/non-finite.js';
 export * from './io/safetensors.js';

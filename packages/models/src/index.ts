@@ -32,6 +32,8 @@ export {
   DEFAULT_MAX_BACKENDS,
   DEFAULT_MAX_COMPILED,
   type ForwardOptions,
+  type GradOptions,
+  type GradResult,
   type NonFiniteInputPolicy,
   WfModel,
 } from './model.js';
@@ -53,4 +55,5 @@ export {
   resolveModelSource,
 } from './pipeline.js';
 export { resizePosEmbed } from './pos-embed.js';
+export * from './train/index.js';
 export { MODEL_VARIANTS, type ModelVariant, randomModel, variantConfig } from './variants.js';

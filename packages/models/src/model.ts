@@ -5,17 +5,21 @@ import {
   type AnyBackend,
   type CompiledGraph,
   compile,
+  differentiableNames,
   findNonFinite,
   fmtShape,
   type Graph,
   type GraphCost,
+  gradName,
   graphCost,
   type NonFiniteTensor,
   onBackendDispose,
+  parameterize,
   type RunOptions,
   type Tensor,
   type TensorData,
   trace,
+  vjpGraph,
 } from '@wf/core';
 import { ditForward, ditForwardWithCfg, timestepFrequencies } from './arch/dit.js';
 import { vitForward } from './arch/vit.js';
@@ -65,6 +69,26 @@ interface CacheEntry {
   backendId: number;
   /** Set once compiled, so that an eviction can free it at once. */
   compiled?: CompiledModel;
+}
+
+/** Options of `WfModel.grad` and `WfModel.gradGraph`. */
+export interface GradOptions {
+  /**
+   * What to differentiate: weight names and/or model input names (default: the image input, `input` or
+   * `x`, and every trainable weight, see `WfModel.trainableWeights`).
+   */
+  wrt?: readonly string[];
+}
+
+/** What `WfModel.grad` returns. */
+export interface GradResult {
+  /** The forward output (`logits`, or `output` for the DiT). */
+  readonly outputs: Record<string, TensorData>;
+  /**
+   * Gradient of `sum(output * cotangent)` for each differentiated name, under the checkpoint's weight
+   * names (and `input` / `x` for the input); a weight the graph does not use gets zeros.
+   */
+  readonly grads: Map<string, TensorData>;
 }
 
 /** What to do with NaN/Inf in inputs: reject (default) or let them through. */
@@ -124,6 +148,7 @@ export class WfModel {
   maxBackends = DEFAULT_MAX_BACKENDS;
   /** Compiled passes by key, least recently used first. */
   private readonly cache = new Map<string, CacheEntry>();
+  private readonly gradCache = new Map<string, Promise<CompiledGraph>>();
   private readonly backendIds = new WeakMap<AnyBackend, number>();
   /** Removers of the backend-dispose listeners, by backend id. */
   private readonly unsubscribe = new Map<number, () => void>();
@@ -268,11 +293,99 @@ export class WfModel {
     return graphCost(this.graph(opts));
   }
 
+  /** Names of the weights training updates: every weight but the DiT's fixed sin-cos `pos_embed`. */
+  get trainableWeights(): string[] {
+    const fixed = this.config.arch === 'wfm-dit' ? new Set(['pos_embed']) : new Set<string>();
+    return [...this.weights.keys()].filter((n) => !fixed.has(n) && this.weights.get(n)!.dtype === 'float32');
+  }
+
+  /** The output gradients are taken of: `logits`, or `output` for the DiT. */
+  get outputName(): 'logits' | 'output' {
+    return this.config.arch === 'wfm-dit' ? 'output' : 'logits';
+  }
+
+  /** The differentiable input: `input`, or `x` for the DiT. */
+  get inputName(): 'input' | 'x' {
+    return this.config.arch === 'wfm-dit' ? 'x' : 'input';
+  }
+
   /**
-   * Compiles the forward pass for `backend` (cached per backend and options, at most
-   * {@link WfModel.maxCompiled} passes for at most {@link WfModel.maxBackends} backends at a time).
+   * The gradient graph of one input shape: inputs are the model inputs, every weight by its checkpoint
+   * name (weights are graph inputs here, so updated values need no recompiling) and `cotangent` (the
+   * output's shape); outputs are the forward output and `grad.<name>` for every name of `wrt` that the
+   * graph uses.
    */
-  compile(backend: AnyBackend, opts: ForwardOptions = {}): Promise<CompiledModel> {
+  gradGraph(opts: Omit<ForwardOptions, 'hidden' | 'cfgScale'> & GradOptions = {}): Graph {
+    const { wrt, ...shape } = opts;
+    const fwd = this.graph(shape);
+    const main = this.outputName;
+    const single: Graph = { ...fwd, outputs: new Map([[main, fwd.outputs.get(main)!]]) };
+    const consts = new Set(differentiableNames(single).constants);
+    const weightNames = [...consts].filter((n) => this.weights.has(n));
+    const { graph } = parameterize(single, weightNames);
+    const want = wrt ?? [this.inputName, ...this.trainableWeights];
+    const unknown = want.filter((n) => !this.weights.has(n) && !fwd.inputs.has(n));
+    if (unknown.length) throw new ModelError(`grad: no weight or input named ${unknown.join(', ')}`);
+    const used = want.filter(
+      (n) => graph.inputs.has(n) && graph.nodes[graph.inputs.get(n)!].type.dtype === 'float32',
+    );
+    if (!used.length) throw new ModelError('grad: nothing to differentiate');
+    return vjpGraph(graph, used);
+  }
+
+  /**
+   * Forward and backward pass for the loss `sum(output * cotangent)`: the output and the gradient of
+   * every name of `opts.wrt` (default the input and every trainable weight), under the checkpoint's names.
+   * The gradient graph is compiled once per backend and shape; the current weight values are passed on
+   * every call, so weights updated in place (or replaced in `weights`) are seen without recompiling.
+   */
+  async grad(
+    backend: AnyBackend,
+    inputs: TensorData | Readonly<Record<string, TensorData>>,
+    cotangent: TensorData,
+    opts: GradOptions & RunOptions = {},
+  ): Promise<GradResult> {
+    const named = isTensorData(inputs) ? { input: inputs } : inputs;
+    const shaped = this.shapeOf(named);
+    const key = `grad:${this.backendId(backend)}:${JSON.stringify(this.inputShapes(shaped))}:${JSON.stringify(opts.wrt ?? null)}`;
+    let p = this.gradCache.get(key);
+    if (!p) {
+      p = compile(this.gradGraph({ ...shaped, wrt: opts.wrt }), backend);
+      this.gradCache.set(key, p);
+      p.catch(() => this.gradCache.delete(key));
+    }
+    const compiled = await p;
+    const feed: Record<string, TensorData> = {};
+    for (const [name, type] of compiled.inputTypes) {
+      if (name === 'cotangent') {
+        if (fmtShape(cotangent.shape) !== fmtShape(type.shape))
+          throw new ModelError(
+            `cotangent is ${fmtShape(cotangent.shape)}; the ${this.outputName} are ${fmtShape(type.shape)}`,
+          );
+        feed.cotangent = cotangent;
+      } else if (named[name]) feed[name] = named[name];
+      else if (this.weights.has(name)) feed[name] = this.weights.get(name)!;
+      else throw new ModelError(`missing input "${name}" (expected ${type.dtype}${fmtShape(type.shape)})`);
+    }
+    const out = await compiled.run(feed, { signal: opts.signal });
+    const grads = new Map<string, TensorData>();
+    const want = opts.wrt ?? [this.inputName, ...this.trainableWeights];
+    for (const name of want) {
+      const g = out[gradName(name)];
+      if (g) grads.set(name, g);
+      else {
+        const like = named[name] ?? this.weights.get(name)!;
+        grads.set(name, {
+          dtype: 'float32',
+          shape: [...like.shape],
+          data: new Float32Array(like.data.length),
+        });
+      }
+    }
+    return { outputs: { [this.outputName]: out[this.outputName] }, grads };
+  }
+
+  private backendId(backend: AnyBackend): number {
     let id = this.backendIds.get(backend);
     if (id === undefined) {
       const newId = nextBackendId++;
@@ -280,6 +393,33 @@ export class WfModel {
       this.backendIds.set(backend, newId);
       this.unsubscribe.set(newId, watchBackend(backend, new WeakRef(this), newId));
     }
+    return id;
+  }
+
+  /** The forward shape options of a set of named inputs (checked). */
+  private shapeOf(named: Readonly<Record<string, TensorData>>): ForwardOptions {
+    const shaped: ForwardOptions = {};
+    if (this.config.arch === 'wfm-dit') {
+      if (!named.x) throw new ModelError('wfm-dit needs inputs x, t and y');
+      shaped.batch = named.x.shape[0];
+    } else {
+      const x = named.input;
+      if (!x) throw new ModelError('missing input "input" [B, C, H, W]');
+      if (x.shape.length !== 4) throw new ModelError(`input must be [B, C, H, W], got ${fmtShape(x.shape)}`);
+      if (x.shape[1] !== this.config.inChans) {
+        throw new ModelError(`input has ${x.shape[1]} channels; this model expects ${this.config.inChans}`);
+      }
+      [shaped.batch, , shaped.height, shaped.width] = x.shape;
+    }
+    return shaped;
+  }
+
+  /**
+   * Compiles the forward pass for `backend` (cached per backend and options, at most
+   * {@link WfModel.maxCompiled} passes for at most {@link WfModel.maxBackends} backends at a time).
+   */
+  compile(backend: AnyBackend, opts: ForwardOptions = {}): Promise<CompiledModel> {
+    const id = this.backendId(backend);
     const key = `${id}:${JSON.stringify(this.inputShapes(opts))}:${!!opts.hidden}:${!!opts.tokens}:${opts.cfgScale ?? ''}`;
     const hit = this.cache.get(key);
     if (hit) {
@@ -330,9 +470,14 @@ export class WfModel {
     return this.cache.size;
   }
 
-  /** Frees the compiled passes of a backend that was disposed. @internal */
+  /** Frees the compiled passes (forward and gradient) of a backend that was disposed. @internal */
   dropBackend(id: number): void {
     this.unsubscribe.delete(id);
+    for (const [k, p] of this.gradCache) {
+      if (!k.startsWith(`grad:${id}:`)) continue;
+      this.gradCache.delete(k);
+      void p.then((c) => c.dispose(), () => undefined);
+    }
     for (const [k, e] of this.cache) {
       if (e.backendId !== id) continue;
       this.cache.delete(k);
@@ -405,19 +550,7 @@ export class WfModel {
   ): Promise<Record<string, TensorData>> {
     const named = isTensorData(inputs) ? { input: inputs } : inputs;
     const { signal, ...forward } = opts;
-    const shaped: ForwardOptions = { ...forward };
-    if (this.config.arch === 'wfm-dit') {
-      if (!named.x) throw new ModelError('wfm-dit needs inputs x, t and y');
-      shaped.batch = named.x.shape[0];
-    } else {
-      const x = named.input;
-      if (!x) throw new ModelError('missing input "input" [B, C, H, W]');
-      if (x.shape.length !== 4) throw new ModelError(`input must be [B, C, H, W], got ${fmtShape(x.shape)}`);
-      if (x.shape[1] !== this.config.inChans) {
-        throw new ModelError(`input has ${x.shape[1]} channels; this model expects ${this.config.inChans}`);
-      }
-      [shaped.batch, , shaped.height, shaped.width] = x.shape;
-    }
+    const shaped: ForwardOptions = { ...forward, ...this.shapeOf(named) };
     const compiled = await this.compile(backend, shaped);
     return compiled.run(named, { signal });
   }
@@ -429,6 +562,9 @@ export class WfModel {
     for (const off of this.unsubscribe.values()) off();
     this.unsubscribe.clear();
     for (const e of all) (await e.promise.catch(() => undefined))?.dispose();
+    const grads = [...this.gradCache.values()];
+    this.gradCache.clear();
+    for (const p of grads) (await p.catch(() => undefined))?.dispose();
   }
 }
 

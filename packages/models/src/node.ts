@@ -24,3 +24,5 @@ export function loadBuiltinModel(name: BuiltinModel, opts: LoadOptions = {}): Pr
 export * from './data/mnist-eval-node.js';
 export * from './data/mnist-node.js';
 export * from './image/decode-node.js';
+export * from './train/checkpoint-node.js';
+export * from './train/data-node.js';

@@ -185,6 +185,8 @@ export const EXPORT_RULES: ExportRules = {
   max: simple('Max'),
   min: simple('Min'),
   pow: simple('Pow'),
+  // float32 1 or 0, as the IR's comparison: ONNX's Greater gives a bool tensor
+  greater: ({ b, inputs }) => b.node('Cast', [b.node('Greater', inputs)], { to: { i: 1 } }),
 
   sum: reduceRule('ReduceSum', 13),
   mean: reduceRule('ReduceMean', 18),

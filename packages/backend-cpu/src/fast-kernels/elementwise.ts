@@ -2,11 +2,12 @@
 // scalars, or broadcast along the leading axes (a bias row); unary ops as flat loops. Other layouts defer
 // to the plain kernels. sigmoid and the silu composite (one pass) also take rows of strided views.
 import type { Kernel, OpName } from '@wf/core';
+import { erfF32 } from '../fast/gelu-erf.js';
 import { elementwiseKernels, map1, UNARY_FNS } from '../kernels/elementwise.js';
 import { type CpuTensor, forEachOffset, stridedView } from '../nd.js';
 import { count, isDense } from './layout.js';
 
-type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow';
+type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow' | 'greater';
 const BINARY: Readonly<Record<BinaryOp, (a: number, b: number) => number>> = {
   add: (a, b) => a + b,
   sub: (a, b) => a - b,
@@ -15,6 +16,7 @@ const BINARY: Readonly<Record<BinaryOp, (a: number, b: number) => number>> = {
   max: (a, b) => (a > b || Number.isNaN(a) ? a : b),
   min: (a, b) => (a < b || Number.isNaN(a) ? a : b),
   pow: Math.pow,
+  greater: (a, b) => (a > b ? 1 : 0),
 };
 
 /** How a dense operand of `n` elements maps onto a dense output of `total` elements. */
@@ -32,6 +34,44 @@ function pattern(t: CpuTensor, out: CpuTensor): Pattern {
   const tail = out.shape.slice(out.shape.length - dims.length);
   if (dims.length && dims.every((d, i) => d === tail[i]) && total % n === 0) return 'tail';
   return 'other';
+}
+
+/**
+ * Dense `out = t op s` (or `s op t` when `swapped`) with the loop written out per op, so the hot
+ * tensor-with-scalar products of gradient graphs make no call per element; false for other ops.
+ */
+function scalarLoop(
+  op: BinaryOp,
+  od: Float32Array | Int32Array,
+  oo: number,
+  td: Float32Array | Int32Array,
+  to: number,
+  s: number,
+  n: number,
+  swapped: boolean,
+): boolean {
+  switch (op) {
+    case 'add':
+      for (let i = 0; i < n; i++) od[oo + i] = td[to + i] + s;
+      return true;
+    case 'mul':
+      for (let i = 0; i < n; i++) od[oo + i] = td[to + i] * s;
+      return true;
+    case 'sub':
+      if (swapped) for (let i = 0; i < n; i++) od[oo + i] = s - td[to + i];
+      else for (let i = 0; i < n; i++) od[oo + i] = td[to + i] - s;
+      return true;
+    case 'div':
+      if (swapped) for (let i = 0; i < n; i++) od[oo + i] = s / td[to + i];
+      else for (let i = 0; i < n; i++) od[oo + i] = td[to + i] / s;
+      return true;
+    case 'greater':
+      if (swapped) for (let i = 0; i < n; i++) od[oo + i] = s > td[to + i] ? 1 : 0;
+      else for (let i = 0; i < n; i++) od[oo + i] = td[to + i] > s ? 1 : 0;
+      return true;
+    default:
+      return false;
+  }
 }
 
 function binary(op: BinaryOp): Kernel<CpuTensor> {
@@ -58,6 +98,10 @@ function binary(op: BinaryOp): Kernel<CpuTensor> {
       else for (let i = 0; i < total; i++) od[oo + i] = f(ad[ao + i], bd[bo + i]);
       return o;
     }
+    if (pa === 'full' && pb === 'scalar' && scalarLoop(op, od, oo, ad, a.offset, bd[b.offset], total, false))
+      return o;
+    if (pb === 'full' && pa === 'scalar' && scalarLoop(op, od, oo, bd, b.offset, ad[a.offset], total, true))
+      return o;
     if (pa === 'full' && (pb === 'scalar' || pb === 'tail')) {
       const n = count(b);
       const ao = a.offset;
@@ -137,6 +181,10 @@ const siluOf = (x: number): number => {
 export const fastElementwiseKernels: Partial<Record<OpName, Kernel<CpuTensor>>> = {
   ...Object.fromEntries((Object.keys(BINARY) as BinaryOp[]).map((op) => [op, binary(op)])),
   ...Object.fromEntries((Object.keys(UNARY_FNS) as (keyof typeof UNARY_FNS)[]).map((op) => [op, unary(op)])),
+  // the float32 erf of the fused GELU (max error 2e-7): the lowered GELU and its gradient use it
+  erf: denseMap(erfF32, elementwiseKernels.erf!),
+  exp: denseMap(Math.exp, elementwiseKernels.exp!),
+  neg: denseMap((x) => -x, elementwiseKernels.neg!),
   sigmoid: denseMap((x) => {
     if (x >= 0) return 1 / (1 + Math.exp(-x));
     const e = Math.exp(x);

@@ -6,7 +6,7 @@ import ops from 'ndarray-ops';
 import { broadcastView, type CpuTensor, forEachOffset } from '../nd.js';
 
 type UnaryOp = 'neg' | 'abs' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'erf' | 'sigmoid' | 'relu' | 'sin' | 'cos';
-type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow';
+type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow' | 'greater';
 
 /** Scalar definition of each unary op. */
 export const UNARY_FNS: Readonly<Record<UnaryOp, (x: number) => number>> = {
@@ -48,6 +48,7 @@ const NDARRAY_BINARY: Readonly<Record<BinaryOp, (o: CpuTensor, a: CpuTensor, b: 
   max: ops.max,
   min: ops.min,
   pow: ops.pow,
+  greater: ops.gt,
 };
 
 function binary(op: BinaryOp): Kernel<CpuTensor> {

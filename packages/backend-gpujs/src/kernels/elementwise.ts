@@ -81,6 +81,7 @@ export const BINARY_SOURCE: Readonly<Record<string, ElementFn>> = {
   max: ([a, b]) => `Math.max(${a}, ${b})`,
   min: ([a, b]) => `Math.min(${a}, ${b})`,
   pow: ([a, b]) => `Math.pow(${a}, ${b})`,
+  greater: ([a, b]) => `(${a} > ${b} ? 1.0 : 0.0)`,
 };
 
 const empty = (size: readonly number[]): boolean => size.some((d) => d === 0);

@@ -3,9 +3,8 @@
 // linear kernel applies it in the matmul's epilogue instead of another pass over memory. The rewritten
 // graph computes the same values (the composites' lowerings apply the activation).
 import type { Activation, OpAttrs, OpName } from '../ir/ops.js';
-import type { Tensor } from '../ir/tensor.js';
-import { type Graph, GraphBuilder } from './graph.js';
-import { eliminateDeadCode } from './lower.js';
+import type { Graph } from './graph.js';
+import { rewriteGraph } from './rewrite.js';
 
 const FUSABLE = new Set<OpName | 'input' | 'const'>(['linear', 'dyn_linear']);
 
@@ -25,23 +24,12 @@ export function fuseActivations(graph: Graph): Graph {
     foldedGelu.set(n.id, p.id);
   }
   if (!foldInto.size) return graph;
-  const b = new GraphBuilder();
-  const map: Tensor[] = [];
-  for (const n of graph.nodes) {
-    if (n.op === 'input') map[n.id] = b.input(n.name!, n.type.shape, n.type.dtype);
-    else if (n.op === 'const') map[n.id] = b.constant(n.data!, n.name);
-    else if (foldedGelu.has(n.id)) map[n.id] = map[foldedGelu.get(n.id)!];
-    else {
+  return rewriteGraph(graph, {
+    op: (n, ins) => {
+      if (foldedGelu.has(n.id)) return ins[0];
       const activation = foldInto.get(n.id);
-      const attrs = activation ? { ...(n.attrs as object), activation } : n.attrs;
-      map[n.id] = b.emit(
-        n.op,
-        n.inputs.map((i) => map[i]),
-        attrs as never,
-      );
-    }
-  }
-  const outs: Record<string, Tensor> = {};
-  for (const [name, id] of graph.outputs) outs[name] = map[id];
-  return eliminateDeadCode(b.build(outs));
+      if (!activation) return undefined;
+      return ins[0].ctx.emit(n.op, ins, { ...(n.attrs as object), activation } as never);
+    },
+  });
 }

@@ -51,6 +51,7 @@ export interface OpAttrMap {
   max: Record<string, never>;
   min: Record<string, never>;
   pow: Record<string, never>;
+  greater: Record<string, never>;
   // reductions
   sum: ReduceAttrs;
   mean: ReduceAttrs;
@@ -95,6 +96,20 @@ export interface ReduceAttrs {
 
 /** The name of an op in the table. */
 export type OpName = keyof OpAttrMap;
+/** The composite ops of the table (kind `composite`: they have a lowering); checked against OPS by a test. */
+export type CompositeOp =
+  | 'linear'
+  | 'affine'
+  | 'gelu'
+  | 'silu'
+  | 'attention'
+  | 'attention_mlp'
+  | 'dynamic_mlp'
+  | 'dyn_weight'
+  | 'dyn_linear'
+  | 'dyn_dwconv';
+/** The primitive ops of the table: every backend implements them, and each has a gradient rule. */
+export type PrimitiveOp = Exclude<OpName, CompositeOp>;
 /** The attributes type of op `K`. */
 export type OpAttrs<K extends OpName> = OpAttrMap[K];
 
@@ -278,6 +293,10 @@ export const OPS: Table = {
   max: binary('max', 'Elementwise maximum with NumPy broadcasting.'),
   min: binary('min', 'Elementwise minimum with NumPy broadcasting.'),
   pow: binary('pow', 'a ** b with NumPy broadcasting.'),
+  greater: binary(
+    'greater',
+    'Comparison a > b as float32 1 or 0, with NumPy broadcasting (the masks of gradients).',
+  ),
 
   sum: reduce('sum', 'Sum over axes.', 1),
   mean: reduce('mean', 'Mean over axes.', 1),

@@ -17,7 +17,7 @@ interface Bad {
 
 const i32 = (...shape: number[]) => ({ shape, dtype: 'int32' as const });
 const UNARY = ['neg', 'abs', 'exp', 'log', 'sqrt', 'tanh', 'erf', 'sigmoid', 'relu', 'sin', 'cos'] as const;
-const BINARY = ['add', 'sub', 'mul', 'div', 'max', 'min', 'pow'] as const;
+const BINARY = ['add', 'sub', 'mul', 'div', 'max', 'min', 'pow', 'greater'] as const;
 const REDUCE = ['sum', 'mean', 'reduce_max', 'l2norm'] as const;
 
 const BAD: Record<OpName, Bad> = {

@@ -65,6 +65,9 @@ function pair(a: TensorLike, b: TensorLike, op: string): [Tensor, Tensor] {
 export const maximum = (a: TensorLike, b: TensorLike): Tensor => emit('max', pair(a, b, 'max'), NO_ATTRS);
 /** Elementwise minimum. */
 export const minimum = (a: TensorLike, b: TensorLike): Tensor => emit('min', pair(a, b, 'min'), NO_ATTRS);
+/** a > b as float32 1 or 0. */
+export const greater = (a: TensorLike, b: TensorLike): Tensor =>
+  emit('greater', pair(a, b, 'greater'), NO_ATTRS);
 /** a ** b */ export const pow = (a: TensorLike, b: TensorLike): Tensor =>
   emit('pow', pair(a, b, 'pow'), NO_ATTRS);
 
@@ -170,6 +173,13 @@ export function sliceAxis(x: Tensor, axis: number, start = 0, end?: number, step
     throw new ShapeError('slice', `step must be a positive integer, got ${step}`);
   return emit('slice', [x], { begin, end: stop, step: steps });
 }
+/** Strided sub-range of every axis: `[begin[i], end[i])` with `step[i]` (default 1); all in range. */
+export const slice = (
+  x: Tensor,
+  begin: readonly number[],
+  end: readonly number[],
+  step: readonly number[] = begin.map(() => 1),
+): Tensor => emit('slice', [x], { begin: [...begin], end: [...end], step: [...step] });
 /** Joins tensors along `axis`. */
 export const concat = (xs: readonly Tensor[], axis = 0): Tensor => emit('concat', xs, { axis });
 /** Constant padding; `pads[i] = [before, after]` for every axis. */

@@ -18,6 +18,7 @@ import type { Tensor } from '../ir/tensor.js';
 import type { DType, TensorData } from '../ir/types.js';
 import * as F from '../ops/functional.js';
 import { expectClose, type Rng, randomInt, randomTensor, rng, seedOf } from './compare.js';
+import { checkGradients } from './grad-check.js';
 import { evaluateF64 } from './reference-kernels.js';
 
 /** The wfm-micro reference fixtures, as bytes (reading files stays in each backend's own test file). */
@@ -98,7 +99,7 @@ function inputRecord(c: OpCase): Record<string, TensorData> {
 // cases for every primitive
 
 type UnaryOp = 'neg' | 'abs' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'erf' | 'sigmoid' | 'relu' | 'sin' | 'cos';
-type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow';
+type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow' | 'greater';
 type ReduceOp = 'sum' | 'mean' | 'reduce_max' | 'l2norm';
 
 const UNARY: Record<UnaryOp, { fn: (x: Tensor) => Tensor; range: [number, number] }> = {
@@ -137,6 +138,7 @@ function binaryCases(op: BinaryOp): CaseGen {
     max: F.maximum,
     min: F.minimum,
     pow: F.pow,
+    greater: F.greater,
   }[op];
   // Left operands: pow needs a positive base; right operands: div needs magnitudes away from 0.
   const left = (g: Gen, s: number[]) => (op === 'pow' ? g.t(s, 0.5, 2) : g.t(s, -2, 2));
@@ -476,6 +478,7 @@ const PRIMITIVE_CASES: { readonly [K in OpName]?: CaseGen } = {
   max: binaryCases('max'),
   min: binaryCases('min'),
   pow: binaryCases('pow'),
+  greater: binaryCases('greater'),
   sum: reduceCases('sum'),
   mean: reduceCases('mean'),
   reduce_max: reduceCases('reduce_max'),
@@ -698,6 +701,20 @@ const COMPOSITE_CASES: { readonly [K in OpName]?: CaseGen } = {
 // ---------------------------------------------------------------------------------------------------------
 // the suite
 
+/** Which cases of an op the gradient group runs (default the first three): one per strategy. */
+const GRAD_PICKS: { readonly [K in OpName]?: readonly number[] } = {
+  conv2d: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+  avg_pool2d: [0, 1, 2, 3],
+  adaptive_avg_pool2d: [0, 1, 4, 5, 6],
+  slice: [0, 1, 3, 4],
+  concat: [0, 1, 4],
+  gather: [0, 1],
+  dyn_linear: [0, 2, 4, 6, 8, 10],
+  dyn_dwconv: [0, 2, 4, 6],
+  attention: [0, 1],
+  attention_mlp: [0],
+};
+
 /** Primitive ops of the table (every backend must implement these). */
 const PRIMITIVES = OP_NAMES.filter((op) => OPS[op].kind !== 'composite');
 /** Composite ops of the table. */
@@ -837,6 +854,24 @@ export function conformanceCases(options: ConformanceOptions): ConformanceCase[]
         await checkCase(be, c, tol, label, [true, false], true);
       });
     }
+  }
+
+  group = 'gradients: VJP rules vs central differences (float64), backend vs float64';
+  for (const op of [...PRIMITIVES, ...COMPOSITES]) {
+    const all = generate(op, PRIMITIVE_CASES[op] ?? COMPOSITE_CASES[op]);
+    const picks = GRAD_PICKS[op] ?? [0, 1, 2];
+    const r = rng(seedOf(`grad ${op}`));
+    picks
+      .filter((i) => i < all.length)
+      .forEach((i, k) => {
+        const c = all[i];
+        const label = `${op}: ${c.label}`;
+        add(label, SLOW_TIMEOUT, async (be, ctx) => {
+          const graph = traceCase(c);
+          skipIfUnsupported(graph, be, ctx);
+          await checkGradients(be, graph, inputRecord(c), label, { rng: r, rel: tol, eagerToo: k === 0 });
+        });
+      });
   }
 
   group = 'attention agrees with its MLP reading';

@@ -415,6 +415,7 @@ const KERNELS: { readonly [K in OpName]?: RefKernel<OpAttrs<K>> } = {
   max: binary(Math.max),
   min: binary(Math.min),
   pow: binary(Math.pow),
+  greater: binary((a, b) => (a > b ? 1 : 0)),
   sum: reduce('sum'),
   mean: reduce('mean'),
   reduce_max: reduce('max'),

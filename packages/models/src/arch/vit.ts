@@ -4,10 +4,12 @@
 import { F, type Tensor } from '@wf/core';
 import type { VitConfig } from '../config.js';
 import { layerNorm, linear, patchEmbed, type WeightFn } from './common.js';
+import type { ResidualBranchFn } from './wfm.js';
 
 /**
  * Traces the forward pass of `x [B, C, H, W]`; with `hidden`, also every `hidden.i` (tokens incl. class
- * token); with `tokensOut`, also `tokens` (the final-norm tokens `[B, 1 + N, D]`, class token first).
+ * token); with `tokensOut`, also `tokens` (the final-norm tokens `[B, 1 + N, D]`, class token first);
+ * `branch` wraps each residual branch (the training graph's drop-path; identity when absent).
  */
 export function vitForward(
   cfg: VitConfig,
@@ -16,7 +18,9 @@ export function vitForward(
   hidden = false,
   posEmbed?: Tensor,
   tokensOut = false,
+  branch?: ResidualBranchFn,
 ): Record<string, Tensor> {
+  const res = branch ?? ((_i: number, _j: 0 | 1, t: Tensor) => t);
   const out: Record<string, Tensor> = {};
   const { tokens } = patchEmbed(x, w, 'patch_embed.proj', cfg.patchSize);
   const [b, , d] = tokens.shape;
@@ -27,8 +31,11 @@ export function vitForward(
     const p = `blocks.${i}`;
     const qkv = linear(layerNorm(h, w, `${p}.norm1`), w, `${p}.attn.qkv`);
     const [q, k, v] = F.splitLast(qkv, [d, d, d]);
-    h = F.add(h, linear(F.attention(q, k, v, { heads: cfg.numHeads }), w, `${p}.attn.proj`));
-    h = F.add(h, linear(F.gelu(linear(layerNorm(h, w, `${p}.norm2`), w, `${p}.mlp.fc1`)), w, `${p}.mlp.fc2`));
+    h = F.add(h, res(i, 0, linear(F.attention(q, k, v, { heads: cfg.numHeads }), w, `${p}.attn.proj`)));
+    h = F.add(
+      h,
+      res(i, 1, linear(F.gelu(linear(layerNorm(h, w, `${p}.norm2`), w, `${p}.mlp.fc1`)), w, `${p}.mlp.fc2`)),
+    );
     if (hidden) out[`hidden.${i}`] = h;
   }
   const normed = layerNorm(h, w, 'norm');

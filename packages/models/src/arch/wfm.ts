@@ -9,6 +9,13 @@ import { dwcMixer, layerNorm, linear, linear1, patchEmbed, type WeightFn } from 
 export type WfmOutputs = Record<string, Tensor>;
 
 /**
+ * A hook applied to each residual branch before it is added (`which` 0: the token mixer, 1: the MLP), e.g.
+ * the training graph's per-sample drop-path; identity when absent (inference).
+ */
+export type ResidualBranchFn = (block: number, which: 0 | 1, branch: Tensor) => Tensor;
+
+
+/**
  * Traces the forward pass of `x [B, C, H, W]`; with `hidden`, also `embed` and every `hidden.i`; with
  * `tokensOut`, also `tokens` (the final-norm tokens `[B, N, D]` that `features` averages).
  */
@@ -18,7 +25,9 @@ export function wfmForward(
   x: Tensor,
   hidden = false,
   tokensOut = false,
+  branch?: ResidualBranchFn,
 ): WfmOutputs {
+  const res = branch ?? ((_i: number, _j: 0 | 1, t: Tensor) => t);
   const out: WfmOutputs = {};
   const { tokens, grid } = patchEmbed(x, w, 'patch_embed.proj', cfg.patchSize);
   let h = layerNorm(tokens, w, 'init_norm');
@@ -27,13 +36,13 @@ export function wfmForward(
     const p = `blocks.${i}`;
     const dynamic = cfg.dynamicBlocks.includes(i);
     if (dynamic) h = layerNorm(h, w, `${p}.norm1`); // replaced, not a residual branch
-    h = F.add(h, dwcMixer(h, w, `${p}.dwc`, dynamic, grid));
+    h = F.add(h, res(i, 0, dwcMixer(h, w, `${p}.dwc`, dynamic, grid)));
     const mlp = linear(
       F.gelu(linear1(layerNorm(h, w, `${p}.norm2`), w, `${p}.linear1`, dynamic, grid)),
       w,
       `${p}.linear2`,
     );
-    h = F.add(h, mlp);
+    h = F.add(h, res(i, 1, mlp));
     if (hidden) out[`hidden.${i}`] = h;
   }
   const normed = layerNorm(h, w, 'norm');

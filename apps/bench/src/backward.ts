@@ -1,0 +1,119 @@
+// Issue 11's backward rows: forward plus backward (the gradient graph of `WfModel.gradGraph`: input and
+// every trainable parameter, loss sum(output * cotangent)) against the forward pass alone, on our cpu
+// backend, for WFM-T and DeiT-T at 224 px batch 1 and the WeightFormer MNIST model at batch 128. Forward and
+// forward+backward alternate run by run (A B A B) so their ratio shares the machine's state. Memory is the
+// compiled graph's peak: the planned intermediates at their peak plus every input and constant (weights,
+// cotangent), the same formula for both.
+import type { AnyBackend, CompiledGraph, TensorData } from '@wf/core';
+import { compile } from '@wf/core';
+import { randomModel, type WfModel } from '@wf/models';
+import { loadBuiltinModel } from '@wf/models/node';
+import { median } from './stats.js';
+import { inputData } from './workloads.js';
+
+/** One network's forward vs forward+backward measurement. */
+export interface BackwardRow {
+  engine: string;
+  /** `wfm-tiny`, `deit-tiny` or `wfm-mnist`. */
+  model: string;
+  px: number;
+  batch: number;
+  runs: number;
+  /** Median forward latency (ms). */
+  forwardMs: number;
+  /** Median forward + backward latency (ms). */
+  backwardMs: number;
+  /** backwardMs / forwardMs. */
+  timeRatio: number;
+  /** Peak bytes of the compiled forward graph (planned intermediates at peak, inputs, weights). */
+  forwardPeakBytes: number;
+  /** The same for the gradient graph. */
+  backwardPeakBytes: number;
+  /** backwardPeakBytes / forwardPeakBytes. */
+  memoryRatio: number;
+}
+
+/** Peak bytes of a compiled graph: planned intermediates at their peak plus every input and constant. */
+export function compiledPeakBytes(c: CompiledGraph): number {
+  let other = 0;
+  for (const n of c.graph.nodes) {
+    if (n.op === 'const' || n.op === 'input') other += n.type.shape.reduce((a, b) => a * b, 1) * 4;
+  }
+  return c.plan.peakBytes + other;
+}
+
+/** The networks measured (WFM-T and DeiT-T at 224 px, batch 1; WFM-MNIST at batch 128). */
+export async function backwardNetworks(): Promise<
+  { id: string; model: WfModel; px: number; batch: number }[]
+> {
+  return [
+    { id: 'wfm-tiny', model: randomModel('wfm-tiny'), px: 224, batch: 1 },
+    { id: 'deit-tiny', model: randomModel('deit-tiny'), px: 224, batch: 1 },
+    { id: 'wfm-mnist', model: await loadBuiltinModel('wfm-mnist'), px: 32, batch: 128 },
+  ];
+}
+
+/** Measures forward vs forward + backward of every network on `backend` (`runs` interleaved pairs). */
+export async function measureBackward(
+  backend: AnyBackend,
+  engine: string,
+  runs: number,
+  tick: (what: string) => void = () => {},
+): Promise<BackwardRow[]> {
+  const rows: BackwardRow[] = [];
+  for (const { id, model, px, batch } of await backwardNetworks()) {
+    const shape = { batch, height: px, width: px };
+    const fwd = await compile(model.graph(shape), backend);
+    const bwd = await compile(model.gradGraph(shape), backend);
+    try {
+      const input = inputData(model.inputShapes(shape).input.shape);
+      const fwdInputs = { input };
+      const bwdInputs: Record<string, TensorData> = { input };
+      for (const [name, type] of bwd.inputTypes) {
+        if (name === 'cotangent') bwdInputs[name] = inputData(type.shape);
+        else if (name !== 'input') bwdInputs[name] = model.weights.get(name)!;
+      }
+      // one warm-up each, then A B A B
+      await fwd.run(fwdInputs);
+      await bwd.run(bwdInputs);
+      const a: number[] = [];
+      const b: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        tick(`backward ${id} ${i + 1}/${runs}`);
+        let t0 = performance.now();
+        await fwd.run(fwdInputs);
+        a.push(performance.now() - t0);
+        t0 = performance.now();
+        await bwd.run(bwdInputs);
+        b.push(performance.now() - t0);
+      }
+      const forwardMs = median(a);
+      const backwardMs = median(b);
+      const forwardPeakBytes = compiledPeakBytes(fwd);
+      const backwardPeakBytes = compiledPeakBytes(bwd);
+      rows.push({
+        engine,
+        model: id,
+        px,
+        batch,
+        runs,
+        forwardMs,
+        backwardMs,
+        timeRatio: backwardMs / forwardMs,
+        forwardPeakBytes,
+        backwardPeakBytes,
+        memoryRatio: backwardPeakBytes / forwardPeakBytes,
+      });
+    } finally {
+      fwd.dispose();
+      bwd.dispose();
+    }
+  }
+  return rows;
+}
+
+/** One printed line per row. */
+export function formatBackwardRow(r: BackwardRow): string {
+  const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+  return `  forward+backward ${r.model} ${r.px} px b${r.batch} on ${r.engine}: ${r.backwardMs.toFixed(1)} ms vs forward ${r.forwardMs.toFixed(1)} ms (x${r.timeRatio.toFixed(2)}), peak memory ${mb(r.backwardPeakBytes)} vs ${mb(r.forwardPeakBytes)} (x${r.memoryRatio.toFixed(2)})`;
+}
