@@ -5,12 +5,16 @@
 // must either parse into a self-consistent result whose decoded values (and NaN/Inf report) match an
 // independent decoder here, or fail with a one-line `safetensors: ` SafetensorsError; each case is
 // time-bounded and the parse allocates no ArrayBuffer memory beyond the file. The default run counts keep
-// `vitest run` to a few seconds; `pnpm fuzz` raises them (WF_FUZZ_RUNS, WF_FUZZ_SEED replay a failure).
+// `vitest run` to a few seconds; `pnpm fuzz` raises them. The seed is fixed locally and fresh in every CI
+// run (see fuzzParams in @wf/test-fixtures); a failure's message ends with its replay command,
+// `WF_FUZZ_SEED=<seed> WF_FUZZ_RUNS=<runs> pnpm fuzz`. Shape entries and offsets written `-0`, `1.0`, `1e2`
+// (equal to valid values once JSON.parse has folded them) must be rejected: the oracle reads their
+// spelling from the header text, and one property respells valid files that way.
 
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fuzzParams } from '@wf/test-fixtures';
+import { fuzzParams, withFuzzReplay } from '@wf/test-fixtures';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SafetensorsError } from '../errors.js';
@@ -192,6 +196,38 @@ function expectSameValues(what: string, got: ArrayLike<number>, want: readonly n
   }
 }
 
+/** A JSON string or number token (the header is valid JSON here, so this regex tokenizes it). */
+const JSON_STRING_OR_NUMBER = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+/** Prefix of the strings that stand for number tokens in {@link expectPlainSpellings}. */
+const NUMBER_MARK = '#number:';
+
+/**
+ * Fails unless every shape entry and data offset of an accepted file is written as plain digits in the
+ * header text (`JSON.parse` folds `-0`, `1.0` and `1e2` into values that look valid). Independent of the
+ * reader's scan: every number token is turned into a marked string, and `JSON.parse` (last duplicate wins,
+ * as for the reader) then gives each value's spelling.
+ */
+function expectPlainSpellings(file: Uint8Array, dataStart: number): void {
+  const text = new TextDecoder().decode(file.subarray(8, dataStart));
+  const marked = text.replace(JSON_STRING_OR_NUMBER, (tok) =>
+    tok.startsWith('"') ? tok : JSON.stringify(NUMBER_MARK + tok),
+  );
+  const header = JSON.parse(marked) as Record<string, unknown>;
+  for (const name of Object.keys(header)) {
+    if (name === '__metadata__') continue;
+    const entry = Object.getOwnPropertyDescriptor(header, name)?.value as Record<string, unknown>;
+    for (const field of ['shape', 'data_offsets']) {
+      const values = (Object.getOwnPropertyDescriptor(entry, field)?.value ?? []) as string[];
+      for (const v of values) {
+        const written = v.slice(NUMBER_MARK.length);
+        if (!/^(?:0|[1-9]\d*)$/.test(written)) {
+          throw new Error(`accepted tensor ${JSON.stringify(name)} whose ${field} has ${written}`);
+        }
+      }
+    }
+  }
+}
+
 /** What a property may additionally know about a file: the exact result of a valid one. */
 interface Expected {
   names: string[];
@@ -258,6 +294,7 @@ function checkFile(
   for (let i = 1; i < ranges.length; i++) {
     expect(ranges[i].byteOffset).toBeGreaterThanOrEqual(ranges[i - 1].byteOffset + ranges[i - 1].byteLength);
   }
+  expectPlainSpellings(file, dataStart);
   expect(Object.getPrototypeOf(parsed.metadata)).toBe(Object.prototype);
   for (const k of Object.keys(parsed.metadata)) {
     expect(typeof Object.getOwnPropertyDescriptor(parsed.metadata, k)?.value).toBe('string');
@@ -593,6 +630,16 @@ const hostileNumberArb = fc.oneof(
     new Raw('-0'),
     new Raw('1.5'),
     new Raw('8.0'),
+    new Raw('0.0'),
+    new Raw('-0.0'),
+    new Raw('-0e0'),
+    new Raw('0e0'),
+    new Raw('4e0'),
+    new Raw('1E1'),
+    new Raw('1e+1'),
+    new Raw('40e-1'),
+    new Raw('0.4e1'),
+    new Raw('4.00'),
     new Raw('1e1'),
     new Raw('1e400'),
     new Raw('-1e400'),
@@ -813,10 +860,85 @@ function mutate(b: Built, m: Mutation): void {
 
 /** A valid file with 1 to 3 structural header mutations applied. */
 const mutatedArb = fc
-  .tuple(builtArb, fc.array(mutationArb, { minLength: 1, maxLength: 3 }))
-  .map(([b, ms]) => {
+  .tuple(fileSpecArb, fc.array(mutationArb, { minLength: 1, maxLength: 3 }))
+  .map(([spec, ms]) => {
+    // Built afresh here: fast-check maps a value again while shrinking, and `mutate` edits in place.
+    const b = build(spec);
     for (const m of ms) mutate(b, m);
     return fileOf(b);
+  });
+
+/** How a respelled shape entry or data offset is written: each equals the plain value once parsed. */
+type Spelling = 'fraction' | 'exponent' | 'scaled' | 'leading' | 'minusZero' | 'spaced';
+const SPELLINGS: readonly Spelling[] = ['fraction', 'exponent', 'scaled', 'leading', 'minusZero', 'spaced'];
+
+/** `v` (a non-negative integer) written in `style`; `n` varies the digits. Only `spaced` is plain. */
+function spell(v: number, style: Spelling, n: number): string {
+  const digits = String(v);
+  switch (style) {
+    case 'fraction':
+      return `${digits}.${'0'.repeat(1 + (n % 3))}`;
+    case 'exponent':
+      return `${digits}${['e0', 'E0', 'e+0', 'E-0', 'e00'][n % 5]}`;
+    case 'scaled':
+      return v === 0 ? `0e${n % 400}` : `${digits}${'0'.repeat(1 + (n % 3))}e-${1 + (n % 3)}`;
+    case 'leading':
+      return v === 0 ? '0.0e1' : `0.${digits}e${digits.length}`;
+    case 'minusZero':
+      return v === 0 ? ['-0', '-0.0', '-0e0', '-0E+5'][n % 4] : `${digits}.0`;
+    case 'spaced':
+      return `${[' ', '\n', '\t', '\r\n  '][n % 4]}${digits} `;
+  }
+}
+
+/** One respelling: a shape entry (or, for a scalar, a data offset) of one tensor. */
+interface Respell {
+  t: number;
+  field: 'shape' | 'data_offsets';
+  k: number;
+  style: Spelling;
+  n: number;
+}
+const respellArb: fc.Arbitrary<Respell> = fc.record({
+  t: tensorIndexArb,
+  field: fc.constantFrom('shape' as const, 'data_offsets' as const),
+  k: fc.nat(3),
+  style: fc.constantFrom(...SPELLINGS),
+  n: fc.nat(1000),
+});
+
+/**
+ * A valid file (with at least one tensor) whose shape entries or offsets are respelled; whether any
+ * respelling is not plain (then the file must be rejected), and the result expected otherwise.
+ */
+const respelledArb = fc
+  .tuple(
+    fileSpecArb.filter((spec) => spec.tensors.length > 0),
+    fc.array(respellArb, { minLength: 1, maxLength: 3 }),
+  )
+  .map(([spec, edits]) => {
+    // Built afresh inside the map: fast-check maps a value again while shrinking, so edits must not
+    // land on a header object shared with an earlier mapping.
+    const b = build(spec);
+    let odd = false;
+    const tensorPairs = b.header.pairs.filter(([k]) => k !== '__metadata__');
+    for (const e of edits) {
+      const entry = tensorPairs[e.t % tensorPairs.length][1] as Obj;
+      let field: string = e.field;
+      let list = entry.get(field) as unknown[];
+      if (list.length === 0) {
+        field = 'data_offsets';
+        list = entry.get(field) as unknown[];
+      }
+      const at = e.k % list.length;
+      const cur = list[at];
+      // A value respelled twice keeps its first (odd) spelling.
+      if (cur instanceof Raw) continue;
+      list[at] = new Raw(spell(cur as number, e.style, e.n));
+      if (e.style !== 'spaced') odd = true;
+    }
+    const file = fileOf(b);
+    return { file, odd, expected: expectedOf(b, file) };
   });
 
 /** Byte-level damage of a whole file. */
@@ -997,12 +1119,14 @@ const randomHeaderArb = fc
  */
 async function check<T>(arb: fc.Arbitrary<T>, runs: number, predicate: (v: T) => void): Promise<void> {
   let cases = 0;
-  await fc.assert(
-    fc.asyncProperty(arb, async (v) => {
-      predicate(v);
-      if (++cases % 100 === 0) await yieldToEventLoop();
-    }),
-    { ...fuzzParams(runs) },
+  await withFuzzReplay(fuzzParams(runs), (params) =>
+    fc.assert(
+      fc.asyncProperty(arb, async (v) => {
+        predicate(v);
+        if (++cases % 100 === 0) await yieldToEventLoop();
+      }),
+      { ...params },
+    ),
   );
 }
 
@@ -1016,6 +1140,7 @@ const RUNS = {
   garbage: 300,
   memory: 100,
   files: 40,
+  respelled: 200,
 };
 
 const protoKeysBefore = Object.getOwnPropertyNames(Object.prototype).sort();
@@ -1111,6 +1236,30 @@ describe('safetensors reader under fuzzing', () => {
       }
     },
     timeoutFor(fuzzParams(RUNS.structural).numRuns),
+  );
+
+  it(
+    'rejects shape entries and data_offsets written -0, 1.0, 1e2 and the like (plain digits with spaces parse)',
+    async () => {
+      await check(respelledArb, RUNS.respelled, ({ file, odd, expected }) => {
+        if (!odd) {
+          checkFile('respelled', file, expected);
+          return;
+        }
+        let err: unknown;
+        try {
+          parseSafetensors(file);
+        } catch (e) {
+          err = e;
+        }
+        expectReaderError(err);
+        expect((err as Error).message).toMatch(/ is written .*; write it as plain digits/);
+        const st = stat('respelled');
+        st.cases++;
+        st.rejected++;
+      });
+    },
+    timeoutFor(fuzzParams(RUNS.respelled).numRuns),
   );
 
   it(
@@ -1213,38 +1362,40 @@ describe('safetensors reader under fuzzing', () => {
           }),
           builtArb.map(fileOf),
         );
-        await fc.assert(
-          fc.asyncProperty(fileArb, async (bytes) => {
-            const s = stat('readSafetensorsFile');
-            s.cases++;
-            const path = join(dir, 'case.safetensors');
-            await writeFile(path, bytes);
-            let want: ParsedSafetensors | SafetensorsError;
-            try {
-              want = parseSafetensors(bytes);
-            } catch (err) {
-              expectReaderError(err);
-              want = err as SafetensorsError;
-            }
-            const t0 = performance.now();
-            const got = await readSafetensorsFile(path).catch((err: unknown) => err);
-            if (performance.now() - t0 >= CASE_MS) throw new Error('readSafetensorsFile took too long');
-            if (want instanceof SafetensorsError) {
-              s.rejected++;
-              expectReaderError(got, MAX_MESSAGE + path.length + 40);
-              const m = (got as SafetensorsError).message;
-              expect(m).toBe(
-                `safetensors: ${JSON.stringify(path)} is not a valid safetensors file: ${want.message.slice(13)}`,
-              );
-            } else {
-              s.parsed++;
-              expect(got).not.toBeInstanceOf(Error);
-              const parsed = got as ParsedSafetensors;
-              expect(parsed.entries).toEqual(want.entries);
-              expect(parsed.metadata).toEqual(want.metadata);
-            }
-          }),
-          { ...fuzzParams(RUNS.files) },
+        await withFuzzReplay(fuzzParams(RUNS.files), (params) =>
+          fc.assert(
+            fc.asyncProperty(fileArb, async (bytes) => {
+              const s = stat('readSafetensorsFile');
+              s.cases++;
+              const path = join(dir, 'case.safetensors');
+              await writeFile(path, bytes);
+              let want: ParsedSafetensors | SafetensorsError;
+              try {
+                want = parseSafetensors(bytes);
+              } catch (err) {
+                expectReaderError(err);
+                want = err as SafetensorsError;
+              }
+              const t0 = performance.now();
+              const got = await readSafetensorsFile(path).catch((err: unknown) => err);
+              if (performance.now() - t0 >= CASE_MS) throw new Error('readSafetensorsFile took too long');
+              if (want instanceof SafetensorsError) {
+                s.rejected++;
+                expectReaderError(got, MAX_MESSAGE + path.length + 40);
+                const m = (got as SafetensorsError).message;
+                expect(m).toBe(
+                  `safetensors: ${JSON.stringify(path)} is not a valid safetensors file: ${want.message.slice(13)}`,
+                );
+              } else {
+                s.parsed++;
+                expect(got).not.toBeInstanceOf(Error);
+                const parsed = got as ParsedSafetensors;
+                expect(parsed.entries).toEqual(want.entries);
+                expect(parsed.metadata).toEqual(want.metadata);
+              }
+            }),
+            { ...params },
+          ),
         );
       },
       timeoutFor(fuzzParams(RUNS.files).numRuns * 5),
