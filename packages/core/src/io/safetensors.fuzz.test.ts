@@ -102,6 +102,51 @@ function expectReaderError(err: unknown, max = MAX_MESSAGE): void {
   if (err.code !== 'E_SAFETENSORS') throw new Error(`code is ${err.code}`);
 }
 
+/**
+ * Fails when reading `input` again takes `ms` or more, every time of {@link RETIMES}: called when one case
+ * took too long. A slow case on a loaded machine (another process on the core, a GC pause) is timed again;
+ * a case that is slow by nature (super-linear work) stays slow. Found at seed 778: a valid 54-byte file
+ * "took" 334 ms while other processes shared the two cores.
+ */
+function expectFastOnRetime(what: string, ms: number, input: Uint8Array | ArrayBuffer): void {
+  const times: number[] = [ms];
+  for (let i = 0; i < RETIMES; i++) {
+    const t0 = performance.now();
+    readEverything(input);
+    times.push(performance.now() - t0);
+    if (times[times.length - 1] < CASE_MS) {
+      stat('retimed').cases++;
+      return;
+    }
+  }
+  throw new Error(`${what} took ${times.map((t) => t.toFixed(1)).join(', ')} ms (limit ${CASE_MS} ms)`);
+}
+
+/** Times a case is read again after it took too long (see {@link expectFastOnRetime}). */
+const RETIMES = 2;
+
+/** What one case makes the reader do: parse, decode each tensor and the record, both NaN/Inf scans. */
+function readEverything(input: Uint8Array | ArrayBuffer): void {
+  let parsed: ParsedSafetensors;
+  try {
+    parsed = parseSafetensors(input);
+  } catch {
+    return;
+  }
+  for (const name of parsed.names()) {
+    try {
+      parsed.tensor(name);
+    } catch {}
+  }
+  try {
+    tensorsToRecord(parsed);
+  } catch {}
+  findNonFinite(parsed);
+  try {
+    parseSafetensors(input, { nonFinite: 'error' });
+  } catch {}
+}
+
 /** Runs `fn`, adding its duration to `clock.ms`. */
 function timed<T>(clock: { ms: number }, fn: () => T): T {
   const t0 = performance.now();
@@ -264,7 +309,7 @@ function checkFile(
   } catch (err) {
     memoryCheck();
     expectReaderError(err);
-    if (clock.ms >= CASE_MS) throw new Error(`rejecting took ${clock.ms.toFixed(1)} ms`);
+    if (clock.ms >= CASE_MS) expectFastOnRetime('rejecting', clock.ms, input);
     if (expected !== undefined) throw err;
     s.rejected++;
     return false;
@@ -376,7 +421,7 @@ function checkFile(
   }
   expect(strictOk).toBe(list.length === 0);
 
-  if (clock.ms >= CASE_MS) throw new Error(`the reader took ${clock.ms.toFixed(1)} ms on one case`);
+  if (clock.ms >= CASE_MS) expectFastOnRetime('reading one case', clock.ms, input);
   return true;
 }
 
@@ -1378,7 +1423,14 @@ describe('safetensors reader under fuzzing', () => {
               }
               const t0 = performance.now();
               const got = await readSafetensorsFile(path).catch((err: unknown) => err);
-              if (performance.now() - t0 >= CASE_MS) throw new Error('readSafetensorsFile took too long');
+              // Timed again when slow, as in expectFastOnRetime (file I/O on a loaded machine).
+              let took = performance.now() - t0;
+              for (let i = 0; i < RETIMES && took >= CASE_MS; i++) {
+                const t1 = performance.now();
+                await readSafetensorsFile(path).catch(() => undefined);
+                took = performance.now() - t1;
+              }
+              if (took >= CASE_MS) throw new Error(`readSafetensorsFile took ${took.toFixed(1)} ms`);
               if (want instanceof SafetensorsError) {
                 s.rejected++;
                 expectReaderError(got, MAX_MESSAGE + path.length + 40);
