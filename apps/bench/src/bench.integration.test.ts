@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromiumLaunchOptions, chromiumPath, sharedPath } from '@wf/test-fixtures';
+import { chromiumLaunchOptions, chromiumPath, isCI, sharedPath } from '@wf/test-fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBench } from './bench.js';
 import { CHECK_LIMITS } from './derive.js';
@@ -19,11 +19,11 @@ import { summaryLines } from './program.js';
 import { type BenchResults, validateResults } from './schema.js';
 import { writeOutputs } from './write-outputs.js';
 
-const CI = process.env.CI === 'true';
+const CI = isCI();
 const onnx = sharedPath('peers/onnx/wfm-tiny/wfm-tiny-224.onnx');
 const CHROMIUM = chromiumPath;
 if (CI && !existsSync(CHROMIUM))
-  throw new Error(`CI=true but ${CHROMIUM} is missing (apt-get install chromium)`);
+  throw new Error(`CI=${process.env.CI} but ${CHROMIUM} is missing (apt-get install chromium)`);
 const engines = onnx ? ['cpu', 'wf-ort', 'ort-node', 'ort-node-wf', 'ort-web'] : ['cpu', 'wf-ort'];
 
 let results: BenchResults;

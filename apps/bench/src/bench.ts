@@ -26,6 +26,7 @@ import {
   type Plan,
   parseModels,
 } from './options.js';
+import { checkPeerOutputs } from './peer-outputs.js';
 import { type GroupProgress, type GroupTask, rowId, runGroup, type TaskKey } from './run-group.js';
 import {
   type BenchResults,
@@ -201,6 +202,11 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
     }
   }
   const ours = engines.filter((e) => e.kind === 'ours').map((e) => e.name);
+
+  // The peers must compute what the exports compute: their outputs on the stored input against the stored
+  // ONNX Runtime outputs (throws on a mismatch).
+  phase('peer outputs');
+  await checkPeerOutputs(engines, sharedDir, log);
 
   // One-time costs (module compilation, thread pools, JIT) belong to no row: run both blocks at 196 tokens
   // on every engine before anything is timed, so the first row's warm-up does not set its repetitions.

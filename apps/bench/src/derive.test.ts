@@ -24,7 +24,25 @@ describe('derived figures', () => {
     expect(c.tokens!).toBeGreaterThan(196);
     expect(c.tokens!).toBeLessThan(784);
     expect(c.min.status).toBe('interpolated');
-    expect(r.crossovers.find((x) => x.engine === 'cost-model' && x.workload === 'blocks')).toBeDefined();
+    // The cost model's FLOPs (sample: 8e5 n for WeightFormer, 6e5 n + 300 n^2 for attention) cross at
+    // n = 2e5 / 300 = 667; log-log interpolation between the curve's points 196 and 784 lands near it.
+    const model = r.crossovers.filter((x) => x.engine === 'cost-model');
+    expect(model.map((x) => x.workload).sort()).toEqual(['blocks', 'models']);
+    for (const m of model) {
+      expect(m.status).toBe('interpolated');
+      expect(m.tokens!).toBeGreaterThan(550);
+      expect(m.tokens!).toBeLessThan(700);
+      expect([m.fromTokens, m.toTokens]).toEqual([196, 1048576]);
+      const { min, cpu, ...own } = m;
+      for (const same of [min, cpu]) {
+        expect(same).toEqual({
+          status: own.status,
+          tokens: own.tokens,
+          fromTokens: own.fromTokens,
+          toTokens: own.toTokens,
+        });
+      }
+    }
   });
 
   it('has the issue 6 rows, with a reason where they were not measured', () => {

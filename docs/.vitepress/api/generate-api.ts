@@ -46,9 +46,11 @@ export class ApiDocsError extends Error {
   override name = 'ApiDocsError';
 }
 
-/** Whether `WF_DOCS_LAX_API=1` may demote validation warnings (only outside CI). */
+/** Whether `WF_DOCS_LAX_API=1` may demote validation warnings (only outside CI: `CI` unset, '', 'false' or '0'). */
 function laxAllowed(): boolean {
-  return process.env.WF_DOCS_LAX_API === '1' && process.env.CI !== 'true';
+  const ci = process.env.CI;
+  const inCI = ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0';
+  return process.env.WF_DOCS_LAX_API === '1' && !inCI;
 }
 
 /** Runs TypeDoc; throws {@link ApiDocsError} on any error or validation warning. */

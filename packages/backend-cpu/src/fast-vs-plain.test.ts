@@ -1,5 +1,7 @@
 // The fast kernels against the plain reference kernels on random shapes (odd sizes, batch > 1, strided
-// inputs): every op with a fast path, and a whole model, agree within float32 rounding.
+// inputs): every op with a fast path agrees within float32 rounding. Whole models (every hidden state of
+// the reference micro models) are compared in @wf/models' fast-vs-plain.test.ts: the models are built
+// there, and this package cannot depend on it (@wf/models depends on this one).
 import { compile, F, type Graph, type TensorData, trace } from '@wf/core';
 import { expectClose, randomTensor, rng } from '@wf/core/testing';
 import { describe, it } from 'vitest';

@@ -2,21 +2,25 @@
 // served on 127.0.0.1 (cross-origin isolated, so webasm could use threads) with an esbuild bundle of the
 // backend, the framework-free conformance runner and the models package. The page runs the whole
 // conformance suite and the wfm-micro parity in `webgl2` (ANGLE on SwiftShader) and `webgpu` (Dawn on
-// SwiftShader) and reports which adapter ran. Any failing case, any console error or page error fails the
-// test. Outside CI a missing Chromium skips with the reason; with CI=true the test runs and fails.
+// SwiftShader) and reports which adapter ran. Every case must run and pass (none is skipped: a browser
+// lacks no op or dtype of the suite); any console error or page error fails the test. Outside CI a missing
+// Chromium skips with the reason; in CI (isCI of @wf/test-fixtures) the test runs and fails.
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { conformanceCases } from '@wf/core/testing/runner';
 import { chromiumLaunchOptions, chromiumPath, fixturesDir } from '@wf/test-fixtures';
 import { build, type Plugin } from 'esbuild';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserReport } from './browser/page.js';
-import { IN_CI } from './test-support.js';
+import { IN_CI, microFixtures } from './test-support.js';
 
 const CHROMIUM = chromiumPath;
+/** Number of conformance cases the page runs (the same definition, counted here). */
+const CASES = conformanceCases({ fixtures: microFixtures() }).length;
 const here = dirname(fileURLToPath(import.meta.url));
 const missing = existsSync(CHROMIUM) ? undefined : `no Chromium at ${CHROMIUM} (apt-get install chromium)`;
 
@@ -138,11 +142,16 @@ describe('browser: Chromium (headless) runs the conformance suite and wfm-micro 
         report.parity[0],
       );
       console.log(
-        `[browser] ${report.backend} on ${JSON.stringify(report.device)}: conformance ${report.conformance.passed}/${report.conformance.total} passed, ${report.conformance.skipped} skipped, ${report.conformance.failed.length} failed in ${report.conformance.ms} ms; wfm-micro parity ${report.parity.length} tensors, worst ${worst?.run} ${worst?.tensor} ${worst?.err.toExponential(2)} (bound ${worst?.bound.toExponential(2)}); crossOriginIsolated ${report.crossOriginIsolated}`,
+        `[browser] ${report.backend} on ${JSON.stringify(report.device)}: conformance ${report.conformance.passed}/${report.conformance.total} passed, ${report.conformance.skipped.length} skipped, ${report.conformance.failed.length} failed in ${report.conformance.ms} ms; wfm-micro parity ${report.parity.length} tensors, worst ${worst?.run} ${worst?.tensor} ${worst?.err.toExponential(2)} (bound ${worst?.bound.toExponential(2)}); crossOriginIsolated ${report.crossOriginIsolated}`,
       );
       expect(report.backend).toBe(`gpujs:${mode}`);
       expect(report.conformance.failed, 'failing conformance cases').toEqual([]);
-      expect(report.conformance.passed).toBeGreaterThan(300);
+      // Every case ran. A case is skipped only when it needs an op the options skip (the page skips none)
+      // or a dtype the backend does not store (gpu.js stores both IR dtypes, float32 and int32, in every
+      // mode), so a browser has no case it cannot run: none may be skipped, all must pass.
+      expect(report.conformance.skipped, 'skipped conformance cases').toEqual([]);
+      expect(report.conformance.total, 'the cases conformanceCases() defines').toBe(CASES);
+      expect(report.conformance.passed).toBe(CASES);
       expect(report.parityFailures, 'wfm-micro parity').toEqual([]);
       expect(report.parity.length).toBeGreaterThanOrEqual(12);
       expect(report.fallbacks).toEqual([]);

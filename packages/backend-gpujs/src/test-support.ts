@@ -1,6 +1,7 @@
 // Shared by this package's tests (not exported): the wfm-micro fixtures, and whether headless GL can run
-// here. Outside CI a missing system dependency skips the GL tests with the reason; with CI=true it fails.
-import { readFixture } from '@wf/test-fixtures';
+// here. Outside CI a missing system dependency skips the GL tests with the reason; in CI (CI set to anything
+// but '', 'false' or '0': isCI of @wf/test-fixtures) it fails.
+import { isCI, readFixture } from '@wf/test-fixtures';
 import { createGpujsBackend } from './create.js';
 import type { ConcreteMode } from './modes.js';
 
@@ -15,8 +16,8 @@ export function microFixtures() {
   };
 }
 
-/** True when CI=true: every test must run. */
-export const IN_CI = process.env.CI === 'true';
+/** True in CI (`CI=true`, `CI=1`, ...; see `isCI` of @wf/test-fixtures): every test must run. */
+export const IN_CI = isCI();
 
 /** Why `mode` cannot run here, or undefined when it can (creates and disposes a backend). */
 export async function unavailableReason(mode: ConcreteMode): Promise<string | undefined> {

@@ -9,14 +9,13 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromiumLaunchOptions, chromiumPath, fixturesDir } from '@wf/test-fixtures';
+import { chromiumLaunchOptions, chromiumPath, fixturesDir, IN_CI } from '@wf/test-fixtures';
 import { build, type Plugin } from 'esbuild';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PageReport } from './browser/page.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const IN_CI = process.env.CI === 'true';
 const missing = existsSync(chromiumPath)
   ? undefined
   : `no Chromium at ${chromiumPath} (apt-get install chromium)`;

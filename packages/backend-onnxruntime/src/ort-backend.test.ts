@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { compile, parseSafetensors, type TensorData, trace } from '@wf/core';
 import { loadModel } from '@wf/models';
-import { fixturePath, readFixture, sharedPath } from '@wf/test-fixtures';
+import { fixturePath, isCI, readFixture, sharedPath } from '@wf/test-fixtures';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createOrtBackend } from './index.js';
 
@@ -68,7 +68,7 @@ describe('ONNX Runtime backend (onnxruntime-node)', async () => {
   afterAll(() => backend.dispose());
 
   it('runs wfm-tiny from ../shared (required when CI=true)', () => {
-    if (process.env.CI === 'true') expect(cases.map((c) => c.run)).toContain('wfm-tiny-224');
+    if (isCI()) expect(cases.map((c) => c.run)).toContain('wfm-tiny-224');
   });
 
   it.each(cases)(

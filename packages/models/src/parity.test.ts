@@ -1,7 +1,7 @@
 // Parity with the PyTorch reference: every stored tensor of every fixture in ../shared/fixtures/reference
 // (embed, each hidden.i, features, logits/output) within max|y - ref| <= 1e-4 * max(1, max|ref|), on the
 // cpu backend's fast and plain kernels. Small fixtures are copied into the repo; wfm-tiny is read from
-// ../shared (required in CI).
+// ../shared (required in CI: sharedPath throws there when it is missing; elsewhere its run shows as skipped).
 
 import { readFileSync } from 'node:fs';
 import { createCpuBackend } from '@wf/backend-cpu';
@@ -69,9 +69,11 @@ if (tinyWeights && tinyIo)
   });
 
 describe.each(backends)('reference parity ($label)', ({ backend }) => {
-  it('runs wfm-tiny from ../shared (required when CI=true)', () => {
-    if (process.env.CI === 'true') expect(cases.map((c) => c.run)).toContain('wfm-tiny-224');
-  });
+  // sharedPath throws in CI when ../shared lacks wfm-tiny, so only outside CI can it be missing: then the
+  // run is reported as skipped rather than passing without running.
+  if (!tinyWeights || !tinyIo) {
+    it.skip('wfm-tiny-224: ../shared/fixtures/reference/wfm-tiny*.safetensors is absent (required in CI)', () => {});
+  }
 
   it.each(cases)(
     '$run: every stored tensor matches',

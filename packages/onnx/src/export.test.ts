@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createCpuBackend } from '@wf/backend-cpu';
 import { OPS, type OpName, parseSafetensors, type TensorData, trace } from '@wf/core';
 import { loadModel, randomModel, type WfModel } from '@wf/models';
-import { fixturePath, readFixture, sharedPath } from '@wf/test-fixtures';
+import { fixturePath, isCI, readFixture, sharedPath } from '@wf/test-fixtures';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exportOnnx, type OnnxExport } from './export.js';
@@ -116,7 +116,7 @@ if (tinyWeights && tinyIo) {
 
 describe('exportOnnx in onnxruntime-node against the PyTorch fixtures and our cpu backend', () => {
   it('has wfm-tiny from ../shared (required when CI=true)', () => {
-    if (process.env.CI === 'true') expect(fixtures.map((c) => c.run)).toContain('wfm-tiny-224');
+    if (isCI()) expect(fixtures.map((c) => c.run)).toContain('wfm-tiny-224');
   });
 
   it.each(fixtures)(

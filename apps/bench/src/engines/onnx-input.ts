@@ -1,6 +1,6 @@
 // Shared helpers of the ONNX Runtime peers: session options that keep idle threads from spinning (so a
 // peer does not steal cycles from the run interleaved after it), the check that an export exists, and the
-// runner over a created session.
+// runner over a created session (its `output` feeds a given input, for the output check of peer-outputs.ts).
 import type { ModelId } from '../schema.js';
 import { inputData, inputSpec, onnxFile } from '../workloads.js';
 import type { PrepareSpec, Runner } from './types.js';
@@ -43,6 +43,15 @@ export function sessionRunner<T>(
     planPeakBytes: null,
     async run() {
       await session.run(feeds as Record<string, never>);
+    },
+    async output(input) {
+      const out = (await session.run({ [session.inputNames[0]]: tensor(input, shape) } as Record<
+        string,
+        never
+      >)) as Record<string, { data: unknown }>;
+      const first = Object.values(out)[0]?.data;
+      if (!(first instanceof Float32Array)) throw new Error('the session gave no float32 output');
+      return first;
     },
     async dispose() {
       await session.release();

@@ -11,6 +11,8 @@ export interface Runner {
   dispose(): Promise<void>;
   /** Our backends: the compiled graph's planned intermediate bytes; peers: null. */
   readonly planPeakBytes: number | null;
+  /** Peers: runs one forward pass on `input` (the workload's shape) and returns the first output. */
+  output?(input: Float32Array): Promise<Float32Array>;
 }
 
 /** What to prepare. */

@@ -128,7 +128,27 @@ describe('GemmThreadPool', () => {
     // Rows of the worker's half of C lie past the end of memory: its stores trap.
     const bad = { M, N, K, aPtr: a, strideAM: K, strideAK: 1, packedBPtr: packed, cPtr: c, ldc: 1 << 24 };
     expect(() => pool.gemm(bad)).toThrow();
-    pool.gemm({ ...bad, ldc: N });
+    // Still usable: the same product with a valid ldc equals the single-threaded gemm, bit for bit, and
+    // a second failure is reported again.
+    const single = createGemm(heap);
+    const rand = seededRandom(121);
+    const b = heap.alloc(4 * K * N);
+    const c2 = heap.alloc(4 * M * N);
+    fillRandom(heap.f32(a, M * K), rand);
+    fillRandom(heap.f32(b, K * N), rand);
+    pool.packB(K, N, b, 1, K, packed);
+    const good = { ...bad, ldc: N, flags: 0 };
+    for (let round = 0; round < 2; round++) {
+      heap.f32(c, M * N).fill(Number.NaN);
+      pool.gemm(good);
+      single.gemm({ ...good, cPtr: c2 });
+      const [x, y] = [heap.f32(c, M * N), heap.f32(c2, M * N)];
+      expect(x.every((v, i) => Object.is(v, y[i]))).toBe(true);
+      expect(x.some((v) => v !== 0)).toBe(true);
+      if (round === 0) expect(() => pool.gemm(bad)).toThrow();
+    }
+    single.dispose();
+    for (const p of [a, b, packed, c, c2]) heap.free(p);
   });
 
   it('dispose is idempotent and frees the scratch areas; use after dispose throws', async () => {

@@ -26,7 +26,8 @@ export interface BrowserReport {
   conformance: {
     total: number;
     passed: number;
-    skipped: number;
+    /** Cases the runner skipped, with the reason (a browser may skip none: see browser.test.ts). */
+    skipped: { label: string; reason: string }[];
     failed: { label: string; message: string }[];
     ms: number;
   };
@@ -89,7 +90,7 @@ async function wfRun(mode: ConcreteMode): Promise<BrowserReport> {
       conformance: {
         total: report.total,
         passed: report.passed,
-        skipped: report.skipped.length,
+        skipped: [...report.skipped],
         failed: [...report.failed],
         ms: report.ms,
       },

@@ -5,12 +5,16 @@
 // must either parse into a self-consistent result whose decoded values (and NaN/Inf report) match an
 // independent decoder here, or fail with a one-line `safetensors: ` SafetensorsError; each case is
 // time-bounded and the parse allocates no ArrayBuffer memory beyond the file. The default run counts keep
-// `vitest run` to a few seconds; `pnpm fuzz` raises them (WF_FUZZ_RUNS, WF_FUZZ_SEED replay a failure).
+// `vitest run` to a few seconds; `pnpm fuzz` raises them. The seed is fixed locally and fresh in every CI
+// run (see fuzzParams in @wf/test-fixtures); a failure's message ends with its replay command,
+// `WF_FUZZ_SEED=<seed> WF_FUZZ_RUNS=<runs> pnpm fuzz`. Shape entries and offsets written `-0`, `1.0`, `1e2`
+// (equal to valid values once JSON.parse has folded them) must be rejected: the oracle reads their
+// spelling from the header text, and one property respells valid files that way.
 
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fuzzParams } from '@wf/test-fixtures';
+import { fuzzParams, withFuzzReplay } from '@wf/test-fixtures';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SafetensorsError } from '../errors.js';
@@ -32,6 +36,13 @@ import {
 
 /** Most milliseconds the reader may spend on one case (parse, every decode, the NaN/Inf scans). */
 const CASE_MS = 200;
+/**
+ * Most milliseconds `readSafetensorsFile` may take on one case. It waits for file I/O (libuv's thread
+ * pool), which a loaded machine delays far more than computing: at seed 20261127 three reads in a row of
+ * one small file each took 300 ms or more while a compiler ran on both cores. This bound catches a read
+ * that hangs; the parse's own time is bounded by {@link CASE_MS} in every other property.
+ */
+const FILE_CASE_MS = 2000;
 /** Longest accepted error message (the `nonFinite: 'error'` list of up to 8 names has its own bound). */
 const MAX_MESSAGE = 300;
 /** Bound of the `nonFinite: 'error'` message: 8 quoted names (each at most 64 chars) and their counts. */
@@ -96,6 +107,51 @@ function expectReaderError(err: unknown, max = MAX_MESSAGE): void {
   if (/[\p{Cc}\u2028\u2029]/u.test(m)) throw new Error(`message is not one line: ${JSON.stringify(m)}`);
   if (m.length >= max) throw new Error(`message is ${m.length} chars (limit ${max}): ${m.slice(0, 400)}`);
   if (err.code !== 'E_SAFETENSORS') throw new Error(`code is ${err.code}`);
+}
+
+/**
+ * Fails when reading `input` again takes `ms` or more, every time of {@link RETIMES}: called when one case
+ * took too long. A slow case on a loaded machine (another process on the core, a GC pause) is timed again;
+ * a case that is slow by nature (super-linear work) stays slow. Found at seed 778: a valid 54-byte file
+ * "took" 334 ms while other processes shared the two cores.
+ */
+function expectFastOnRetime(what: string, ms: number, input: Uint8Array | ArrayBuffer): void {
+  const times: number[] = [ms];
+  for (let i = 0; i < RETIMES; i++) {
+    const t0 = performance.now();
+    readEverything(input);
+    times.push(performance.now() - t0);
+    if (times[times.length - 1] < CASE_MS) {
+      stat('retimed').cases++;
+      return;
+    }
+  }
+  throw new Error(`${what} took ${times.map((t) => t.toFixed(1)).join(', ')} ms (limit ${CASE_MS} ms)`);
+}
+
+/** Times a case is read again after it took too long (see {@link expectFastOnRetime}). */
+const RETIMES = 2;
+
+/** What one case makes the reader do: parse, decode each tensor and the record, both NaN/Inf scans. */
+function readEverything(input: Uint8Array | ArrayBuffer): void {
+  let parsed: ParsedSafetensors;
+  try {
+    parsed = parseSafetensors(input);
+  } catch {
+    return;
+  }
+  for (const name of parsed.names()) {
+    try {
+      parsed.tensor(name);
+    } catch {}
+  }
+  try {
+    tensorsToRecord(parsed);
+  } catch {}
+  findNonFinite(parsed);
+  try {
+    parseSafetensors(input, { nonFinite: 'error' });
+  } catch {}
 }
 
 /** Runs `fn`, adding its duration to `clock.ms`. */
@@ -192,6 +248,38 @@ function expectSameValues(what: string, got: ArrayLike<number>, want: readonly n
   }
 }
 
+/** A JSON string or number token (the header is valid JSON here, so this regex tokenizes it). */
+const JSON_STRING_OR_NUMBER = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+/** Prefix of the strings that stand for number tokens in {@link expectPlainSpellings}. */
+const NUMBER_MARK = '#number:';
+
+/**
+ * Fails unless every shape entry and data offset of an accepted file is written as plain digits in the
+ * header text (`JSON.parse` folds `-0`, `1.0` and `1e2` into values that look valid). Independent of the
+ * reader's scan: every number token is turned into a marked string, and `JSON.parse` (last duplicate wins,
+ * as for the reader) then gives each value's spelling.
+ */
+function expectPlainSpellings(file: Uint8Array, dataStart: number): void {
+  const text = new TextDecoder().decode(file.subarray(8, dataStart));
+  const marked = text.replace(JSON_STRING_OR_NUMBER, (tok) =>
+    tok.startsWith('"') ? tok : JSON.stringify(NUMBER_MARK + tok),
+  );
+  const header = JSON.parse(marked) as Record<string, unknown>;
+  for (const name of Object.keys(header)) {
+    if (name === '__metadata__') continue;
+    const entry = Object.getOwnPropertyDescriptor(header, name)?.value as Record<string, unknown>;
+    for (const field of ['shape', 'data_offsets']) {
+      const values = (Object.getOwnPropertyDescriptor(entry, field)?.value ?? []) as string[];
+      for (const v of values) {
+        const written = v.slice(NUMBER_MARK.length);
+        if (!/^(?:0|[1-9]\d*)$/.test(written)) {
+          throw new Error(`accepted tensor ${JSON.stringify(name)} whose ${field} has ${written}`);
+        }
+      }
+    }
+  }
+}
+
 /** What a property may additionally know about a file: the exact result of a valid one. */
 interface Expected {
   names: string[];
@@ -228,7 +316,7 @@ function checkFile(
   } catch (err) {
     memoryCheck();
     expectReaderError(err);
-    if (clock.ms >= CASE_MS) throw new Error(`rejecting took ${clock.ms.toFixed(1)} ms`);
+    if (clock.ms >= CASE_MS) expectFastOnRetime('rejecting', clock.ms, input);
     if (expected !== undefined) throw err;
     s.rejected++;
     return false;
@@ -258,6 +346,7 @@ function checkFile(
   for (let i = 1; i < ranges.length; i++) {
     expect(ranges[i].byteOffset).toBeGreaterThanOrEqual(ranges[i - 1].byteOffset + ranges[i - 1].byteLength);
   }
+  expectPlainSpellings(file, dataStart);
   expect(Object.getPrototypeOf(parsed.metadata)).toBe(Object.prototype);
   for (const k of Object.keys(parsed.metadata)) {
     expect(typeof Object.getOwnPropertyDescriptor(parsed.metadata, k)?.value).toBe('string');
@@ -339,7 +428,7 @@ function checkFile(
   }
   expect(strictOk).toBe(list.length === 0);
 
-  if (clock.ms >= CASE_MS) throw new Error(`the reader took ${clock.ms.toFixed(1)} ms on one case`);
+  if (clock.ms >= CASE_MS) expectFastOnRetime('reading one case', clock.ms, input);
   return true;
 }
 
@@ -593,6 +682,16 @@ const hostileNumberArb = fc.oneof(
     new Raw('-0'),
     new Raw('1.5'),
     new Raw('8.0'),
+    new Raw('0.0'),
+    new Raw('-0.0'),
+    new Raw('-0e0'),
+    new Raw('0e0'),
+    new Raw('4e0'),
+    new Raw('1E1'),
+    new Raw('1e+1'),
+    new Raw('40e-1'),
+    new Raw('0.4e1'),
+    new Raw('4.00'),
     new Raw('1e1'),
     new Raw('1e400'),
     new Raw('-1e400'),
@@ -813,10 +912,85 @@ function mutate(b: Built, m: Mutation): void {
 
 /** A valid file with 1 to 3 structural header mutations applied. */
 const mutatedArb = fc
-  .tuple(builtArb, fc.array(mutationArb, { minLength: 1, maxLength: 3 }))
-  .map(([b, ms]) => {
+  .tuple(fileSpecArb, fc.array(mutationArb, { minLength: 1, maxLength: 3 }))
+  .map(([spec, ms]) => {
+    // Built afresh here: fast-check maps a value again while shrinking, and `mutate` edits in place.
+    const b = build(spec);
     for (const m of ms) mutate(b, m);
     return fileOf(b);
+  });
+
+/** How a respelled shape entry or data offset is written: each equals the plain value once parsed. */
+type Spelling = 'fraction' | 'exponent' | 'scaled' | 'leading' | 'minusZero' | 'spaced';
+const SPELLINGS: readonly Spelling[] = ['fraction', 'exponent', 'scaled', 'leading', 'minusZero', 'spaced'];
+
+/** `v` (a non-negative integer) written in `style`; `n` varies the digits. Only `spaced` is plain. */
+function spell(v: number, style: Spelling, n: number): string {
+  const digits = String(v);
+  switch (style) {
+    case 'fraction':
+      return `${digits}.${'0'.repeat(1 + (n % 3))}`;
+    case 'exponent':
+      return `${digits}${['e0', 'E0', 'e+0', 'E-0', 'e00'][n % 5]}`;
+    case 'scaled':
+      return v === 0 ? `0e${n % 400}` : `${digits}${'0'.repeat(1 + (n % 3))}e-${1 + (n % 3)}`;
+    case 'leading':
+      return v === 0 ? '0.0e1' : `0.${digits}e${digits.length}`;
+    case 'minusZero':
+      return v === 0 ? ['-0', '-0.0', '-0e0', '-0E+5'][n % 4] : `${digits}.0`;
+    case 'spaced':
+      return `${[' ', '\n', '\t', '\r\n  '][n % 4]}${digits} `;
+  }
+}
+
+/** One respelling: a shape entry (or, for a scalar, a data offset) of one tensor. */
+interface Respell {
+  t: number;
+  field: 'shape' | 'data_offsets';
+  k: number;
+  style: Spelling;
+  n: number;
+}
+const respellArb: fc.Arbitrary<Respell> = fc.record({
+  t: tensorIndexArb,
+  field: fc.constantFrom('shape' as const, 'data_offsets' as const),
+  k: fc.nat(3),
+  style: fc.constantFrom(...SPELLINGS),
+  n: fc.nat(1000),
+});
+
+/**
+ * A valid file (with at least one tensor) whose shape entries or offsets are respelled; whether any
+ * respelling is not plain (then the file must be rejected), and the result expected otherwise.
+ */
+const respelledArb = fc
+  .tuple(
+    fileSpecArb.filter((spec) => spec.tensors.length > 0),
+    fc.array(respellArb, { minLength: 1, maxLength: 3 }),
+  )
+  .map(([spec, edits]) => {
+    // Built afresh inside the map: fast-check maps a value again while shrinking, so edits must not
+    // land on a header object shared with an earlier mapping.
+    const b = build(spec);
+    let odd = false;
+    const tensorPairs = b.header.pairs.filter(([k]) => k !== '__metadata__');
+    for (const e of edits) {
+      const entry = tensorPairs[e.t % tensorPairs.length][1] as Obj;
+      let field: string = e.field;
+      let list = entry.get(field) as unknown[];
+      if (list.length === 0) {
+        field = 'data_offsets';
+        list = entry.get(field) as unknown[];
+      }
+      const at = e.k % list.length;
+      const cur = list[at];
+      // A value respelled twice keeps its first (odd) spelling.
+      if (cur instanceof Raw) continue;
+      list[at] = new Raw(spell(cur as number, e.style, e.n));
+      if (e.style !== 'spaced') odd = true;
+    }
+    const file = fileOf(b);
+    return { file, odd, expected: expectedOf(b, file) };
   });
 
 /** Byte-level damage of a whole file. */
@@ -997,12 +1171,14 @@ const randomHeaderArb = fc
  */
 async function check<T>(arb: fc.Arbitrary<T>, runs: number, predicate: (v: T) => void): Promise<void> {
   let cases = 0;
-  await fc.assert(
-    fc.asyncProperty(arb, async (v) => {
-      predicate(v);
-      if (++cases % 100 === 0) await yieldToEventLoop();
-    }),
-    { ...fuzzParams(runs) },
+  await withFuzzReplay(fuzzParams(runs), (params) =>
+    fc.assert(
+      fc.asyncProperty(arb, async (v) => {
+        predicate(v);
+        if (++cases % 100 === 0) await yieldToEventLoop();
+      }),
+      { ...params },
+    ),
   );
 }
 
@@ -1016,6 +1192,7 @@ const RUNS = {
   garbage: 300,
   memory: 100,
   files: 40,
+  respelled: 200,
 };
 
 const protoKeysBefore = Object.getOwnPropertyNames(Object.prototype).sort();
@@ -1111,6 +1288,30 @@ describe('safetensors reader under fuzzing', () => {
       }
     },
     timeoutFor(fuzzParams(RUNS.structural).numRuns),
+  );
+
+  it(
+    'rejects shape entries and data_offsets written -0, 1.0, 1e2 and the like (plain digits with spaces parse)',
+    async () => {
+      await check(respelledArb, RUNS.respelled, ({ file, odd, expected }) => {
+        if (!odd) {
+          checkFile('respelled', file, expected);
+          return;
+        }
+        let err: unknown;
+        try {
+          parseSafetensors(file);
+        } catch (e) {
+          err = e;
+        }
+        expectReaderError(err);
+        expect((err as Error).message).toMatch(/ is written .*; write it as plain digits/);
+        const st = stat('respelled');
+        st.cases++;
+        st.rejected++;
+      });
+    },
+    timeoutFor(fuzzParams(RUNS.respelled).numRuns),
   );
 
   it(
@@ -1213,38 +1414,47 @@ describe('safetensors reader under fuzzing', () => {
           }),
           builtArb.map(fileOf),
         );
-        await fc.assert(
-          fc.asyncProperty(fileArb, async (bytes) => {
-            const s = stat('readSafetensorsFile');
-            s.cases++;
-            const path = join(dir, 'case.safetensors');
-            await writeFile(path, bytes);
-            let want: ParsedSafetensors | SafetensorsError;
-            try {
-              want = parseSafetensors(bytes);
-            } catch (err) {
-              expectReaderError(err);
-              want = err as SafetensorsError;
-            }
-            const t0 = performance.now();
-            const got = await readSafetensorsFile(path).catch((err: unknown) => err);
-            if (performance.now() - t0 >= CASE_MS) throw new Error('readSafetensorsFile took too long');
-            if (want instanceof SafetensorsError) {
-              s.rejected++;
-              expectReaderError(got, MAX_MESSAGE + path.length + 40);
-              const m = (got as SafetensorsError).message;
-              expect(m).toBe(
-                `safetensors: ${JSON.stringify(path)} is not a valid safetensors file: ${want.message.slice(13)}`,
-              );
-            } else {
-              s.parsed++;
-              expect(got).not.toBeInstanceOf(Error);
-              const parsed = got as ParsedSafetensors;
-              expect(parsed.entries).toEqual(want.entries);
-              expect(parsed.metadata).toEqual(want.metadata);
-            }
-          }),
-          { ...fuzzParams(RUNS.files) },
+        await withFuzzReplay(fuzzParams(RUNS.files), (params) =>
+          fc.assert(
+            fc.asyncProperty(fileArb, async (bytes) => {
+              const s = stat('readSafetensorsFile');
+              s.cases++;
+              const path = join(dir, 'case.safetensors');
+              await writeFile(path, bytes);
+              let want: ParsedSafetensors | SafetensorsError;
+              try {
+                want = parseSafetensors(bytes);
+              } catch (err) {
+                expectReaderError(err);
+                want = err as SafetensorsError;
+              }
+              const t0 = performance.now();
+              const got = await readSafetensorsFile(path).catch((err: unknown) => err);
+              // Timed again when slow, as in expectFastOnRetime, against the I/O bound FILE_CASE_MS.
+              let took = performance.now() - t0;
+              for (let i = 0; i < RETIMES && took >= FILE_CASE_MS; i++) {
+                const t1 = performance.now();
+                await readSafetensorsFile(path).catch(() => undefined);
+                took = performance.now() - t1;
+              }
+              if (took >= FILE_CASE_MS) throw new Error(`readSafetensorsFile took ${took.toFixed(1)} ms`);
+              if (want instanceof SafetensorsError) {
+                s.rejected++;
+                expectReaderError(got, MAX_MESSAGE + path.length + 40);
+                const m = (got as SafetensorsError).message;
+                expect(m).toBe(
+                  `safetensors: ${JSON.stringify(path)} is not a valid safetensors file: ${want.message.slice(13)}`,
+                );
+              } else {
+                s.parsed++;
+                expect(got).not.toBeInstanceOf(Error);
+                const parsed = got as ParsedSafetensors;
+                expect(parsed.entries).toEqual(want.entries);
+                expect(parsed.metadata).toEqual(want.metadata);
+              }
+            }),
+            { ...params },
+          ),
         );
       },
       timeoutFor(fuzzParams(RUNS.files).numRuns * 5),

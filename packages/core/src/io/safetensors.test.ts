@@ -456,6 +456,50 @@ describe('malformed files', () => {
     }
   });
 
+  it('rejects shape entries and data_offsets not written as plain digits (-0, 1.0, 1e2), as serde does', () => {
+    const ok = (shape: string, offsets: string) =>
+      `{"w":{"dtype":"F32","shape":[${shape}],"data_offsets":[${offsets}]}}`;
+    // Each spelling equals a valid value once JSON.parse has folded it; the text decides.
+    for (const dim of ['2.0', '2e0', '2E0', '2e+0', '20e-1', '0.2e1', '2.00']) {
+      const msg = errorOf(() => parseSafetensors(rawFile(ok(dim, '0,8'), two))).message;
+      expect(msg).toBe(
+        `safetensors: tensor "w" has shape [2]: dimension 0 is written ${dim}; ` +
+          'write it as plain digits (no sign, fraction or exponent)',
+      );
+    }
+    for (const dim of ['-0', '-0.0', '-0e0', '0e5']) {
+      expect(errorOf(() => parseSafetensors(rawFile(ok(dim, '0,0'), two))).message).toMatch(
+        `tensor "w" has shape [0]: dimension 0 is written ${dim};`,
+      );
+    }
+    for (const [offsets, which, written] of [
+      ['-0,8', 'begin', '-0'],
+      ['0,8.0', 'end', '8.0'],
+      ['0,8e0', 'end', '8e0'],
+      ['0.0,8', 'begin', '0.0'],
+      ['0,0.8e1', 'end', '0.8e1'],
+    ]) {
+      const msg = errorOf(() => parseSafetensors(rawFile(ok('2', offsets), two))).message;
+      expect(msg).toMatch(`tensor "w" has data_offsets [0,8]: ${which} is written ${written};`);
+    }
+    // A long spelling is cut; whitespace, escaped field names and the last duplicate field follow JSON.
+    const long = `2.${'0'.repeat(200)}`;
+    const longMsg = errorOf(() => parseSafetensors(rawFile(ok(long, '0,8'), two))).message;
+    expect(longMsg).toContain(`is written ${long.slice(0, 21)}...;`);
+    expect(longMsg.length).toBeLessThan(200);
+    const spaced = '{ "w" : { "dtype" : "F32" , "shape" : [ 2 ] , "data_offsets" : [ 0 , 8 ] } }';
+    expect(parseSafetensors(rawFile(spaced, two)).entries[0].shape).toEqual([2]);
+    const escaped = '{"w":{"dtype":"F32","sh\\u0061pe":[2.0],"data_offsets":[0,8]}}';
+    expect(errorOf(() => parseSafetensors(rawFile(escaped, two))).message).toMatch(/written 2\.0;/);
+    const redefined = '{"w":{"dtype":"F32","shape":[-0],"data_offsets":[0,8],"shape":[2]}}';
+    expect(parseSafetensors(rawFile(redefined, two)).entries[0].shape).toEqual([2]);
+    const laterOdd = '{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"shape":[2e0]}}';
+    expect(errorOf(() => parseSafetensors(rawFile(laterOdd, two))).message).toMatch(/written 2e0;/);
+    // Numbers elsewhere keep their rules: unknown fields are ignored, metadata values must be strings.
+    const extra = '{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":-0.5e1}}';
+    expect(parseSafetensors(rawFile(extra, two)).entries[0].byteLength).toBe(8);
+  });
+
   it('rejects data_offsets that are not two ordered safe integers', () => {
     for (const offsets of [null, [0], [0, 8, 16], ['0', '8'], [0.5, 8], [-8, 0], [0, 2 ** 53]]) {
       const msg = errorOf(() =>

@@ -217,6 +217,149 @@ function nestsDeeperThan(text: string, limit: number): boolean {
   return false;
 }
 
+/** A plain JSON integer: digits only, no sign, fraction or exponent, no leading zero. */
+const PLAIN_INTEGER = /^(?:0|[1-9][0-9]*)$/;
+
+/**
+ * Spellings of the numbers that are not plain digits (see {@link PLAIN_INTEGER}) in the `shape` and
+ * `data_offsets` arrays of each tensor, by tensor name, field and array index (only tensors with such a
+ * number are listed). The duplicate-key rule is `JSON.parse`'s: the last occurrence of a field counts.
+ */
+type OddSpellings = Map<string, Map<string, Map<number, string>>>;
+
+/**
+ * Finds the shape and offset numbers of a header text (already accepted by `JSON.parse`) that are written
+ * with a sign, a fraction or an exponent. One linear scan.
+ *
+ * Found by fuzzing at a new seed: `JSON.parse` folds `-0`, `1.0` and `1e2` into numbers that pass every
+ * value check (`-0` is a non-negative safe integer), so `"shape":[-0]` gave a shape holding `-0` and a
+ * `byteLength` of `-0`. The reference implementation (serde_json into `usize`) rejects every such spelling,
+ * so the reader decides from the text.
+ */
+function oddNumberSpellings(text: string): OddSpellings {
+  const out: OddSpellings = new Map();
+  const n = text.length;
+  let i = 0;
+  const ws = () => {
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) i++;
+      else break;
+    }
+  };
+  /** Skips the string at `i`; returns whether it holds an escape. */
+  const skipString = (): boolean => {
+    let escaped = false;
+    for (i++; i < n; i++) {
+      const d = text.charCodeAt(i);
+      if (d === 0x5c /* \ */) {
+        escaped = true;
+        i++;
+      } else if (d === 0x22 /* " */) break;
+    }
+    i++;
+    return escaped;
+  };
+  const readString = (): string => {
+    const start = i;
+    const escaped = skipString();
+    return escaped ? (JSON.parse(text.slice(start, i)) as string) : text.slice(start + 1, i - 1);
+  };
+  /** Reads a number or literal token (everything up to a delimiter or whitespace). */
+  const readToken = (): string => {
+    const start = i;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 0x2c || c === 0x5d || c === 0x7d || c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d)
+        break;
+      i++;
+    }
+    return text.slice(start, i);
+  };
+  const skipValue = () => {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      skipString();
+      return;
+    }
+    if (c !== 0x7b /* { */ && c !== 0x5b /* [ */) {
+      readToken();
+      return;
+    }
+    let depth = 0;
+    while (i < n) {
+      const d = text.charCodeAt(i);
+      if (d === 0x22) {
+        skipString();
+        continue;
+      }
+      if (d === 0x7b || d === 0x5b) depth++;
+      else if (d === 0x7d || d === 0x5d) depth--;
+      i++;
+      if (depth === 0) return;
+    }
+  };
+  /** Skips whitespace and one comma after a member or element. */
+  const next = () => {
+    ws();
+    if (text.charCodeAt(i) === 0x2c) i++;
+    ws();
+  };
+
+  ws();
+  if (text.charCodeAt(i) !== 0x7b) return out;
+  i++;
+  ws();
+  while (i < n && text.charCodeAt(i) !== 0x7d) {
+    const name = readString();
+    ws();
+    i++; // ':'
+    ws();
+    if (text.charCodeAt(i) === 0x7b) {
+      const fields = new Map<string, Map<number, string>>();
+      i++;
+      ws();
+      while (i < n && text.charCodeAt(i) !== 0x7d) {
+        const field = readString();
+        ws();
+        i++; // ':'
+        ws();
+        const watched = field === 'shape' || field === 'data_offsets';
+        if (watched) fields.delete(field);
+        if (watched && text.charCodeAt(i) === 0x5b) {
+          const odd = new Map<number, string>();
+          i++;
+          ws();
+          for (let k = 0; i < n && text.charCodeAt(i) !== 0x5d; k++) {
+            const c = text.charCodeAt(i);
+            if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) {
+              const token = readToken();
+              if (!PLAIN_INTEGER.test(token)) odd.set(k, token);
+            } else skipValue();
+            next();
+          }
+          i++; // ']'
+          if (odd.size > 0) fields.set(field, odd);
+        } else skipValue();
+        next();
+      }
+      i++; // '}'
+      if (fields.size > 0) out.set(name, fields);
+      else out.delete(name);
+    } else {
+      out.delete(name);
+      skipValue();
+    }
+    next();
+  }
+  return out;
+}
+
+/** A number's spelling for an error message, cut when long. */
+function spelling(token: string): string {
+  return token.length > 24 ? `${token.slice(0, 21)}...` : token;
+}
+
 /** Converts the bits of an IEEE half-precision number to the bits of the equal float32. */
 function f16BitsToF32Bits(h: number): number {
   const sign = (h & 0x8000) << 16;
@@ -240,8 +383,17 @@ interface ValidEntry extends SafetensorsEntry {
   count: number;
 }
 
-/** Checks one header entry and returns it with absolute offsets; `dataLength` is the data buffer's size. */
-function validateEntry(name: string, raw: unknown, dataStart: number, dataLength: number): ValidEntry {
+/**
+ * Checks one header entry and returns it with absolute offsets; `dataLength` is the data buffer's size and
+ * `odd` the entry's shape and offset numbers not written as plain digits (see {@link oddNumberSpellings}).
+ */
+function validateEntry(
+  name: string,
+  raw: unknown,
+  dataStart: number,
+  dataLength: number,
+  odd: Map<string, Map<number, string>> | undefined,
+): ValidEntry {
   const what = `tensor ${quoteName(name)}`;
   if (!isJsonObject(raw))
     fail(`${what} must be an object with dtype, shape and data_offsets, got ${brief(raw)}`);
@@ -259,6 +411,13 @@ function validateEntry(name: string, raw: unknown, dataStart: number, dataLength
           'is not a non-negative safe integer',
       );
     }
+    const written = odd?.get('shape')?.get(i);
+    if (written !== undefined) {
+      fail(
+        `${what} has shape ${brief(shape)}: dimension ${i} is written ${spelling(written)}; ` +
+          'write it as plain digits (no sign, fraction or exponent)',
+      );
+    }
   }
   const dims = shape as number[];
   if (
@@ -267,6 +426,12 @@ function validateEntry(name: string, raw: unknown, dataStart: number, dataLength
     !offsets.every((o: unknown) => typeof o === 'number' && Number.isSafeInteger(o) && o >= 0)
   ) {
     fail(`${what} has data_offsets ${brief(offsets)}, expected two non-negative safe integers [begin, end]`);
+  }
+  for (const [k, written] of odd?.get('data_offsets') ?? []) {
+    fail(
+      `${what} has data_offsets ${brief(offsets)}: ${k === 0 ? 'begin' : 'end'} is written ` +
+        `${spelling(written)}; write it as plain digits (no sign, fraction or exponent)`,
+    );
   }
   const [begin, end] = offsets as [number, number];
   if (begin > end) fail(`${what} has data_offsets [${begin},${end}] with begin > end`);
@@ -485,11 +650,12 @@ export function parseSafetensors(
     }
   }
 
+  const odd = oddNumberSpellings(text);
   const entries: ValidEntry[] = [];
   const byName = new Map<string, ValidEntry>();
   for (const name of keys) {
     if (name === '__metadata__') continue;
-    const entry = validateEntry(name, header[name], dataStart, dataLength);
+    const entry = validateEntry(name, header[name], dataStart, dataLength, odd.get(name));
     entries.push(entry);
     byName.set(name, entry);
   }

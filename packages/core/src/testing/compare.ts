@@ -1,6 +1,7 @@
 // Comparison helpers and seeded random data for backend tests: the project's error bound
-// `max|y - ref| <= rel * max(1, max|ref|)`, an assertion that reports where it fails, and a small
-// deterministic PRNG to make random test tensors that are the same on every machine and every run.
+// `max|y - ref| <= rel * max(1, max|ref|)` (or `rel * max|ref|` for outputs that are small by nature, such
+// as softmax probabilities), an assertion that reports where it fails, and a small deterministic PRNG to
+// make random test tensors that are the same on every machine and every run.
 import { fmtShape } from '../errors.js';
 import { seededRandom } from '../ir/random.js';
 import type { Shape, TensorData } from '../ir/types.js';
@@ -65,20 +66,40 @@ export function maxAbs(x: NumericTensor): number {
   return m;
 }
 
-/** The project's error bound for a reference: `rel * max(1, max|ref|)`. */
-export function toleranceBound(ref: NumericTensor, rel: number): number {
-  return rel * Math.max(1, maxAbs(ref));
+/**
+ * What a relative bound is relative to. `'unit'` (the default): `max(1, max|ref|)`, so that values near 0
+ * (a difference that cancels, a normalized activation) are held to float32 rounding at unit scale.
+ * `'output'`: `max|ref|` itself, for ops whose outputs are small by nature: a softmax over 257 values has
+ * entries of 3e-4 .. 4e-2, where the `'unit'` bound `1e-4` would be an absolute one and let an error of
+ * 1e-4 (a quarter of the smallest entry) pass.
+ */
+export type ToleranceScale = 'unit' | 'output';
+
+/** Scale of `ref` under `scale`: `max(1, max|ref|)` or `max|ref|`. */
+function scaleOf(ref: NumericTensor, scale: ToleranceScale): number {
+  const m = maxAbs(ref);
+  return scale === 'output' ? m : Math.max(1, m);
+}
+
+/** The project's error bound for a reference: `rel * max(1, max|ref|)`, or `rel * max|ref|` for `'output'`. */
+export function toleranceBound(ref: NumericTensor, rel: number, scale: ToleranceScale = 'unit'): number {
+  return rel * scaleOf(ref, scale);
 }
 
 /**
- * Whether `actual` is within the project's bound of `ref`: `max|actual - ref| <= rel * max(1, max|ref|)`.
- * False when the shapes differ or a value is NaN.
+ * Whether `actual` is within the project's bound of `ref`: `max|actual - ref| <= rel * max(1, max|ref|)`
+ * (`rel * max|ref|` for `scale` `'output'`). False when the shapes differ or a value is NaN.
  */
-export function withinTolerance(actual: NumericTensor, ref: NumericTensor, rel: number): boolean {
+export function withinTolerance(
+  actual: NumericTensor,
+  ref: NumericTensor,
+  rel: number,
+  scale: ToleranceScale = 'unit',
+): boolean {
   const sameShape =
     actual.shape.length === ref.shape.length && actual.shape.every((d, i) => d === ref.shape[i]);
   if (!sameShape || actual.data.length !== ref.data.length) return false;
-  return worstIndex(actual, ref).error <= toleranceBound(ref, rel);
+  return worstIndex(actual, ref).error <= toleranceBound(ref, rel, scale);
 }
 
 function multiIndex(flat: number, shape: readonly number[]): number[] {
@@ -91,20 +112,30 @@ function multiIndex(flat: number, shape: readonly number[]): number[] {
 }
 
 /**
- * Asserts `max|actual - ref| <= rel * max(1, max|ref|)`. On failure throws an Error whose message gives
- * `label`, the max error, the bound, and the worst element's flat and multi-index with both values.
- * Returns the max error.
+ * Asserts `max|actual - ref| <= rel * max(1, max|ref|)` (`rel * max|ref|` for `scale` `'output'`, see
+ * {@link ToleranceScale}). On failure throws an Error whose message gives `label`, the max error, the bound,
+ * and the worst element's flat and multi-index with both values. Returns the max error.
  * @throws {Error} when the shapes differ or the bound is exceeded (NaN always exceeds it).
  */
-export function expectClose(actual: NumericTensor, ref: NumericTensor, rel: number, label: string): number {
+export function expectClose(
+  actual: NumericTensor,
+  ref: NumericTensor,
+  rel: number,
+  label: string,
+  scale: ToleranceScale = 'unit',
+): number {
   checkSameSize(actual, ref, label);
   const { index, error } = worstIndex(actual, ref);
   const refMax = maxAbs(ref);
-  const bound = rel * Math.max(1, refMax);
+  const bound = toleranceBound(ref, rel, scale);
   if (!(error <= bound)) {
+    const of =
+      scale === 'output'
+        ? `max|ref| = ${refMax.toPrecision(6)}`
+        : `max(1, max|ref| = ${refMax.toPrecision(6)})`;
     throw new Error(
       `${label}: max |y - ref| = ${error.toExponential(3)} exceeds bound ${bound.toExponential(3)} ` +
-        `(rel ${rel} * max(1, max|ref| = ${refMax.toPrecision(6)})) at index ${index} ` +
+        `(rel ${rel} * ${of}) at index ${index} ` +
         `[${multiIndex(index, actual.shape).join(',')}] of ${fmtShape(actual.shape)}: ` +
         `y = ${actual.data[index]}, ref = ${ref.data[index]}`,
     );

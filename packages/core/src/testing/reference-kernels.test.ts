@@ -10,7 +10,15 @@ import { OPS, type OpName } from '../ir/ops.js';
 import type { Tensor } from '../ir/tensor.js';
 import { type TensorData, tensorData } from '../ir/types.js';
 import * as F from '../ops/functional.js';
-import { expectClose, maxAbs, maxAbsDiff, randomTensor, rng, withinTolerance } from './compare.js';
+import {
+  expectClose,
+  maxAbs,
+  maxAbsDiff,
+  randomTensor,
+  rng,
+  toleranceBound,
+  withinTolerance,
+} from './compare.js';
 import { evaluateF64, type F64Data, missingReferenceOps, referenceOps } from './reference-kernels.js';
 
 const f32 = (shape: number[], data: number[]): TensorData => tensorData(shape, Float32Array.from(data));
@@ -282,6 +290,31 @@ describe('compare helpers', () => {
     expect(() => expectClose({ shape: [1], data: [0] }, { shape: [2], data: [0, 0] }, 1, 'shape')).toThrow(
       /shapes differ/,
     );
+  });
+
+  it("bound small outputs by their own scale with 'output': a softmax over 257 values", () => {
+    const r = rng(257);
+    const x = randomTensor([1, 257], r, { lo: -2, hi: 2 });
+    const ref = evaluateF64(
+      trace((b) => ({ y: F.softmax(b.input('x', [1, 257])) })),
+      { x },
+    ).y;
+    const top = maxAbs(ref);
+    expect(top).toBeLessThan(0.05);
+    // An error of 1e-4 on the smallest entry: a large relative error, yet within the unit-scale bound.
+    let smallest = 0;
+    for (let i = 1; i < 257; i++) if (ref.data[i] < ref.data[smallest]) smallest = i;
+    expect(ref.data[smallest]).toBeLessThan(1e-3);
+    const y = { shape: [1, 257], data: Array.from(ref.data, (v, i) => (i === smallest ? v + 1e-4 : v)) };
+    expect(withinTolerance(y, ref, 1e-4)).toBe(true);
+    expect(withinTolerance(y, ref, 1e-4, 'output')).toBe(false);
+    expect(toleranceBound(ref, 1e-4, 'output')).toBeCloseTo(1e-4 * top, 15);
+    expect(() => expectClose(y, ref, 1e-4, 'softmax', 'output')).toThrow(
+      /softmax: .* exceeds bound .*\(rel 0\.0001 \* max\|ref\| = /,
+    );
+    // float32 rounding of the same values passes the tight bound.
+    const f32y = { shape: [1, 257], data: Float32Array.from(ref.data) };
+    expect(expectClose(f32y, ref, 1e-4, 'softmax f32', 'output')).toBeLessThan(1e-8);
   });
 });
 

@@ -14,6 +14,7 @@ export {
   randomTensor,
   rng,
   seedOf,
+  type ToleranceScale,
   toleranceBound,
   withinTolerance,
 } from './compare.js';

@@ -7,11 +7,12 @@
 // pixel limit must fail from the header alone, at once and without allocating.
 //
 // `vitest run` uses the small default run counts below (the file takes a few seconds); `pnpm fuzz` sets
-// WF_FUZZ_RUNS (and WF_FUZZ_SEED to replay a failure, whose seed fast-check prints).
+// WF_FUZZ_RUNS. The seed is fixed locally and fresh in every CI run (fuzzParams in @wf/test-fixtures); a
+// failure's message ends with its replay command, `WF_FUZZ_SEED=<seed> WF_FUZZ_RUNS=<runs> pnpm fuzz`.
 
 import { crc32, deflateSync } from 'node:zlib';
 import { WfError } from '@wf/core';
-import { fuzzParams, pngChunk } from '@wf/test-fixtures';
+import { fuzzParams, pngChunk, withFuzzReplay } from '@wf/test-fixtures';
 import fc from 'fast-check';
 import { encode as encodeJpeg } from 'jpeg-js';
 import { PNG } from 'pngjs';
@@ -81,9 +82,33 @@ function decodeChecked(bytes: Uint8Array, maxPixels: number): RgbaImage | undefi
   } catch (e) {
     expectTypedError(e);
   }
-  expect(performance.now() - t0).toBeLessThan(CASE_MS);
+  expectFast(performance.now() - t0, CASE_MS, () => {
+    try {
+      decodeImage(bytes, { maxPixels });
+    } catch {}
+  });
   if (img) expectUsableImage(img, maxPixels);
   return img;
+}
+
+/** Times a slow case is run again before its time bound fails it (see {@link expectFast}). */
+const RETIMES = 2;
+
+/**
+ * Fails unless a case that took `ms` runs under `limit` ms, now or when `again` is timed up to
+ * {@link RETIMES} more times: a busy machine (another process on the core, a GC pause) is given another
+ * try, an input that is slow by nature stays slow.
+ */
+function expectFast(ms: number, limit: number, again: () => void): void {
+  const times = [ms];
+  while (times[times.length - 1] >= limit && times.length <= RETIMES) {
+    const t0 = performance.now();
+    again();
+    times.push(performance.now() - t0);
+  }
+  if (times[times.length - 1] >= limit) {
+    throw new Error(`took ${times.map((t) => t.toFixed(1)).join(', ')} ms (limit ${limit} ms)`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -576,22 +601,24 @@ describe('decodeImage fuzz: valid images decode exactly', () => {
   it(
     'PNGs from the hand-written encoder (all color types and depths, tRNS, interlace, filters)',
     async () => {
-      await fc.assert(
-        fc.asyncProperty(pngSpecArb({ byHand: true }), async (spec) => {
-          await breathe();
-          const bytes = encodePngByHand(spec);
-          const img = decodeChecked(bytes, DEFAULT_MAX_PIXELS);
-          expect(img).toBeDefined();
-          expect([img?.width, img?.height]).toEqual([spec.width, spec.height]);
-          expect(Buffer.from(img?.data ?? []).equals(Buffer.from(expectedRgba(spec)))).toBe(true);
-          expect(readImageHeader(bytes)).toEqual({ format: 'png', width: spec.width, height: spec.height });
-          // Bytes after IEND change nothing.
-          const tail = Uint8Array.of(0, spec.width, 0x89, 0x50, 0x0a);
-          expect(
-            Buffer.from(decodeImage(concat(bytes, tail)).data).equals(Buffer.from(img?.data ?? [])),
-          ).toBe(true);
-        }),
-        pngRuns,
+      await withFuzzReplay(pngRuns, (params) =>
+        fc.assert(
+          fc.asyncProperty(pngSpecArb({ byHand: true }), async (spec) => {
+            await breathe();
+            const bytes = encodePngByHand(spec);
+            const img = decodeChecked(bytes, DEFAULT_MAX_PIXELS);
+            expect(img).toBeDefined();
+            expect([img?.width, img?.height]).toEqual([spec.width, spec.height]);
+            expect(Buffer.from(img?.data ?? []).equals(Buffer.from(expectedRgba(spec)))).toBe(true);
+            expect(readImageHeader(bytes)).toEqual({ format: 'png', width: spec.width, height: spec.height });
+            // Bytes after IEND change nothing.
+            const tail = Uint8Array.of(0, spec.width, 0x89, 0x50, 0x0a);
+            expect(
+              Buffer.from(decodeImage(concat(bytes, tail)).data).equals(Buffer.from(img?.data ?? [])),
+            ).toBe(true);
+          }),
+          params,
+        ),
       );
     },
     timeoutFor(pngRuns.numRuns),
@@ -601,16 +628,18 @@ describe('decodeImage fuzz: valid images decode exactly', () => {
   it(
     'PNGs from pngjs (gray, gray + alpha, RGB, RGBA at 8 and 16 bits)',
     async () => {
-      await fc.assert(
-        fc.asyncProperty(pngSpecArb({ byHand: false }), async (spec) => {
-          await breathe();
-          const bytes = encodePngjs(spec);
-          expect([bytes[24], bytes[25]]).toEqual([spec.depth, spec.colorType]);
-          const img = decodeChecked(bytes, DEFAULT_MAX_PIXELS);
-          expect([img?.width, img?.height]).toEqual([spec.width, spec.height]);
-          expect(Buffer.from(img?.data ?? []).equals(Buffer.from(expectedRgba(spec)))).toBe(true);
-        }),
-        pngjsRuns,
+      await withFuzzReplay(pngjsRuns, (params) =>
+        fc.assert(
+          fc.asyncProperty(pngSpecArb({ byHand: false }), async (spec) => {
+            await breathe();
+            const bytes = encodePngjs(spec);
+            expect([bytes[24], bytes[25]]).toEqual([spec.depth, spec.colorType]);
+            const img = decodeChecked(bytes, DEFAULT_MAX_PIXELS);
+            expect([img?.width, img?.height]).toEqual([spec.width, spec.height]);
+            expect(Buffer.from(img?.data ?? []).equals(Buffer.from(expectedRgba(spec)))).toBe(true);
+          }),
+          params,
+        ),
       );
     },
     timeoutFor(pngjsRuns.numRuns),
@@ -620,43 +649,47 @@ describe('decodeImage fuzz: valid images decode exactly', () => {
   it(
     'PNGs whose image data inflates short fail; up to 1 KiB extra is ignored, more fails',
     async () => {
-      await fc.assert(
-        fc.asyncProperty(
-          pngSpecArb({ byHand: true }),
-          fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }),
-          fc.oneof(fc.integer({ min: 1, max: 1024 }), fc.integer({ min: 1025, max: 5000 })),
-          fc.boolean(),
-          async (spec, keep, extra, short) => {
-            await breathe();
-            let needed = 0;
-            const bytes = encodePngByHand(spec, (raw) => {
-              needed = raw.length;
-              return short
-                ? raw.subarray(0, Math.floor(keep * raw.length))
-                : concat(raw, new Uint8Array(extra).fill(spec.width));
-            });
-            const got = (() => {
-              try {
-                return decodeImage(bytes);
-              } catch (e) {
-                expectTypedError(e);
-                return e;
+      await withFuzzReplay(sizeRuns, (params) =>
+        fc.assert(
+          fc.asyncProperty(
+            pngSpecArb({ byHand: true }),
+            fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }),
+            fc.oneof(fc.integer({ min: 1, max: 1024 }), fc.integer({ min: 1025, max: 5000 })),
+            fc.boolean(),
+            async (spec, keep, extra, short) => {
+              await breathe();
+              let needed = 0;
+              const bytes = encodePngByHand(spec, (raw) => {
+                needed = raw.length;
+                return short
+                  ? raw.subarray(0, Math.floor(keep * raw.length))
+                  : concat(raw, new Uint8Array(extra).fill(spec.width));
+              });
+              const got = (() => {
+                try {
+                  return decodeImage(bytes);
+                } catch (e) {
+                  expectTypedError(e);
+                  return e;
+                }
+              })();
+              if (short) {
+                expect(got).toBeInstanceOf(WfError);
+                expect((got as WfError).message).toMatch(/the image data inflates to \d+ bytes, but a/);
+              } else if (extra <= 1024) {
+                expect(got).not.toBeInstanceOf(WfError);
+                expect(Buffer.from((got as RgbaImage).data).equals(Buffer.from(expectedRgba(spec)))).toBe(
+                  true,
+                );
+              } else {
+                expect((got as WfError).message).toMatch(
+                  new RegExp(`the image data inflates to more than the ${needed} bytes a`),
+                );
               }
-            })();
-            if (short) {
-              expect(got).toBeInstanceOf(WfError);
-              expect((got as WfError).message).toMatch(/the image data inflates to \d+ bytes, but a/);
-            } else if (extra <= 1024) {
-              expect(got).not.toBeInstanceOf(WfError);
-              expect(Buffer.from((got as RgbaImage).data).equals(Buffer.from(expectedRgba(spec)))).toBe(true);
-            } else {
-              expect((got as WfError).message).toMatch(
-                new RegExp(`the image data inflates to more than the ${needed} bytes a`),
-              );
-            }
-          },
+            },
+          ),
+          params,
         ),
-        sizeRuns,
       );
     },
     timeoutFor(sizeRuns.numRuns),
@@ -684,17 +717,19 @@ describe('decodeImage fuzz: damaged, hostile and garbage input', () => {
   it(
     'damaged PNGs decode to a usable image or fail with a one-line WfError',
     async () => {
-      await fc.assert(
-        fc.asyncProperty(
-          pngSpecArb({ byHand: true }),
-          fc.array(pngMutationArb, { minLength: 1, maxLength: 4 }),
-          fc.oneof(damagedLimitArb, fc.constant(DEFAULT_MAX_PIXELS)),
-          async (spec, ms, maxPixels) => {
-            await breathe();
-            decodeChecked(applyAll(encodePngByHand(spec), ms), maxPixels);
-          },
+      await withFuzzReplay(pngRuns, (params) =>
+        fc.assert(
+          fc.asyncProperty(
+            pngSpecArb({ byHand: true }),
+            fc.array(pngMutationArb, { minLength: 1, maxLength: 4 }),
+            fc.oneof(damagedLimitArb, fc.constant(DEFAULT_MAX_PIXELS)),
+            async (spec, ms, maxPixels) => {
+              await breathe();
+              decodeChecked(applyAll(encodePngByHand(spec), ms), maxPixels);
+            },
+          ),
+          params,
         ),
-        pngRuns,
       );
     },
     timeoutFor(pngRuns.numRuns),
@@ -704,17 +739,19 @@ describe('decodeImage fuzz: damaged, hostile and garbage input', () => {
   it(
     'damaged JPEGs decode to a usable image or fail with a one-line WfError',
     async () => {
-      await fc.assert(
-        fc.asyncProperty(
-          fc.nat({ max: JPEG_POOL_SPECS.length - 1 }),
-          fc.array(jpegMutationArb, { minLength: 1, maxLength: 4 }),
-          damagedLimitArb,
-          async (index, ms, maxPixels) => {
-            await breathe();
-            decodeChecked(applyAll(jpegPool[index].bytes, ms), maxPixels);
-          },
+      await withFuzzReplay(jpegRuns, (params) =>
+        fc.assert(
+          fc.asyncProperty(
+            fc.nat({ max: JPEG_POOL_SPECS.length - 1 }),
+            fc.array(jpegMutationArb, { minLength: 1, maxLength: 4 }),
+            damagedLimitArb,
+            async (index, ms, maxPixels) => {
+              await breathe();
+              decodeChecked(applyAll(jpegPool[index].bytes, ms), maxPixels);
+            },
+          ),
+          params,
         ),
-        jpegRuns,
       );
     },
     timeoutFor(jpegRuns.numRuns),
@@ -733,17 +770,19 @@ describe('decodeImage fuzz: damaged, hostile and garbage input', () => {
         Uint8Array.from(Buffer.from('GIF89a', 'latin1')),
         Uint8Array.of(0x42, 0x4d),
       ];
-      await fc.assert(
-        fc.asyncProperty(
-          fc.constantFrom(...prefixes),
-          fc.uint8Array({ maxLength: 200 }),
-          damagedLimitArb,
-          async (prefix, garbage, maxPixels) => {
-            await breathe();
-            decodeChecked(concat(prefix, garbage), maxPixels);
-          },
+      await withFuzzReplay(garbageRuns, (params) =>
+        fc.assert(
+          fc.asyncProperty(
+            fc.constantFrom(...prefixes),
+            fc.uint8Array({ maxLength: 200 }),
+            damagedLimitArb,
+            async (prefix, garbage, maxPixels) => {
+              await breathe();
+              decodeChecked(concat(prefix, garbage), maxPixels);
+            },
+          ),
+          params,
         ),
-        garbageRuns,
       );
       for (const maxPixels of [1, DEFAULT_MAX_PIXELS]) {
         expect(() => decodeImage(new Uint8Array(0), { maxPixels })).toThrow(/^image data is empty/);
@@ -757,63 +796,80 @@ describe('decodeImage fuzz: damaged, hostile and garbage input', () => {
     'a header past maxPixels fails from the header alone, at once, without allocating',
     async () => {
       const dims = fc.integer({ min: 1, max: 0x7fffffff });
-      await fc.assert(
-        fc.asyncProperty(
-          fc.oneof(
-            // PNG: any size and format, followed by a little (irrelevant) image data.
-            fc.record({
-              png: fc.constant(true),
-              width: dims,
-              height: dims,
-              format: fc.constantFrom([0, 8], [2, 16], [3, 1], [4, 8], [6, 16]),
-              interlace: fc.integer({ min: 0, max: 1 }),
-            }),
-            // JPEG: 16-bit sizes, after an APP0 segment or not.
-            fc.record({
-              png: fc.constant(false),
-              width: fc.integer({ min: 1, max: 0xffff }),
-              height: fc.integer({ min: 1, max: 0xffff }),
-              format: fc.constant([0, 0]),
-              interlace: fc.integer({ min: 0, max: 1 }),
-            }),
+      await withFuzzReplay(hugeRuns, (params) =>
+        fc.assert(
+          fc.asyncProperty(
+            fc.oneof(
+              // PNG: any size and format, followed by a little (irrelevant) image data.
+              fc.record({
+                png: fc.constant(true),
+                width: dims,
+                height: dims,
+                format: fc.constantFrom([0, 8], [2, 16], [3, 1], [4, 8], [6, 16]),
+                interlace: fc.integer({ min: 0, max: 1 }),
+              }),
+              // JPEG: 16-bit sizes, after an APP0 segment or not.
+              fc.record({
+                png: fc.constant(false),
+                width: fc.integer({ min: 1, max: 0xffff }),
+                height: fc.integer({ min: 1, max: 0xffff }),
+                format: fc.constant([0, 0]),
+                interlace: fc.integer({ min: 0, max: 1 }),
+              }),
+            ),
+            fc.integer({ min: 1, max: 2 ** 27 }),
+            async ({ png, width, height, format, interlace }, limit) => {
+              await breathe();
+              fc.pre(width * height > limit);
+              const bytes = png
+                ? concat(
+                    SIGNATURE,
+                    ihdr(width, height, format[1], format[0], interlace),
+                    chunk('IDAT', deflateSync(new Uint8Array(64))),
+                    IEND,
+                  )
+                : concat(
+                    Uint8Array.of(0xff, 0xd8),
+                    interlace ? Uint8Array.of(0xff, 0xe0, 0, 4, 0, 0) : new Uint8Array(0),
+                    Uint8Array.of(
+                      0xff,
+                      0xc0,
+                      0,
+                      17,
+                      8,
+                      height >> 8,
+                      height & 255,
+                      width >> 8,
+                      width & 255,
+                      3,
+                    ),
+                    new Uint8Array(64),
+                  );
+              const before = process.memoryUsage().arrayBuffers;
+              const t0 = performance.now();
+              let err: unknown;
+              try {
+                decodeImage(bytes, { maxPixels: limit });
+              } catch (e) {
+                err = e;
+              }
+              expectFast(performance.now() - t0, HEADER_MS, () => {
+                try {
+                  decodeImage(bytes, { maxPixels: limit });
+                } catch {}
+              });
+              expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(1 << 20);
+              expectTypedError(err);
+              expect(err.code).toBe('E_IMAGE');
+              expect(err.message).toMatch(
+                new RegExp(
+                  `^image is ${width}x${height} = [\\d.e+]+ MP, over the [\\d.e+-]+ MP limit; pass maxPixels`,
+                ),
+              );
+            },
           ),
-          fc.integer({ min: 1, max: 2 ** 27 }),
-          async ({ png, width, height, format, interlace }, limit) => {
-            await breathe();
-            fc.pre(width * height > limit);
-            const bytes = png
-              ? concat(
-                  SIGNATURE,
-                  ihdr(width, height, format[1], format[0], interlace),
-                  chunk('IDAT', deflateSync(new Uint8Array(64))),
-                  IEND,
-                )
-              : concat(
-                  Uint8Array.of(0xff, 0xd8),
-                  interlace ? Uint8Array.of(0xff, 0xe0, 0, 4, 0, 0) : new Uint8Array(0),
-                  Uint8Array.of(0xff, 0xc0, 0, 17, 8, height >> 8, height & 255, width >> 8, width & 255, 3),
-                  new Uint8Array(64),
-                );
-            const before = process.memoryUsage().arrayBuffers;
-            const t0 = performance.now();
-            let err: unknown;
-            try {
-              decodeImage(bytes, { maxPixels: limit });
-            } catch (e) {
-              err = e;
-            }
-            expect(performance.now() - t0).toBeLessThan(HEADER_MS);
-            expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(1 << 20);
-            expectTypedError(err);
-            expect(err.code).toBe('E_IMAGE');
-            expect(err.message).toMatch(
-              new RegExp(
-                `^image is ${width}x${height} = [\\d.e+]+ MP, over the [\\d.e+-]+ MP limit; pass maxPixels`,
-              ),
-            );
-          },
+          params,
         ),
-        hugeRuns,
       );
     },
     timeoutFor(hugeRuns.numRuns),
