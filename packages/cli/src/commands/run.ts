@@ -26,6 +26,12 @@ export interface RunCommandOptions {
 export interface RunResult {
   output: string;
   backend: string;
+  /** What the backend runs (`Backend.runtime()`, e.g. `wasm-simd`; else the backend's name). */
+  engine: string;
+  /** Threads it runs on (1 where the backend does not say). */
+  threads: number;
+  /** One line on engine, threads and why (e.g. `wasm-simd x2`), where the backend says. */
+  runtime?: string;
   tensors: Record<string, number[]>;
   timing?: TimingSummary;
 }
@@ -87,9 +93,13 @@ export async function runCommand(opts: RunCommandOptions, print: (line: string) 
     backend: backend.name,
     arch: model.config.arch,
   });
+  const rt = backend.runtime?.();
   const result: RunResult = {
     output: opts.output,
     backend: backend.name,
+    engine: rt?.engine ?? backend.name,
+    threads: rt?.threads ?? 1,
+    runtime: rt?.summary,
     tensors: Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, [...v.shape]])),
     timing,
   };
@@ -98,7 +108,8 @@ export async function runCommand(opts: RunCommandOptions, print: (line: string) 
     const list = Object.entries(result.tensors)
       .map(([k, s]) => `${k} [${s.join(',')}]`)
       .join(', ');
-    print(`wrote ${opts.output}: ${list} (${model.describe()}, backend ${backend.name})`);
+    const runs = rt ? `, ${rt.summary}` : '';
+    print(`wrote ${opts.output}: ${list} (${model.describe()}, backend ${backend.name}${runs})`);
     if (timing) print(`forward: ${formatTiming(timing)}`);
   }
   compiled.dispose();
