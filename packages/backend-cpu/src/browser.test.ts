@@ -29,6 +29,10 @@ const PAGE =
 async function serve(script: string): Promise<Server> {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
     const [, kind, file] = url.pathname.split('/');
     const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
     if (kind === 'isolated') {
