@@ -6,6 +6,7 @@ import { availableParallelism, freemem, totalmem } from 'node:os';
 import { type Graph, graphCost, lowerGraph, planMemory } from '@wf/core';
 import { analyticCurve } from './analytic.js';
 import { loadAnchors } from './anchors.js';
+import { type BrowserBenchOptions, type BrowserResults, runBrowserBench } from './browser/run-browser.js';
 import { deriveChecks, deriveCrossovers, deriveFits, deriveRatios, deriveThroughput } from './derive.js';
 import { ortNodeEngine } from './engines/ort-node.js';
 import { ortWebEngine } from './engines/ort-web.js';
@@ -80,6 +81,10 @@ export interface BenchConfig {
   /** Notes and phases (default: nothing). */
   log?: (line: string) => void;
   progress?: BenchProgress;
+  /** The Node measurements (default true); false with `browser` runs the browser bench alone. */
+  node?: boolean;
+  /** `--browser`: also run WFM-T in headless Chromium (see browser/run-browser.ts). */
+  browser?: boolean | Omit<BrowserBenchOptions, 'quick' | 'sharedDir'>;
 }
 
 interface Point {
@@ -146,7 +151,8 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
   // Quick mode (CI, about a minute) measures the cpu backend and the peers unless --backend names others;
   // the gpu.js modes (software GL and WASM here) are full-mode rows or asked for by name.
   const quickDefault = config.mode === 'quick' ? ['cpu', 'cpu:plain', 'peers'] : undefined;
-  const include = engineFilter(config.engines?.length ? config.engines : quickDefault);
+  const filter = engineFilter(config.engines?.length ? config.engines : quickDefault);
+  const include = config.node === false ? () => false : filter;
   const sharedDir = findSharedDir(config.sharedDir);
   const skipped: SkipRow[] = [];
   const skip = (what: string, reason: string) => {
@@ -358,6 +364,18 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
   // (quick mode caps the slow engines below it by design).
   const checked = ours.filter((e) => e === 'cpu' || fits.some((f) => f.engine === e && f.range === 'check'));
   const checks = checked.flatMap((e) => deriveChecks(fits, crossovers, e, config.checkStat));
+  let browser: BrowserResults | undefined;
+  if (config.browser) {
+    phase('browser', 'browser: WFM-T in headless Chromium');
+    if (!sharedDir) throw new OptionError('--browser needs the shared folder (../shared, or WF_SHARED)');
+    browser = await runBrowserBench({
+      ...(typeof config.browser === 'object' ? config.browser : {}),
+      ...(config.threads ? { threads: config.threads } : {}),
+      quick: config.mode === 'quick',
+      sharedDir,
+      log,
+    });
+  }
   phase('done');
   return {
     schema: SCHEMA_ID,
@@ -394,6 +412,7 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
     checks,
     skipped,
     phases,
+    ...(browser ? { browser } : {}),
   };
 }
 

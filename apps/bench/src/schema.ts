@@ -1,5 +1,6 @@
 // The results file (`results.json`): its TypeScript types and a validator. README.md documents every
 // field; `SCHEMA_ID` changes whenever a field changes meaning or is removed.
+import type { BrowserResults } from './browser/run-browser.js';
 import type { Crossover } from './crossover.js';
 import type { RepPolicy } from './interleave.js';
 
@@ -283,6 +284,8 @@ export interface BenchResults {
   skipped: SkipRow[];
   /** Wall time of each phase of the run. */
   phases: { name: string; ms: number }[];
+  /** `--browser`: WFM-T in headless Chromium on an isolated and an ordinary page (issue 15). */
+  browser?: BrowserResults;
 }
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -385,5 +388,21 @@ export function validateResults(value: unknown): string[] {
     if (!isObj(c) || typeof c.pass !== 'boolean' || typeof c.name !== 'string')
       errs.push(`checks[${i}]: needs name and pass`);
   });
+  if (r.browser !== undefined) {
+    const b = r.browser;
+    if (!isObj(b) || !Array.isArray(b.rows) || !Array.isArray(b.pages) || !Array.isArray(b.ratios))
+      errs.push('browser: needs pages, rows and ratios');
+    else
+      (b.rows as unknown[]).forEach((row, i) => {
+        const ok =
+          isObj(row) &&
+          (row.page === 'isolated' || row.page === 'plain') &&
+          typeof row.engine === 'string' &&
+          isNum(row.medianMs) &&
+          Array.isArray(row.samplesMs) &&
+          row.samplesMs.length === row.runs;
+        if (!ok) errs.push(`browser.rows[${i}]: needs page, engine, medianMs and runs samples`);
+      });
+  }
   return errs;
 }
