@@ -130,7 +130,7 @@ export const THREADS_NOTICE =
   '@wf/backend-cpu: WebAssembly SIMD runs on one thread because this page is not cross-origin isolated ' +
   '(no SharedArrayBuffer). To use every core, serve the page with the headers ' +
   '"Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp" ' +
-  '(or "credentialless"); see the docs page "Threads in the browser".';
+  '(or "credentialless"); see "Threads in the browser" in the backends guide (docs/guide/backends.md).';
 
 /** A storage block: an ArrayBuffer, or a region of the wasm engine's shared heap. */
 export type CpuStorage = ArrayBuffer | { readonly offset: number; readonly bytes: number };
