@@ -11,7 +11,8 @@ import { deriveChecks, deriveCrossovers, deriveFits, deriveRatios, deriveThrough
 import { ortNodeEngine } from './engines/ort-node.js';
 import { ortWebEngine } from './engines/ort-web.js';
 import { oursEngines } from './engines/ours.js';
-import type { Engine } from './engines/types.js';
+import type { Engine, Runner } from './engines/types.js';
+import { type InterferenceRow, measureInterference } from './interference.js';
 import type { RepPolicy } from './interleave.js';
 import { machineInfo } from './machine.js';
 import { getGc, growthPerStep, RssSampler, snapshot } from './memory.js';
@@ -348,6 +349,28 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
   } else if (config.extras !== false) {
     skip('issue 6 extras', 'they need wfm-tiny at 224 px (196 tokens) in the sweep');
   }
+  // Issue 15: each engine alone and interleaved with the others (WFM-T 224 px), when peers ran.
+  let interference: InterferenceRow[] = [];
+  const withPeers = engines.filter(
+    (e) => !e.unsupported('wfm-tiny', 196, 1) && engineCap(caps, e.name) === undefined,
+  );
+  if (extras && withPeers.some((e) => e.kind === 'peer') && withPeers.some((e) => e.kind === 'ours')) {
+    phase('interference', 'alone vs interleaved (WFM-T 224 px)');
+    const graph = graphOf({ workload: 'models', model: 'wfm-tiny', tokens: 196, batch: 1, purpose: 'sweep' });
+    const prepared: { name: string; runner: Runner }[] = [];
+    try {
+      for (const e of withPeers)
+        prepared.push({
+          name: e.name,
+          runner: await e.prepare({ model: 'wfm-tiny', tokens: 196, batch: 1, graph: () => graph }),
+        });
+      interference = await measureInterference(prepared, config.mode === 'quick' ? 3 : 8);
+    } catch (e) {
+      skip('interference', (e as Error).message.split('\n')[0]);
+    } finally {
+      for (const p of prepared) await p.runner.dispose();
+    }
+  }
   await sampler?.close();
   for (const e of engines) await e.close();
 
@@ -412,6 +435,7 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
     checks,
     skipped,
     phases,
+    ...(interference.length ? { interference } : {}),
     ...(browser ? { browser } : {}),
   };
 }

@@ -73,6 +73,10 @@ export function summaryLines(r: BenchResults): string[] {
     lines.push(
       `  steady memory ${s.engine} over ${s.runs} runs: ${s.steady ? 'no growth' : 'GROWS'} (heap ${fmtNum(s.growthBytesPerRun.heapUsed, 0)} B/run, external ${fmtNum(s.growthBytesPerRun.external, 0)} B/run)`,
     );
+  for (const x of r.interference ?? [])
+    lines.push(
+      `  ${x.engine} WFM-T 224 px alone ${fmtNum(x.aloneMedianMs, 3)} ms, interleaved with ${x.with.join(', ')} ${fmtNum(x.interleavedMedianMs, 3)} ms (x${fmtNum(x.ratio, 3)})`,
+    );
   for (const b of r.browser?.rows ?? [])
     lines.push(
       `  browser ${b.page.padEnd(8)} ${b.engine.padEnd(14)} ${fmtNum(b.medianMs, 3)} ms median (${b.detail}; max err ${b.maxAbsErr.toExponential(1)})`,

@@ -126,6 +126,18 @@ export function renderHtml(r: BenchResults, chartJs: string = chartJsSource()): 
         ]),
       )}`
     : '';
+  const interference = r.interference?.length
+    ? `<h2>Alone and interleaved (WFM-T 224 px, batch 1)</h2>${table(
+        ['engine', 'interleaved with', 'alone median ms', 'interleaved median ms', 'interleaved / alone'],
+        r.interference.map((x) => [
+          x.engine,
+          x.with.join(', '),
+          fmtNum(x.aloneMedianMs, 3),
+          fmtNum(x.interleavedMedianMs, 3),
+          fmtNum(x.ratio, 3),
+        ]),
+      )}`
+    : '';
   const b = r.browser;
   const browser = b
     ? `<h2>In the browser: WFM-T ${b.px} px, batch ${b.batch} (${esc(b.browser)}, headless)</h2>
@@ -233,6 +245,7 @@ run with the compared workloads interleaved. Run ${esc(r.createdAt)}, ${(r.durat
 ${esc(engineLine(r))}. The PyTorch curves come from another machine (H200 host): compare their shape only.</p>
 ${charts}
 ${checks}
+${interference}
 ${browser}
 <h2>Slopes of latency against tokens</h2>
 ${fits}

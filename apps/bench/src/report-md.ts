@@ -236,6 +236,26 @@ export function renderMarkdown(r: BenchResults): string {
       '',
     );
   }
+  if (r.interference?.length) {
+    out.push(
+      '## Alone and interleaved (WFM-T 224 px, batch 1)',
+      '',
+      'Each engine in blocks of runs with nothing else between them, and interleaved run by run with the others; ' +
+        'a ratio above 1 means the engine before it slows it down.',
+      '',
+      table(
+        ['engine', 'interleaved with', 'alone (median)', 'interleaved (median)', 'interleaved / alone'],
+        r.interference.map((x) => [
+          x.engine,
+          x.with.join(', '),
+          fmtMs(x.aloneMedianMs),
+          fmtMs(x.interleavedMedianMs),
+          fmtNum(x.ratio, 3),
+        ]),
+      ),
+      '',
+    );
+  }
   if (r.browser) {
     const b = r.browser;
     out.push(

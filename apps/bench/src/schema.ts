@@ -2,6 +2,7 @@
 // field; `SCHEMA_ID` changes whenever a field changes meaning or is removed.
 import type { BrowserResults } from './browser/run-browser.js';
 import type { Crossover } from './crossover.js';
+import type { InterferenceRow } from './interference.js';
 import type { RepPolicy } from './interleave.js';
 
 /** Identifier and version of the results format. */
@@ -284,6 +285,8 @@ export interface BenchResults {
   skipped: SkipRow[];
   /** Wall time of each phase of the run. */
   phases: { name: string; ms: number }[];
+  /** Each engine's WFM-T 224 px median alone and interleaved with the others (issue 15), when peers ran. */
+  interference?: InterferenceRow[];
   /** `--browser`: WFM-T in headless Chromium on an isolated and an ordinary page (issue 15). */
   browser?: BrowserResults;
 }
