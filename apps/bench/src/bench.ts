@@ -352,7 +352,8 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
   // Issue 15: each engine alone and interleaved with the others (WFM-T 224 px), when peers ran.
   let interference: InterferenceRow[] = [];
   const withPeers = engines.filter(
-    (e) => !e.unsupported('wfm-tiny', 196, 1) && engineCap(caps, e.name) === undefined,
+    (e) =>
+      !e.unsupported('wfm-tiny', 196, 1) && (engineCap(caps, e.name) ?? 196) >= 196 && e.name !== 'cpu:plain',
   );
   if (extras && withPeers.some((e) => e.kind === 'peer') && withPeers.some((e) => e.kind === 'ours')) {
     phase('interference', 'alone vs interleaved (WFM-T 224 px)');
