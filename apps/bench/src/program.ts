@@ -75,7 +75,7 @@ export function summaryLines(r: BenchResults): string[] {
     );
   for (const x of r.interference ?? [])
     lines.push(
-      `  ${x.engine} WFM-T 224 px alone ${fmtNum(x.aloneMedianMs, 3)} ms, interleaved with ${x.with.join(', ')} ${fmtNum(x.interleavedMedianMs, 3)} ms (x${fmtNum(x.ratio, 3)})`,
+      `  ${x.engine} WFM-T 224 px alone ${fmtNum(x.aloneMedianMs, 3)} ms, interleaved with ${x.with} ${fmtNum(x.interleavedMedianMs, 3)} ms (x${fmtNum(x.ratio, 3)})`,
     );
   for (const b of r.browser?.rows ?? [])
     lines.push(

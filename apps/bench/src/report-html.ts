@@ -131,7 +131,7 @@ export function renderHtml(r: BenchResults, chartJs: string = chartJsSource()): 
         ['engine', 'interleaved with', 'alone median ms', 'interleaved median ms', 'interleaved / alone'],
         r.interference.map((x) => [
           x.engine,
-          x.with.join(', '),
+          x.with,
           fmtNum(x.aloneMedianMs, 3),
           fmtNum(x.interleavedMedianMs, 3),
           fmtNum(x.ratio, 3),

@@ -240,14 +240,14 @@ export function renderMarkdown(r: BenchResults): string {
     out.push(
       '## Alone and interleaved (WFM-T 224 px, batch 1)',
       '',
-      'Each engine in blocks of runs with nothing else between them, and interleaved run by run with the others; ' +
-        'a ratio above 1 means the engine before it slows it down.',
+      'Each engine in blocks of runs with nothing else between them, and interleaved run by run with one other engine; ' +
+        'a ratio above 1 means that other engine slows it down.',
       '',
       table(
         ['engine', 'interleaved with', 'alone (median)', 'interleaved (median)', 'interleaved / alone'],
         r.interference.map((x) => [
           x.engine,
-          x.with.join(', '),
+          x.with,
           fmtMs(x.aloneMedianMs),
           fmtMs(x.interleavedMedianMs),
           fmtNum(x.ratio, 3),
