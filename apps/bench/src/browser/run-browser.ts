@@ -237,6 +237,7 @@ export async function runBrowserBench(opts: BrowserBenchOptions): Promise<Browse
         if (m.type() !== 'debug') lines.push(`${m.type()}: ${m.text()}`);
       });
       page.on('pageerror', (e) => lines.push(`pageerror: ${e.message}`));
+      page.on('crash', () => lines.push('crash: the page crashed (renderer gone; out of memory?)'));
       await page.goto(`http://127.0.0.1:${port}/${kind}/`);
       await page.waitForFunction(() => typeof (globalThis as { wfBench?: unknown }).wfBench === 'object');
       const threads = opts.threads ?? Math.min(4, await page.evaluate(() => navigator.hardwareConcurrency));
@@ -252,10 +253,14 @@ export async function runBrowserBench(opts: BrowserBenchOptions): Promise<Browse
     }
     for (let r = 0; r < rounds; r++) {
       for (const p of pages) {
-        const times = (await p.page.evaluate(
-          (b) => (globalThis as unknown as { wfBench: PageApi }).wfBench.round(b),
-          block,
-        )) as Record<string, number[]>;
+        const times = (await p.page
+          .evaluate((b) => (globalThis as unknown as { wfBench: PageApi }).wfBench.round(b), block)
+          .catch((e: Error) => {
+            const why = p.lines.filter((l) => /^(crash|pageerror|error)/.test(l)).join('; ');
+            throw new Error(
+              `browser ${p.kind} page, round ${r + 1}: ${e.message.split('\n')[0]}${why ? ` (${why})` : ''}`,
+            );
+          })) as Record<string, number[]>;
         for (const [engine, ms] of Object.entries(times))
           p.samples.set(engine, [...(p.samples.get(engine) ?? []), ...ms]);
       }
