@@ -45,6 +45,12 @@ const guide: DefaultTheme.SidebarItem[] = [
 
 const base = process.env.WF_DOCS_BASE ?? '/';
 
+/** COOP/COEP: make the site's pages cross-origin isolated (every resource of the site is same-origin). */
+const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
 export default defineConfig({
   title: 'WeightFormer.js',
   description: 'Linear-time global visual modeling in JavaScript, on the backend each deployment needs.',
@@ -71,6 +77,10 @@ export default defineConfig({
   },
   vite: {
     plugins: [wfBackends()],
+    // Cross-origin isolation (SharedArrayBuffer), so that the playground's cpu backend runs WebAssembly
+    // SIMD on every core: `vitepress dev` sends these headers; `pnpm preview` (scripts/preview.mjs) too.
+    server: { headers: ISOLATION_HEADERS },
+    preview: { headers: ISOLATION_HEADERS },
     build: { chunkSizeWarningLimit: 2048 },
   },
 });

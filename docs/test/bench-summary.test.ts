@@ -93,6 +93,42 @@ describe('bench summary', () => {
     expect(s.fits[0].slope).toBe('1');
     expect(s.crossovers[0].tokens).toBe('–');
     expect(s.checks[0].pass).toBe('pass');
+    expect(s.browser).toEqual([]);
+  });
+
+  test('the browser section (pnpm bench --browser): one row per page and engine, and the ratios', () => {
+    const browser = {
+      rows: [
+        {
+          page: 'isolated',
+          engine: 'cpu',
+          detail: 'wasm-simd x2',
+          threads: 2,
+          medianMs: 45.2,
+          maxAbsErr: 9.5e-7,
+        },
+        {
+          page: 'plain',
+          engine: 'cpu',
+          detail: 'wasm-simd x1: page not cross-origin isolated',
+          threads: 1,
+          medianMs: 61,
+          maxAbsErr: 9.5e-7,
+        },
+      ],
+      ratios: [
+        { label: 'plain page: cpu / ort-web', ratio: 0.65, target: { op: '<=', value: 0.6 }, met: false },
+      ],
+    };
+    const s = summarizeBench({ ...sample, browser }, 'results.json');
+    if (s.status !== 'ok') throw new Error(s.status);
+    expect(s.browser.map((r) => [r.page, r['what runs'], r['median ms']])).toEqual([
+      ['cross-origin isolated', 'wasm-simd x2', '45.2'],
+      ['ordinary (no COOP/COEP)', 'wasm-simd x1: page not cross-origin isolated', '61'],
+    ]);
+    expect(s.browserRatios).toEqual([
+      { ratio: 'plain page: cpu / ort-web', value: '0.65', target: '<= 0.6', met: 'no' },
+    ]);
   });
 
   test('a file of another format or not an object is reported, not drawn', () => {

@@ -87,6 +87,30 @@ describe('playground', () => {
     );
   });
 
+  test('the cpu choice says what runs: one thread on an ordinary server, every core when isolated', async () => {
+    const label = (p: Page) => p.locator('[data-testid=backend] option[value=cpu]').textContent();
+    expect(await label(page)).toBe('cpu: WebAssembly SIMD, one thread (page not cross-origin isolated)');
+    // as served by `vitepress dev` and `pnpm preview` (COOP/COEP headers)
+    const isolated = await serveStatic(DIST, { isolated: true });
+    const p = await browser.newPage();
+    try {
+      const problems = collectErrors(p);
+      await p.goto(`${isolated.origin}/playground.html`);
+      await p.waitForSelector('[data-testid=playground][data-state=ready][data-backends=done]', {
+        timeout: 60_000,
+      });
+      const cores = await p.evaluate(() => navigator.hardwareConcurrency);
+      expect(await p.evaluate(() => crossOriginIsolated)).toBe(true);
+      expect(await label(p)).toBe(
+        cores > 1 ? `cpu: WebAssembly SIMD, ${cores} threads` : 'cpu: WebAssembly SIMD, one thread',
+      );
+      expect(problems).toEqual([]);
+    } finally {
+      await p.close();
+      await isolated.close();
+    }
+  });
+
   test('classifies digits drawn with the mouse, on every backend the browser offers', async () => {
     const digits = loadMnistDigits();
     const split = mnistTestSplit();

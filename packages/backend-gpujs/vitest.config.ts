@@ -3,4 +3,6 @@
 import { testReporters } from '@wf/test-fixtures/skip-reporter';
 import { defineConfig } from 'vitest/config';
 
-export default defineConfig({ test: { reporters: testReporters, testTimeout: 60_000, hookTimeout: 120_000 } });
+export default defineConfig({
+  test: { reporters: testReporters, testTimeout: 60_000, hookTimeout: 120_000 },
+});

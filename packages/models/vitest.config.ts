@@ -4,4 +4,6 @@
 import { testReporters } from '@wf/test-fixtures/skip-reporter';
 import { defineConfig } from 'vitest/config';
 
-export default defineConfig({ test: { reporters: testReporters, testTimeout: 120_000, hookTimeout: 120_000 } });
+export default defineConfig({
+  test: { reporters: testReporters, testTimeout: 120_000, hookTimeout: 120_000 },
+});

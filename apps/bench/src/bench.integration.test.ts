@@ -109,6 +109,16 @@ describe('quick bench (in process)', () => {
       expect(rows.every((r) => r.kind === 'peer' && r.threads === results.config.threads)).toBe(true);
     }
     expect(results.crossovers.some((c) => c.engine === 'ort-node' && c.workload === 'blocks')).toBe(true);
+    // issue 15: every engine's WFM-T 224 px median alone and interleaved with the others
+    expect(results.interference?.map((x) => `${x.engine}/${x.with}`)).toEqual([
+      'cpu/ort-node',
+      'cpu/ort-web',
+      'ort-node/cpu',
+      'ort-node/ort-web',
+      'ort-web/cpu',
+      'ort-web/ort-node',
+    ]);
+    for (const x of results.interference ?? []) expect(x.ratio).toBeGreaterThan(0);
     const web = results.ratios.find((r) => r.id === 'issue6/cpu/wfm-tiny-224-vs-ort-web')!;
     expect(web.ratio).toBeGreaterThan(0);
     expect(web.target).toMatchObject({ op: '<=', value: 1 });

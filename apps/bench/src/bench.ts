@@ -8,12 +8,14 @@ import { type Graph, graphCost, lowerGraph, planMemory } from '@wf/core';
 import { analyticCurve } from './analytic.js';
 import { loadAnchors } from './anchors.js';
 import { type BackwardRow, measureBackward } from './backward.js';
+import { type BrowserBenchOptions, type BrowserResults, runBrowserBench } from './browser/run-browser.js';
 import { deriveChecks, deriveCrossovers, deriveFits, deriveRatios, deriveThroughput } from './derive.js';
 import { ortNodeExportEngine } from './engines/ort-export.js';
 import { ortNodeEngine } from './engines/ort-node.js';
 import { ortWebEngine } from './engines/ort-web.js';
 import { oursEngines } from './engines/ours.js';
-import type { Engine } from './engines/types.js';
+import type { Engine, Runner } from './engines/types.js';
+import { type InterferenceRow, measureInterference } from './interference.js';
 import type { RepPolicy } from './interleave.js';
 import { machineInfo } from './machine.js';
 import { getGc, growthPerStep, RssSampler, snapshot } from './memory.js';
@@ -91,6 +93,10 @@ export interface BenchConfig {
   /** Notes and phases (default: nothing). */
   log?: (line: string) => void;
   progress?: BenchProgress;
+  /** The Node measurements (default true); false with `browser` runs the browser bench alone. */
+  node?: boolean;
+  /** `--browser`: also run WFM-T in headless Chromium (see browser/run-browser.ts). */
+  browser?: boolean | Omit<BrowserBenchOptions, 'quick' | 'sharedDir'>;
 }
 
 interface Point {
@@ -157,7 +163,8 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
   // Quick mode (CI, about a minute) measures the cpu backend and the peers unless --backend names others;
   // the gpu.js modes (software GL and WASM here) are full-mode rows or asked for by name.
   const quickDefault = config.mode === 'quick' ? ['cpu', 'cpu:plain', 'wf-ort', 'peers'] : undefined;
-  const include = engineFilter(config.engines?.length ? config.engines : quickDefault);
+  const filter = engineFilter(config.engines?.length ? config.engines : quickDefault);
+  const include = config.node === false ? () => false : filter;
   const sharedDir = findSharedDir(config.sharedDir);
   const skipped: SkipRow[] = [];
   const skip = (what: string, reason: string) => {
@@ -384,6 +391,30 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
       be.dispose();
     }
   }
+
+  // Issue 15: each engine alone and interleaved with the others (WFM-T 224 px), when peers ran.
+  let interference: InterferenceRow[] = [];
+  const withPeers = engines.filter(
+    (e) =>
+      !e.unsupported('wfm-tiny', 196, 1) && (engineCap(caps, e.name) ?? 196) >= 196 && e.name !== 'cpu:plain',
+  );
+  if (extras && withPeers.some((e) => e.kind === 'peer') && withPeers.some((e) => e.kind === 'ours')) {
+    phase('interference', 'alone vs interleaved (WFM-T 224 px)');
+    const graph = graphOf({ workload: 'models', model: 'wfm-tiny', tokens: 196, batch: 1, purpose: 'sweep' });
+    const prepared: { name: string; runner: Runner }[] = [];
+    try {
+      for (const e of withPeers)
+        prepared.push({
+          name: e.name,
+          runner: await e.prepare({ model: 'wfm-tiny', tokens: 196, batch: 1, graph: () => graph }),
+        });
+      interference = await measureInterference(prepared, config.mode === 'quick' ? 3 : 8);
+    } catch (e) {
+      skip('interference', (e as Error).message.split('\n')[0]);
+    } finally {
+      for (const p of prepared) await p.runner.dispose();
+    }
+  }
   await sampler?.close();
   for (const e of engines) await e.close();
 
@@ -400,6 +431,18 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
   // (quick mode caps the slow engines below it by design).
   const checked = ours.filter((e) => e === 'cpu' || fits.some((f) => f.engine === e && f.range === 'check'));
   const checks = checked.flatMap((e) => deriveChecks(fits, crossovers, e, config.checkStat));
+  let browser: BrowserResults | undefined;
+  if (config.browser) {
+    phase('browser', 'browser: WFM-T in headless Chromium');
+    if (!sharedDir) throw new OptionError('--browser needs the shared folder (../shared, or WF_SHARED)');
+    browser = await runBrowserBench({
+      ...(typeof config.browser === 'object' ? config.browser : {}),
+      ...(config.threads ? { threads: config.threads } : {}),
+      quick: config.mode === 'quick',
+      sharedDir,
+      log,
+    });
+  }
   phase('done');
   return {
     schema: SCHEMA_ID,
@@ -437,6 +480,8 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
     checks,
     skipped,
     phases,
+    ...(interference.length ? { interference } : {}),
+    ...(browser ? { browser } : {}),
   };
 }
 

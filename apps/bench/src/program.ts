@@ -75,6 +75,18 @@ export function summaryLines(r: BenchResults): string[] {
     lines.push(
       `  steady memory ${s.engine} over ${s.runs} runs: ${s.steady ? 'no growth' : 'GROWS'} (heap ${fmtNum(s.growthBytesPerRun.heapUsed, 0)} B/run, external ${fmtNum(s.growthBytesPerRun.external, 0)} B/run)`,
     );
+  for (const x of r.interference ?? [])
+    lines.push(
+      `  ${x.engine} WFM-T 224 px alone ${fmtNum(x.aloneMedianMs, 3)} ms, interleaved with ${x.with} ${fmtNum(x.interleavedMedianMs, 3)} ms (x${fmtNum(x.ratio, 3)})`,
+    );
+  for (const b of r.browser?.rows ?? [])
+    lines.push(
+      `  browser ${b.page.padEnd(8)} ${b.engine.padEnd(14)} ${fmtNum(b.medianMs, 3)} ms median (${b.detail}; max err ${b.maxAbsErr.toExponential(1)})`,
+    );
+  for (const x of r.browser?.ratios ?? [])
+    lines.push(
+      `  ${x.label}: ${fmtNum(x.ratio, 3)}${x.target ? ` (target ${x.target.op} ${x.target.value})` : ''}`,
+    );
   for (const c of r.checks) {
     const on = c.stat === 'cpu' ? 'CPU time' : `${c.stat} latency`;
     const value = c.name.includes('crossover')
@@ -137,6 +149,11 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
       '--no-relaxed-simd',
       "keep Node 20's default of WebAssembly relaxed SIMD off (on by default from Node 22 / Chrome 114)",
     )
+    .option(
+      '--browser',
+      'also run WFM-T (224 px) in headless Chromium: ours and onnxruntime-web, isolated and ordinary page',
+    )
+    .option('--no-node', 'skip the Node measurements (with --browser: the browser bench alone)')
     .option('--check', "exit 1 unless issue 5's checks pass on the cpu backend")
     .addOption(
       new Option('--check-stat <stat>', 'times the checks read: min or median latency, or cpu time')
@@ -171,6 +188,8 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
           ...(o.reps !== undefined ? { reps: o.reps } : {}),
           ...(o.warmup !== undefined ? { warmup: o.warmup } : {}),
         },
+        browser: o.browser === true,
+        node: o.node,
         log: o.verbose ? (l) => io.err(`  ${l}`) : undefined,
         progress: o.progress ? bar : undefined,
       };

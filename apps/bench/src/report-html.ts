@@ -126,6 +126,44 @@ export function renderHtml(r: BenchResults, chartJs: string = chartJsSource()): 
         ]),
       )}`
     : '';
+  const interference = r.interference?.length
+    ? `<h2>Alone and interleaved (WFM-T 224 px, batch 1)</h2>${table(
+        ['engine', 'interleaved with', 'alone median ms', 'interleaved median ms', 'interleaved / alone'],
+        r.interference.map((x) => [
+          x.engine,
+          x.with,
+          fmtNum(x.aloneMedianMs, 3),
+          fmtNum(x.interleavedMedianMs, 3),
+          fmtNum(x.ratio, 3),
+        ]),
+      )}`
+    : '';
+  const b = r.browser;
+  const browser = b
+    ? `<h2>In the browser: WFM-T ${b.px} px, batch ${b.batch} (${esc(b.browser)}, headless)</h2>
+<p>Isolated page: COOP/COEP headers (SharedArrayBuffer, threads); ordinary page: no headers. ${b.rounds} rounds of
+${b.block} runs per engine in a row, pages alternating; errors against the float64 PyTorch fixture.</p>${table(
+        ['page', 'engine', 'threads', 'what runs', 'median ms', 'min ms', 'runs', 'max abs err', 'top-1'],
+        b.rows.map((x) => [
+          x.page,
+          x.engine,
+          String(x.threads),
+          x.detail,
+          fmtNum(x.medianMs, 3),
+          fmtNum(x.minMs, 3),
+          String(x.runs),
+          x.maxAbsErr.toExponential(1),
+          x.top1 ? 'yes' : 'no',
+        ]),
+      )}${table(
+        ['ratio (< 1: ours faster)', 'value', 'target'],
+        b.ratios.map((x) => [
+          x.label,
+          fmtNum(x.ratio, 3),
+          x.target ? `${x.target.op} ${x.target.value}: ${x.met ? 'met' : 'not met'}` : '',
+        ]),
+      )}`
+    : '';
   const fits = table(
     ['network', 'engine', 'range', 'tokens', 'slope (median)', 'slope (min)', 'slope (CPU)'],
     r.fits.map((f) => [
@@ -207,6 +245,8 @@ run with the compared workloads interleaved. Run ${esc(r.createdAt)}, ${(r.durat
 ${esc(engineLine(r))}. The PyTorch curves come from another machine (H200 host): compare their shape only.</p>
 ${charts}
 ${checks}
+${interference}
+${browser}
 <h2>Slopes of latency against tokens</h2>
 ${fits}
 <h2>Crossover</h2>

@@ -267,6 +267,71 @@ export function renderMarkdown(r: BenchResults): string {
       '',
     );
   }
+  if (r.interference?.length) {
+    out.push(
+      '## Alone and interleaved (WFM-T 224 px, batch 1)',
+      '',
+      'Each engine in blocks of runs with nothing else between them, and interleaved run by run with one other engine; ' +
+        'a ratio above 1 means that other engine slows it down.',
+      '',
+      table(
+        ['engine', 'interleaved with', 'alone (median)', 'interleaved (median)', 'interleaved / alone'],
+        r.interference.map((x) => [
+          x.engine,
+          x.with,
+          fmtMs(x.aloneMedianMs),
+          fmtMs(x.interleavedMedianMs),
+          fmtNum(x.ratio, 3),
+        ]),
+      ),
+      '',
+    );
+  }
+  if (r.browser) {
+    const b = r.browser;
+    out.push(
+      `## In the browser: WFM-T ${b.px} px, batch ${b.batch} (${b.browser}, headless)`,
+      '',
+      `Isolated page: COOP/COEP headers (SharedArrayBuffer, threads); ordinary page: no headers. ${b.rounds} rounds, ` +
+        `each running every engine ${b.block} times in a row, pages alternating; errors against the float64 PyTorch fixture.`,
+      '',
+      table(
+        ['page', 'engine', 'threads', 'what runs', 'median', 'min', 'runs', 'max abs err', 'top-1'],
+        b.rows.map((x) => [
+          x.page,
+          x.engine,
+          String(x.threads),
+          x.detail,
+          fmtMs(x.medianMs),
+          fmtMs(x.minMs),
+          String(x.runs),
+          x.maxAbsErr.toExponential(1),
+          x.top1 ? 'yes' : 'NO',
+        ]),
+      ),
+      '',
+    );
+    if (b.ratios.length)
+      out.push(
+        table(
+          ['ratio (< 1: ours faster)', 'value', 'target'],
+          b.ratios.map((x) => [
+            x.label,
+            fmtNum(x.ratio, 3),
+            x.target ? `${x.target.op} ${x.target.value}: ${x.met ? 'met' : 'not met'}` : '',
+          ]),
+        ),
+        '',
+      );
+    if (b.skipped.length)
+      out.push(
+        table(
+          ['page', 'engine', 'skipped because'],
+          b.skipped.map((x) => [x.page, x.engine, x.reason]),
+        ),
+        '',
+      );
+  }
   if (r.analytic.length) {
     out.push('## Cost model: GFLOP of one forward pass (batch 1)', '');
     const tokens = [...new Set(r.analytic.flatMap((a) => a.points.map((p) => p.tokens)))].sort(

@@ -1,7 +1,9 @@
 // The results file (`results.json`): its TypeScript types and a validator. README.md documents every
 // field; `SCHEMA_ID` changes whenever a field changes meaning or is removed.
 import type { BackwardRow } from './backward.js';
+import type { BrowserResults } from './browser/run-browser.js';
 import type { Crossover } from './crossover.js';
+import type { InterferenceRow } from './interference.js';
 import type { RepPolicy } from './interleave.js';
 
 /** Identifier and version of the results format. */
@@ -288,6 +290,10 @@ export interface BenchResults {
   skipped: SkipRow[];
   /** Wall time of each phase of the run. */
   phases: { name: string; ms: number }[];
+  /** Each engine's WFM-T 224 px median alone and interleaved with the others (issue 15), when peers ran. */
+  interference?: InterferenceRow[];
+  /** `--browser`: WFM-T in headless Chromium on an isolated and an ordinary page (issue 15). */
+  browser?: BrowserResults;
 }
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -390,5 +396,21 @@ export function validateResults(value: unknown): string[] {
     if (!isObj(c) || typeof c.pass !== 'boolean' || typeof c.name !== 'string')
       errs.push(`checks[${i}]: needs name and pass`);
   });
+  if (r.browser !== undefined) {
+    const b = r.browser;
+    if (!isObj(b) || !Array.isArray(b.rows) || !Array.isArray(b.pages) || !Array.isArray(b.ratios))
+      errs.push('browser: needs pages, rows and ratios');
+    else
+      (b.rows as unknown[]).forEach((row, i) => {
+        const ok =
+          isObj(row) &&
+          (row.page === 'isolated' || row.page === 'plain') &&
+          typeof row.engine === 'string' &&
+          isNum(row.medianMs) &&
+          Array.isArray(row.samplesMs) &&
+          row.samplesMs.length === row.runs;
+        if (!ok) errs.push(`browser.rows[${i}]: needs page, engine, medianMs and runs samples`);
+      });
+  }
   return errs;
 }

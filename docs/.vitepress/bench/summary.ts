@@ -52,6 +52,9 @@ export type BenchSummary =
       ratios: TableRow[];
       checks: TableRow[];
       skipped: TableRow[];
+      /** `pnpm bench --browser`: WFM-T in headless Chromium, isolated and ordinary page. */
+      browser: TableRow[];
+      browserRatios: TableRow[];
     };
 
 type Obj = Record<string, unknown>;
@@ -153,5 +156,19 @@ export function summarizeBench(raw: unknown, path: string): BenchSummary {
       pass: c.pass ? 'pass' : 'FAIL',
     })),
     skipped: arr(raw.skipped).map((s) => ({ what: str(s.what), reason: str(s.reason) })),
+    browser: arr(isObj(raw.browser) ? raw.browser.rows : undefined).map((r) => ({
+      page: str(r.page) === 'plain' ? 'ordinary (no COOP/COEP)' : 'cross-origin isolated',
+      engine: str(r.engine),
+      'what runs': str(r.detail),
+      threads: str(r.threads),
+      'median ms': fmt(r.medianMs),
+      'max abs err': num(r.maxAbsErr) === undefined ? '–' : (r.maxAbsErr as number).toExponential(1),
+    })),
+    browserRatios: arr(isObj(raw.browser) ? raw.browser.ratios : undefined).map((r) => ({
+      ratio: str(r.label),
+      value: fmt(r.ratio),
+      target: isObj(r.target) ? `${str(r.target.op)} ${str(r.target.value)}` : '–',
+      met: r.met === null || r.met === undefined ? '–' : r.met ? 'yes' : 'no',
+    })),
   };
 }

@@ -1,10 +1,12 @@
-// The playground's backend choices: the reference cpu backend always, and the gpu.js modes (webgpu,
-// webgl2, webasm) when the build bundled @wf/backend-gpujs. Each choice is proven by creating it: a mode
-// the browser cannot run is listed as unavailable with the reason the backend gave.
+// The playground's backend choices: the cpu backend always (its label says what actually runs:
+// WebAssembly SIMD on N threads on a cross-origin isolated page, on one thread elsewhere, or plain
+// JavaScript), and the gpu.js modes (webgpu, webgl2, webasm) when the build bundled @wf/backend-gpujs.
+// Each choice is proven by creating it: a mode the browser cannot run is listed as unavailable with the
+// reason the backend gave.
 
 import { loadGpujs } from 'virtual:wf-backends';
 import { createCpuBackend } from '@wf/backend-cpu';
-import type { AnyBackend } from '@wf/core';
+import type { AnyBackend, BackendRuntime } from '@wf/core';
 
 /** One entry of the backend picker. */
 export interface BackendChoice {
@@ -47,8 +49,11 @@ async function create(id: string): Promise<AnyBackend> {
 
 /** Lists every choice with its availability in this browser (gpu.js modes are created to find out). */
 export async function detectBackends(): Promise<BackendChoice[]> {
+  const cpu = await backendFor('cpu');
+  await cpu.ready; // the worker threads, where the page may have them
+  const rt = cpu.runtime?.();
   const out: BackendChoice[] = [
-    { id: 'cpu', label: 'cpu (reference kernels)', available: true, note: 'plain JavaScript' },
+    { id: 'cpu', label: cpuLabel(rt), available: true, note: rt?.summary ?? 'cpu' },
   ];
   for (const mode of GPUJS_BROWSER_MODES) {
     const id = `gpujs:${mode}`;
@@ -65,4 +70,16 @@ export async function detectBackends(): Promise<BackendChoice[]> {
     }
   }
   return out;
+}
+
+/**
+ * The cpu choice's label from what runs: `cpu: WebAssembly SIMD, 2 threads`, `cpu: WebAssembly SIMD, one
+ * thread (page not cross-origin isolated)` or `cpu: plain JavaScript (...)`.
+ */
+export function cpuLabel(rt: BackendRuntime | undefined): string {
+  if (!rt) return 'cpu';
+  const why = rt.reason ? ` (${rt.reason})` : '';
+  if (rt.engine === 'wasm-simd')
+    return `cpu: WebAssembly SIMD, ${rt.threads === 1 ? 'one thread' : `${rt.threads} threads`}${why}`;
+  return `cpu: ${rt.engine === 'plain' ? 'plain JavaScript reference kernels' : 'JavaScript kernels'}${why}`;
 }

@@ -30,8 +30,14 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-/** Serves `root` on an ephemeral port of 127.0.0.1. */
-export async function serveStatic(root: string): Promise<StaticServer> {
+/**
+ * Serves `root` on an ephemeral port of 127.0.0.1; `isolated`: with the COOP/COEP headers that make pages
+ * cross-origin isolated (as `pnpm preview` and `vitepress dev` send them).
+ */
+export async function serveStatic(root: string, { isolated = false } = {}): Promise<StaticServer> {
+  const extra: Record<string, string> = isolated
+    ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' }
+    : {};
   const requests: StaticServer['requests'] = [];
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -42,10 +48,11 @@ export async function serveStatic(root: string): Promise<StaticServer> {
     const status = ok ? 200 : 404;
     requests.push({ path: url.pathname, status });
     if (!ok) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      res.writeHead(404, { ...extra, 'content-type': 'text/plain' }).end('not found');
       return;
     }
     res.writeHead(200, {
+      ...extra,
       'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
       'content-length': statSync(file).size,
       'cache-control': 'no-store',

@@ -15,3 +15,10 @@ const fixtures = {
 
 describeConformance('cpu (plain kernels)', () => createCpuBackend({ kernels: 'plain' }), { fixtures });
 describeConformance('cpu (fast kernels)', () => createCpuBackend(), { fixtures });
+// As on an ordinary web page (no SharedArrayBuffer): WebAssembly SIMD on one thread over a plain memory,
+// starting at 64 KiB so that the heap grows (detaching every view) inside kernels of the first runs.
+describeConformance(
+  'cpu (fast kernels, plain heap, one thread)',
+  () => createCpuBackend({ sharedMemory: false, initialHeapBytes: 1 << 16 }),
+  { fixtures },
+);

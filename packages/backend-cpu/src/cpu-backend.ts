@@ -4,7 +4,9 @@ import {
   type Backend,
   type BackendCapabilities,
   BackendError,
+  type BackendRuntime,
   fmtShape,
+  type Kernel,
   type KernelRegistry,
   sameShape,
   sizeOf,
@@ -13,7 +15,7 @@ import {
   type TensorType,
 } from '@wf/core';
 import ndarray from 'ndarray';
-import { MAX_HEAP_BYTES, WasmHeap } from './fast/heap.js';
+import { MAX_HEAP_BYTES, sharedMemoryAvailable, WasmHeap } from './fast/heap.js';
 import { relaxedSimdSupported } from './fast/wasm-emitter.js';
 import type { ScratchProvider } from './fast-kernels/attention.js';
 import { fastDynWeightKernels } from './fast-kernels/dyn-weight.js';
@@ -73,17 +75,30 @@ export interface CpuBackendOptions {
   /** `fast` (default): optimized kernels and fused linear/affine epilogues; `plain`: the reference kernels. */
   kernels?: 'fast' | 'plain';
   /**
-   * Matrix products of the fast kernels: `wasm` (default where WebAssembly SIMD and SharedArrayBuffer
-   * exist): generated SIMD kernels on a shared heap, split over worker threads; `js`: portable loops.
+   * Matrix products of the fast kernels: `wasm` (default where WebAssembly SIMD exists): generated SIMD
+   * kernels on a WebAssembly heap, split over worker threads where shared memory exists; `js`: portable
+   * loops.
    */
   engine?: 'wasm' | 'js';
   /** Threads for matrix products, the calling one included (default: all cores). */
   threads?: number;
+  /**
+   * Shared heap memory, needed for threads (default: where SharedArrayBuffer exists, i.e. Node and
+   * cross-origin isolated pages). `false`: a plain memory and one thread, as on an ordinary web page.
+   */
+  sharedMemory?: boolean;
   /** Largest heap in bytes for the wasm engine (default and maximum: 2 GiB - 64 KiB). */
   maxHeapBytes?: number;
+  /** First size of the wasm engine's heap in bytes (default 16 MiB; it grows on demand). */
+  initialHeapBytes?: number;
+  /**
+   * Where the one-time notice goes when the wasm engine runs on one thread for want of cross-origin
+   * isolation (default `console.info`; `null`: no notice).
+   */
+  notice?: ((message: string) => void) | null;
   /**
    * Whether this backend shares one heap and one set of worker threads with the other cpu backends of the
-   * process (default: true when neither `threads` nor `maxHeapBytes` is given). Each backend still owns
+   * process (default: true when none of `threads`, `maxHeapBytes`, `initialHeapBytes` and `sharedMemory` is given). Each backend still owns
    * its storage, freed by `dispose`; the threads stop when the last sharing backend is disposed or
    * garbage-collected. Without sharing, every backend starts its own worker threads (about 9 MB each).
    */
@@ -100,12 +115,17 @@ interface SharedEngine {
 
 let sharedEngine: SharedEngine | undefined;
 
-/** The process's shared heap and engine (a new one when relaxed SIMD was turned on since). */
+/**
+ * The process's shared heap and engine (a new one when relaxed SIMD was turned on since): on shared
+ * memory with all cores where SharedArrayBuffer exists, else on a plain memory with one thread.
+ */
 function acquireShared(): SharedEngine {
   const relaxed = relaxedSimdSupported();
   if (!sharedEngine || sharedEngine.relaxed !== relaxed) {
-    const heap = new WasmHeap({ maximumBytes: MAX_HEAP_BYTES });
-    sharedEngine = { heap, engine: new WasmMatmulEngine(heap, defaultThreads()), relaxed, users: 0 };
+    const shared = sharedMemoryAvailable();
+    const heap = new WasmHeap({ maximumBytes: MAX_HEAP_BYTES, shared });
+    const engine = new WasmMatmulEngine(heap, shared ? defaultThreads() : 1);
+    sharedEngine = { heap, engine, relaxed, users: 0 };
   }
   sharedEngine.users++;
   return sharedEngine;
@@ -117,6 +137,41 @@ function releaseShared(shared: SharedEngine): void {
   shared.engine.dispose();
   if (sharedEngine === shared) sharedEngine = undefined;
 }
+
+/** What the CPU backend runs, from `CpuBackend.runtime()`. */
+export interface CpuRuntime extends BackendRuntime {
+  /** `wasm-simd` (generated WebAssembly SIMD), `js` (JavaScript fast kernels) or `plain` (reference). */
+  readonly engine: 'wasm-simd' | 'js' | 'plain';
+  /** The gemm uses relaxed-SIMD FMA. */
+  readonly relaxedSimd: boolean;
+  /** Threads asked for (option `threads`, default all cores). */
+  readonly requestedThreads: number;
+  /** Whether the wasm heap is shared memory (false on a page that is not cross-origin isolated). */
+  readonly sharedMemory: boolean;
+}
+
+/** Whether this is a browser page or worker (not Node). */
+function inBrowser(): boolean {
+  const g = globalThis as { process?: { versions?: { node?: string } }; navigator?: unknown };
+  return typeof g.process?.versions?.node !== 'string' && typeof g.navigator !== 'undefined';
+}
+
+/** Why shared memory is unavailable, in a few words. */
+function noSharedMemoryReason(): string {
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
+  if (isolated === false) return 'page not cross-origin isolated';
+  return 'SharedArrayBuffer unavailable';
+}
+
+/** The one-time threads notice was given (once per page or process). */
+let noticeGiven = false;
+
+/** The notice: how to get threads on the web. */
+export const THREADS_NOTICE =
+  '@wf/backend-cpu: WebAssembly SIMD runs on one thread because this page is not cross-origin isolated ' +
+  '(no SharedArrayBuffer). To use every core, serve the page with the headers ' +
+  '"Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp" ' +
+  '(or "credentialless"); see "Threads in the browser" in the backends guide (docs/guide/backends.md).';
 
 /** A storage block: an ArrayBuffer, or a region of the wasm engine's shared heap. */
 export type CpuStorage = ArrayBuffer | { readonly offset: number; readonly bytes: number };
@@ -141,9 +196,12 @@ function nodeParallelism(): number | undefined {
   }
 }
 
-/** Whether this runtime can run the wasm engine (WebAssembly SIMD and shared memory). */
+/**
+ * Whether this runtime can run the wasm engine (WebAssembly SIMD). Shared memory is not needed: without it
+ * the engine runs on one thread.
+ */
 export function wasmEngineSupported(): boolean {
-  if (typeof SharedArrayBuffer === 'undefined' || typeof WebAssembly === 'undefined') return false;
+  if (typeof WebAssembly === 'undefined') return false;
   // (module (func (result v128) v128.const i32x4 0 0 0 0))
   const simd = Uint8Array.of(
     0,
@@ -195,8 +253,10 @@ export function wasmEngineSupported(): boolean {
 
 /**
  * The CPU backend. Tensors are ndarray views (reshape, permute and slice are zero-copy). The fast kernel
- * set (default) runs matrix products on generated WebAssembly SIMD kernels over a shared heap, split
- * across worker threads; `{ kernels: 'plain' }` runs the plain reference kernels.
+ * set (default) runs matrix products on generated WebAssembly SIMD kernels over a WebAssembly heap, split
+ * across worker threads where shared memory exists (Node, cross-origin isolated pages) and on one thread
+ * elsewhere (an ordinary web page: `runtime()` says so, and a one-time notice says how to get threads);
+ * `{ kernels: 'plain' }` runs the plain reference kernels.
  */
 export class CpuBackend implements Backend<CpuTensor, CpuStorage> {
   readonly name: string;
@@ -212,7 +272,10 @@ export class CpuBackend implements Backend<CpuTensor, CpuStorage> {
   readonly kernelSet: 'fast' | 'plain';
   /** The matrix-product engine of the fast kernels. */
   readonly engine: MatmulEngine;
-  /** Resolves when worker threads (if any) are running; products before that use one thread. */
+  /**
+   * Resolves when worker threads (if any) are running; products before that use one thread. `compile`
+   * (@wf/core) awaits it. Never rejects: workers that fail to start leave one thread (see `runtime()`).
+   */
   readonly ready: Promise<void>;
   private readonly heap: WasmHeap | undefined;
   private disposed = false;
@@ -222,15 +285,32 @@ export class CpuBackend implements Backend<CpuTensor, CpuStorage> {
   private readonly shared: SharedEngine | undefined;
   /** Heap offsets this backend allocated and has not released (scratch included), for a shared heap. */
   private readonly owned = new Set<number>();
+  private readonly requestedThreads: number;
+  /** Why the engine is not the wasm one, or why it has one thread (before the pool's own errors). */
+  private readonly baseReason: string | undefined;
+  /** Plain heap only: heap views by typed array (offset, length, int), to replace them once detached. */
+  private readonly heapViews = new WeakMap<object, { offset: number; length: number; int: boolean }>();
+  private readonly freshViews = new WeakMap<object, Float32Array | Int32Array>();
 
   constructor(options: CpuBackendOptions = {}) {
     this.kernelSet = options.kernels ?? 'fast';
-    const useWasm =
-      this.kernelSet === 'fast' && (options.engine ?? (wasmEngineSupported() ? 'wasm' : 'js')) === 'wasm';
+    this.requestedThreads = Math.max(1, Math.floor(options.threads ?? defaultThreads()));
+    const simd = wasmEngineSupported();
+    const useWasm = this.kernelSet === 'fast' && (options.engine ?? (simd ? 'wasm' : 'js')) === 'wasm';
     if (useWasm) {
-      if (!wasmEngineSupported())
-        throw new BackendError('engine "wasm" needs WebAssembly SIMD and SharedArrayBuffer; use engine "js"');
-      const share = options.shared ?? (options.threads === undefined && options.maxHeapBytes === undefined);
+      if (!simd) throw new BackendError('engine "wasm" needs WebAssembly SIMD; use engine "js"');
+      const canShare = sharedMemoryAvailable();
+      if (options.sharedMemory && !canShare)
+        throw new BackendError(
+          `sharedMemory: true needs SharedArrayBuffer (${noSharedMemoryReason()}); leave it unset`,
+        );
+      const sharedMemory = options.sharedMemory ?? canShare;
+      const share =
+        options.shared ??
+        (options.threads === undefined &&
+          options.maxHeapBytes === undefined &&
+          options.initialHeapBytes === undefined &&
+          options.sharedMemory === undefined);
       let engine: WasmMatmulEngine;
       if (share) {
         const shared = acquireShared();
@@ -238,11 +318,12 @@ export class CpuBackend implements Backend<CpuTensor, CpuStorage> {
         this.heap = shared.heap;
         engine = shared.engine;
       } else {
-        this.heap = new WasmHeap({ maximumBytes: options.maxHeapBytes ?? MAX_HEAP_BYTES });
-        engine = new WasmMatmulEngine(
-          this.heap,
-          Math.max(1, Math.floor(options.threads ?? defaultThreads())),
-        );
+        this.heap = new WasmHeap({
+          maximumBytes: options.maxHeapBytes ?? MAX_HEAP_BYTES,
+          initialBytes: options.initialHeapBytes,
+          shared: sharedMemory,
+        });
+        engine = new WasmMatmulEngine(this.heap, sharedMemory ? this.requestedThreads : 1);
       }
       this.engine = engine;
       this.ready = engine.ready;
@@ -250,12 +331,102 @@ export class CpuBackend implements Backend<CpuTensor, CpuStorage> {
       // its worker threads, and through them its heap, forever: stop them (or give back its share and its
       // storage) once the backend is collected.
       abandoned.register(this, cleanupOf(engine, this.heap, this.owned, this.shared), this.owned);
+      if (this.requestedThreads > 1 && !sharedMemory) {
+        this.baseReason =
+          options.sharedMemory === false ? 'sharedMemory: false requested' : noSharedMemoryReason();
+        const notice = options.notice === undefined ? (m: string) => console.info(m) : options.notice;
+        if (notice && !noticeGiven && options.sharedMemory === undefined && inBrowser()) {
+          noticeGiven = true;
+          notice(THREADS_NOTICE);
+        }
+      }
     } else {
       this.engine = jsMatmulEngine;
       this.ready = Promise.resolve();
+      this.baseReason =
+        this.kernelSet === 'plain'
+          ? 'kernels "plain" requested'
+          : options.engine === 'js'
+            ? 'engine "js" requested'
+            : 'WebAssembly SIMD unsupported';
     }
-    this.kernels = this.kernelSet === 'plain' ? cpuKernels : fastKernels(this.engine, this.scratchProvider());
+    const kernels =
+      this.kernelSet === 'plain' ? cpuKernels : fastKernels(this.engine, this.scratchProvider());
+    this.kernels = this.heap && !this.heap.shared ? this.guardGrowth(kernels) : kernels;
     this.name = this.kernelSet === 'plain' ? 'cpu:plain' : useWasm ? 'cpu' : 'cpu:js';
+  }
+
+  /**
+   * What runs now: engine, threads, and why it is not more (e.g. `wasm-simd x1: page not cross-origin
+   * isolated`). Threads count once `ready` has resolved.
+   */
+  runtime(): CpuRuntime {
+    const wasm = this.engine instanceof WasmMatmulEngine ? this.engine : undefined;
+    const engine = wasm ? 'wasm-simd' : this.kernelSet === 'plain' ? 'plain' : 'js';
+    const threads = wasm ? wasm.threads : 1;
+    let reason = this.baseReason;
+    if (!reason && wasm?.threadError) reason = `worker threads failed to start: ${wasm.threadError}`;
+    const shown = engine === 'plain' ? 'plain JavaScript' : engine === 'js' ? 'JavaScript' : engine;
+    const summary = `${shown} x${threads}${reason ? `: ${reason}` : ''}`;
+    return {
+      engine,
+      threads,
+      reason,
+      summary,
+      relaxedSimd: wasm?.relaxed ?? false,
+      requestedThreads: this.requestedThreads,
+      sharedMemory: this.heap?.shared ?? false,
+    };
+  }
+
+  /**
+   * Plain (non-shared) heap: growing it detaches every view of the old buffer. Each kernel gets fresh views
+   * of its inputs and output, and a kernel during which the heap grew runs again on fresh views (kernels
+   * write only their output, which never shares memory with their inputs). The wasm engine never writes
+   * through a pointer taken from a detached view.
+   */
+  private guardGrowth(kernels: KernelRegistry<CpuTensor>): KernelRegistry<CpuTensor> {
+    const heap = this.heap!;
+    const out: Record<string, Kernel<CpuTensor>> = {};
+    for (const [op, k] of Object.entries(kernels) as [string, Kernel<CpuTensor>][]) {
+      out[op] = (args) => {
+        for (;;) {
+          for (const t of args.inputs) this.refresh(t);
+          if (args.out) this.refresh(args.out);
+          const generation = heap.generation;
+          try {
+            const r = k(args);
+            if (heap.generation === generation) return r;
+          } catch (err) {
+            if (heap.generation === generation) throw err;
+          }
+        }
+      };
+    }
+    return out as KernelRegistry<CpuTensor>;
+  }
+
+  /** Replaces a detached heap view in `t` (plain heap after a growth) by a view of the current memory. */
+  private refresh(t: CpuTensor): void {
+    const d = t.data;
+    if (d.byteLength !== 0 || !this.heap || this.heap.shared) return;
+    let fresh = this.freshViews.get(d);
+    if (!fresh || fresh.byteLength === 0) {
+      const info = this.heapViews.get(d);
+      if (!info) return;
+      fresh = this.heapView(info.offset, info.length, info.int);
+      this.freshViews.set(d, fresh);
+    }
+    (t as { data: Float32Array | Int32Array }).data = fresh;
+  }
+
+  /** A view of the heap, recorded so that it can be replaced once a growth detaches it. */
+  private heapView(offset: number, length: number, int: boolean): Float32Array | Int32Array {
+    const heap = this.heap!;
+    const data = int ? heap.i32(offset, length) : heap.f32(offset, length);
+    (this.engine as WasmMatmulEngine).noteBuffer(data.buffer);
+    if (!heap.shared) this.heapViews.set(data, { offset, length, int });
+    return data;
   }
 
   private check(): void {
@@ -280,7 +451,7 @@ export class CpuBackend implements Backend<CpuTensor, CpuStorage> {
         this.owned.add(offset);
         view = heap.f32(offset, length);
         (this.engine as WasmMatmulEngine).noteBuffer(view.buffer);
-      }
+      } else if (view.byteLength === 0 && length > 0) view = heap.f32(offset, length); // plain heap grew
       return view;
     };
   }
@@ -316,15 +487,13 @@ export class CpuBackend implements Backend<CpuTensor, CpuStorage> {
   wrap(storage: CpuStorage, type: TensorType, byteOffset = 0): CpuTensor {
     this.check();
     if (storage instanceof ArrayBuffer) return wrapBuffer(storage, type, byteOffset);
-    const n = sizeOf(type.shape);
-    const at = storage.offset + byteOffset;
-    const data = type.dtype === 'int32' ? this.heap!.i32(at, n) : this.heap!.f32(at, n);
-    (this.engine as WasmMatmulEngine).noteBuffer(data.buffer);
+    const data = this.heapView(storage.offset + byteOffset, sizeOf(type.shape), type.dtype === 'int32');
     return ndarray(data, [...type.shape], stridesOf(type.shape), 0);
   }
 
   write(dst: CpuTensor, data: TensorData): void {
     this.check();
+    this.refresh(dst);
     if (!sameShape(dst.shape, data.shape)) {
       throw new BackendError(
         `write: data ${fmtShape(data.shape)} does not fit tensor ${fmtShape(dst.shape)}`,
@@ -339,6 +508,7 @@ export class CpuBackend implements Backend<CpuTensor, CpuStorage> {
 
   readSync(t: CpuTensor): TensorData {
     this.check();
+    this.refresh(t);
     return toTensorData(t);
   }
 

@@ -68,7 +68,7 @@ export interface OrtBackendOptions {
 /** The ONNX Runtime backend: a core Backend with the whole-graph capability. */
 export interface OrtBackend extends Backend<OrtHostTensor, ArrayBuffer> {
   /** The ONNX Runtime package in use. */
-  readonly runtime: OrtRuntime;
+  readonly ortRuntime: OrtRuntime;
   /** The execution providers sessions are created with. */
   readonly executionProviders: readonly string[];
   /** Sessions open now (compiled graphs not yet disposed, plus cached eager kernels). */
@@ -224,7 +224,13 @@ export async function createOrtBackend(options: OrtBackendOptions = {}): Promise
 
   const backend: OrtBackend = {
     name,
-    runtime,
+    ortRuntime: runtime,
+    runtime: () => ({
+      engine: `onnxruntime-${runtime}`,
+      threads: options.threads ?? 1,
+      ...(options.threads === undefined ? { reason: "threads: the runtime's default" } : {}),
+      summary: `onnxruntime-${runtime} (${providers.join('+')}) ${options.threads === undefined ? "with the runtime's default threads" : `x${options.threads}`}`,
+    }),
     executionProviders: providers,
     capabilities: {
       zeroCopyViews: false,

@@ -20,4 +20,12 @@ export interface CliCommand {
 }
 
 /** Every command, in the order `wf --help` lists them. */
-export const COMMANDS: readonly CliCommand[] = [runCli, classifyCli, infoCli, gradCli, trainCli, exportCli, demoCli];
+export const COMMANDS: readonly CliCommand[] = [
+  runCli,
+  classifyCli,
+  infoCli,
+  gradCli,
+  trainCli,
+  exportCli,
+  demoCli,
+];

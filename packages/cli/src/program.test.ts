@@ -2,7 +2,7 @@
 // `wf classify`, `wf info`, a smoke run of `wf demo`, and one clear line with a non-zero exit for every
 // user error (the stack only with --verbose).
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSafetensors, parseSafetensors, serializeSafetensors, type TensorData } from '@wf/core';
 import { fixturePath, IN_CI, readFixture, sharedDir, sharedPath } from '@wf/test-fixtures';
@@ -61,6 +61,8 @@ describe('wf run', () => {
     expect(r.code).toBe(0);
     const res = JSON.parse(r.out[0]);
     expect(res.timing.runs).toBe(3);
+    // every thread from the first run, without the caller awaiting the backend (issue 15)
+    expect(res).toMatchObject({ engine: 'wasm-simd', threads: availableParallelism() });
     expect(res.timing.minMs).toBeLessThanOrEqual(res.timing.medianMs);
     expect(res.timing.medianMs).toBeLessThanOrEqual(res.timing.maxMs);
     const got = await loadSafetensors(output);

@@ -104,6 +104,25 @@ export interface Backend<T = unknown, S = unknown> {
   compileGraph?(graph: Graph, options?: CompileOptions): Promise<CompiledGraph>;
   /** Frees everything the backend holds; later calls fail with a BackendError. Idempotent. */
   dispose(): void;
+  /**
+   * Optional: resolves when the backend runs at full speed (e.g. its worker threads are up). `compile`
+   * awaits it, so every caller gets the full backend from the first run. Must not reject.
+   */
+  readonly ready?: Promise<void>;
+  /** Optional: what actually runs (engine, threads, and why), for logs, `wf run --json` and benchmarks. */
+  runtime?(): BackendRuntime;
+}
+
+/** What a backend actually runs, from `Backend.runtime()`. */
+export interface BackendRuntime {
+  /** The engine, e.g. `wasm-simd`, `js`, `plain`, `webgl2`. */
+  readonly engine: string;
+  /** Threads a kernel runs on now. */
+  readonly threads: number;
+  /** Why the engine or thread count is not the best this backend has (absent when it is). */
+  readonly reason?: string;
+  /** One line, e.g. `wasm-simd x1: page not cross-origin isolated`. */
+  readonly summary: string;
 }
 
 /** Any backend, whatever its handle types. */

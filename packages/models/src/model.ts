@@ -476,7 +476,10 @@ export class WfModel {
     for (const [k, p] of this.gradCache) {
       if (!k.startsWith(`grad:${id}:`)) continue;
       this.gradCache.delete(k);
-      void p.then((c) => c.dispose(), () => undefined);
+      void p.then(
+        (c) => c.dispose(),
+        () => undefined,
+      );
     }
     for (const [k, e] of this.cache) {
       if (e.backendId !== id) continue;

@@ -1,5 +1,7 @@
 // The WebAssembly matrix-product engine: runs C = act(A @ B + bias) with the generated SIMD gemm module on
-// the backend's shared heap, rows split over worker threads once the pool is up (single-threaded before).
+// the backend's heap, rows split over worker threads once the pool is up (single-threaded before, and
+// always on a plain, non-shared heap). A pool that fails to start leaves the engine on one thread, with
+// the reason in `threadError`.
 // Operands living outside the heap, a non-row-major C, and the tanh-GELU epilogue are handled here by
 // copies and a JS pass; packed copies of constant weights are cached until their storage is released.
 import { createGemm, type Gemm, GemmFlags } from '../fast/gemm-module.js';
@@ -19,27 +21,53 @@ export class WasmMatmulEngine implements MatmulEngine {
   private readonly packedByBase = new Map<number, number[]>();
   /** The SIMD row kernels (layer norm, add) on the same heap. */
   readonly rows: RowKernels;
-  /** Resolves when the worker threads are up (immediately with one thread). */
+  /**
+   * Resolves when the worker threads are up (immediately with one thread). Never rejects: if the workers
+   * cannot start, the engine stays on one thread and `threadError` says why.
+   */
   readonly ready: Promise<void>;
+  /** Why the worker threads failed to start, if they did. */
+  threadError: string | undefined;
   private disposed = false;
 
+  /** `threads` > 1 needs a shared heap (`heap.shared`); on a plain heap the engine runs on one thread. */
   constructor(heap: WasmHeap, threads: number) {
     this.heap = heap;
     this.local = createGemm(heap);
     this.rows = createRowKernels(heap);
     this.noteBuffer(heap.memory.buffer);
     this.ready =
-      threads > 1
-        ? GemmThreadPool.create({ heap, threads }).then((p) => {
-            if (this.disposed) p.dispose();
-            else this.pool = p;
-          })
+      threads > 1 && heap.shared
+        ? GemmThreadPool.create({ heap, threads }).then(
+            (p) => {
+              if (this.disposed) p.dispose();
+              else this.pool = p;
+            },
+            (err: unknown) => {
+              this.threadError = err instanceof Error ? err.message : String(err);
+            },
+          )
         : Promise.resolve();
+  }
+
+  /** Threads that run a product now (1 until the pool is up). */
+  get threads(): number {
+    return this.pool?.threads ?? 1;
+  }
+
+  /** Whether the gemm uses relaxed-SIMD FMA. */
+  get relaxed(): boolean {
+    return this.local.relaxed;
+  }
+
+  /** The worker pool's counters (undefined on one thread). */
+  get poolStats(): { jobs: number; workerJoins: number } | undefined {
+    return this.pool?.stats;
   }
 
   /** Short description: `wasm-simd` (+ `relaxed`) and the thread count in use. */
   get name(): string {
-    return `wasm-simd${this.local.relaxed ? '-relaxed' : ''} x${this.pool?.threads ?? 1}`;
+    return `wasm-simd${this.local.relaxed ? '-relaxed' : ''} x${this.threads}`;
   }
 
   /** Records a buffer of the heap's memory (views over it can be passed by pointer). */
@@ -52,7 +80,9 @@ export class WasmMatmulEngine implements MatmulEngine {
     return this.inHeap(data) ? data.byteOffset + 4 * offset : -1;
   }
 
+  /** Whether `data` views the heap's memory (a view detached by a growth of a plain heap does not). */
   private inHeap(data: Float32Array): boolean {
+    if (data.byteLength === 0 && !this.heap.shared) return false;
     return this.heapBuffers.has(data.buffer) || this.heap.ownsBuffer(data.buffer);
   }
 
@@ -70,7 +100,7 @@ export class WasmMatmulEngine implements MatmulEngine {
     return v.rows === 0 || v.cols === 0 ? 0 : (v.rows - 1) * v.rowStride + (v.cols - 1) * v.colStride + 1;
   }
 
-  private packB(b: MatView, temps: number[], key: object | undefined): number {
+  private packB(b: MatView, temps: number[], key: object | undefined, generation: number): number {
     if (key) {
       const hit = this.packed.get(key);
       if (hit !== undefined) return hit;
@@ -78,7 +108,9 @@ export class WasmMatmulEngine implements MatmulEngine {
     const dst = this.heap.alloc(this.local.packedBSize(b.rows, b.cols));
     const src = this.pointer(b.data, b.offset, WasmMatmulEngine.span(b), temps);
     this.local.packB(b.rows, b.cols, src, b.rowStride, b.colStride, dst);
-    if (key && this.inHeap(b.data)) {
+    // On a plain heap, a growth during this product detached `b.data` (the backend reruns the kernel with
+    // fresh views): never cache what was packed from it.
+    if (key && this.inHeap(b.data) && this.heap.generation === generation) {
       this.packed.set(key, dst);
       const base = b.data.byteOffset;
       const list = this.packedByBase.get(base) ?? [];
@@ -98,9 +130,10 @@ export class WasmMatmulEngine implements MatmulEngine {
     const [m, n, k] = [c.rows, c.cols, a.cols];
     if (m === 0 || n === 0) return;
     const temps: number[] = [];
+    const generation = this.heap.generation;
     try {
       const aPtr = this.pointer(a.data, a.offset, WasmMatmulEngine.span(a), temps);
-      const packedB = this.packB(b, temps, opts.bKey);
+      const packedB = this.packB(b, temps, opts.bKey, generation);
       const direct = c.colStride === 1 && this.inHeap(c.data);
       let cPtr: number;
       let ldc: number;
@@ -127,6 +160,9 @@ export class WasmMatmulEngine implements MatmulEngine {
         biasPtr,
         flags,
       };
+      // A plain heap grew while preparing: pointers taken from the caller's views may be stale. Skip; the
+      // backend reruns the kernel on fresh views (see CpuBackend).
+      if (this.heap.generation !== generation && !this.heap.shared) return;
       if (this.pool) this.pool.gemm(args);
       else this.local.gemm(args);
       const tanh = opts.activation === 'gelu_tanh';

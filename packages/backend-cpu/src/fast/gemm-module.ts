@@ -91,14 +91,14 @@ const GEMM_PARAMS = 13;
 /**
  * Generates the module for `config`. It imports a shared memory `env.memory` declared with the largest
  * maximum (4 GiB), which accepts any shared memory (an import's maximum is an upper bound), so one module
- * serves every heap. Exports: `set_scratch(ptr)`, `pack_b`, `pack_a`, `gemm`, `erf_f32(ptr, n)`,
+ * serves every heap (`shared = false`: the same code over a plain memory, for one thread). Exports: `set_scratch(ptr)`, `pack_b`, `pack_a`, `gemm`, `erf_f32(ptr, n)`,
  * `gelu_f32(ptr, n)` (see `GemmExports`).
  */
-export function buildGemmModule(config: GemmConfig): Uint8Array<ArrayBuffer> {
+export function buildGemmModule(config: GemmConfig, shared = true): Uint8Array<ArrayBuffer> {
   const { mr, nr, kc: KC, mc: MC } = config;
   if (nr % 4 !== 0 || MC % mr !== 0) throw new Error('buildGemmModule: nr must be a multiple of 4, mc of mr');
   const m = new ModuleBuilder();
-  m.importMemory({ module: 'env', name: 'memory', initialPages: 1, maximumPages: 65536, shared: true });
+  m.importMemory({ module: 'env', name: 'memory', initialPages: 1, maximumPages: 65536, shared });
   const scratch = m.addMutableGlobalI32(0);
   const layout = scratchLayout(config);
 
@@ -655,21 +655,23 @@ export interface GemmModule {
   readonly bytes: Uint8Array<ArrayBuffer>;
   /** The configuration it was generated for. */
   readonly config: GemmConfig;
+  /** Whether it imports a shared memory (else a plain one). */
+  readonly shared: boolean;
 }
 
 const moduleCache = new Map<string, GemmModule>();
 
 /**
  * The generated module for `config` (default: `DEFAULT_GEMM_CONFIG`, relaxed SIMD when the runtime validates
- * it). Generated and compiled once per distinct config.
+ * it), importing a shared memory (default) or a plain one. Generated and compiled once per distinct config.
  */
-export function getGemmModule(config?: Partial<GemmConfig>): GemmModule {
+export function getGemmModule(config?: Partial<GemmConfig>, shared = true): GemmModule {
   const full: GemmConfig = { ...DEFAULT_GEMM_CONFIG, relaxed: relaxedSimdSupported(), ...config };
-  const key = JSON.stringify(full);
+  const key = `${JSON.stringify(full)}${shared ? '' : ':plain'}`;
   let cached = moduleCache.get(key);
   if (!cached) {
-    const bytes = buildGemmModule(full);
-    cached = { module: new WebAssembly.Module(bytes), bytes, config: full };
+    const bytes = buildGemmModule(full, shared);
+    cached = { module: new WebAssembly.Module(bytes), bytes, config: full, shared };
     moduleCache.set(key, cached);
   }
   return cached;
@@ -710,7 +712,7 @@ export interface Gemm {
  * instantiates it on `heap.memory` and allocates its scratch area.
  */
 export function createGemm(heap: WasmHeap, config?: Partial<GemmConfig>): Gemm {
-  const mod = getGemmModule(config);
+  const mod = getGemmModule(config, heap.shared);
   const instance = instantiateGemm(mod.module, heap.memory);
   const scratch = heap.alloc(gemmScratchBytes(mod.config));
   instance.set_scratch(scratch);

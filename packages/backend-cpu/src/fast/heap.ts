@@ -1,8 +1,11 @@
-// A heap inside one shared WebAssembly.Memory, so that the WebAssembly kernels (on the main thread and in
-// worker threads) can all address the same tensors by byte offset. A first-fit free list with coalescing;
-// blocks are 64-byte aligned (one cache line, and a multiple of the 16 bytes of a v128) and zero-filled.
-// The memory grows on demand up to a fixed maximum; growing a shared memory never detaches existing views
-// (they keep their length, so take fresh views with `f32`/`i32` after allocating).
+// A heap inside one WebAssembly.Memory, so that the WebAssembly kernels (on the main thread and in worker
+// threads) can all address the same tensors by byte offset. A first-fit free list with coalescing; blocks
+// are 64-byte aligned (one cache line, and a multiple of the 16 bytes of a v128) and zero-filled.
+// The memory grows on demand up to a fixed maximum. It is shared where SharedArrayBuffer exists (Node, and
+// cross-origin isolated pages): growing a shared memory never detaches existing views (they keep their
+// length, so take fresh views with `f32`/`i32` after allocating). Elsewhere (an ordinary web page) it is a
+// plain memory, usable from one thread only, and growing it DETACHES every view of the old buffer: users
+// watch `generation` (bumped by every growth) and take fresh views with `f32`/`i32`.
 
 /** Size and alignment of every block, in bytes. */
 const ALIGN = 64;
@@ -20,6 +23,21 @@ export interface WasmHeapOptions {
    * (2 GiB - 64 KiB), so that every byte offset and end offset is a positive i32 in the kernels' arithmetic.
    */
   maximumBytes?: number;
+  /**
+   * Shared memory (usable from worker threads; needs SharedArrayBuffer) or a plain one (one thread; growing
+   * it detaches old views). Default: shared where SharedArrayBuffer exists ({@link sharedMemoryAvailable}).
+   */
+  shared?: boolean;
+}
+
+/**
+ * Whether this runtime can create shared memory and send it to workers: SharedArrayBuffer exists and, in a
+ * browser, the page is cross-origin isolated.
+ */
+export function sharedMemoryAvailable(): boolean {
+  if (typeof SharedArrayBuffer === 'undefined') return false;
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
+  return isolated !== false;
 }
 
 /** A free range [offset, offset + size) of the heap. */
@@ -39,8 +57,12 @@ function roundUp(n: number, m: number): number {
  * kernels' arguments.
  */
 export class WasmHeap {
-  /** The shared memory all kernels import as `env.memory`. */
+  /** The memory all kernels import as `env.memory`. */
   readonly memory: WebAssembly.Memory;
+  /** Whether `memory` is shared (workers may use it) or plain (one thread; growth detaches views). */
+  readonly shared: boolean;
+  /** Number of growths so far: views taken before a growth of a plain memory are detached. */
+  generation = 0;
   /** Maximum size of `memory` in 64 KiB pages. */
   readonly maximumPages: number;
   /** Free ranges sorted by offset, never adjacent (adjacent ranges are coalesced). */
@@ -59,7 +81,14 @@ export class WasmHeap {
     }
     this.maximumPages = Math.ceil(maximumBytes / PAGE);
     const initialPages = Math.max(1, Math.ceil(initialBytes / PAGE));
-    this.memory = new WebAssembly.Memory({ initial: initialPages, maximum: this.maximumPages, shared: true });
+    this.shared = opts.shared ?? sharedMemoryAvailable();
+    if (this.shared && typeof SharedArrayBuffer === 'undefined')
+      throw new RangeError('WasmHeap: shared memory needs SharedArrayBuffer; pass shared: false');
+    this.memory = new WebAssembly.Memory({
+      initial: initialPages,
+      maximum: this.maximumPages,
+      shared: this.shared,
+    });
     this.freeList.push({ offset: ALIGN, size: this.capacityBytes - ALIGN });
     this.buffers.add(this.memory.buffer);
   }
@@ -175,6 +204,7 @@ export class WasmHeap {
     }
     const targetPages = Math.min(this.maximumPages, Math.max(neededPages, currentPages * 2));
     this.memory.grow(targetPages - currentPages);
+    this.generation++;
     this.buffers.add(this.memory.buffer);
     this.insertFree(oldBytes, this.capacityBytes - oldBytes);
   }

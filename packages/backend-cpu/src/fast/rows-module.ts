@@ -49,9 +49,9 @@ const hsum = (v: Code): Code =>
   );
 
 /** Builds the module's binary. */
-export function buildRowsModule(): Uint8Array<ArrayBuffer> {
+export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
   const m = new ModuleBuilder();
-  m.importMemory({ module: 'env', name: 'memory', initialPages: 1, maximumPages: 65536, shared: true });
+  m.importMemory({ module: 'env', name: 'memory', initialPages: 1, maximumPages: 65536, shared });
 
   {
     const { fn } = m.addFunction(['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32'], [], 'layer_norm');
@@ -312,12 +312,15 @@ export function buildRowsModule(): Uint8Array<ArrayBuffer> {
   return m.build();
 }
 
-let compiled: WebAssembly.Module | undefined;
+/** The compiled module over a shared memory, and over a plain one. */
+const compiled: { shared?: WebAssembly.Module; plain?: WebAssembly.Module } = {};
 
-/** Instantiates the row kernels on `heap`'s memory (the module is generated and compiled once). */
+/** Instantiates the row kernels on `heap`'s memory (the module is generated and compiled once per kind). */
 export function createRowKernels(heap: WasmHeap): RowKernels {
-  compiled ??= new WebAssembly.Module(buildRowsModule());
-  const ex = new WebAssembly.Instance(compiled, { env: { memory: heap.memory } }).exports as unknown as {
+  const kind = heap.shared ? 'shared' : 'plain';
+  const mod = compiled[kind] ?? new WebAssembly.Module(buildRowsModule(heap.shared));
+  compiled[kind] = mod;
+  const ex = new WebAssembly.Instance(mod, { env: { memory: heap.memory } }).exports as unknown as {
     layer_norm: RowKernels['layerNorm'];
     add: RowKernels['add'];
     col_sumsq: RowKernels['colSumSq'];

@@ -19,6 +19,27 @@ describe('GemmThreadPool', () => {
     for (const p of pools) p.dispose();
   });
 
+  it('parks idle workers: no CPU time used between runs', async () => {
+    // Spinning workers would use ~300 ms of CPU each in the idle window below; parked ones use none.
+    const pool = await GemmThreadPool.create({ heap, threads: 3, minParallelWork: 0 });
+    pools.push(pool);
+    const [M, N, K] = [192, 256, 256];
+    const a = heap.alloc(4 * M * K);
+    const packed = heap.alloc(pool.packedBSize(K, N));
+    const c = heap.alloc(4 * M * N);
+    const args = { M, N, K, aPtr: a, strideAM: K, strideAK: 1, packedBPtr: packed, cPtr: c, ldc: N };
+    for (let i = 0; i < 20; i++) pool.gemm(args);
+    expect(pool.stats.workerJoins).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 20));
+    const before = process.cpuUsage();
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, 300));
+    const used = process.cpuUsage(before);
+    const idleMs = performance.now() - t0;
+    const cpuMs = (used.user + used.system) / 1000;
+    expect(cpuMs, `${cpuMs.toFixed(1)} ms of CPU in ${idleMs.toFixed(0)} ms idle`).toBeLessThan(0.1 * idleMs);
+  });
+
   it.each([1, 2, 3])(
     'gives results identical to the single-threaded gemm (threads = %i)',
     async (threads) => {

@@ -21,8 +21,11 @@
 // thread, and structured-cloned to each worker.
 //
 // Browsers: workers are Web Workers; the page must be cross-origin isolated (SharedArrayBuffer). A browser
-// main thread may not `Atomics.wait`, so there the calling thread spin-waits for the workers (untested in a
-// browser so far: Node is the tested target).
+// main thread may not `Atomics.wait`, so there the calling thread spin-waits for the workers that joined
+// (covered by the Chromium test of the backend, src/browser.test.ts).
+//
+// Idle workers poll for the next job for IDLE_SPIN_MS, then park in Atomics.wait: after a run no thread
+// of the pool uses CPU (thread-pool.test.ts measures the process's CPU time while idle).
 
 import { createGemm, type Gemm, type GemmArgs, type GemmConfig, gemmScratchBytes } from './gemm-module.js';
 import type { WasmHeap } from './heap.js';
@@ -40,6 +43,8 @@ export interface GemmThreadPoolOptions {
    * workers would cost more than it saves (default 2^18).
    */
   minParallelWork?: number;
+  /** How long idle workers poll before parking in Atomics.wait, in ms (default {@link IDLE_SPIN_MS}). */
+  idleSpinMs?: number;
 }
 
 // Layout of the control block (Int32 slots).
@@ -64,11 +69,19 @@ const CLOSED = 1 << 30;
 const CONTROL_SLOTS = 18;
 
 /**
- * Busy-wait iterations before sleeping in Atomics.wait: about 50 us (an Atomics.load costs about 10 ns in
- * V8 11.3), long enough to catch back-to-back products without a futex wake-up, short enough not to burn a
- * core between them.
+ * Busy-wait iterations of the calling thread before it sleeps waiting for the workers that joined a job (a
+ * few tens of microseconds; they are about to finish anyway).
  */
 const SPIN = 5000;
+
+/**
+ * How long an idle worker polls for the next job before it parks in Atomics.wait, in milliseconds: long
+ * enough to catch the next product of the same run without a futex wake-up (the kernels between two
+ * products take tens to hundreds of microseconds), short enough that after a run every worker is asleep
+ * within a fraction of a millisecond instead of keeping a core busy (bounded by time, not by a count of
+ * loads whose cost varies 10x between machines).
+ */
+export const IDLE_SPIN_MS = 0.1;
 
 /**
  * The worker's loop, as source text (plain JavaScript: it is evaluated, not bundled). `init(data)` is called
@@ -76,7 +89,7 @@ const SPIN = 5000;
  */
 const WORKER_LOOP = `
 function run(data, ready) {
-  const { module, memory, control, scratch, spin } = data;
+  const { module, memory, control, scratch, spinMs } = data;
   const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
   ex.set_scratch(scratch);
   const ctl = new Int32Array(control);
@@ -85,7 +98,14 @@ function run(data, ready) {
   ready();
   for (;;) {
     let seq = Atomics.load(ctl, ${SEQ});
-    for (let i = 0; seq === seen && i < spin; i++) seq = Atomics.load(ctl, ${SEQ});
+    if (seq === seen && spinMs > 0) {
+      const until = performance.now() + spinMs;
+      for (let i = 1; seq === seen; i++) {
+        seq = Atomics.load(ctl, ${SEQ});
+        if ((i & 127) === 0 && performance.now() > until) break;
+      }
+    }
+    // Park: sleep until the caller bumps SEQ (no CPU used while idle).
     while (seq === seen) {
       Atomics.wait(ctl, ${SEQ}, seen);
       seq = Atomics.load(ctl, ${SEQ});
@@ -135,7 +155,8 @@ interface WorkerInit {
   memory: WebAssembly.Memory;
   control: SharedArrayBuffer;
   scratch: number;
-  spin: number;
+  /** Idle polling before parking, in ms. */
+  spinMs: number;
 }
 
 /** The part of a worker the pool uses, in Node or in a browser. */
@@ -251,6 +272,8 @@ export class GemmThreadPool {
    * workers, resolving when all are ready. With `threads = 1` no worker is started.
    */
   static async create(opts: GemmThreadPoolOptions): Promise<GemmThreadPool> {
+    if (!opts.heap.shared)
+      throw new Error('GemmThreadPool: the heap is not shared memory (no SharedArrayBuffer); use threads: 1');
     const threads = Math.max(1, Math.floor(opts.threads ?? (await defaultThreads())));
     const local = createGemm(opts.heap, opts.config);
     const control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_SLOTS));
@@ -265,7 +288,7 @@ export class GemmThreadPool {
           memory: opts.heap.memory,
           control: control.buffer as SharedArrayBuffer,
           scratch: opts.heap.alloc(gemmScratchBytes(local.config)),
-          spin: SPIN,
+          spinMs: opts.idleSpinMs ?? IDLE_SPIN_MS,
         };
         scratch.push(init.scratch);
         workers.push(wt ? spawnNodeWorker(wt, init) : spawnWebWorker(init));

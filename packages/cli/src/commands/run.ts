@@ -64,6 +64,12 @@ export interface RunResult {
   /** The outputs file, when --output was given. */
   output?: string;
   backend: string;
+  /** What the backend runs (`Backend.runtime()`, e.g. `wasm-simd`; else the backend's name). */
+  engine: string;
+  /** Threads it runs on (1 where the backend does not say). */
+  threads: number;
+  /** One line on engine, threads and why (e.g. `wasm-simd x2`), where the backend says. */
+  runtime?: string;
   tensors: Record<string, number[]>;
   /** Parity with the reference outputs found in the input file, by output name. */
   parity?: Record<string, ParityEntry>;
@@ -186,9 +192,13 @@ export async function runCommand(opts: RunCommandOptions, ctx: CommandContext): 
     }
     const parity = Object.keys(checks).length ? checks : undefined;
     if (mismatched.length) throw new WfError('E_INPUT', `parity with ${where}: ${mismatched.join('; ')}`);
+    const rt = backend.runtime?.();
     const result: RunResult = {
       output: opts.output,
       backend: backend.name,
+      engine: rt?.engine ?? backend.name,
+      threads: rt?.threads ?? 1,
+      runtime: rt?.summary,
       tensors: Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, [...v.shape]])),
       parity,
       timing,
@@ -198,7 +208,8 @@ export async function runCommand(opts: RunCommandOptions, ctx: CommandContext): 
       const list = Object.entries(result.tensors)
         .map(([k, s]) => `${k} [${s.join(',')}]`)
         .join(', ');
-      const what = `${list} (${model.describe()}, backend ${backend.name})`;
+      const runs = rt ? `, ${rt.summary}` : '';
+      const what = `${list} (${model.describe()}, backend ${backend.name}${runs})`;
       ctx.out(opts.output ? `wrote ${opts.output}: ${what}` : `ran ${what}`);
       if (parity) {
         const fmt = (v: number) => v.toExponential(2);

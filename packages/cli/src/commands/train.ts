@@ -30,8 +30,8 @@ import {
 } from '@wf/models/node';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { CliCommand } from '../command-table.js';
 import { createBackend } from '../backends.js';
+import type { CliCommand } from '../command-table.js';
 import { UsageError } from '../errors.js';
 
 /** Options of `wf train` (as parsed). */
@@ -113,103 +113,103 @@ export const trainCli: CliCommand = {
   name: 'train',
   build: (ctx) =>
     new Command('train')
-    .description(
-      'train or fine-tune a classifier on MNIST, a tensor file or an image folder; write a checkpoint',
-    )
-    .option('--weights <file>', 'start from this checkpoint (fine-tuning)')
-    .option(
-      '--model <name>',
-      `random init of: ${[...BUILTIN_MODELS, ...Object.keys(MODEL_VARIANTS)].join(', ')}`,
-    )
-    .requiredOption(
-      '--data <src>',
-      'mnist | FILE.safetensors (images [N,C,H,W], labels [N]) | DIR/<class>/*.png|jpg',
-    )
-    .option(
-      '--res <px>',
-      'image folder: resize to this side (default the model image size)',
-      num('--res', { int: true, positive: true }),
-    )
-    .option(
-      '--holdout <fraction>',
-      'image folder: fraction of each class held out as the test split',
-      num('--holdout', { min: 0 }),
-      0.2,
-    )
-    .option('--epochs <n>', 'epochs (default 1)', num('--epochs', { int: true, positive: true }))
-    .option(
-      '--steps <n>',
-      'optimizer steps in all (instead of --epochs)',
-      num('--steps', { int: true, positive: true }),
-    )
-    .option('--batch <n>', 'batch size', num('--batch', { int: true, positive: true }), 128)
-    .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adamw', 'sgd']).default('adamw'))
-    .option('--lr <x>', 'peak learning rate', num('--lr', { positive: true }), 1e-3)
-    .option('--weight-decay <x>', 'weight decay', num('--weight-decay', { min: 0 }), 0.05)
-    .option('--decay-all', 'decay every parameter (default: not 1-D ones, biases, pos_embed, cls_token)')
-    .option('--momentum <x>', 'sgd momentum (default 0.9)', num('--momentum', { min: 0 }))
-    .option('--nesterov', 'sgd: Nesterov momentum')
-    .option(
-      '--clip-grad-norm <x>',
-      'clip the total gradient norm',
-      num('--clip-grad-norm', { positive: true }),
-    )
-    .option(
-      '--label-smoothing <x>',
-      'label smoothing of the cross entropy',
-      num('--label-smoothing', { min: 0 }),
-      0,
-    )
-    .addOption(
-      new Option('--schedule <name>', 'learning-rate schedule')
-        .choices(['constant', 'onecycle', 'cosine'])
-        .default('constant'),
-    )
-    .option(
-      '--warmup <fraction>',
-      'warm-up fraction of all steps (onecycle default 0.3, cosine 0)',
-      num('--warmup', { min: 0 }),
-    )
-    .option('--min-lr <x>', 'cosine: final learning rate', num('--min-lr', { min: 0 }))
-    .option(
-      '--no-cycle-momentum',
-      'onecycle: keep Adam beta1 / SGD momentum fixed (PyTorch OneCycleLR cycles it 0.95 -> 0.85 -> 0.95)',
-    )
-    .option(
-      '--drop-path <x>',
-      'stochastic depth (per-sample drop-path, timm linear rule over depth), train mode only',
-      num('--drop-path', { min: 0 }),
-    )
-    .option('--no-augment', 'no shift augmentation')
-    .option('--no-shuffle', 'batches in file order')
-    .option(
-      '--seed <n>',
-      'seed of the init, shuffling and augmentation',
-      num('--seed', { int: true, min: 0 }),
-      0,
-    )
-    .option('--backend <name>', 'cpu or gpujs[:mode]', 'cpu')
-    .option(
-      '--threads <n>',
-      'cpu backend: threads for matrix products',
-      num('--threads', { int: true, positive: true }),
-    )
-    .requiredOption(
-      '--output <file>',
-      'where to write the trained weights (.safetensors; optimizer state beside it)',
-    )
-    .option(
-      '--checkpoint-every <n>',
-      'also write the checkpoint every N steps',
-      num('--checkpoint-every', { int: true, positive: true }),
-    )
-    .option('--resume <file>', 'resume a run from its checkpoint')
-    .option('--log <file>', 'write one JSON object per step (JSONL)')
-    .option('--json', 'print one final JSON summary')
-    .option('--no-progress', 'plain lines instead of a progress bar')
-    .action(async (o: TrainCommandOptions) => {
-      await trainCommand(o, ctx.out);
-    }),
+      .description(
+        'train or fine-tune a classifier on MNIST, a tensor file or an image folder; write a checkpoint',
+      )
+      .option('--weights <file>', 'start from this checkpoint (fine-tuning)')
+      .option(
+        '--model <name>',
+        `random init of: ${[...BUILTIN_MODELS, ...Object.keys(MODEL_VARIANTS)].join(', ')}`,
+      )
+      .requiredOption(
+        '--data <src>',
+        'mnist | FILE.safetensors (images [N,C,H,W], labels [N]) | DIR/<class>/*.png|jpg',
+      )
+      .option(
+        '--res <px>',
+        'image folder: resize to this side (default the model image size)',
+        num('--res', { int: true, positive: true }),
+      )
+      .option(
+        '--holdout <fraction>',
+        'image folder: fraction of each class held out as the test split',
+        num('--holdout', { min: 0 }),
+        0.2,
+      )
+      .option('--epochs <n>', 'epochs (default 1)', num('--epochs', { int: true, positive: true }))
+      .option(
+        '--steps <n>',
+        'optimizer steps in all (instead of --epochs)',
+        num('--steps', { int: true, positive: true }),
+      )
+      .option('--batch <n>', 'batch size', num('--batch', { int: true, positive: true }), 128)
+      .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adamw', 'sgd']).default('adamw'))
+      .option('--lr <x>', 'peak learning rate', num('--lr', { positive: true }), 1e-3)
+      .option('--weight-decay <x>', 'weight decay', num('--weight-decay', { min: 0 }), 0.05)
+      .option('--decay-all', 'decay every parameter (default: not 1-D ones, biases, pos_embed, cls_token)')
+      .option('--momentum <x>', 'sgd momentum (default 0.9)', num('--momentum', { min: 0 }))
+      .option('--nesterov', 'sgd: Nesterov momentum')
+      .option(
+        '--clip-grad-norm <x>',
+        'clip the total gradient norm',
+        num('--clip-grad-norm', { positive: true }),
+      )
+      .option(
+        '--label-smoothing <x>',
+        'label smoothing of the cross entropy',
+        num('--label-smoothing', { min: 0 }),
+        0,
+      )
+      .addOption(
+        new Option('--schedule <name>', 'learning-rate schedule')
+          .choices(['constant', 'onecycle', 'cosine'])
+          .default('constant'),
+      )
+      .option(
+        '--warmup <fraction>',
+        'warm-up fraction of all steps (onecycle default 0.3, cosine 0)',
+        num('--warmup', { min: 0 }),
+      )
+      .option('--min-lr <x>', 'cosine: final learning rate', num('--min-lr', { min: 0 }))
+      .option(
+        '--no-cycle-momentum',
+        'onecycle: keep Adam beta1 / SGD momentum fixed (PyTorch OneCycleLR cycles it 0.95 -> 0.85 -> 0.95)',
+      )
+      .option(
+        '--drop-path <x>',
+        'stochastic depth (per-sample drop-path, timm linear rule over depth), train mode only',
+        num('--drop-path', { min: 0 }),
+      )
+      .option('--no-augment', 'no shift augmentation')
+      .option('--no-shuffle', 'batches in file order')
+      .option(
+        '--seed <n>',
+        'seed of the init, shuffling and augmentation',
+        num('--seed', { int: true, min: 0 }),
+        0,
+      )
+      .option('--backend <name>', 'cpu or gpujs[:mode]', 'cpu')
+      .option(
+        '--threads <n>',
+        'cpu backend: threads for matrix products',
+        num('--threads', { int: true, positive: true }),
+      )
+      .requiredOption(
+        '--output <file>',
+        'where to write the trained weights (.safetensors; optimizer state beside it)',
+      )
+      .option(
+        '--checkpoint-every <n>',
+        'also write the checkpoint every N steps',
+        num('--checkpoint-every', { int: true, positive: true }),
+      )
+      .option('--resume <file>', 'resume a run from its checkpoint')
+      .option('--log <file>', 'write one JSON object per step (JSONL)')
+      .option('--json', 'print one final JSON summary')
+      .option('--no-progress', 'plain lines instead of a progress bar')
+      .action(async (o: TrainCommandOptions) => {
+        await trainCommand(o, ctx.out);
+      }),
 };
 
 async function readData(o: TrainCommandOptions, inChans: number, imgSize: number): Promise<TrainData> {

@@ -89,6 +89,8 @@ export async function compile(
   backend: AnyBackend,
   options: CompileOptions = {},
 ): Promise<CompiledGraph> {
+  // Backends with worker threads start them asynchronously: wait, so that the first run has them all.
+  if (backend.ready) await backend.ready;
   if (backend.compileGraph) return backend.compileGraph(graph, options);
   const fuse = options.fuse ?? true;
   const lowered = lowerGraph(fuse ? fuseActivations(graph) : graph, (op) => fuse && !!backend.kernels[op]);

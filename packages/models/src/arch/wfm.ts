@@ -14,7 +14,6 @@ export type WfmOutputs = Record<string, Tensor>;
  */
 export type ResidualBranchFn = (block: number, which: 0 | 1, branch: Tensor) => Tensor;
 
-
 /**
  * Traces the forward pass of `x [B, C, H, W]`; with `hidden`, also `embed` and every `hidden.i`; with
  * `tokensOut`, also `tokens` (the final-norm tokens `[B, N, D]` that `features` averages).

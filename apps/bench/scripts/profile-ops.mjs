@@ -1,0 +1,83 @@
+// Per-op profile of a forward pass on the cpu backend: WFM-T (fixture weights) at 224 px, batch 1. Wraps
+// every kernel with a timer, runs the compiled model, and prints the time per op kind (and the largest
+// matrix products by shape), averaged over the timed runs.
+//   node scripts/profile-ops.mjs [--threads N] [--runs N] [--plain-heap]
+// Run from apps/bench after building it (pnpm turbo run build --filter=@wf/bench...); needs ../shared.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createCpuBackend, tryEnableRelaxedSimd } from '@wf/backend-cpu';
+import { parseSafetensors } from '@wf/core';
+import { loadModel } from '@wf/models';
+import { sharedPath } from '@wf/test-fixtures';
+
+const arg = (name, def) => {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? def : Number(process.argv[i + 1]);
+};
+const threads = arg('--threads', 2);
+const runs = arg('--runs', 20);
+tryEnableRelaxedSimd();
+const backend = createCpuBackend({
+  threads,
+  ...(process.argv.includes('--plain-heap') ? { sharedMemory: false } : {}),
+});
+const times = new Map();
+const wrapped = {};
+for (const [op, k] of Object.entries(backend.kernels)) {
+  wrapped[op] = (args) => {
+    const t0 = performance.now();
+    const r = k(args);
+    const ms = performance.now() - t0;
+    const key =
+      op === 'linear' || op === 'affine' || op === 'matmul'
+        ? `${op} ${args.inputTypes.map((t) => `[${t.shape.join('x')}]`).join(' ')}`
+        : op;
+    const e = times.get(key) ?? { op, ms: 0, calls: 0 };
+    e.ms += ms;
+    e.calls++;
+    times.set(key, e);
+    return r;
+  };
+}
+const profiled = Object.create(backend);
+Object.defineProperty(profiled, 'kernels', { value: wrapped });
+
+const ref = join(sharedPath('fixtures/reference') ?? '../shared/fixtures/reference');
+const model = await loadModel(readFileSync(join(ref, 'wfm-tiny.safetensors')));
+const io = parseSafetensors(readFileSync(join(ref, 'wfm-tiny-224.io.safetensors')));
+const x = io.tensor('input');
+const input = { dtype: 'float32', shape: [...x.shape], data: Float32Array.from(x.data) };
+const compiled = await model.compile(profiled, { batch: 1, height: 224, width: 224 });
+for (let i = 0; i < 5; i++) await compiled.run({ input });
+times.clear();
+const wall = [];
+for (let i = 0; i < runs; i++) {
+  const t0 = performance.now();
+  await compiled.run({ input });
+  wall.push(performance.now() - t0);
+}
+wall.sort((a, b) => a - b);
+const total = [...times.values()].reduce((a, e) => a + e.ms, 0) / runs;
+console.log(
+  `${backend.runtime().summary}: median run ${wall[runs >> 1].toFixed(1)} ms, kernels ${total.toFixed(1)} ms/run (${runs} runs)`,
+);
+const byOp = new Map();
+for (const e of times.values()) {
+  const o = byOp.get(e.op) ?? { ms: 0, calls: 0 };
+  o.ms += e.ms;
+  o.calls += e.calls;
+  byOp.set(e.op, o);
+}
+console.log('\nby op: ms/run, share, calls/run');
+for (const [op, e] of [...byOp].sort((a, b) => b[1].ms - a[1].ms))
+  console.log(
+    `  ${op.padEnd(14)} ${(e.ms / runs).toFixed(2).padStart(7)}  ${((100 * e.ms) / runs / total).toFixed(1).padStart(5)}%  ${e.calls / runs}`,
+  );
+console.log('\nlargest products by shape: ms/run, calls/run');
+for (const [key, e] of [...times]
+  .filter(([, e]) => ['linear', 'affine', 'matmul'].includes(e.op))
+  .sort((a, b) => b[1].ms - a[1].ms)
+  .slice(0, 8))
+  console.log(`  ${key.padEnd(48)} ${(e.ms / runs).toFixed(2).padStart(7)}  ${e.calls / runs}`);
+compiled.dispose();
+backend.dispose();

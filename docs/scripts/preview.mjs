@@ -1,0 +1,55 @@
+// `pnpm preview`: serves the built site (.vitepress/dist) like `vitepress preview`, plus the COOP/COEP
+// headers that make its pages cross-origin isolated, so the playground's cpu backend gets SharedArrayBuffer
+// and runs WebAssembly SIMD on every core (`vitepress preview` cannot send headers). Honours WF_DOCS_BASE
+// and PORT (default 4173).
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { dirname, extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '.vitepress', 'dist');
+const base = `/${(process.env.WF_DOCS_BASE ?? '/').replace(/^\/+|\/+$/g, '')}/`.replace('//', '/');
+const port = Number(process.env.PORT ?? 4173);
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.wasm': 'application/wasm',
+  '.txt': 'text/plain; charset=utf-8',
+};
+const HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
+if (!existsSync(join(root, 'index.html'))) {
+  console.error(`docs preview: no built site in ${root}; run pnpm --filter docs build first`);
+  process.exit(1);
+}
+
+createServer((req, res) => {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  let path = decodeURIComponent(url.pathname);
+  if (!path.startsWith(base)) path = '/404.html';
+  else path = `/${path.slice(base.length)}`;
+  if (path.endsWith('/')) path += 'index.html';
+  let file = normalize(join(root, path));
+  // clean URLs: /guide/cli -> /guide/cli.html
+  if (!extname(file) && existsSync(`${file}.html`)) file = `${file}.html`;
+  const ok = file.startsWith(root + sep) && existsSync(file) && statSync(file).isFile();
+  if (!ok) file = join(root, '404.html');
+  res.writeHead(ok ? 200 : 404, {
+    ...HEADERS,
+    'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+    'Cache-Control': 'no-cache',
+  });
+  createReadStream(file).pipe(res);
+}).listen(port, () =>
+  console.log(`Built site served, cross-origin isolated, at http://localhost:${port}${base}`),
+);
