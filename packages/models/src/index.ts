@@ -10,6 +10,17 @@ export { wfmForward } from './arch/wfm.js';
 export { attentionBlockGraph, type BlockOptions, weightFormerBlockGraph } from './blocks.js';
 export * from './config.js';
 export * from './data/imagenet-classes.js';
+export {
+  type ErfImages,
+  type ErfOptions,
+  type ErfProgress,
+  type ErfResult,
+  erf,
+  erfCenterToken,
+  erfGraph,
+  erfMassArea,
+  erfNormalize,
+} from './erf.js';
 export * from './image/preprocess.js';
 export {
   fetchBytes,

@@ -36,6 +36,11 @@ export interface ForwardOptions {
   width?: number;
   /** Also output `embed` and every `hidden.i`. */
   hidden?: boolean;
+  /**
+   * Classifiers only: also output `tokens`, the patch tokens after the final norm `[B, N, D]` (class token
+   * dropped), the features the effective receptive field is measured on.
+   */
+  tokens?: boolean;
   /** DiT only: classifier-free guidance scale (runs `forward_with_cfg`; batch must be even). */
   cfgScale?: number;
 }
@@ -189,7 +194,7 @@ export class WfModel {
       const inputs = Object.fromEntries(
         Object.entries(shapes).map(([k, s]) => [k, g.input(k, s.shape, s.dtype)]),
       );
-      if (c.arch === 'wfm') return wfmForward(c, w, inputs.input, opts.hidden);
+      if (c.arch === 'wfm') return wfmForward(c, w, inputs.input, opts.hidden, opts.tokens);
       if (c.arch === 'vit') {
         const [, , h, wd] = shapes.input.shape;
         const grid: [number, number] = [h / c.patchSize, wd / c.patchSize];
@@ -201,7 +206,7 @@ export class WfModel {
                 resizePosEmbed(this.weights.get('pos_embed')!, [native, native], grid),
                 'pos_embed@resized',
               );
-        return vitForward(c, w, inputs.input, opts.hidden, pos);
+        return vitForward(c, w, inputs.input, opts.hidden, pos, opts.tokens);
       }
       const freqs = g.constant(timestepFrequencies(), 'timestep_frequencies');
       if (opts.cfgScale !== undefined)
@@ -337,7 +342,7 @@ export class WfModel {
   /** Compiles the forward pass for `backend` (cached per backend and options). */
   compile(backend: AnyBackend, opts: ForwardOptions = {}): Promise<CompiledModel> {
     const id = this.backendId(backend);
-    const key = `${id}:${JSON.stringify(this.inputShapes(opts))}:${!!opts.hidden}:${opts.cfgScale ?? ''}`;
+    const key = `${id}:${JSON.stringify(this.inputShapes(opts))}:${!!opts.hidden}:${!!opts.tokens}:${opts.cfgScale ?? ''}`;
     let p = this.cache.get(key);
     if (!p) {
       p = this.compileUncached(backend, opts);

@@ -5,13 +5,18 @@ import { F, type Tensor } from '@wf/core';
 import type { VitConfig } from '../config.js';
 import { layerNorm, linear, patchEmbed, type WeightFn } from './common.js';
 
-/** Traces the forward pass of `x [B, C, H, W]`; with `hidden`, also every `hidden.i` (tokens incl. class token). */
+/**
+ * Traces the forward pass of `x [B, C, H, W]`; with `hidden`, also every `hidden.i` (tokens incl. class
+ * token); with `tokens`, also `tokens`: the patch tokens after the final norm `[B, N, D]` (class token
+ * dropped).
+ */
 export function vitForward(
   cfg: VitConfig,
   w: WeightFn,
   x: Tensor,
   hidden = false,
   posEmbed?: Tensor,
+  withTokens = false,
 ): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};
   const { tokens } = patchEmbed(x, w, 'patch_embed.proj', cfg.patchSize);
@@ -27,7 +32,9 @@ export function vitForward(
     h = F.add(h, linear(F.gelu(linear(layerNorm(h, w, `${p}.norm2`), w, `${p}.mlp.fc1`)), w, `${p}.mlp.fc2`));
     if (hidden) out[`hidden.${i}`] = h;
   }
-  const features = F.reshape(F.sliceAxis(layerNorm(h, w, 'norm'), 1, 0, 1), [b, d]);
+  const normed = layerNorm(h, w, 'norm');
+  if (withTokens) out.tokens = F.sliceAxis(normed, 1, 1);
+  const features = F.reshape(F.sliceAxis(normed, 1, 0, 1), [b, d]);
   out.features = features;
   out.logits = linear(features, w, 'head');
   return out;

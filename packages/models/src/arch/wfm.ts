@@ -8,8 +8,17 @@ import { dwcMixer, layerNorm, linear, linear1, patchEmbed, type WeightFn } from 
 /** Outputs of the WeightFormer forward pass (`hidden.i` only when requested). */
 export type WfmOutputs = Record<string, Tensor>;
 
-/** Traces the forward pass of `x [B, C, H, W]`; with `hidden`, also `embed` and every `hidden.i`. */
-export function wfmForward(cfg: WfmConfig, w: WeightFn, x: Tensor, hidden = false): WfmOutputs {
+/**
+ * Traces the forward pass of `x [B, C, H, W]`; with `hidden`, also `embed` and every `hidden.i`; with
+ * `tokens`, also `tokens`: the tokens after the final norm `[B, N, D]` (what the ERF is measured on).
+ */
+export function wfmForward(
+  cfg: WfmConfig,
+  w: WeightFn,
+  x: Tensor,
+  hidden = false,
+  withTokens = false,
+): WfmOutputs {
   const out: WfmOutputs = {};
   const { tokens, grid } = patchEmbed(x, w, 'patch_embed.proj', cfg.patchSize);
   let h = layerNorm(tokens, w, 'init_norm');
@@ -27,7 +36,9 @@ export function wfmForward(cfg: WfmConfig, w: WeightFn, x: Tensor, hidden = fals
     h = F.add(h, mlp);
     if (hidden) out[`hidden.${i}`] = h;
   }
-  const features = F.mean(layerNorm(h, w, 'norm'), 1);
+  const normed = layerNorm(h, w, 'norm');
+  if (withTokens) out.tokens = normed;
+  const features = F.mean(normed, 1);
   out.features = features;
   out.logits = linear(features, w, 'head');
   return out;
