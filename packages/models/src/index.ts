@@ -40,4 +40,5 @@ export {
   WfModel,
 } from './model.js';
 export { resizePosEmbed } from './pos-embed.js';
+export { serializeModel } from './save.js';
 export { MODEL_VARIANTS, type ModelVariant, randomModel, variantConfig } from './variants.js';

@@ -27,9 +27,9 @@ export function wfmForward(
     const p = `blocks.${i}`;
     const dynamic = cfg.dynamicBlocks.includes(i);
     if (dynamic) h = layerNorm(h, w, `${p}.norm1`); // replaced, not a residual branch
-    h = F.add(h, dwcMixer(h, w, `${p}.dwc`, dynamic, grid));
+    h = F.add(h, dwcMixer(h, w, `${p}.dwc`, dynamic, grid, cfg.dynDWConv));
     const mlp = linear(
-      F.gelu(linear1(layerNorm(h, w, `${p}.norm2`), w, `${p}.linear1`, dynamic, grid)),
+      F.gelu(linear1(layerNorm(h, w, `${p}.norm2`), w, `${p}.linear1`, dynamic, grid, cfg.dynLinear)),
       w,
       `${p}.linear2`,
     );
