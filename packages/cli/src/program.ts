@@ -3,6 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { classifyCommand } from './commands/classify.js';
 import { demoCommand } from './commands/demo.js';
+import { registerErfCommands } from './commands/erf-register.js';
 import { gradCommand } from './commands/grad.js';
 import { infoCommand } from './commands/info.js';
 import { runCommand } from './commands/run.js';
@@ -184,6 +185,7 @@ export function buildProgram(io: Io): Command {
       await demoCommand(o, io.out);
     });
 
+  registerErfCommands(program, io.out);
   return program;
 }
 
