@@ -28,6 +28,7 @@ const guide: DefaultTheme.SidebarItem[] = [
       { text: 'Models and checkpoints', link: '/guide/models' },
       { text: 'The wf command', link: '/guide/cli' },
       { text: 'Gradients', link: '/guide/gradients' },
+      { text: 'Receptive fields', link: '/guide/receptive-fields' },
       { text: 'Reliability', link: '/guide/reliability' },
     ],
   },
