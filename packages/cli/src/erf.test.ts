@@ -1,7 +1,7 @@
 // `wf erf` and `wf erf-figure`: the written ERF matches the reference fixture (erf, erf_norm within
 // 1e-4 * max|ref|), the PNG is a real heatmap with a colour bar, MNIST digits and bad input give one-line
 // errors; a small figure run writes the grid, the table and its JSON.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSafetensors, parseSafetensors } from '@wf/core';
@@ -80,6 +80,29 @@ describe('wf erf', () => {
     );
     expect(r.err).toEqual([]);
     expect(JSON.parse(r.out[0]).size).toEqual([48, 48]);
+  }, 60_000);
+
+  it('reads a folder of PNG files', async () => {
+    const imgDir = join(dir, 'imgs');
+    mkdirSync(imgDir);
+    for (const k of [0, 1]) {
+      const png = new PNG({ width: 20, height: 20 });
+      for (let i = 0; i < 400; i++) png.data.set([(i * (k + 3)) % 256, 0, 0, 255], i * 4);
+      writeFileSync(join(imgDir, `d${k}.png`), PNG.sync.write(png));
+    }
+    writeFileSync(join(imgDir, 'notes.txt'), 'not an image');
+    const r = await wf(
+      'erf',
+      '--model',
+      'wfm-mnist',
+      '--images',
+      imgDir,
+      '--output',
+      join(dir, 'dir.safetensors'),
+      '--json',
+    );
+    expect(r.err).toEqual([]);
+    expect(JSON.parse(r.out[0])).toMatchObject({ images: 2, size: [32, 32] });
   }, 60_000);
 
   it('says what is wrong in one line', async () => {
