@@ -254,6 +254,8 @@ export async function erfFigureCommand(
     );
     const table = join(opts.outDir, 'erf-table.md');
     const lines = [
+      `# ERF table (wf erf-figure, ${opts.images}, seed ${opts.seed})`,
+      '',
       `| column | dyn_linear | dyn_dwconv | params | MFLOPs (32 px) | test acc | ERF area 50/90/99% (init) | (trained) | trained checkpoint |`,
       '| --- | --- | --- | ---: | ---: | ---: | --- | --- | --- |',
     ];
