@@ -29,6 +29,7 @@ const guide: DefaultTheme.SidebarItem[] = [
       { text: 'The wf command', link: '/guide/cli' },
       { text: 'Gradients', link: '/guide/gradients' },
       { text: 'Training and fine-tuning', link: '/guide/training' },
+      { text: 'Receptive fields', link: '/guide/receptive-fields' },
       { text: 'Serving at scale', link: '/guide/serving' },
       { text: 'Reliability', link: '/guide/reliability' },
     ],

@@ -125,6 +125,7 @@ describe('built site', () => {
       '/guide/reliability.html',
       '/guide/gradients.html',
       '/guide/training.html',
+      '/guide/receptive-fields.html',
       '/playground.html',
       '/benchmarks.html',
       '/api/index.html',
@@ -201,5 +202,22 @@ describe('built site', () => {
     expect(broken).toEqual([]);
     expect(pages.filter((p) => !visits.has(p))).toEqual([]);
     expect(pages.filter((p) => !seen.has(p))).toEqual([]);
+  });
+
+  test('the Receptive fields page shows its figures (PNG decoded by the browser)', async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${server.origin}/guide/receptive-fields.html`, { waitUntil: 'load' });
+      const imgs = await page.evaluate(() =>
+        [...document.querySelectorAll('.vp-doc img')].map((i) => ({
+          src: (i as HTMLImageElement).src,
+          width: (i as HTMLImageElement).naturalWidth,
+        })),
+      );
+      expect(imgs.length).toBeGreaterThanOrEqual(2);
+      for (const i of imgs) expect(i.width, i.src).toBeGreaterThan(100);
+    } finally {
+      await page.close();
+    }
   });
 });

@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { classifyCli } from './commands/classify.js';
 import { demoCli } from './commands/demo.js';
+import { erfCli, erfFigureCli } from './commands/erf-register.js';
 import { exportCli } from './commands/export.js';
 import { gradCli } from './commands/grad.js';
 import { infoCli } from './commands/info.js';

@@ -1,7 +1,47 @@
 // Model configurations: the three architectures' hyper-parameters, how they are resolved (explicit
 // options, then an HF-style config.json, then safetensors metadata, then tensor shapes), and the exact
 // list of weight names and shapes each configuration expects.
-import { fmtShape, type TensorData, WfError } from '@wf/core';
+import {
+  DYN_DWCONV_PARAMS,
+  DYN_LINEAR_PARAMS,
+  type DynDWConvStrategy,
+  type DynLinearStrategy,
+  fmtShape,
+  type TensorData,
+  WfError,
+} from '@wf/core';
+
+/** What the dynamic blocks' first MLP layer is: a DynLinear strategy, or `static` (a plain Linear). */
+export type LinearStrategy = DynLinearStrategy | 'static';
+/** What the dynamic blocks' depthwise conv is: a DynDWConv strategy, or `static` (a plain 3x3 depthwise). */
+export type DWConvStrategy = DynDWConvStrategy | 'static';
+/** The released model's strategies (SPEC sections 3 and 4). */
+export const DEFAULT_LINEAR_STRATEGY: LinearStrategy = 'bilateral';
+/** The released model's DynDWConv strategy. */
+export const DEFAULT_DWCONV_STRATEGY: DWConvStrategy = 'adaptive';
+/** Every value of `dynLinear`. */
+export const LINEAR_STRATEGIES: readonly LinearStrategy[] = [
+  'static',
+  'gap',
+  'linear',
+  'nonlinear',
+  'deep',
+  'bilateral',
+];
+/** Every value of `dynDWConv`. */
+export const DWCONV_STRATEGIES: readonly DWConvStrategy[] = ['static', 'gap', 'adaptive', 'ampdir', 'conv'];
+
+/**
+ * Checkpoint name suffix of a strategy parameter: `wfm0_weight` -> `wfm.0.weight`, `wfm_bias` -> `wfm.bias`,
+ * `g_weight` -> `g.weight`, `a` -> `a` (so the bilateral and adaptive names are the reference's).
+ */
+export function strategyParamName(param: string): string {
+  const m = /^([a-z]+?)(\d?)_(weight|bias)$/.exec(param);
+  return m ? `${m[1]}${m[2] ? `.${m[2]}` : ''}.${m[3]}` : param;
+}
+
+/** Hidden width of the `deep` DynLinear generator for `cin` input channels. */
+export const deepHidden = (cin: number): number => Math.max(1, Math.floor(cin / 4));
 
 /** The architectures this package runs. */
 export type Arch = 'wfm' | 'vit' | 'wfm-dit';
@@ -26,6 +66,10 @@ export interface WfmConfig {
   readonly mlpRatio: number;
   /** Indices of the dynamic blocks ((i + 2) % 3 == 0 in the reference). */
   readonly dynamicBlocks: readonly number[];
+  /** The dynamic blocks' `linear1`: a DynLinear strategy or `static` (default `bilateral`, the reference). */
+  readonly dynLinear?: LinearStrategy;
+  /** The dynamic blocks' `dwc`: a DynDWConv strategy or `static` (default `adaptive`, the reference). */
+  readonly dynDWConv?: DWConvStrategy;
 }
 
 /** Softmax-attention ViT / DeiT baseline (SPEC section 6). */
@@ -106,6 +150,10 @@ const KEYS: Record<string, string> = {
   hidden_size: 'hiddenSize',
   learn_sigma: 'learnSigma',
   dynamic_blocks: 'dynamicBlocks',
+  dyn_linear: 'dynLinear',
+  dyn_dwconv: 'dynDWConv',
+  dyn_dw_conv: 'dynDWConv',
+  dynDwConv: 'dynDWConv',
   model_type: 'arch',
 };
 
@@ -153,7 +201,10 @@ function need(shapes: Shapes, name: string): readonly number[] {
 export function configFromShapes(arch: Arch, shapes: Shapes): Record<string, unknown> {
   const depth = blockCount(shapes);
   const dyn = Array.from({ length: depth }, (_, i) => i).filter(
-    (i) => shapes.has(`blocks.${i}.linear1.w`) || shapes.has(`blocks.${i}.dwc.w`),
+    (i) =>
+      shapes.has(`blocks.${i}.linear1.w`) ||
+      shapes.has(`blocks.${i}.dwc.w`) ||
+      (arch === 'wfm' && shapes.has(`blocks.${i}.norm1.weight`)),
   );
   if (arch === 'wfm-dit') {
     const [d, cin, p] = need(shapes, 'x_embedder.proj.weight');
@@ -190,7 +241,7 @@ export function configFromShapes(arch: Arch, shapes: Shapes): Record<string, unk
     return cfg;
   }
   const hidden = shapes.get('blocks.0.linear2.weight')?.[1];
-  return {
+  const cfg: Record<string, unknown> = {
     imgSize: 224,
     patchSize: p,
     inChans: cin,
@@ -200,6 +251,26 @@ export function configFromShapes(arch: Arch, shapes: Shapes): Record<string, unk
     mlpRatio: hidden ? hidden / d : 4,
     dynamicBlocks: dyn,
   };
+  if (dyn.length) Object.assign(cfg, strategiesFromShapes(shapes, `blocks.${dyn[0]}`, d));
+  return cfg;
+}
+
+/**
+ * The strategies a dynamic block's weights show: `bilateral`/`deep`/`static` and `adaptive`/`gap`/
+ * `ampdir`/`conv`/`static` are told apart by their tensors; `gap`, `linear` and `nonlinear` DynLinear
+ * share their tensors, so for those the metadata must say which (left undefined here).
+ */
+function strategiesFromShapes(shapes: Shapes, b: string, d: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (shapes.has(`${b}.linear1.w1`)) out.dynLinear = 'bilateral';
+  else if (shapes.has(`${b}.linear1.g.weight`)) out.dynLinear = 'deep';
+  else if (shapes.has(`${b}.linear1.weight`)) out.dynLinear = 'static';
+  if (shapes.has(`${b}.dwc.weight`)) out.dynDWConv = 'static';
+  else if (shapes.has(`${b}.dwc.amp.weight`)) out.dynDWConv = 'ampdir';
+  else if (shapes.has(`${b}.dwc.kernel`)) out.dynDWConv = 'conv';
+  else if (shapes.get(`${b}.dwc.wfm.2.weight`)?.[0] === 9 * d) out.dynDWConv = 'gap';
+  else if (shapes.has(`${b}.dwc.w`)) out.dynDWConv = 'adaptive';
+  return out;
 }
 
 function num(cfg: Record<string, unknown>, key: string, arch: Arch): number {
@@ -260,7 +331,17 @@ export function resolveConfig(shapes: Shapes, layers: readonly (ConfigSource | u
     ? (cfg.dynamicBlocks as number[])
     : referenceDynamicBlocks(depth);
   if (arch === 'wfm') {
-    return {
+    const dynLinear = (cfg.dynLinear as LinearStrategy | undefined) ?? DEFAULT_LINEAR_STRATEGY;
+    const dynDWConv = (cfg.dynDWConv as DWConvStrategy | undefined) ?? DEFAULT_DWCONV_STRATEGY;
+    if (!LINEAR_STRATEGIES.includes(dynLinear))
+      throw new ModelError(
+        `wfm config: unknown dyn_linear "${String(dynLinear)}" (use ${LINEAR_STRATEGIES.join(', ')})`,
+      );
+    if (!DWCONV_STRATEGIES.includes(dynDWConv))
+      throw new ModelError(
+        `wfm config: unknown dyn_dwconv "${String(dynDWConv)}" (use ${DWCONV_STRATEGIES.join(', ')})`,
+      );
+    const c: WfmConfig = {
       arch,
       imgSize: num(cfg, 'imgSize', arch),
       patchSize: num(cfg, 'patchSize', arch),
@@ -270,6 +351,12 @@ export function resolveConfig(shapes: Shapes, layers: readonly (ConfigSource | u
       depth,
       mlpRatio: num(cfg, 'mlpRatio', arch),
       dynamicBlocks,
+    };
+    // the reference strategies are left implicit, so configs of the released models stay as they were
+    return {
+      ...c,
+      ...(dynLinear !== DEFAULT_LINEAR_STRATEGY ? { dynLinear } : {}),
+      ...(dynDWConv !== DEFAULT_DWCONV_STRATEGY ? { dynDWConv } : {}),
     };
   }
   return {
@@ -292,24 +379,32 @@ function wfmBlockWeights(
   d: number,
   hd: number,
   dynamic: boolean,
+  strategies: { dynLinear?: LinearStrategy; dynDWConv?: DWConvStrategy } = {},
 ): void {
-  if (dynamic) {
-    out.set(`${prefix}.dwc.w`, [d, 1, 3, 3]);
-    out.set(`${prefix}.dwc.b`, [d]);
-    out.set(`${prefix}.dwc.wfm.0.weight`, [d, d, 1, 1]);
-    out.set(`${prefix}.dwc.wfm.0.bias`, [d]);
-    out.set(`${prefix}.dwc.wfm.2.weight`, [d, d, 1, 1]);
-    out.set(`${prefix}.linear1.w`, [d, hd]);
-    out.set(`${prefix}.linear1.b`, [hd]);
-    out.set(`${prefix}.linear1.wfm.weight`, [d / 4 + hd / 4, d]);
-    out.set(`${prefix}.linear1.wfm.bias`, [d / 4 + hd / 4]);
-    out.set(`${prefix}.linear1.w1`, [d / 4, d]);
-    out.set(`${prefix}.linear1.w2`, [hd / 4, hd]);
-  } else {
+  const lin = dynamic ? (strategies.dynLinear ?? DEFAULT_LINEAR_STRATEGY) : 'static';
+  const dwc = dynamic ? (strategies.dynDWConv ?? DEFAULT_DWCONV_STRATEGY) : 'static';
+  if (dwc === 'static') {
     out.set(`${prefix}.dwc.weight`, [d, 1, 3, 3]);
     out.set(`${prefix}.dwc.bias`, [d]);
+  } else {
+    const spec = DYN_DWCONV_PARAMS[dwc];
+    const shapes = spec.shapes(d);
+    for (const [i, n] of spec.names.entries())
+      out.set(`${prefix}.dwc.${strategyParamName(n)}`, [...shapes[i]!]);
+  }
+  if (lin === 'static') {
     out.set(`${prefix}.linear1.weight`, [hd, d]);
     out.set(`${prefix}.linear1.bias`, [hd]);
+  } else {
+    const spec = DYN_LINEAR_PARAMS[lin];
+    const h = deepHidden(d);
+    const shapes = spec.shapes(d, hd, [
+      { shape: [d, hd], dtype: 'float32' },
+      { shape: [hd], dtype: 'float32' },
+      { shape: [h, d], dtype: 'float32' },
+    ]);
+    for (const [i, n] of spec.names.entries())
+      out.set(`${prefix}.linear1.${strategyParamName(n)}`, [...shapes[i]!]);
   }
   out.set(`${prefix}.linear2.weight`, [d, hd]);
   out.set(`${prefix}.linear2.bias`, [d]);
@@ -377,7 +472,7 @@ export function expectedWeights(cfg: ModelConfig): Map<string, number[]> {
       }
       w.set(`${b}.norm2.weight`, [d]);
       w.set(`${b}.norm2.bias`, [d]);
-      wfmBlockWeights(w, b, d, hd, dynamic);
+      wfmBlockWeights(w, b, d, hd, dynamic, cfg);
     }
   }
   w.set('norm.weight', [d]);
@@ -417,5 +512,23 @@ export function describeConfig(cfg: ModelConfig): string {
     return `D=${cfg.hiddenSize} depth=${cfg.depth} patch=${cfg.patchSize} input=${cfg.inputSize} classes=${cfg.numClasses}`;
   }
   const heads = cfg.arch === 'vit' ? ` heads=${cfg.numHeads}` : '';
-  return `D=${cfg.embedDim} depth=${cfg.depth}${heads} patch=${cfg.patchSize} classes=${cfg.numClasses}`;
+  const strat =
+    cfg.arch === 'wfm' && (cfg.dynLinear || cfg.dynDWConv)
+      ? ` dyn_linear=${cfg.dynLinear ?? DEFAULT_LINEAR_STRATEGY} dyn_dwconv=${cfg.dynDWConv ?? DEFAULT_DWCONV_STRATEGY}`
+      : '';
+  return `D=${cfg.embedDim} depth=${cfg.depth}${heads} patch=${cfg.patchSize} classes=${cfg.numClasses}${strat}`;
+}
+
+/**
+ * safetensors metadata that lets `loadModel` rebuild a configuration exactly: `arch` and `config` (JSON,
+ * snake_case keys as the reference's config; WeightFormer configs include `dynamic_blocks` and, when not
+ * the reference's, `dyn_linear` / `dyn_dwconv`).
+ */
+export function configMetadata(cfg: ModelConfig): Record<string, string> {
+  const snake: Record<string, string> = {};
+  for (const [k, v] of Object.entries(KEYS)) if (!(v in snake)) snake[v] = k;
+  snake.dynDWConv = 'dyn_dwconv';
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(cfg)) if (k !== 'arch' && v !== undefined) out[snake[k] ?? k] = v;
+  return { arch: cfg.arch, config: JSON.stringify(out) };
 }

@@ -11,6 +11,17 @@ export { attentionBlockGraph, type BlockOptions, weightFormerBlockGraph } from '
 export * from './config.js';
 export * from './data/imagenet-classes.js';
 export {
+  type ErfImages,
+  type ErfOptions,
+  type ErfProgress,
+  type ErfResult,
+  erf,
+  erfCenterToken,
+  erfGraph,
+  erfMassArea,
+  erfNormalize,
+} from './erf.js';
+export {
   cacheDir,
   DEFAULT_TIMEOUT_MS,
   FetchError,
@@ -55,5 +66,6 @@ export {
   resolveModelSource,
 } from './pipeline.js';
 export { resizePosEmbed } from './pos-embed.js';
+export { serializeModel } from './save.js';
 export * from './train/index.js';
 export { MODEL_VARIANTS, type ModelVariant, randomModel, variantConfig } from './variants.js';

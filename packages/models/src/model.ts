@@ -44,7 +44,10 @@ export interface ForwardOptions {
   width?: number;
   /** Also output `embed` and every `hidden.i`. */
   hidden?: boolean;
-  /** Classifiers: also output `tokens`, the final-norm token features `[B, N, D]` (ViT: class token first). */
+  /**
+   * Classifiers only: also output `tokens`, the patch tokens after the final norm `[B, N, D]` (class token
+   * dropped), the features the effective receptive field is measured on.
+   */
   tokens?: boolean;
   /** DiT only: classifier-free guidance scale (runs `forward_with_cfg`; batch must be even). */
   cfgScale?: number;

@@ -78,7 +78,7 @@ export interface ImageClassifier extends PipelineBase {
 export interface ExtractOptions extends PipelineCallOptions {
   /**
    * `pooled` (default): the vector the classifier head reads, `[D]` per image (token mean for WeightFormer,
-   * class token for ViT); `tokens`: every final-norm token, `[N, D]` per image (ViT: class token first).
+   * class token for ViT); `tokens`: every final-norm patch token, `[N, D]` per image (ViT: the class token, the pooled output, is dropped).
    */
   pooling?: 'pooled' | 'tokens';
 }

@@ -1,6 +1,7 @@
 // Building blocks shared by the architectures: weight access, patch embedding, token <-> image layout,
 // and WeightFormer's two mixers (depthwise conv, static or DynDWConv; MLP, static or DynLinear).
-import { F, type Tensor } from '@wf/core';
+import { DYN_DWCONV_PARAMS, DYN_LINEAR_PARAMS, F, type Tensor } from '@wf/core';
+import { type DWConvStrategy, type LinearStrategy, strategyParamName } from '../config.js';
 
 /** Returns the graph tensor of a named weight (each weight becomes one constant). */
 export type WeightFn = (name: string) => Tensor;
@@ -45,35 +46,47 @@ export function imageToTokens(img: Tensor): Tensor {
   return F.transpose(F.reshape(img, [b, d, h * w]));
 }
 
-/** The block's depthwise conv on tokens: static 3x3 depthwise, or DynDWConv (adaptive) when dynamic. */
-export function dwcMixer(x: Tensor, w: WeightFn, prefix: string, dynamic: boolean, grid: Grid): Tensor {
+/** The strategy parameters of a dynamic layer, by op parameter name, from checkpoint names under `prefix`. */
+function strategyParams(names: readonly string[], w: WeightFn, prefix: string): Record<string, Tensor> {
+  return Object.fromEntries(names.map((n) => [n, w(`${prefix}.${strategyParamName(n)}`)]));
+}
+
+/**
+ * The block's depthwise conv on tokens: a static 3x3 depthwise, or when dynamic the DynDWConv of
+ * `strategy` (default `adaptive`, the reference; `static` keeps the plain conv).
+ */
+export function dwcMixer(
+  x: Tensor,
+  w: WeightFn,
+  prefix: string,
+  dynamic: boolean,
+  grid: Grid,
+  strategy: DWConvStrategy = 'adaptive',
+): Tensor {
   const img = tokensToImage(x, grid);
   const d = img.shape[1];
-  const y = dynamic
-    ? F.dynDWConv(img, {
-        w: w(`${prefix}.w`),
-        b: w(`${prefix}.b`),
-        wfm0_weight: w(`${prefix}.wfm.0.weight`),
-        wfm0_bias: w(`${prefix}.wfm.0.bias`),
-        wfm2_weight: w(`${prefix}.wfm.2.weight`),
-      })
-    : F.conv2d(img, w(`${prefix}.weight`), w(`${prefix}.bias`), { padding: 1, groups: d });
+  const y =
+    dynamic && strategy !== 'static'
+      ? F.dynDWConv(img, strategyParams(DYN_DWCONV_PARAMS[strategy].names, w, prefix), { strategy })
+      : F.conv2d(img, w(`${prefix}.weight`), w(`${prefix}.bias`), { padding: 1, groups: d });
   return imageToTokens(y);
 }
 
-/** The block's first MLP layer: static Linear, or DynLinear (bilateral) when dynamic. */
-export function linear1(x: Tensor, w: WeightFn, prefix: string, dynamic: boolean, grid: Grid): Tensor {
-  if (!dynamic) return linear(x, w, prefix);
-  return F.dynLinear(
-    x,
-    {
-      w: w(`${prefix}.w`),
-      b: w(`${prefix}.b`),
-      wfm_weight: w(`${prefix}.wfm.weight`),
-      wfm_bias: w(`${prefix}.wfm.bias`),
-      w1: w(`${prefix}.w1`),
-      w2: w(`${prefix}.w2`),
-    },
-    { grid: [grid[0], grid[1]], strategy: 'bilateral' },
-  );
+/**
+ * The block's first MLP layer: a static Linear, or when dynamic the DynLinear of `strategy` (default
+ * `bilateral`, the reference; `static` keeps the plain Linear).
+ */
+export function linear1(
+  x: Tensor,
+  w: WeightFn,
+  prefix: string,
+  dynamic: boolean,
+  grid: Grid,
+  strategy: LinearStrategy = 'bilateral',
+): Tensor {
+  if (!dynamic || strategy === 'static') return linear(x, w, prefix);
+  return F.dynLinear(x, strategyParams(DYN_LINEAR_PARAMS[strategy].names, w, prefix), {
+    grid: [grid[0], grid[1]],
+    strategy,
+  });
 }

@@ -8,8 +8,9 @@ import type { ResidualBranchFn } from './wfm.js';
 
 /**
  * Traces the forward pass of `x [B, C, H, W]`; with `hidden`, also every `hidden.i` (tokens incl. class
- * token); with `tokensOut`, also `tokens` (the final-norm tokens `[B, 1 + N, D]`, class token first);
- * `branch` wraps each residual branch (the training graph's drop-path; identity when absent).
+ * token); with `tokensOut`, also `tokens`: the patch tokens after the final norm `[B, N, D]` (class
+ * token dropped); `branch` wraps each residual branch (the training graph's drop-path; identity when
+ * absent).
  */
 export function vitForward(
   cfg: VitConfig,
@@ -39,7 +40,7 @@ export function vitForward(
     if (hidden) out[`hidden.${i}`] = h;
   }
   const normed = layerNorm(h, w, 'norm');
-  if (tokensOut) out.tokens = normed;
+  if (tokensOut) out.tokens = F.sliceAxis(normed, 1, 1);
   const features = F.reshape(F.sliceAxis(normed, 1, 0, 1), [b, d]);
   out.features = features;
   out.logits = linear(features, w, 'head');

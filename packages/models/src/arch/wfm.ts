@@ -16,7 +16,8 @@ export type ResidualBranchFn = (block: number, which: 0 | 1, branch: Tensor) => 
 
 /**
  * Traces the forward pass of `x [B, C, H, W]`; with `hidden`, also `embed` and every `hidden.i`; with
- * `tokensOut`, also `tokens` (the final-norm tokens `[B, N, D]` that `features` averages).
+ * `tokensOut`, also `tokens` (the tokens after the final norm `[B, N, D]` that `features` averages and the ERF is
+ * measured on).
  */
 export function wfmForward(
   cfg: WfmConfig,
@@ -35,9 +36,9 @@ export function wfmForward(
     const p = `blocks.${i}`;
     const dynamic = cfg.dynamicBlocks.includes(i);
     if (dynamic) h = layerNorm(h, w, `${p}.norm1`); // replaced, not a residual branch
-    h = F.add(h, res(i, 0, dwcMixer(h, w, `${p}.dwc`, dynamic, grid)));
+    h = F.add(h, res(i, 0, dwcMixer(h, w, `${p}.dwc`, dynamic, grid, cfg.dynDWConv)));
     const mlp = linear(
-      F.gelu(linear1(layerNorm(h, w, `${p}.norm2`), w, `${p}.linear1`, dynamic, grid)),
+      F.gelu(linear1(layerNorm(h, w, `${p}.norm2`), w, `${p}.linear1`, dynamic, grid, cfg.dynLinear)),
       w,
       `${p}.linear2`,
     );
