@@ -27,6 +27,8 @@ export const COMMANDS: readonly CliCommand[] = [
   infoCli,
   gradCli,
   trainCli,
+  erfCli,
+  erfFigureCli,
   exportCli,
   demoCli,
 ];
