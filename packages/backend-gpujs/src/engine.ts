@@ -132,8 +132,25 @@ export class Engine {
     return this.kernels.size;
   }
 
-  private kernel(source: string, size: number, output?: readonly number[]): GpuJsKernel {
-    const key = `${output ? output.join('x') : size}|${source}`;
+  /**
+   * Cache key of a kernel: its output size and source, plus the lengths of host-array arguments (cpu and
+   * webasm kernels are built for fixed argument sizes, and one source can read arrays of several sizes,
+   * e.g. the same slice of a 3- and a 6-element tensor).
+   */
+  private key(source: string, size: number, output: readonly number[] | undefined, args: readonly unknown[]) {
+    const lengths = args
+      .map((a) => (ArrayBuffer.isView(a) ? String((a as Float32Array).length) : ''))
+      .join(',');
+    return `${output ? output.join('x') : size}|${lengths}|${source}`;
+  }
+
+  private kernel(
+    source: string,
+    size: number,
+    output: readonly number[] | undefined,
+    args: readonly unknown[],
+  ): GpuJsKernel {
+    const key = this.key(source, size, output, args);
     let k = this.kernels.get(key);
     if (!k) {
       k = this.gpu.createKernel(source, {
@@ -162,7 +179,7 @@ export class Engine {
     output?: readonly number[],
   ): MaybePromise<DeviceValue> {
     const fail = (e: unknown): never => {
-      const key = `${output ? output.join('x') : size}|${source}`;
+      const key = this.key(source, size, output, args);
       const k = this.kernels.get(key);
       this.kernels.delete(key);
       try {
@@ -183,7 +200,7 @@ export class Engine {
       );
     }
     try {
-      k = this.kernel(source, size, output);
+      k = this.kernel(source, size, output, args);
       r = k(...args);
     } catch (e) {
       return fail(e);

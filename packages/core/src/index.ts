@@ -47,13 +47,13 @@ export { type ReplayHooks, replayGraph, rewriteGraph, runGraph } from './graph/r
 export { yieldToEventLoop } from './graph/yield.js';
 export { describeNonFinite, findNonFinite, type NonFiniteTensor } from './io/non-finite.js';
 export * from './io/safetensors.js';
+export { DYN_DWCONV_PARAMS, DYN_LINEAR_PARAMS, type DynParamSpec } from './ir/dyn-params.js';
 export { erf, sigmoid } from './ir/math.js';
 export * from './ir/ops.js';
 export { seededRandom } from './ir/random.js';
 export { adaptiveBin, broadcastShapes, convOut, normAxes, normAxis } from './ir/shape-utils.js';
 export { type Context, Tensor } from './ir/tensor.js';
 export * from './ir/types.js';
-export { DYN_DWCONV_PARAMS, dynDWConvKernel } from './ops/dyn-dwconv.js';
-export { DYN_LINEAR_PARAMS, type DynParamSpec } from './ops/dyn-linear.js';
+export { dynDWConvKernel } from './ops/dyn-dwconv.js';
 export type { Conv2dOptions, DynDWConvParams, DynLinearParams, TensorLike } from './ops/functional.js';
 export * as F from './ops/functional.js';

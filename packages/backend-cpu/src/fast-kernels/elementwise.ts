@@ -2,7 +2,6 @@
 // scalars, or broadcast along the leading axes (a bias row); unary ops as flat loops. Other layouts defer
 // to the plain kernels. sigmoid and the silu composite (one pass) also take rows of strided views.
 import type { Kernel, OpName } from '@wf/core';
-import { erfF32 } from '../fast/gelu-erf.js';
 import { elementwiseKernels, map1, UNARY_FNS } from '../kernels/elementwise.js';
 import { type CpuTensor, forEachOffset, stridedView } from '../nd.js';
 import { count, isDense } from './layout.js';
@@ -170,6 +169,37 @@ function denseMap(f: (x: number) => number, fallback: Kernel<CpuTensor>): Kernel
   };
 }
 
+/**
+ * erf from the Numerical Recipes erfc approximation (one exp and a degree-9 polynomial; absolute error
+ * below 1.2e-7, under float32 resolution of values near 1): the hot erf of lowered GELUs and their gradients.
+ */
+export function fastErf(x: number): number {
+  const z = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z);
+  const erfc =
+    t *
+    Math.exp(
+      -z * z -
+        1.26551223 +
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t *
+                  (0.09678418 +
+                    t *
+                      (-0.18628806 +
+                        t *
+                          (0.27886807 +
+                            t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
+  return x >= 0 ? 1 - erfc : erfc - 1;
+}
+
+const geluErf = (x: number): number => 0.5 * x * (1 + fastErf(x * Math.SQRT1_2));
+const GELU_K = Math.sqrt(2 / Math.PI);
+const geluTanh = (x: number): number => 0.5 * x * (1 + Math.tanh(GELU_K * (x + 0.044715 * x * x * x)));
+
 /** x · sigmoid(x), stable for either sign (the fused form of the `silu` composite). */
 const siluOf = (x: number): number => {
   if (x >= 0) return x / (1 + Math.exp(-x));
@@ -181,8 +211,7 @@ const siluOf = (x: number): number => {
 export const fastElementwiseKernels: Partial<Record<OpName, Kernel<CpuTensor>>> = {
   ...Object.fromEntries((Object.keys(BINARY) as BinaryOp[]).map((op) => [op, binary(op)])),
   ...Object.fromEntries((Object.keys(UNARY_FNS) as (keyof typeof UNARY_FNS)[]).map((op) => [op, unary(op)])),
-  // the float32 erf of the fused GELU (max error 2e-7): the lowered GELU and its gradient use it
-  erf: denseMap(erfF32, elementwiseKernels.erf!),
+  erf: denseMap(fastErf, elementwiseKernels.erf!),
   exp: denseMap(Math.exp, elementwiseKernels.exp!),
   neg: denseMap((x) => -x, elementwiseKernels.neg!),
   sigmoid: denseMap((x) => {
@@ -196,4 +225,23 @@ export const fastElementwiseKernels: Partial<Record<OpName, Kernel<CpuTensor>>> 
     map1(args.out!, a, siluOf);
     return args.out!;
   }),
+  // a GELU left standalone (its input is also read elsewhere, e.g. saved for a gradient) in one pass
+  gelu: geluKernel,
 };
+
+function geluKernel(args: Parameters<Kernel<CpuTensor>>[0]): CpuTensor {
+  const tanh = (args.attrs as { approximate?: string }).approximate === 'tanh';
+  const f = tanh ? geluTanh : geluErf;
+  const [a] = args.inputs;
+  const o = args.out!;
+  if (isDense(a) && isDense(o)) {
+    const n = count(o);
+    const od = o.data;
+    const ad = a.data;
+    if (tanh) for (let i = 0; i < n; i++) od[o.offset + i] = geluTanh(ad[a.offset + i]);
+    else for (let i = 0; i < n; i++) od[o.offset + i] = geluErf(ad[a.offset + i]);
+    return o;
+  }
+  map1(o, a, f);
+  return o;
+}

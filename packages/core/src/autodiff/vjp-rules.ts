@@ -170,15 +170,6 @@ function convVjp({ g, x, types, attrs, needs }: VjpArgs<'conv2d'>): (Tensor | un
     if (needs[0]) {
       // transposed convolution: dilate g by the stride, pad by k-1-p, convolve with the flipped,
       // group-transposed kernel
-      const gd = dilate(dilate(g, 2, sh), 3, sw);
-      const extraH = h + 2 * ph - kh - (oh - 1) * sh;
-      const extraW = wd + 2 * pw - kw - (ow - 1) * sw;
-      const gp = padOrCrop(gd, [
-        [0, 0],
-        [0, 0],
-        [kh - 1 - ph, kh - 1 - ph + extraH],
-        [kw - 1 - pw, kw - 1 - pw + extraW],
-      ]);
       let wT = F.reshape(F.permute(F.reshape(x[1], [groups, og, cg, kh, kw]), [0, 2, 1, 3, 4]), [
         groups * cg,
         og,
@@ -186,7 +177,21 @@ function convVjp({ g, x, types, attrs, needs }: VjpArgs<'conv2d'>): (Tensor | un
         kw,
       ]);
       wT = flip(flip(wT, 2), 3);
-      dx = F.conv2d(gp, wT, undefined, { groups });
+      if (sh === 1 && sw === 1 && kh - 1 - ph >= 0 && kw - 1 - pw >= 0) {
+        // stride 1: the forward convolution's shape (padding k-1-p), no padded copy of g
+        dx = F.conv2d(g, wT, undefined, { padding: [kh - 1 - ph, kw - 1 - pw], groups });
+      } else {
+        const gd = dilate(dilate(g, 2, sh), 3, sw);
+        const extraH = h + 2 * ph - kh - (oh - 1) * sh;
+        const extraW = wd + 2 * pw - kw - (ow - 1) * sw;
+        const gp = padOrCrop(gd, [
+          [0, 0],
+          [0, 0],
+          [kh - 1 - ph, kh - 1 - ph + extraH],
+          [kw - 1 - pw, kw - 1 - pw + extraW],
+        ]);
+        dx = F.conv2d(gp, wT, undefined, { groups });
+      }
     }
     if (needs[1]) {
       const xp = padOrCrop(x[0], [

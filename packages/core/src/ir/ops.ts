@@ -5,9 +5,10 @@
 import { fmtShape, ShapeError } from '../errors.js';
 import { lowerAttention, lowerAttentionMlp, lowerDynamicMlp } from '../ops/attention.js';
 import { lowerAffine, lowerGelu, lowerLinear, lowerSilu } from '../ops/basic-composites.js';
-import { DYN_DWCONV_PARAMS, lowerDynDWConv } from '../ops/dyn-dwconv.js';
-import { DYN_LINEAR_PARAMS, lowerDynLinear } from '../ops/dyn-linear.js';
+import { lowerDynDWConv } from '../ops/dyn-dwconv.js';
+import { lowerDynLinear } from '../ops/dyn-linear.js';
 import { lowerDynWeight } from '../ops/dyn-weight.js';
+import { DYN_DWCONV_PARAMS, DYN_LINEAR_PARAMS } from './dyn-params.js';
 import {
   adaptiveBin,
   broadcastShapes,

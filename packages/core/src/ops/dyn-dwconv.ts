@@ -12,30 +12,11 @@
 //             kd = amp · dir                              (direction and amplitude predicted apart)
 //   conv:     kd = depthwise3x3(gelu(wfm0(p)), kernel, padding 1)   (a conv over the pooled map)
 import { ShapeError } from '../errors.js';
-import type { DynDWConvStrategy, OpAttrs } from '../ir/ops.js';
+import type { OpAttrs } from '../ir/ops.js';
 import type { Tensor } from '../ir/tensor.js';
-import type { DynParamSpec } from './dyn-linear.js';
 import * as F from './functional.js';
 
-/** Parameters of each DynDWConv strategy for D channels (names in op input order, after x). */
-export const DYN_DWCONV_PARAMS: Readonly<Record<DynDWConvStrategy, DynParamSpec<[d: number]>>> = {
-  adaptive: {
-    names: ['w', 'b', 'wfm0_weight', 'wfm0_bias', 'wfm2_weight'],
-    shapes: (d) => [[d, 1, 3, 3], [d], [d, d, 1, 1], [d], [d, d, 1, 1]],
-  },
-  gap: {
-    names: ['w', 'b', 'wfm0_weight', 'wfm0_bias', 'wfm2_weight'],
-    shapes: (d) => [[d, 1, 3, 3], [d], [d, d, 1, 1], [d], [9 * d, d, 1, 1]],
-  },
-  ampdir: {
-    names: ['w', 'b', 'wfm0_weight', 'wfm0_bias', 'wfm2_weight', 'amp_weight', 'amp_bias'],
-    shapes: (d) => [[d, 1, 3, 3], [d], [d, d, 1, 1], [d], [d, d, 1, 1], [d, d], [d]],
-  },
-  conv: {
-    names: ['w', 'b', 'wfm0_weight', 'wfm0_bias', 'kernel'],
-    shapes: (d) => [[d, 1, 3, 3], [d], [d, d, 1, 1], [d], [d, 1, 3, 3]],
-  },
-};
+export { DYN_DWCONV_PARAMS } from '../ir/dyn-params.js';
 
 /** L2 norm over the 9 taps of each (sample, channel): [B, D, 3, 3] -> [B, D, 1, 1]. */
 function norm3x3(k: Tensor): Tensor {

@@ -12,48 +12,11 @@
 //   nonlinear: Wd = silu(xp @ a)ᵀ (xp @ c) · s / N                                 (one side nonlinear)
 //   deep:      h = silu(xp @ g_weightᵀ + g_bias);  Wd = (h @ a)ᵀ (h @ c) · s / N    (two-layer generator)
 import { ShapeError } from '../errors.js';
-import type { Activation, DynLinearStrategy, OpAttrs } from '../ir/ops.js';
+import type { Activation, OpAttrs } from '../ir/ops.js';
 import type { Tensor } from '../ir/tensor.js';
-import type { TensorType } from '../ir/types.js';
 import * as F from './functional.js';
 
-/** A strategy's parameter names (in op input order, after x) and their expected shapes. */
-export interface DynParamSpec<A extends unknown[]> {
-  /** Parameter names, in op input order after `x`. */
-  readonly names: readonly string[];
-  /** Expected shape of each parameter for the given sizes (`undefined`: not checked). */
-  readonly shapes: (...args: A) => (readonly number[] | undefined)[];
-}
-
-/** Parameters of each DynLinear strategy (Cin -> Cout); `params` are the actual inputs after x. */
-export const DYN_LINEAR_PARAMS: Readonly<
-  Record<DynLinearStrategy, DynParamSpec<[cin: number, cout: number, params: readonly TensorType[]]>>
-> = {
-  bilateral: {
-    names: ['w', 'b', 'wfm_weight', 'wfm_bias', 'w1', 'w2'],
-    shapes: (cin, cout) => {
-      const z = cin / 4 + cout / 4;
-      return [[cin, cout], [cout], [z, cin], [z], [cin / 4, cin], [cout / 4, cout]];
-    },
-  },
-  gap: { names: ['w', 'b', 'a', 'c'], shapes: (cin, cout) => [[cin, cout], [cout], [cin, cin], [cin, cout]] },
-  linear: {
-    names: ['w', 'b', 'a', 'c'],
-    shapes: (cin, cout) => [[cin, cout], [cout], [cin, cin], [cin, cout]],
-  },
-  nonlinear: {
-    names: ['w', 'b', 'a', 'c'],
-    shapes: (cin, cout) => [[cin, cout], [cout], [cin, cin], [cin, cout]],
-  },
-  deep: {
-    names: ['w', 'b', 'g_weight', 'g_bias', 'a', 'c'],
-    shapes: (cin, cout, params) => {
-      const h = params[2]?.shape[0];
-      if (h === undefined) return [[cin, cout], [cout]];
-      return [[cin, cout], [cout], [h, cin], [h], [h, cin], [h, cout]];
-    },
-  },
-};
+export { DYN_LINEAR_PARAMS, type DynParamSpec } from '../ir/dyn-params.js';
 
 /** 2x2 average pooling of tokens on an Hg x Wg grid: [B, N, C] -> [B, M, C], or undefined when M = 0. */
 export function poolTokens2x2(x: Tensor, grid: readonly [number, number]): Tensor | undefined {

@@ -2,6 +2,7 @@
 // of the table into the tensors' context. Model code uses only these, so it traces, lowers and runs
 // eagerly unchanged.
 import { ArgumentError, ShapeError } from '../errors.js';
+import { DYN_DWCONV_PARAMS, DYN_LINEAR_PARAMS } from '../ir/dyn-params.js';
 import type {
   Activation,
   DynDWConvStrategy,
@@ -13,8 +14,6 @@ import type {
 import { normAxis } from '../ir/shape-utils.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { DType } from '../ir/types.js';
-import { DYN_DWCONV_PARAMS } from './dyn-dwconv.js';
-import { DYN_LINEAR_PARAMS } from './dyn-linear.js';
 
 /** A tensor or a plain number (broadcast as a float32 scalar). */
 export type TensorLike = Tensor | number;
