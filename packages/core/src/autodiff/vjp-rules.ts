@@ -520,7 +520,9 @@ export const VJP_RULES: { readonly [P in PrimitiveOp]: VjpRule<P> } = {
  */
 export const COMPOSITE_VJP_RULES: {
   readonly [C in 'gelu' | 'linear']: {
+    /** What the rule reads from the forward pass (inputs and/or the output). */
     readonly saves: VjpSaves;
+    /** The input cotangents from the output cotangent `g` (undefined for inputs that need none). */
     vjp(args: Omit<VjpArgs<never>, 'attrs'> & { attrs: OpAttrs<C> }): readonly (Tensor | undefined)[];
   };
 } = {
