@@ -20,8 +20,13 @@ export interface MatmulOptions {
   bias?: { data: Float32Array; offset: number };
   /** Activation applied to the result. */
   activation?: Activation;
-  /** B never changes (a weight): the engine may cache a packed copy keyed by this object. */
-  bKey?: object;
+  /**
+   * B's storage never changes while it is allocated (a graph constant or a view of one): the engine may
+   * cache a packed copy. The cache key is the storage plus B's exact view (offset, rows, cols, strides), so
+   * one constant read with several layouts (a `linear` forward and the backward's `matmul`, `transB`,
+   * permuted or sliced views) gets one packed copy per layout.
+   */
+  bConstant?: boolean;
 }
 
 /** Computes C = act(A @ B + bias); A is rows x k, B is k x cols, C is rows x cols (C must be row-major). */

@@ -39,12 +39,13 @@ function batched(
   const bv = broadcastView(stridedView(b, b.shape.slice(0, -2), b.stride.slice(0, -2), b.offset), batch);
   const ov = stridedView(out, batch, out.stride.slice(0, -2), out.offset);
   const bias = opts.bias ? { data: opts.bias.data as Float32Array, offset: opts.bias.offset } : undefined;
-  const single = b.shape.length === 2; // one B for every batch entry: cacheable when constant
+  // one B for every batch entry: cacheable when constant (the cache keys on the exact view, see MatmulOptions)
+  const single = b.shape.length === 2;
   forEachOffset(batch, [ov, av, bv], (o) => {
     engine.matmul(mat(a, o[1], opts.transA), mat(b, o[2], opts.transB), mat(out, o[0]), {
       bias,
       activation: opts.activation,
-      bKey: opts.bConstant && single ? b : undefined,
+      bConstant: opts.bConstant && single,
     });
   });
 }
@@ -90,7 +91,7 @@ export function productKernels(
       {
         bias: bias ? { data: bias.data as Float32Array, offset: bias.offset } : undefined,
         activation,
-        bKey: args.constants?.[1] ? w : undefined,
+        bConstant: args.constants?.[1],
       },
     );
     return o;

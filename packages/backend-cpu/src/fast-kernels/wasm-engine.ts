@@ -3,7 +3,9 @@
 // always on a plain, non-shared heap). A pool that fails to start leaves the engine on one thread, with
 // the reason in `threadError`.
 // Operands living outside the heap, a non-row-major C, and the tanh-GELU epilogue are handled here by
-// copies and a JS pass; packed copies of constant weights are cached until their storage is released.
+// copies and a JS pass; packed copies of constant weights are cached until their storage is released, one per
+// view of the storage (offset, shape, strides): the same constant is read transposed by `linear` and
+// untransposed by the backward pass's `matmul`, and each layout packs differently.
 import { createGemm, type Gemm, GemmFlags } from '../fast/gemm-module.js';
 import type { WasmHeap } from '../fast/heap.js';
 import { createRowKernels, type RowKernels } from '../fast/rows-module.js';
@@ -16,9 +18,11 @@ export class WasmMatmulEngine implements MatmulEngine {
   private readonly local: Gemm;
   private pool: GemmThreadPool | undefined;
   private readonly heapBuffers = new WeakSet<ArrayBufferLike>();
-  /** packed constant B by key object, and the packed pointers owned by each storage base offset. */
-  private readonly packed = new WeakMap<object, number>();
-  private readonly packedByBase = new Map<number, number[]>();
+  /**
+   * Packed constant B by storage base (heap byte offset of the storage's first element), then by the exact
+   * view packed (see `viewKey`). Freed with the storage (`releaseStorage`).
+   */
+  private readonly packed = new Map<number, Map<string, number>>();
   /** The SIMD row kernels (layer norm, add) on the same heap. */
   readonly rows: RowKernels;
   /**
@@ -100,9 +104,19 @@ export class WasmMatmulEngine implements MatmulEngine {
     return v.rows === 0 || v.cols === 0 ? 0 : (v.rows - 1) * v.rowStride + (v.cols - 1) * v.colStride + 1;
   }
 
-  private packB(b: MatView, temps: number[], key: object | undefined, generation: number): number {
-    if (key) {
-      const hit = this.packed.get(key);
+  /** What determines a packed copy of B besides its storage: element offset, shape and strides. */
+  private static viewKey(b: MatView): string {
+    return `${b.offset}:${b.rows}x${b.cols}:${b.rowStride},${b.colStride}`;
+  }
+
+  private packB(b: MatView, temps: number[], constant: boolean, generation: number): number {
+    // the storage's base: constants are wrapped at the start of their own storage (compile), so the view's
+    // typed array starts there and `b.offset` locates the view inside it
+    const cacheable = constant && this.inHeap(b.data);
+    const base = b.data.byteOffset;
+    const key = WasmMatmulEngine.viewKey(b);
+    if (cacheable) {
+      const hit = this.packed.get(base)?.get(key);
       if (hit !== undefined) return hit;
     }
     const dst = this.heap.alloc(this.local.packedBSize(b.rows, b.cols));
@@ -110,20 +124,21 @@ export class WasmMatmulEngine implements MatmulEngine {
     this.local.packB(b.rows, b.cols, src, b.rowStride, b.colStride, dst);
     // On a plain heap, a growth during this product detached `b.data` (the backend reruns the kernel with
     // fresh views): never cache what was packed from it.
-    if (key && this.inHeap(b.data) && this.heap.generation === generation) {
-      this.packed.set(key, dst);
-      const base = b.data.byteOffset;
-      const list = this.packedByBase.get(base) ?? [];
-      list.push(dst);
-      this.packedByBase.set(base, list);
+    if (cacheable && this.heap.generation === generation) {
+      let views = this.packed.get(base);
+      if (!views) {
+        views = new Map();
+        this.packed.set(base, views);
+      }
+      views.set(key, dst);
     } else temps.push(dst);
     return dst;
   }
 
   /** Frees the packed copies derived from tensors on the storage starting at `base` (a heap offset). */
   releaseStorage(base: number): void {
-    for (const p of this.packedByBase.get(base) ?? []) this.heap.free(p);
-    this.packedByBase.delete(base);
+    for (const p of this.packed.get(base)?.values() ?? []) this.heap.free(p);
+    this.packed.delete(base);
   }
 
   matmul(a: MatView, b: MatView, c: MatView, opts: MatmulOptions = {}): void {
@@ -133,7 +148,7 @@ export class WasmMatmulEngine implements MatmulEngine {
     const generation = this.heap.generation;
     try {
       const aPtr = this.pointer(a.data, a.offset, WasmMatmulEngine.span(a), temps);
-      const packedB = this.packB(b, temps, opts.bKey, generation);
+      const packedB = this.packB(b, temps, opts.bConstant ?? false, generation);
       const direct = c.colStride === 1 && this.inHeap(c.data);
       let cPtr: number;
       let ldc: number;
@@ -185,7 +200,7 @@ export class WasmMatmulEngine implements MatmulEngine {
     this.disposed = true;
     this.pool?.dispose();
     this.pool = undefined;
-    for (const base of [...this.packedByBase.keys()]) this.releaseStorage(base);
+    for (const base of [...this.packed.keys()]) this.releaseStorage(base);
     this.local.dispose();
   }
 }

@@ -715,6 +715,28 @@ const GRAD_PICKS: { readonly [K in OpName]?: readonly number[] } = {
   attention_mlp: [0],
 };
 
+/**
+ * Cases of the gradient group rerun with every input but the first as a graph constant (weights baked into
+ * the graph, as `vjpGraph` allows): the backward graph then reads the same constant with another layout
+ * than the forward (a `linear` weight transposed there, untransposed in the backward `matmul`), which
+ * catches kernels that cache derived copies of constants under too coarse a key.
+ */
+const CONST_GRAD_PICKS: { readonly [K in OpName]?: readonly number[] } = {
+  matmul: [0, 1, 6, 7, 9, 13],
+  linear: [0, 1, 2, 3, 4],
+  affine: [0, 1, 2],
+  conv2d: [0, 1, 2, 3],
+  layer_norm: [0, 1],
+  attention: [0],
+};
+
+/** Traces `c` with input 0 as graph input `in0` and the others as graph constants. */
+function traceWithConstants(c: OpCase): Graph {
+  return trace((g) =>
+    c.build(c.inputs.map((d, i) => (i === 0 ? g.input('in0', d.shape, d.dtype) : g.constant(d)))),
+  );
+}
+
 /** Primitive ops of the table (every backend must implement these). */
 const PRIMITIVES = OP_NAMES.filter((op) => OPS[op].kind !== 'composite');
 /** Composite ops of the table. */
@@ -875,6 +897,42 @@ export function conformanceCases(options: ConformanceOptions): ConformanceCase[]
           await checkGradients(be, graph, inputRecord(c), label, { rng: r, rel: tol, eagerToo: k === 0 });
         });
       });
+  }
+
+  group = 'gradients with constant weights: backend vs float64 (input 0 varies, the others are constants)';
+  for (const [op, picks] of Object.entries(CONST_GRAD_PICKS) as [OpName, readonly number[]][]) {
+    const all = generate(op, PRIMITIVE_CASES[op] ?? COMPOSITE_CASES[op]);
+    const r = rng(seedOf(`const grad ${op}`));
+    for (const i of picks.filter((j) => j < all.length)) {
+      const c = all[i];
+      const label = `${op}: ${c.label}`;
+      add(label, SLOW_TIMEOUT, async (be, ctx) => {
+        const graph = traceWithConstants(c);
+        skipIfUnsupported(graph, be, ctx);
+        await checkGradients(be, graph, { in0: c.inputs[0] }, label, { rng: r, rel: tol });
+      });
+    }
+  }
+  {
+    // one constant read with four layouts in one graph, forward and backward
+    const g = makeGen(rng(seedOf('const grad shared weight')));
+    const [x, w, bias] = [g.t([2, 3, 6]), g.t([6, 6]), g.t([6])];
+    const label = 'one constant [6,6] as linear weight, matmul B, transB and permuted B';
+    add(label, SLOW_TIMEOUT, async (be, ctx) => {
+      const graph = trace((t) => {
+        const xi = t.input('in0', x.shape);
+        const c = t.constant(w);
+        const h = F.linear(xi, c, t.constant(bias), 'gelu');
+        const m = F.add(F.matmul(h, c), F.matmul(h, c, { transB: true }));
+        return F.add(m, F.matmul(xi, F.permute(c, [1, 0])));
+      });
+      skipIfUnsupported(graph, be, ctx);
+      await checkGradients(be, graph, { in0: x }, label, {
+        rng: rng(seedOf(label)),
+        rel: tol,
+        eagerToo: true,
+      });
+    });
   }
 
   group = 'attention agrees with its MLP reading';
