@@ -83,8 +83,8 @@ export function erfGraph(model: WfModel, shape: { batch: number; height: number;
   const full = model.graph({ ...shape, tokens: true });
   const tokensId = full.outputs.get('tokens');
   if (tokensId === undefined) throw new ModelError('internal: the forward graph has no tokens output');
-  // Weights enter as graph inputs (as in WfModel.gradGraph): the cpu fast kernels give wrong input
-  // gradients when a weight is a constant read by both the forward and the backward pass.
+  // Weights enter as graph inputs (as in WfModel.gradGraph), fed from `model.weights` on every call, so
+  // updated weights are measured without recompiling.
   const single: Graph = { ...full, outputs: new Map([['tokens', tokensId]]) };
   const weightNames = differentiableNames(single).constants.filter((n) => model.weights.has(n));
   const fwd = parameterize(single, weightNames).graph;
