@@ -133,13 +133,18 @@ export class Engine {
   }
 
   /**
-   * Cache key of a kernel: its output size and source, plus the lengths of host-array arguments (cpu and
-   * webasm kernels are built for fixed argument sizes, and one source can read arrays of several sizes,
-   * e.g. the same slice of a 3- and a 6-element tensor).
+   * Cache key of a kernel: its output size and source, plus the size of every array argument. Kernels are
+   * built for fixed argument sizes (cpu and webasm for host-array lengths; GL shaders bake in the texture
+   * sizes), and one source can read arguments of several sizes, e.g. the same slice of a 3- and a 6-element
+   * tensor.
    */
   private key(source: string, size: number, output: readonly number[] | undefined, args: readonly unknown[]) {
     const lengths = args
-      .map((a) => (ArrayBuffer.isView(a) ? String((a as Float32Array).length) : ''))
+      .map((a) => {
+        if (ArrayBuffer.isView(a)) return String((a as Float32Array).length);
+        const t = a as { size?: readonly number[]; output?: readonly number[] } | null;
+        return t && typeof t === 'object' ? `${t.size?.join('x') ?? ''}/${t.output?.join('x') ?? ''}` : '';
+      })
       .join(',');
     return `${output ? output.join('x') : size}|${lengths}|${source}`;
   }
