@@ -7,11 +7,12 @@
 // Eager mode (`eager(backend)`) still works op by op: each op's kernel is a one-node ONNX session, cached
 // by op, input types and attributes. Host tensors are plain typed arrays; storage blocks are ArrayBuffers.
 import {
+  abortReason,
   type Backend,
   BackendError,
   type CompiledGraph,
   type CompileOptions,
-  fmtShape,
+  checkGraphInputs,
   type Graph,
   GraphError,
   graphCost,
@@ -21,12 +22,10 @@ import {
   type OpName,
   planMemory,
   type RunOptions,
-  sameShape,
   sizeOf,
   type TensorData,
   type TensorType,
   trace,
-  WfError,
 } from '@wf/core';
 import { exportOnnx, lowerForExport } from '@wf/onnx';
 import {
@@ -83,31 +82,6 @@ function defaultProviders(runtime: OrtRuntime): string[] {
   if (runtime === 'node') return ['cpu'];
   const gpu = (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu;
   return gpu ? ['webgpu', 'wasm'] : ['wasm'];
-}
-
-function checkInputs(
-  inputTypes: ReadonlyMap<string, TensorType>,
-  inputs: Readonly<Record<string, TensorData>>,
-): void {
-  const problems: string[] = [];
-  for (const [name, type] of inputTypes) {
-    const d = inputs[name];
-    if (!d) problems.push(`missing input "${name}" ${type.dtype}${fmtShape(type.shape)}`);
-    else if (!sameShape(d.shape, type.shape) || d.dtype !== type.dtype) {
-      problems.push(
-        `input "${name}" is ${d.dtype}${fmtShape(d.shape)}, the graph was traced for ${type.dtype}${fmtShape(type.shape)}`,
-      );
-    } else if (d.data.length !== sizeOf(type.shape)) {
-      problems.push(`input "${name}" has ${d.data.length} values for shape ${fmtShape(type.shape)}`);
-    }
-  }
-  for (const name of Object.keys(inputs))
-    if (!inputTypes.has(name)) problems.push(`unexpected input "${name}"`);
-  if (problems.length) throw new GraphError(problems.join('; '));
-}
-
-function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new WfError('E_ABORTED', 'run aborted');
 }
 
 /**
@@ -299,7 +273,7 @@ export async function createOrtBackend(options: OrtBackendOptions = {}): Promise
               'this compiled graph is already running; await the previous run or compile another',
             );
           }
-          checkInputs(inputTypes, inputs);
+          checkGraphInputs(inputTypes, inputs);
           const { signal } = runOptions;
           if (signal?.aborted) throw abortReason(signal);
           running = true;

@@ -29,8 +29,10 @@ export * from './backend.js';
 export { onBackendDispose } from './backend-dispose.js';
 export * from './errors.js';
 export {
+  abortReason,
   type CompiledGraph,
   type CompileOptions,
+  checkGraphInputs,
   compile,
   missingKernels,
   type RunOptions,

@@ -76,8 +76,36 @@ export function missingKernels(graph: Graph, backend: AnyBackend): OpName[] {
 /** How long a run with an `AbortSignal` may keep the event loop busy before it yields (milliseconds). */
 export const YIELD_EVERY_MS = 20;
 
-function abortReason(signal: AbortSignal): unknown {
+/** Why a run stopped on `signal`: its reason, or a WfError `E_ABORTED` when it gave none. */
+export function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new WfError('E_ABORTED', 'run aborted');
+}
+
+/**
+ * Checks run inputs against a compiled graph's input types: every input present, with the traced dtype,
+ * shape and element count, and nothing extra.
+ *
+ * @throws {GraphError} naming every problem, in one line.
+ */
+export function checkGraphInputs(
+  inputTypes: ReadonlyMap<string, TensorType>,
+  inputs: Readonly<Record<string, TensorData>>,
+): void {
+  const problems: string[] = [];
+  for (const [name, type] of inputTypes) {
+    const d = inputs[name];
+    if (!d) problems.push(`missing input "${name}" ${type.dtype}${fmtShape(type.shape)}`);
+    else if (!sameShape(d.shape, type.shape) || d.dtype !== type.dtype) {
+      problems.push(
+        `input "${name}" is ${d.dtype}${fmtShape(d.shape)}, the graph was traced for ${type.dtype}${fmtShape(type.shape)}`,
+      );
+    } else if (d.data.length !== sizeOf(type.shape)) {
+      problems.push(`input "${name}" has ${d.data.length} values for shape ${fmtShape(type.shape)}`);
+    }
+  }
+  for (const name of Object.keys(inputs))
+    if (!inputTypes.has(name)) problems.push(`unexpected input "${name}"`);
+  if (problems.length) throw new GraphError(problems.join('; '));
 }
 
 /**
@@ -154,24 +182,6 @@ export async function compile(
   let disposed = false;
   let running = false;
 
-  function checkInputs(inputs: Readonly<Record<string, TensorData>>): void {
-    const problems: string[] = [];
-    for (const [name, type] of inputTypes) {
-      const d = inputs[name];
-      if (!d) problems.push(`missing input "${name}" ${type.dtype}${fmtShape(type.shape)}`);
-      else if (!sameShape(d.shape, type.shape) || d.dtype !== type.dtype) {
-        problems.push(
-          `input "${name}" is ${d.dtype}${fmtShape(d.shape)}, the graph was traced for ${type.dtype}${fmtShape(type.shape)}`,
-        );
-      } else if (d.data.length !== sizeOf(type.shape)) {
-        problems.push(`input "${name}" has ${d.data.length} values for shape ${fmtShape(type.shape)}`);
-      }
-    }
-    for (const name of Object.keys(inputs))
-      if (!inputTypes.has(name)) problems.push(`unexpected input "${name}"`);
-    if (problems.length) throw new GraphError(problems.join('; '));
-  }
-
   return {
     backend,
     graph: lowered,
@@ -185,7 +195,7 @@ export async function compile(
         throw new GraphError(
           'this compiled graph is already running; await the previous run or compile another',
         );
-      checkInputs(inputs);
+      checkGraphInputs(inputTypes, inputs);
       const { signal } = runOptions;
       running = true;
       try {
