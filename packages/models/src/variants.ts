@@ -89,21 +89,42 @@ export function variantConfig(name: string): ModelConfig {
 }
 
 /**
- * A model with seeded random weights: norms at weight 1 / bias 0, other biases 0, and other weights
- * uniform with the fan-in scale of PyTorch's default init (std about 1/sqrt(3·fan_in)). Good for timing and
- * plumbing, not for predictions.
+ * How {@link randomModel} draws weights. `default`: PyTorch's default layer init (weights uniform with the
+ * fan-in scale, std about 1/sqrt(3·fan_in)), as the reference WeightFormer trains from. `timm`: timm's
+ * ViT init (Linear weights and `pos_embed` normal with std 0.02, `cls_token` / `dist_token` std 1e-6,
+ * convolutions as `default`), as the reference softmax-attention ViT trains from. Both: biases 0, norms 1.
  */
-export function randomModel(config: ModelConfig | ModelVariant, opts: { seed?: number } = {}): WfModel {
+export type InitScheme = 'default' | 'timm';
+
+/**
+ * A model with seeded random weights (see {@link InitScheme}; `default` unless `opts.init` says). Good for
+ * timing and plumbing, and the starting point of training from scratch; not for predictions.
+ */
+export function randomModel(
+  config: ModelConfig | ModelVariant,
+  opts: { seed?: number; init?: InitScheme } = {},
+): WfModel {
   const cfg = typeof config === 'string' ? variantConfig(config) : config;
   const rand = seededRandom(opts.seed ?? 0);
+  const normal = (): number => {
+    // Box-Muller on the seeded uniform stream
+    const u = 1 - rand();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
+  };
+  const timm = opts.init === 'timm';
   const weights = new Map<string, TensorData>();
   for (const [name, shape] of expectedWeights(cfg)) {
     const n = shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(n);
     const isNorm = /norm\d?\.weight$|init_norm\.weight$/.test(name);
     const isBias = /(\.bias|\.b)$/.test(name);
+    const isToken = /(^|\.)(cls_token|dist_token)$/.test(name);
+    const isPos = /(^|\.)pos_embed$/.test(name);
     if (isNorm) data.fill(1);
-    else if (!isBias) {
+    else if (timm && (isToken || isPos || shape.length === 2)) {
+      const std = isToken ? 1e-6 : 0.02;
+      for (let i = 0; i < n; i++) data[i] = Math.max(-2, Math.min(2, normal() * std));
+    } else if (!isBias) {
       const fanIn = shape.length > 1 ? n / shape[0] : shape[0];
       const bound = 1 / Math.sqrt(Math.max(1, fanIn));
       for (let i = 0; i < n; i++) data[i] = (rand() * 2 - 1) * bound;

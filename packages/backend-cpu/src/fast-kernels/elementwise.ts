@@ -1,6 +1,7 @@
-// Fast elementwise kernels for dense tensors: binary ops where the operands have the output's shape, are
-// scalars, or broadcast along the leading axes (a bias row); unary ops as flat loops. Other layouts defer
-// to the plain kernels. sigmoid and the silu composite (one pass) also take rows of strided views.
+// Fast elementwise kernels for dense outputs: binary ops walk runs of the output along which each operand
+// is contiguous or broadcast (same shape, scalars, bias rows, [.., 1] columns, middle-axis broadcasts),
+// with one written-out loop per op (no call per element); unary ops as flat loops over dense tensors or
+// contiguous rows of strided views. Other layouts (permuted innermost axes) defer to the plain kernels.
 import type { Kernel, OpName } from '@wf/core';
 import { elementwiseKernels, map1, UNARY_FNS } from '../kernels/elementwise.js';
 import { type CpuTensor, forEachOffset, stridedView } from '../nd.js';
@@ -18,26 +19,9 @@ const BINARY: Readonly<Record<BinaryOp, (a: number, b: number) => number>> = {
   greater: (a, b) => (a > b ? 1 : 0),
 };
 
-/** How a dense operand of `n` elements maps onto a dense output of `total` elements. */
-type Pattern = 'full' | 'scalar' | 'tail' | 'other';
-
-function pattern(t: CpuTensor, out: CpuTensor): Pattern {
-  if (!isDense(t)) return 'other';
-  const n = count(t);
-  const total = count(out);
-  if (n === total && t.shape.length <= out.shape.length) return 'full';
-  if (n === 1) return 'scalar';
-  // broadcast over leading axes only: t's shape (size-1 leading dims dropped) equals out's trailing dims
-  const dims = [...t.shape];
-  while (dims.length && dims[0] === 1) dims.shift();
-  const tail = out.shape.slice(out.shape.length - dims.length);
-  if (dims.length && dims.every((d, i) => d === tail[i]) && total % n === 0) return 'tail';
-  return 'other';
-}
-
 /**
  * Dense `out = t op s` (or `s op t` when `swapped`) with the loop written out per op, so the hot
- * tensor-with-scalar products of gradient graphs make no call per element; false for other ops.
+ * tensor-with-scalar products of gradient graphs make no call per element.
  */
 function scalarLoop(
   op: BinaryOp,
@@ -48,90 +32,243 @@ function scalarLoop(
   s: number,
   n: number,
   swapped: boolean,
-): boolean {
+): void {
   switch (op) {
     case 'add':
       for (let i = 0; i < n; i++) od[oo + i] = td[to + i] + s;
-      return true;
+      return;
     case 'mul':
       for (let i = 0; i < n; i++) od[oo + i] = td[to + i] * s;
-      return true;
+      return;
     case 'sub':
       if (swapped) for (let i = 0; i < n; i++) od[oo + i] = s - td[to + i];
       else for (let i = 0; i < n; i++) od[oo + i] = td[to + i] - s;
-      return true;
+      return;
     case 'div':
       if (swapped) for (let i = 0; i < n; i++) od[oo + i] = s / td[to + i];
       else for (let i = 0; i < n; i++) od[oo + i] = td[to + i] / s;
-      return true;
+      return;
     case 'greater':
       if (swapped) for (let i = 0; i < n; i++) od[oo + i] = s > td[to + i] ? 1 : 0;
       else for (let i = 0; i < n; i++) od[oo + i] = td[to + i] > s ? 1 : 0;
-      return true;
-    default:
-      return false;
+      return;
+    default: {
+      const f = BINARY[op];
+      if (swapped) for (let i = 0; i < n; i++) od[oo + i] = f(s, td[to + i]);
+      else for (let i = 0; i < n; i++) od[oo + i] = f(td[to + i], s);
+    }
   }
+}
+
+/** Dense `out = a op b` over `n` elements, the loop written out per op. */
+function fullLoop(
+  op: BinaryOp,
+  od: Float32Array | Int32Array,
+  oo: number,
+  ad: Float32Array | Int32Array,
+  ao: number,
+  bd: Float32Array | Int32Array,
+  bo: number,
+  n: number,
+): void {
+  switch (op) {
+    case 'add':
+      for (let i = 0; i < n; i++) od[oo + i] = ad[ao + i] + bd[bo + i];
+      return;
+    case 'mul':
+      for (let i = 0; i < n; i++) od[oo + i] = ad[ao + i] * bd[bo + i];
+      return;
+    case 'sub':
+      for (let i = 0; i < n; i++) od[oo + i] = ad[ao + i] - bd[bo + i];
+      return;
+    case 'div':
+      for (let i = 0; i < n; i++) od[oo + i] = ad[ao + i] / bd[bo + i];
+      return;
+    case 'greater':
+      for (let i = 0; i < n; i++) od[oo + i] = ad[ao + i] > bd[bo + i] ? 1 : 0;
+      return;
+    default: {
+      const f = BINARY[op];
+      for (let i = 0; i < n; i++) od[oo + i] = f(ad[ao + i], bd[bo + i]);
+    }
+  }
+}
+
+/**
+ * How a binary op walks a dense output: runs of `inner` output elements along which each operand steps
+ * by 1 (`as`/`bs` = 1) or stays put (0), and the operands' offsets of each run (`outer` runs).
+ */
+interface RunPlan {
+  inner: number;
+  as: 0 | 1;
+  bs: 0 | 1;
+  /** Shape and operand strides of the axes outside the run (output offsets are run index * inner). */
+  outerShape: number[];
+  aStride: number[];
+  bStride: number[];
+}
+
+/** Strides of `t` broadcast to `shape` (0 on broadcast axes). */
+function broadcastStrides(t: CpuTensor, shape: readonly number[]): number[] {
+  const r = shape.length;
+  const k = t.shape.length;
+  const out = new Array<number>(r).fill(0);
+  for (let i = 0; i < k; i++) if (t.shape[i] !== 1) out[r - k + i] = t.stride[i];
+  return out;
+}
+
+/**
+ * The run plan of `a op b` into a dense `shape`, or undefined when an operand's innermost axis is neither
+ * contiguous nor broadcast (a permuted view: the plain kernel handles it).
+ */
+function runPlan(a: CpuTensor, b: CpuTensor, shape: readonly number[]): RunPlan | undefined {
+  const sa = broadcastStrides(a, shape);
+  const sb = broadcastStrides(b, shape);
+  let ax = shape.length - 1;
+  while (ax >= 0 && shape[ax] === 1) ax--;
+  if (ax < 0) return { inner: 1, as: 0, bs: 0, outerShape: [], aStride: [], bStride: [] };
+  const kind = (s: number): 0 | 1 | -1 => (s === 0 ? 0 : s === 1 ? 1 : -1);
+  const ka = kind(sa[ax]);
+  const kb = kind(sb[ax]);
+  if (ka === -1 || kb === -1) return undefined;
+  const as = ka;
+  const bs = kb;
+  let inner = shape[ax];
+  ax--;
+  for (; ax >= 0; ax--) {
+    if (shape[ax] === 1) continue;
+    if (sa[ax] !== as * inner || sb[ax] !== bs * inner) break;
+    inner *= shape[ax];
+  }
+  const outerShape: number[] = [];
+  const aStride: number[] = [];
+  const bStride: number[] = [];
+  for (let i = 0; i <= ax; i++)
+    if (shape[i] !== 1) {
+      outerShape.push(shape[i]);
+      aStride.push(sa[i]);
+      bStride.push(sb[i]);
+    }
+  return { inner, as, bs, outerShape, aStride, bStride };
 }
 
 function binary(op: BinaryOp): Kernel<CpuTensor> {
   const plain = elementwiseKernels[op]!;
-  const f = BINARY[op];
-  const isAdd = op === 'add';
-  const isMul = op === 'mul';
   return (args) => {
     const [a, b] = args.inputs;
     const o = args.out!;
     if (!isDense(o)) return plain(args);
-    const pa = pattern(a, o);
-    const pb = pattern(b, o);
+    const plan = runPlan(a, b, o.shape);
+    if (!plan) return plain(args);
+    const { inner, as, bs, outerShape, aStride, bStride } = plan;
     const od = o.data;
-    const oo = o.offset;
     const ad = a.data;
     const bd = b.data;
-    const total = count(o);
-    if (pa === 'full' && pb === 'full') {
-      const ao = a.offset;
-      const bo = b.offset;
-      if (isAdd) for (let i = 0; i < total; i++) od[oo + i] = ad[ao + i] + bd[bo + i];
-      else if (isMul) for (let i = 0; i < total; i++) od[oo + i] = ad[ao + i] * bd[bo + i];
-      else for (let i = 0; i < total; i++) od[oo + i] = f(ad[ao + i], bd[bo + i]);
-      return o;
+    const rank = outerShape.length;
+    const idx = new Int32Array(rank);
+    let ao = a.offset;
+    let bo = b.offset;
+    let oo = o.offset;
+    const runs = outerShape.reduce((p, d) => p * d, 1);
+    for (let r = 0; r < runs; r++) {
+      if (as === 1 && bs === 1) fullLoop(op, od, oo, ad, ao, bd, bo, inner);
+      else if (as === 1) scalarLoop(op, od, oo, ad, ao, bd[bo], inner, false);
+      else if (bs === 1) scalarLoop(op, od, oo, bd, bo, ad[ao], inner, true);
+      else {
+        // both operands broadcast along the run: one value, repeated
+        scalarLoop(op, od, oo, ad, ao, bd[bo], 1, false);
+        od.fill(od[oo], oo + 1, oo + inner);
+      }
+      oo += inner;
+      for (let k = rank - 1; k >= 0; k--) {
+        ao += aStride[k];
+        bo += bStride[k];
+        if (++idx[k] < outerShape[k]) break;
+        ao -= aStride[k] * outerShape[k];
+        bo -= bStride[k] * outerShape[k];
+        idx[k] = 0;
+      }
     }
-    if (pa === 'full' && pb === 'scalar' && scalarLoop(op, od, oo, ad, a.offset, bd[b.offset], total, false))
-      return o;
-    if (pb === 'full' && pa === 'scalar' && scalarLoop(op, od, oo, bd, b.offset, ad[a.offset], total, true))
-      return o;
-    if (pa === 'full' && (pb === 'scalar' || pb === 'tail')) {
-      const n = count(b);
-      const ao = a.offset;
-      const bo = b.offset;
-      for (let base = 0; base < total; base += n)
-        for (let j = 0; j < n; j++) od[oo + base + j] = f(ad[ao + base + j], bd[bo + j]);
-      return o;
-    }
-    if (pb === 'full' && (pa === 'scalar' || pa === 'tail')) {
-      const n = count(a);
-      const ao = a.offset;
-      const bo = b.offset;
-      for (let base = 0; base < total; base += n)
-        for (let j = 0; j < n; j++) od[oo + base + j] = f(ad[ao + j], bd[bo + base + j]);
-      return o;
-    }
-    return plain(args);
+    return o;
   };
 }
 
+/** `out[oo + i] = op(a[ao + i])` for `n` elements, the loop written out per op (no call per element). */
+function unaryLoop(
+  op: keyof typeof UNARY_FNS,
+  od: Float32Array | Int32Array,
+  oo: number,
+  ad: Float32Array | Int32Array,
+  ao: number,
+  n: number,
+): void {
+  switch (op) {
+    case 'neg':
+      for (let i = 0; i < n; i++) od[oo + i] = -ad[ao + i];
+      return;
+    case 'abs':
+      for (let i = 0; i < n; i++) od[oo + i] = Math.abs(ad[ao + i]);
+      return;
+    case 'exp':
+      for (let i = 0; i < n; i++) od[oo + i] = Math.exp(ad[ao + i]);
+      return;
+    case 'log':
+      for (let i = 0; i < n; i++) od[oo + i] = Math.log(ad[ao + i]);
+      return;
+    case 'sqrt':
+      for (let i = 0; i < n; i++) od[oo + i] = Math.sqrt(ad[ao + i]);
+      return;
+    case 'tanh':
+      for (let i = 0; i < n; i++) od[oo + i] = Math.tanh(ad[ao + i]);
+      return;
+    case 'erf':
+      for (let i = 0; i < n; i++) od[oo + i] = fastErf(ad[ao + i]);
+      return;
+    case 'sigmoid':
+      for (let i = 0; i < n; i++) od[oo + i] = sigmoidOf(ad[ao + i]);
+      return;
+    case 'relu':
+      for (let i = 0; i < n; i++) {
+        const v = ad[ao + i];
+        od[oo + i] = v > 0 ? v : v === v ? 0 : v;
+      }
+      return;
+    default: {
+      const f = UNARY_FNS[op];
+      for (let i = 0; i < n; i++) od[oo + i] = f(ad[ao + i]);
+    }
+  }
+}
+
+/** Logistic sigmoid, stable for either sign. */
+function sigmoidOf(x: number): number {
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e);
+}
+
+/**
+ * A unary kernel over dense tensors, or rows of strided views that are contiguous inside (e.g. a slice
+ * of the last axis); other layouts defer to the plain kernel.
+ */
 function unary(op: keyof typeof UNARY_FNS): Kernel<CpuTensor> {
   const plain = elementwiseKernels[op]!;
-  const f = UNARY_FNS[op];
   return (args) => {
     const [a] = args.inputs;
     const o = args.out!;
-    if (!isDense(a) || !isDense(o)) return plain(args);
-    const n = count(o);
     const od = o.data;
     const ad = a.data;
-    for (let i = 0; i < n; i++) od[o.offset + i] = f(ad[a.offset + i]);
+    if (isDense(a) && isDense(o)) {
+      unaryLoop(op, od, o.offset, ad, a.offset, count(o));
+      return o;
+    }
+    const r = a.shape.length;
+    const d = r ? a.shape[r - 1] : 0;
+    if (r < 2 || a.stride[r - 1] !== 1 || o.stride[r - 1] !== 1) return plain(args);
+    const lead = a.shape.slice(0, -1);
+    const rowsA = stridedView(a, lead, a.stride.slice(0, -1), a.offset);
+    const rowsO = stridedView(o, lead, o.stride.slice(0, -1), o.offset);
+    forEachOffset(lead, [rowsO, rowsA], (at) => unaryLoop(op, od, at[0], ad, at[1], d));
     return o;
   };
 }
@@ -211,14 +348,6 @@ const siluOf = (x: number): number => {
 export const fastElementwiseKernels: Partial<Record<OpName, Kernel<CpuTensor>>> = {
   ...Object.fromEntries((Object.keys(BINARY) as BinaryOp[]).map((op) => [op, binary(op)])),
   ...Object.fromEntries((Object.keys(UNARY_FNS) as (keyof typeof UNARY_FNS)[]).map((op) => [op, unary(op)])),
-  erf: denseMap(fastErf, elementwiseKernels.erf!),
-  exp: denseMap(Math.exp, elementwiseKernels.exp!),
-  neg: denseMap((x) => -x, elementwiseKernels.neg!),
-  sigmoid: denseMap((x) => {
-    if (x >= 0) return 1 / (1 + Math.exp(-x));
-    const e = Math.exp(x);
-    return e / (1 + e);
-  }, elementwiseKernels.sigmoid!),
   // the silu composite in one pass (without this kernel it lowers to sigmoid and mul)
   silu: denseMap(siluOf, (args) => {
     const [a] = args.inputs;

@@ -75,12 +75,33 @@ function reduce(op: ReduceOp): Kernel<CpuTensor> {
     const y = args.out!;
     const axes = normAxes(op, (args.attrs as { axes: number[] }).axes, x.shape.length);
     const adjacent = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
-    if (!adjacent || !isDense(x) || !isDense(y)) return plain(args);
+    if (!isDense(x) || !isDense(y)) return plain(args);
+    if (!adjacent) {
+      // e.g. a bias gradient over [N, C, H, W] axes (0, 2, 3): reduce one run of adjacent axes at a time
+      reduceInGroups(op, x, y, axes);
+      return y;
+    }
     const outer = x.shape.slice(0, axes[0]).reduce((p, d) => p * d, 1);
     const red = axes.reduce((p, a) => p * x.shape[a], 1);
     const inner = x.shape.slice(axes[axes.length - 1] + 1).reduce((p, d) => p * d, 1);
     const xd = x.data;
     const yd = y.data;
+    if (inner === 1) {
+      // reduction over the innermost axes: one contiguous row per output element
+      for (let o = 0; o < outer; o++) {
+        const base = x.offset + o * red;
+        let v = op === 'reduce_max' ? Number.NEGATIVE_INFINITY : 0;
+        if (op === 'reduce_max') {
+          for (let r = 0; r < red; r++) {
+            const e = xd[base + r];
+            if (e > v || Number.isNaN(e)) v = e;
+          }
+        } else if (op === 'l2norm') for (let r = 0; r < red; r++) v += xd[base + r] * xd[base + r];
+        else for (let r = 0; r < red; r++) v += xd[base + r];
+        yd[y.offset + o] = op === 'mean' ? v / red : op === 'l2norm' ? Math.sqrt(v) : v;
+      }
+      return y;
+    }
     const acc = new Float64Array(inner);
     for (let o = 0; o < outer; o++) {
       acc.fill(op === 'reduce_max' ? Number.NEGATIVE_INFINITY : 0);
@@ -101,6 +122,53 @@ function reduce(op: ReduceOp): Kernel<CpuTensor> {
     }
     return y;
   };
+}
+
+/**
+ * A dense reduction over non-adjacent `axes`, one run of adjacent axes at a time from the innermost,
+ * through float64 intermediates (l2norm squares in the first pass and takes the root at the end).
+ */
+function reduceInGroups(op: ReduceOp, x: CpuTensor, y: CpuTensor, axes: readonly number[]): void {
+  const groups: number[][] = [];
+  for (const a of axes) {
+    const last = groups[groups.length - 1];
+    if (last && a === last[last.length - 1] + 1) last.push(a);
+    else groups.push([a]);
+  }
+  const max = op === 'reduce_max';
+  let shape = [...x.shape];
+  let cur: Float64Array | Float32Array | Int32Array = x.data;
+  let off = x.offset;
+  let first = true;
+  let reduced = 1;
+  for (let gi = groups.length - 1; gi >= 0; gi--) {
+    const g = groups[gi];
+    const outer = shape.slice(0, g[0]).reduce((p, d) => p * d, 1);
+    const red = g.reduce((p, a) => p * shape[a], 1);
+    const inner = shape.slice(g[g.length - 1] + 1).reduce((p, d) => p * d, 1);
+    reduced *= red;
+    const next = new Float64Array(outer * inner).fill(max ? Number.NEGATIVE_INFINITY : 0);
+    const square = first && op === 'l2norm';
+    for (let o = 0; o < outer; o++)
+      for (let r = 0; r < red; r++) {
+        const base = off + (o * red + r) * inner;
+        const to = o * inner;
+        if (max)
+          for (let i = 0; i < inner; i++) {
+            const v = cur[base + i];
+            if (v > next[to + i] || Number.isNaN(v)) next[to + i] = v;
+          }
+        else if (square) for (let i = 0; i < inner; i++) next[to + i] += cur[base + i] * cur[base + i];
+        else for (let i = 0; i < inner; i++) next[to + i] += cur[base + i];
+      }
+    shape = [...shape.slice(0, g[0]), 1, ...shape.slice(g[g.length - 1] + 1)];
+    cur = next;
+    off = 0;
+    first = false;
+  }
+  const yd = y.data;
+  for (let i = 0; i < cur.length; i++)
+    yd[y.offset + i] = op === 'mean' ? cur[i] / reduced : op === 'l2norm' ? Math.sqrt(cur[i]) : cur[i];
 }
 
 /** Fast normalization and reduction kernels keyed by op. */

@@ -20,6 +20,35 @@ function mat(t: CpuTensor, offset: number, trans = false): MatView {
     : { data: t.data as Float32Array, offset, rows, cols, rowStride: rs, colStride: cs };
 }
 
+/** Largest m·n·k of one batch entry that `batched` multiplies with a direct loop instead of the engine. */
+const SMALL_PRODUCT = 4096;
+
+/** c = a b (+ bias) for small strided matrices, accumulated in float64. */
+function smallProduct(
+  a: MatView,
+  b: MatView,
+  c: MatView,
+  bias: { data: Float32Array; offset: number } | undefined,
+): void {
+  const ad = a.data;
+  const bd = b.data;
+  const cd = c.data;
+  for (let i = 0; i < c.rows; i++) {
+    const ar = a.offset + i * a.rowStride;
+    for (let j = 0; j < c.cols; j++) {
+      let s = bias ? bias.data[bias.offset + j] : 0;
+      let ai = ar;
+      let bi = b.offset + j * b.colStride;
+      for (let t = 0; t < a.cols; t++) {
+        s += ad[ai] * bd[bi];
+        ai += a.colStride;
+        bi += b.rowStride;
+      }
+      cd[c.offset + i * c.rowStride + j * c.colStride] = s;
+    }
+  }
+}
+
 /** Runs a batched product out[...] = act(A[...] @ B[...] + bias) over broadcast batch axes. */
 function batched(
   engine: MatmulEngine,
@@ -41,6 +70,17 @@ function batched(
   const bias = opts.bias ? { data: opts.bias.data as Float32Array, offset: opts.bias.offset } : undefined;
   // one B for every batch entry: cacheable when constant (the cache keys on the exact view, see MatmulOptions)
   const single = b.shape.length === 2;
+  const r = out.shape.length;
+  const [m, n] = [out.shape[r - 2], out.shape[r - 1]];
+  const k = opts.transA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
+  if (!opts.activation && batch.length > 0 && m * n * k <= SMALL_PRODUCT) {
+    // many tiny products (e.g. per-token 9-tap windows of a depthwise-conv gradient): a direct loop beats
+    // packing operands for the engine once per batch entry
+    forEachOffset(batch, [ov, av, bv], (o) => {
+      smallProduct(mat(a, o[1], opts.transA), mat(b, o[2], opts.transB), mat(out, o[0]), bias);
+    });
+    return;
+  }
   forEachOffset(batch, [ov, av, bv], (o) => {
     engine.matmul(mat(a, o[1], opts.transA), mat(b, o[2], opts.transB), mat(out, o[0]), {
       bias,

@@ -1,4 +1,4 @@
-// Layer norm, same-shape add, dyn_weight and depthwise 3x3 on the WebAssembly SIMD row kernels, for dense
+// Layer norm, same-shape add, dyn_weight, depthwise 3x3, erf and exact GELU on the WebAssembly SIMD kernels, for dense
 // float32 tensors that live in the wasm engine's heap (rows a multiple of 4 floats long where it matters);
 // anything else goes to the JavaScript fast kernel they wrap.
 import type { Kernel, OpName } from '@wf/core';
@@ -95,5 +95,29 @@ export function simdRowKernels(
     rows.depthwise3x3(px, pk, pb, py, n * c, c, h, wd, engine.address(pad, 0), wp);
     return o;
   };
-  return { layer_norm: layerNorm, add, dyn_weight: dynWeight, conv2d };
+  /** erf or exact GELU of a dense tensor: copy into the output (unless in place), then the SIMD span. */
+  const spanKernel =
+    (op: 'erf' | 'gelu', apply: (ptr: number, n: number) => void): Kernel<CpuTensor> =>
+    (args) => {
+      const [x] = args.inputs;
+      const o = args.out!;
+      const exact = op === 'erf' || (args.attrs as { approximate?: string }).approximate !== 'tanh';
+      const po = addressOf(engine, o);
+      if (exact && po >= 0 && isDense(x) && x.data instanceof Float32Array) {
+        const n = count(o);
+        if (x.data !== o.data || x.offset !== o.offset)
+          o.data.set(x.data.subarray(x.offset, x.offset + n), o.offset);
+        apply(po, n);
+        return o;
+      }
+      return js[op]!(args);
+    };
+  return {
+    layer_norm: layerNorm,
+    add,
+    dyn_weight: dynWeight,
+    conv2d,
+    erf: spanKernel('erf', (p, n) => engine.erfInPlace(p, n)),
+    gelu: spanKernel('gelu', (p, n) => engine.geluInPlace(p, n)),
+  };
 }

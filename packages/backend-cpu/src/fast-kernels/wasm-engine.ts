@@ -74,6 +74,16 @@ export class WasmMatmulEngine implements MatmulEngine {
     return `wasm-simd${this.local.relaxed ? '-relaxed' : ''} x${this.threads}`;
   }
 
+  /** In place on this thread: erf of `n` floats at byte address `ptr` (the SIMD `erf_f32`). */
+  erfInPlace(ptr: number, n: number): void {
+    this.local.instance.erf_f32(ptr, n);
+  }
+
+  /** In place on this thread: exact GELU of `n` floats at byte address `ptr` (the SIMD `gelu_f32`). */
+  geluInPlace(ptr: number, n: number): void {
+    this.local.instance.gelu_f32(ptr, n);
+  }
+
   /** Records a buffer of the heap's memory (views over it can be passed by pointer). */
   noteBuffer(buffer: ArrayBufferLike): void {
     this.heapBuffers.add(buffer);

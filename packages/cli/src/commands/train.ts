@@ -60,6 +60,7 @@ export interface TrainCommandOptions {
   augment: boolean;
   shuffle: boolean;
   seed: number;
+  init?: 'default' | 'timm';
   backend: string;
   threads?: number;
   output: string;
@@ -188,6 +189,12 @@ export const trainCli: CliCommand = {
         num('--seed', { int: true, min: 0 }),
         0,
       )
+      .addOption(
+        new Option(
+          '--init <scheme>',
+          'random init of --model: default (PyTorch layer defaults, as the reference WeightFormer) or timm (std 0.02, as the reference ViT); default: timm for vit, default for wfm',
+        ).choices(['default', 'timm']),
+      )
       .option('--backend <name>', 'cpu or gpujs[:mode]', 'cpu')
       .option(
         '--threads <n>',
@@ -231,6 +238,11 @@ function folderClasses(data: TrainData): number | undefined {
   return 'classes' in data ? (data as { classes: string[] }).classes.length : undefined;
 }
 
+/** The init the reference trained `arch` from: timm's for the softmax ViT, PyTorch's defaults otherwise. */
+function defaultInit(arch: string): 'default' | 'timm' {
+  return arch === 'vit' ? 'timm' : 'default';
+}
+
 /** A model whose head is re-initialized (seeded) for `classes` outputs. */
 function withHead(model: WfModel, classes: number, seed: number): WfModel {
   const cfg = { ...model.config, numClasses: classes } as ModelConfig;
@@ -257,6 +269,8 @@ export async function trainCommand(
     throw new UsageError('give --epochs or --steps, not both');
   if (o.holdout !== undefined && !(o.holdout >= 0 && o.holdout < 1))
     throw new UsageError('--holdout must be a fraction in [0, 1)');
+  if (o.init !== undefined && o.model === undefined)
+    throw new UsageError('--init applies to a fresh --model only (not to --weights or --resume)');
   if (o.checkpointEvery !== undefined && o.output === undefined)
     throw new UsageError('--checkpoint-every needs --output');
 
@@ -268,8 +282,11 @@ export async function trainCommand(
   } else if (o.weights) model = await loadModel(o.weights);
   else if ((BUILTIN_MODELS as readonly string[]).includes(o.model!)) {
     const cfg = (await loadBuiltinModel(o.model as BuiltinModel)).config;
-    model = randomModel(cfg, { seed: o.seed });
-  } else model = randomModel(variantConfig(o.model!), { seed: o.seed });
+    model = randomModel(cfg, { seed: o.seed, init: o.init ?? defaultInit(cfg.arch) });
+  } else {
+    const cfg = variantConfig(o.model!);
+    model = randomModel(cfg, { seed: o.seed, init: o.init ?? defaultInit(cfg.arch) });
+  }
   if (model.config.arch === 'wfm-dit')
     throw new UsageError('wf train trains the wfm and vit classifiers, not wfm-dit');
 
