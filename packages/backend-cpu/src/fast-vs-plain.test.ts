@@ -119,4 +119,46 @@ describe('fast kernels equal the plain ones', () => {
     });
     await both(g, { x }, `norm ${shape}`);
   });
+
+  it.each(Array.from({ length: 8 }, (_, i) => i))(
+    'broadcast runs, unary loops, non-adjacent reductions, gelu_grad, tiny batched products #%i',
+    async () => {
+      const shape = [pick(1, 3), pick(1, 5), pick(1, 4), pick(1, 9)];
+      // each operand drops a random subset of axes to size 1 (both may broadcast along the same run)
+      const masked = () => shape.map((d) => (r() < 0.4 ? 1 : d));
+      const [sa, sb] = [masked(), masked()];
+      const [m, k, n] = [pick(1, 9), pick(1, 12), pick(1, 3)];
+      const g = trace((t) => {
+        const a = t.input('a', sa);
+        const b = t.input('b', sb);
+        const x = t.input('x', shape);
+        const out: Record<string, ReturnType<typeof F.add>> = {};
+        for (const op of ['add', 'sub', 'mul', 'maximum', 'minimum', 'greater'] as const)
+          out[op] = F[op](a, b);
+        out.div = F.div(a, F.add(F.abs(b), 1));
+        out.scalarSub = F.sub(2, x);
+        for (const op of ['exp', 'erf', 'tanh', 'sigmoid', 'relu', 'neg', 'abs'] as const)
+          out[op] = F[op](F.mul(x, 4));
+        out.sum023 = F.sum(x, [0, 2, 3]);
+        out.mean13 = F.mean(x, [1, 3], true);
+        out.max02 = F.max(x, [0, 2]);
+        out.l2n13 = F.l2norm(x, [1, 3]);
+        out.lastMean = F.mean(x, -1, true);
+        out.geluGrad = F.geluGrad(F.mul(x, 3), F.exp(x));
+        out.geluGradTanh = F.geluGrad(F.mul(x, 3), x, 'tanh');
+        const p = t.input('p', [shape[0] * shape[1], m, k]);
+        const q = t.input('q', [shape[0] * shape[1], n, k]);
+        out.tiny = F.matmul(p, q, { transB: true });
+        return out;
+      });
+      const inputs = {
+        a: randomTensor(sa, r),
+        b: randomTensor(sb, r),
+        x: randomTensor(shape, r),
+        p: randomTensor([shape[0] * shape[1], m, k], r),
+        q: randomTensor([shape[0] * shape[1], n, k], r),
+      };
+      await both(g, inputs, `a ${sa} b ${sb} x ${shape}`);
+    },
+  );
 });

@@ -327,6 +327,7 @@ export const EXPORT_RULES: ExportRules = {
     const half = b.node('Mul', [x, b.node('Add', [e, b.float([1])])]);
     return b.node('Mul', [half, b.float([0.5])]);
   },
+  gelu_grad: 'lower',
   silu: 'lower',
   attention: 'lower',
   attention_mlp: 'lower',

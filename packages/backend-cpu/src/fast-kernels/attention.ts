@@ -4,6 +4,7 @@
 // q kᵀ, softmax of scores · scale, times v.
 import type { Kernel } from '@wf/core';
 import type { CpuTensor } from '../nd.js';
+import { fastExp } from './fast-math.js';
 import type { MatmulEngine } from './matmul-engine.js';
 
 /** Scratch memory for kernels: a Float32Array of at least `length` floats (reused between calls). */
@@ -62,7 +63,7 @@ export function attentionKernel(engine: MatmulEngine, scratch: ScratchProvider):
             for (let j = 0; j < nk; j++) if (s[row + j] > mx) mx = s[row + j];
             let total = 0;
             for (let j = 0; j < nk; j++) {
-              const e = Math.exp((s[row + j] - mx) * scale);
+              const e = fastExp((s[row + j] - mx) * scale);
               s[row + j] = e;
               total += e;
             }

@@ -4,6 +4,7 @@ import { type Kernel, normAxes, normAxis, type OpName } from '@wf/core';
 import { normKernels } from '../kernels/norm.js';
 import { reduceKernels } from '../kernels/reduce.js';
 import type { CpuTensor } from '../nd.js';
+import { fastExp } from './fast-math.js';
 import { count, isDense } from './layout.js';
 
 const layerNorm: Kernel<CpuTensor> = (args) => {
@@ -56,7 +57,7 @@ const softmax: Kernel<CpuTensor> = (args) => {
     for (let i = 0; i < d; i++) if (xd[xo + i] > mx) mx = xd[xo + i];
     let total = 0;
     for (let i = 0; i < d; i++) {
-      const e = Math.exp(xd[xo + i] - mx);
+      const e = fastExp(xd[xo + i] - mx);
       yd[yo + i] = e;
       total += e;
     }

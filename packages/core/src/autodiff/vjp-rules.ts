@@ -528,20 +528,8 @@ export const COMPOSITE_VJP_RULES: {
 } = {
   gelu: {
     saves: INPUTS,
-    vjp: ({ g, x: [x], attrs }) => {
-      if (attrs.approximate === 'tanh') {
-        // d/dx 0.5 x (1 + t), t = tanh(k (x + c x^3))
-        const k = Math.sqrt(2 / Math.PI);
-        const x2 = F.mul(x, x);
-        const t = F.tanh(F.mul(F.mul(x, F.add(F.mul(x2, 0.044715), 1)), k));
-        const dt = F.mul(F.sub(1, F.mul(t, t)), F.mul(F.add(F.mul(x2, 3 * 0.044715), 1), k));
-        return [F.mul(g, F.mul(F.add(F.add(t, 1), F.mul(x, dt)), 0.5))];
-      }
-      // Φ(x) + x φ(x)
-      const cdf = F.mul(F.add(F.erf(F.mul(x, Math.SQRT1_2)), 1), 0.5);
-      const pdf = F.mul(F.exp(F.mul(F.mul(x, x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
-      return [F.mul(g, F.add(cdf, F.mul(x, pdf)))];
-    },
+    // one composite node: backends with a fused kernel run it in one pass, the rest lower it
+    vjp: ({ g, x: [x], attrs }) => [F.geluGrad(x, g, attrs.approximate)],
   },
   linear: {
     saves: { inputs: [0, 1], output: false },

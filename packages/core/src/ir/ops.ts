@@ -4,7 +4,7 @@
 // implement primitives; a composite runs as its lowering unless a backend registers a fused kernel for it.
 import { fmtShape, ShapeError } from '../errors.js';
 import { lowerAttention, lowerAttentionMlp, lowerDynamicMlp } from '../ops/attention.js';
-import { lowerAffine, lowerGelu, lowerLinear, lowerSilu } from '../ops/basic-composites.js';
+import { lowerAffine, lowerGelu, lowerGeluGrad, lowerLinear, lowerSilu } from '../ops/basic-composites.js';
 import { lowerDynDWConv } from '../ops/dyn-dwconv.js';
 import { lowerDynLinear } from '../ops/dyn-linear.js';
 import { lowerDynWeight } from '../ops/dyn-weight.js';
@@ -19,7 +19,7 @@ import {
 } from './shape-utils.js';
 import type { Tensor } from './tensor.js';
 import type { DType, Shape, TensorType } from './types.js';
-import { sizeOf } from './types.js';
+import { sameShape, sizeOf } from './types.js';
 
 /** An activation fused into a linear layer's output (GELU exact or tanh-approximated). */
 export type Activation = 'gelu' | 'gelu_tanh';
@@ -78,6 +78,7 @@ export interface OpAttrMap {
   linear: { activation?: Activation };
   affine: { activation?: Activation };
   gelu: { approximate: 'none' | 'tanh' };
+  gelu_grad: { approximate: 'none' | 'tanh' };
   silu: Record<string, never>;
   attention: { heads: number; scale?: number };
   attention_mlp: { heads: number; scale?: number };
@@ -102,6 +103,7 @@ export type CompositeOp =
   | 'linear'
   | 'affine'
   | 'gelu'
+  | 'gelu_grad'
   | 'silu'
   | 'attention'
   | 'attention_mlp'
@@ -642,6 +644,23 @@ export const OPS: Table = {
       return f32(x.shape);
     },
     lower: lowerGelu,
+  },
+
+  gelu_grad: {
+    name: 'gelu_grad',
+    kind: 'composite',
+    doc: "GELU's vector-Jacobian product g · gelu'(x) (the backward pass of gelu, one fused pass where a backend has it).",
+    arity: [2, 2],
+    infer: ([x, g]) => {
+      requireFloat('gelu_grad', [x, g]);
+      if (!sameShape(x.shape, g.shape))
+        throw new ShapeError(
+          'gelu_grad',
+          `the cotangent ${fmtShape(g.shape)} must have the input's shape ${fmtShape(x.shape)}`,
+        );
+      return f32(x.shape);
+    },
+    lower: lowerGeluGrad,
   },
 
   silu: {

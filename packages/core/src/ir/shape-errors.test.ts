@@ -76,6 +76,14 @@ const BAD: Record<OpName, Bad> = {
   },
   affine: { inputs: [[2, 5], [6, 3], [3]], attrs: {}, shows: [fmtShape([2, 5]), fmtShape([6, 3])] },
   gelu: { inputs: [i32(4)], attrs: { approximate: 'none' }, shows: ['int32'] },
+  gelu_grad: {
+    inputs: [
+      [2, 3],
+      [3, 2],
+    ],
+    attrs: { approximate: 'none' },
+    shows: [fmtShape([3, 2]), fmtShape([2, 3])],
+  },
   silu: { inputs: [i32(4)], attrs: {}, shows: ['int32'] },
   attention: {
     inputs: [

@@ -32,6 +32,23 @@ export function lowerGelu([x]: readonly Tensor[], { approximate }: OpAttrs<'gelu
   return F.mul(F.mul(x, 0.5), F.add(inner, 1));
 }
 
+/**
+ * gelu_grad(x, g) = g · gelu'(x): g · (Φ(x) + x φ(x)) for the exact GELU, or the derivative of the tanh form.
+ */
+export function lowerGeluGrad([x, g]: readonly Tensor[], { approximate }: OpAttrs<'gelu_grad'>): Tensor {
+  if (approximate === 'tanh') {
+    // d/dx 0.5 x (1 + t), t = tanh(k (x + c x^3))
+    const k = Math.sqrt(2 / Math.PI);
+    const x2 = F.mul(x, x);
+    const t = F.tanh(F.mul(F.mul(x, F.add(F.mul(x2, 0.044715), 1)), k));
+    const dt = F.mul(F.sub(1, F.mul(t, t)), F.mul(F.add(F.mul(x2, 3 * 0.044715), 1), k));
+    return F.mul(g, F.mul(F.add(F.add(t, 1), F.mul(x, dt)), 0.5));
+  }
+  const cdf = F.mul(F.add(F.erf(F.mul(x, Math.SQRT1_2)), 1), 0.5);
+  const pdf = F.mul(F.exp(F.mul(F.mul(x, x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
+  return F.mul(g, F.add(cdf, F.mul(x, pdf)));
+}
+
 /** silu(x) = x · sigmoid(x). */
 export function lowerSilu([x]: readonly Tensor[]): Tensor {
   return F.mul(x, F.sigmoid(x));

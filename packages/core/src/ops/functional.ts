@@ -204,6 +204,9 @@ export const affine = (x: Tensor, w: Tensor, bias: Tensor, activation?: Activati
 /** GELU, exact (erf) by default or the tanh approximation. */
 export const gelu = (x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor =>
   emit('gelu', [x], { approximate });
+/** g · gelu'(x): the backward pass of {@link gelu} for the cotangent `g` (same shape as `x`). */
+export const geluGrad = (x: Tensor, g: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor =>
+  emit('gelu_grad', [x, g], { approximate });
 /** x · sigmoid(x). */
 export const silu = (x: Tensor): Tensor => emit('silu', [x], NO_ATTRS);
 /** Multi-head softmax attention on `[B, N, D]` q, k, v. */

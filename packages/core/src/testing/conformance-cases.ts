@@ -654,6 +654,13 @@ const COMPOSITE_CASES: { readonly [K in OpName]?: CaseGen } = {
     mk('tanh approximation [3,9]', [g.t([3, 9], -5, 5)], ([x]) => F.gelu(x, 'tanh')),
     mk('exact (erf) permuted [4,3] -> [3,4]', [g.t([4, 3], -3, 3)], ([x]) => F.gelu(F.permute(x, [1, 0]))),
   ],
+  gelu_grad: (g) => [
+    mk('exact (erf) [3,9]', [g.t([3, 9], -5, 5), g.t([3, 9])], ([x, c]) => F.geluGrad(x, c)),
+    mk('tanh approximation [3,9]', [g.t([3, 9], -5, 5), g.t([3, 9])], ([x, c]) => F.geluGrad(x, c, 'tanh')),
+    mk('exact (erf) permuted [4,3] -> [3,4]', [g.t([4, 3], -3, 3), g.t([3, 4])], ([x, c]) =>
+      F.geluGrad(F.permute(x, [1, 0]), c),
+    ),
+  ],
   silu: (g) => [
     mk('[4,5]', [g.t([4, 5], -6, 6)], ([x]) => F.silu(x)),
     mk('[1]', [g.t([1], -6, 6)], ([x]) => F.silu(x)),
