@@ -87,7 +87,7 @@ export interface OrtBackend extends Backend<OrtHostTensor, ArrayBuffer> {
  * ONNX Runtime graph optimizers the backend turns off on CPU-only onnxruntime-node sessions.
  * SkipLayerNormFusion folds a residual Add into the LayerNormalization after it; on the CPU provider the
  * fused kernel (com.microsoft SkipLayerNormalization, scalar) took several times as long per node as
- * LayerNormalization plus Add did (ONNX Runtime 1.30, WFM-T 224 px: 7 fused nodes, ~4% of a run; see
+ * LayerNormalization plus Add did (ONNX Runtime 1.30, WFM-T 224 px: 7 fused nodes, 1-6% of a run; see
  * packages/backend-onnxruntime/README.md). Other providers (CUDA, WebGPU) keep it.
  */
 export const CPU_DISABLED_OPTIMIZERS = ['SkipLayerNormFusion'] as const;
