@@ -1,6 +1,7 @@
 // Public API of @wf/backend-onnxruntime: the ONNX Runtime backend (whole compiled graphs as ONNX Runtime
 // sessions; onnxruntime-node in Node, onnxruntime-web in browsers) and the runtime loader.
 export {
+  CPU_DISABLED_OPTIMIZERS,
   createOrtBackend,
   type OrtBackend,
   type OrtBackendOptions,

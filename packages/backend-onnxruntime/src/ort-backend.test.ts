@@ -7,7 +7,7 @@ import { compile, parseSafetensors, type TensorData, trace } from '@wf/core';
 import { loadModel } from '@wf/models';
 import { fixturePath, isCI, readFixture, sharedPath } from '@wf/test-fixtures';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createOrtBackend } from './index.js';
+import { CPU_DISABLED_OPTIMIZERS, createOrtBackend, type OrtModule } from './index.js';
 
 const TOL = 1e-4;
 
@@ -109,6 +109,48 @@ describe('ONNX Runtime backend (onnxruntime-node)', async () => {
     );
     compiled.dispose();
     await expect(compiled.run({ x })).rejects.toThrow(/disposed/);
+  });
+});
+
+describe('ONNX Runtime backend session options', () => {
+  // The options each session is created with, captured through an injected runtime (no model is run).
+  async function optionsOf(opts: Parameters<typeof createOrtBackend>[0]): Promise<Record<string, unknown>> {
+    const seen: object[] = [];
+    const ort = {
+      InferenceSession: {
+        async create(_model: Uint8Array, options?: object) {
+          seen.push(options ?? {});
+          return { inputNames: [], outputNames: [], run: async () => ({}), release: async () => {} };
+        },
+      },
+      Tensor: class {},
+      env: {},
+    } as unknown as OrtModule;
+    const backend = await createOrtBackend({ runtime: 'node', ...opts, ort });
+    const graph = trace((g) => ({ y: g.emit('exp', [g.input('x', [2])], {}) }));
+    (await compile(graph, backend)).dispose();
+    backend.dispose();
+    expect(seen).toHaveLength(1);
+    return seen[0] as Record<string, unknown>;
+  }
+
+  it("turns off the fusions that are slower on the CPU provider, merged with the caller's extra entries", async () => {
+    expect(CPU_DISABLED_OPTIMIZERS).toContain('SkipLayerNormFusion');
+    const spin = { session: { intra_op: { allow_spinning: '0' } } };
+    const o = await optionsOf({ threads: 2, sessionOptions: { executionMode: 'sequential', extra: spin } });
+    expect(o).toMatchObject({
+      intraOpNumThreads: 2,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    });
+    expect(o.extra).toEqual({
+      ...spin,
+      optimization: { disable_specified_optimizers: CPU_DISABLED_OPTIMIZERS.join(',') },
+    });
+    // Other providers keep every fusion; the caller can turn them back on.
+    expect((await optionsOf({ executionProviders: ['cuda', 'cpu'] })).extra).toBeUndefined();
+    const on = { optimization: { disable_specified_optimizers: '' } };
+    expect((await optionsOf({ sessionOptions: { extra: on } })).extra).toEqual(on);
   });
 });
 

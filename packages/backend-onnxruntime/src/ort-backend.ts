@@ -1,7 +1,8 @@
 // The ONNX Runtime backend. It implements the core's whole-graph capability (`compileGraph`): a traced
-// graph is exported to ONNX with @wf/onnx (fixed shapes, weights as initializers) and becomes one ONNX
-// Runtime session, which runs the whole forward pass with the runtime's own kernels, fusions and memory
-// planning. `compile(graph, backend)` (and so `model.run(backend, x)`) returns that session wrapped as a
+// graph is exported to ONNX with @wf/onnx (fixed shapes, so fixed-batch forms such as one grouped Conv per
+// DynDWConv; weights as initializers) and becomes one ONNX Runtime session, which runs the whole forward
+// pass with the runtime's own kernels, fusions and memory planning (on the CPU provider without the
+// fusions that are slower there: CPU_DISABLED_OPTIMIZERS). `compile(graph, backend)` (and so `model.run(backend, x)`) returns that session wrapped as a
 // CompiledGraph; each compiled shape has its own session, released by `dispose`.
 //
 // Eager mode (`eager(backend)`) still works op by op: each op's kernel is a one-node ONNX session, cached
@@ -58,7 +59,11 @@ export interface OrtBackendOptions {
   threads?: number;
   /** ONNX opset of the exported graphs (default 18). */
   opset?: number;
-  /** Extra ONNX Runtime session options, merged over the backend's. */
+  /**
+   * Extra ONNX Runtime session options, merged over the backend's (`extra`, the session config entries,
+   * merged key by key: `{ extra: { optimization: { disable_specified_optimizers: '' } } }` turns every
+   * fusion back on).
+   */
   sessionOptions?: Readonly<Record<string, unknown>>;
   /** An already imported ONNX Runtime package (instead of importing the runtime's). */
   ort?: OrtModule;
@@ -76,6 +81,27 @@ export interface OrtBackend extends Backend<OrtHostTensor, ArrayBuffer> {
   readonly sessionsCreated: number;
   /** Compiles a whole traced graph into one ONNX Runtime session. */
   compileGraph(graph: Graph, options?: CompileOptions): Promise<CompiledGraph>;
+}
+
+/**
+ * ONNX Runtime graph optimizers the backend turns off on CPU-only onnxruntime-node sessions.
+ * SkipLayerNormFusion folds a residual Add into the LayerNormalization after it; on the CPU provider the
+ * fused kernel (com.microsoft SkipLayerNormalization, scalar) took several times as long per node as
+ * LayerNormalization plus Add did (ONNX Runtime 1.30, WFM-T 224 px: 7 fused nodes, 1-6% of a run; see
+ * packages/backend-onnxruntime/README.md). Other providers (CUDA, WebGPU) keep it.
+ */
+export const CPU_DISABLED_OPTIMIZERS = ['SkipLayerNormFusion'] as const;
+
+type Json = Readonly<Record<string, unknown>>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `over` merged into `base` key by key where both hold objects (ONNX Runtime's nested `extra`). */
+function mergeDeep(base: Json, over: Json): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    out[k] = isObject(out[k]) && isObject(v) ? mergeDeep(out[k] as Json, v) : v;
+  }
+  return out;
 }
 
 function defaultProviders(runtime: OrtRuntime): string[] {
@@ -101,17 +127,23 @@ export async function createOrtBackend(options: OrtBackendOptions = {}): Promise
   const ort = options.ort ?? (await loadOrt(runtime, options.threads));
   const providers = [...(options.executionProviders ?? defaultProviders(runtime))];
   const opset = options.opset;
-  const sessionOptions: Record<string, unknown> = {
-    executionProviders: providers,
-    graphOptimizationLevel: 'all',
-    // Errors only: ONNX Runtime's warnings (e.g. shape ops placed on the CPU beside WebGPU) are not the
-    // user's to act on. `sessionOptions: { logSeverityLevel: 2 }` shows them.
-    logSeverityLevel: 3,
-    ...(runtime === 'node' && options.threads !== undefined
-      ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 }
-      : {}),
-    ...options.sessionOptions,
-  };
+  const cpuOnly = runtime === 'node' && providers.every((p) => p === 'cpu');
+  const sessionOptions = mergeDeep(
+    {
+      executionProviders: providers,
+      graphOptimizationLevel: 'all',
+      // Errors only: ONNX Runtime's warnings (e.g. shape ops placed on the CPU beside WebGPU) are not the
+      // user's to act on. `sessionOptions: { logSeverityLevel: 2 }` shows them.
+      logSeverityLevel: 3,
+      ...(runtime === 'node' && options.threads !== undefined
+        ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 }
+        : {}),
+      ...(cpuOnly
+        ? { extra: { optimization: { disable_specified_optimizers: CPU_DISABLED_OPTIMIZERS.join(',') } } }
+        : {}),
+    },
+    options.sessionOptions ?? {},
+  );
   const open = new Set<OrtSessionLike>();
   let created = 0;
   let disposed = false;

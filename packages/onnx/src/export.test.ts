@@ -252,6 +252,32 @@ describe('exportOnnx in onnxruntime-node against the PyTorch fixtures and our cp
     await deit.dispose();
   });
 
+  it('writes a fixed-batch DynDWConv as one depthwise Conv with batch-times-channels groups', async () => {
+    const model = await microModel();
+    const x = seeded([3, 3, 64, 64], 5);
+    const exp = exportOnnx(model.graph({ batch: 3, height: 64, width: 64 }));
+    expect(exp.inputs[0].shape).toEqual([3, 3, 64, 64]);
+    const nodes = (
+      decodeModel(exp.model) as {
+        graph: { node: { op_type: string; attribute: { name: string; i?: number }[] }[] };
+      }
+    ).graph.node;
+    const d = model.config.arch === 'wfm' ? model.config.embedDim : 0;
+    expect(d).toBeGreaterThan(0);
+    const groups = nodes
+      .filter((n) => n.op_type === 'Conv')
+      .map((n) => n.attribute.find((a) => a.name === 'group')?.i ?? 1);
+    // The dynamic-batch export's nine taps pad the input; the fixed-batch form pads inside the Conv.
+    expect(nodes.some((n) => n.op_type === 'Pad')).toBe(false);
+    expect(groups).toContain(3 * d);
+    const s = await session(exp);
+    try {
+      maxErr((await runOrt(s, { input: x })).logits, (await model.run(cpu, x)).logits, 'fixed batch 3');
+    } finally {
+      await s.release();
+    }
+  });
+
   it('writes a Triton config with dims less the batch axis and dynamic batching', async () => {
     const exp = exportModel(await microModel(), { height: 64 });
     const text = tritonConfig(exp, { name: 'wfm-micro', maxBatchSize: 16 });

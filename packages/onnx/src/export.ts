@@ -83,6 +83,10 @@ const EXTERNAL_ALIGN = 4096;
 
 /** A GraphBuilder that lowers composites as their export rules say (a rule of its own keeps the op). */
 class ExportLoweringBuilder extends GraphBuilder {
+  constructor(private readonly dynamicBatch: boolean) {
+    super();
+  }
+
   override emit<K extends OpName>(op: K, inputs: readonly Tensor[], attrs: OpAttrs<K>): Tensor {
     const rule = EXPORT_RULES[op] as ExportRule<K>;
     if (OPS[op].kind !== 'composite' || typeof rule === 'function') return super.emit(op, inputs, attrs);
@@ -91,7 +95,8 @@ class ExportLoweringBuilder extends GraphBuilder {
       inputs.map((t) => t.type),
       attrs,
     );
-    const out = rule === 'lower' ? OPS[op].lower!(inputs, attrs) : rule.lower(inputs, attrs);
+    const lowering = rule === 'lower' ? 'lower' : (!this.dynamicBatch && rule.fixedBatch) || rule.lower;
+    const out = lowering === 'lower' ? OPS[op].lower!(inputs, attrs) : lowering(inputs, attrs);
     if (!sameShape(out.shape, type.shape) || out.dtype !== type.dtype) {
       throw new OnnxExportError(
         `internal: the export lowering of ${op} gives ${out}, not ${type.dtype}[${type.shape}]`,
@@ -101,9 +106,18 @@ class ExportLoweringBuilder extends GraphBuilder {
   }
 }
 
-/** Lowers `graph` for export and drops dead nodes. */
-export function lowerForExport(graph: Graph): Graph {
-  const b = new ExportLoweringBuilder();
+/** Options of {@link lowerForExport}. */
+export interface LowerForExportOptions {
+  /**
+   * Whether the export will have a symbolic batch (default false: the graph's shapes are final). A
+   * fixed-batch lowering may use forms that tie shapes to the batch size (a composite's `fixedBatch`).
+   */
+  dynamicBatch?: boolean;
+}
+
+/** Lowers `graph` for export (composites as their export rules say) and drops dead nodes. */
+export function lowerForExport(graph: Graph, options: LowerForExportOptions = {}): Graph {
+  const b = new ExportLoweringBuilder(options.dynamicBatch ?? false);
   const map: Tensor[] = [];
   for (const n of graph.nodes) {
     if (n.op === 'input') map[n.id] = b.input(n.name!, n.type.shape, n.type.dtype);
@@ -187,8 +201,8 @@ export function exportOnnx(
   }
   const batchName = options.batchName ?? 'batch';
   const dynamic = typeof source === 'function';
-  const ga = lowerForExport(dynamic ? source(BATCH_A) : source);
-  const gb = dynamic ? lowerForExport(source(BATCH_B)) : ga;
+  const ga = lowerForExport(dynamic ? source(BATCH_A) : source, { dynamicBatch: dynamic });
+  const gb = dynamic ? lowerForExport(source(BATCH_B), { dynamicBatch: true }) : ga;
   if (dynamic) checkAligned(ga, gb);
 
   const dyn = ga.nodes.map((n, i) => dynAxes(n.type, gb.nodes[i].type));

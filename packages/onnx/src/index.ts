@@ -4,6 +4,7 @@ export {
   DEFAULT_OPSET,
   type ExportOnnxOptions,
   exportOnnx,
+  type LowerForExportOptions,
   lowerForExport,
   type OnnxExport,
   type OnnxValueInfo,
@@ -14,6 +15,7 @@ export { type AttrSpec, OnnxGraphBuilder } from './onnx-builder.js';
 export { decodeModel, encodeModel, ModelProto } from './onnx-proto.js';
 export {
   EXPORT_RULES,
+  type ExportLowering,
   type ExportRule,
   type ExportRules,
   lowerDynDWConvTaps,

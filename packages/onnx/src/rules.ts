@@ -57,11 +57,18 @@ export interface RuleContext<K extends OpName> {
 /** Writes ONNX nodes for one op; returns the ONNX value name of its output. */
 export type OnnxRule<K extends OpName> = (ctx: RuleContext<K>) => string;
 
-/** How a composite exports: its own ONNX nodes, the op table's lowering, or an export-only lowering. */
+/** A lowering of a composite to IR ops. */
+export type ExportLowering<K extends OpName> = (inputs: readonly Tensor[], attrs: OpAttrs<K>) => Tensor;
+
+/**
+ * How a composite exports: its own ONNX nodes, the op table's lowering, or an export-only lowering
+ * (`lower`), optionally with another one for fixed-batch exports (`fixedBatch`: `'lower'` for the op
+ * table's), where nothing has to follow a symbolic batch and a faster form is allowed.
+ */
 export type ExportRule<K extends OpName> =
   | OnnxRule<K>
   | 'lower'
-  | { readonly lower: (inputs: readonly Tensor[], attrs: OpAttrs<K>) => Tensor };
+  | { readonly lower: ExportLowering<K>; readonly fixedBatch?: 'lower' | ExportLowering<K> };
 
 /** One rule per op of the table (a total map: an op without a rule does not compile). */
 export type ExportRules = { readonly [K in OpName]: ExportRule<K> };
@@ -334,5 +341,8 @@ export const EXPORT_RULES: ExportRules = {
   dynamic_mlp: 'lower',
   dyn_weight: 'lower',
   dyn_linear: 'lower',
-  dyn_dwconv: { lower: lowerDynDWConvTaps },
+  // Dynamic batch: nine taps (no B·D-group convolution). Fixed batch: the op table's lowering, one
+  // depthwise Conv with B·D groups and the per-sample kernels as its weight, as PyTorch's exporter writes
+  // it; ONNX Runtime runs that Conv faster than the taps' Pad, Slice, Mul and Add nodes.
+  dyn_dwconv: { lower: lowerDynDWConvTaps, fixedBatch: 'lower' },
 };
