@@ -377,6 +377,9 @@ export class Trainer {
     const lr = this.schedule.lr(k);
     const mom = this.schedule.momentum?.(k);
     this.optimizer.step(this.params(), grads, lr, mom);
+    // The weights changed in place: every graph compiled for the model (its forward passes at any shape,
+    // on any backend) reads the new values from its next run.
+    this.model.weightsUpdated(grads.keys());
     this.step = k + 1;
     return {
       step: k + 1,
