@@ -9,6 +9,7 @@ import {
   type CompiledGraph,
   compile,
   differentiableNames,
+  eliminateDeadCode,
   findNonFinite,
   fmtShape,
   type Graph,
@@ -18,7 +19,6 @@ import {
   type NonFiniteTensor,
   onBackendDispose,
   Parameter,
-  parameterize,
   parametersOf,
   type RunOptions,
   type Tensor,
@@ -324,7 +324,11 @@ export class WfModel {
     return e.param;
   }
 
-  /** Brings parameters derived from weights (resized ViT position tables) up to date. */
+  /**
+   * Brings parameters derived from weights (resized ViT position tables) up to date: done by `setWeights`,
+   * `weightsUpdated` and before every run; a graph from `graph()` run by other code after a direct
+   * `parameters.get('pos_embed').set(...)` needs `setWeights` or `weightsUpdated` instead.
+   */
   private refreshDerived(): void {
     if (!this.resizedPos.size) return;
     const src = this.parameters.get('pos_embed')!;
@@ -358,6 +362,7 @@ export class WfModel {
     if (problems.length) throw new ModelError(`setWeights: ${problems.join('; ')}`);
     for (const [name, t] of entries) this.parameters.get(name)!.set(t);
     this.nonFinite = undefined;
+    this.refreshDerived();
   }
 
   /**
@@ -372,6 +377,7 @@ export class WfModel {
       p.touch();
     }
     this.nonFinite = undefined;
+    this.refreshDerived();
   }
 
   /** FLOPs and bytes of one forward pass at the given shape. */
@@ -396,25 +402,24 @@ export class WfModel {
   }
 
   /**
-   * The gradient graph of one input shape: inputs are the model inputs, every weight by its checkpoint
-   * name (weights are graph inputs here, so updated values need no recompiling) and `cotangent` (the
-   * output's shape); outputs are the forward output and `grad.<name>` for every name of `wrt` that the
-   * graph uses.
+   * The gradient graph of one input shape: inputs are the model inputs and `cotangent` (the output's
+   * shape); the weights are the model's parameters (one copy per backend, shared with the forward passes;
+   * updates are seen without recompiling); outputs are the forward output and `grad.<name>` for every name
+   * of `wrt` that the graph uses.
    */
   gradGraph(opts: Omit<ForwardOptions, 'hidden' | 'cfgScale'> & GradOptions = {}): Graph {
     const { wrt, ...shape } = opts;
     const fwd = this.graph(shape);
     const main = this.outputName;
-    const single: Graph = { ...fwd, outputs: new Map([[main, fwd.outputs.get(main)!]]) };
-    const consts = new Set(differentiableNames(single).constants);
-    const weightNames = [...consts].filter((n) => this.weights.has(n));
-    const { graph } = parameterize(single, weightNames);
+    const graph: Graph = eliminateDeadCode({ ...fwd, outputs: new Map([[main, fwd.outputs.get(main)!]]) });
     const want = wrt ?? [this.inputName, ...this.trainableWeights];
     const unknown = want.filter((n) => !this.weights.has(n) && !fwd.inputs.has(n));
     if (unknown.length) throw new ModelError(`grad: no weight or input named ${unknown.join(', ')}`);
-    const used = want.filter(
-      (n) => graph.inputs.has(n) && graph.nodes[graph.inputs.get(n)!].type.dtype === 'float32',
-    );
+    const differentiable = new Set([
+      ...differentiableNames(graph).inputs,
+      ...differentiableNames(graph).constants.filter((n) => this.weights.has(n)),
+    ]);
+    const used = want.filter((n) => differentiable.has(n));
     if (!used.length) throw new ModelError('grad: nothing to differentiate');
     return vjpGraph(graph, used);
   }
@@ -422,8 +427,8 @@ export class WfModel {
   /**
    * Forward and backward pass for the loss `sum(output * cotangent)`: the output and the gradient of
    * every name of `opts.wrt` (default the input and every trainable weight), under the checkpoint's names.
-   * The gradient graph is compiled once per backend and shape; the current weight values are passed on
-   * every call, so weights updated in place (or replaced in `weights`) are seen without recompiling.
+   * The gradient graph is compiled once per backend and shape and reads the model's parameters, so
+   * weights updated with `setWeights` (or in place, then `weightsUpdated`) are seen without recompiling.
    */
   async grad(
     backend: AnyBackend,
