@@ -53,7 +53,18 @@ if (process.argv.includes('--child')) {
     JSON.parse(
       execFileSync(
         process.execPath,
-        [self, '--child', '--root', root, '--runs', String(runs), '--threads', String(threads), '--size', String(size)],
+        [
+          self,
+          '--child',
+          '--root',
+          root,
+          '--runs',
+          String(runs),
+          '--threads',
+          String(threads),
+          '--size',
+          String(size),
+        ],
         { encoding: 'utf8' },
       ).trim(),
     ).median;
