@@ -1,8 +1,10 @@
 // Interleaved A/B timing of one WFM-T forward pass (fixture weights, 224 px, batch 1) on the cpu backend,
 // between two checkouts' built packages: each round runs A then B (then B then A on the next round), each
 // in a fresh process that loads the model, compiles, warms up and times `--runs` forward passes; the report
-// is every round's medians and the median of the per-round ratios B / A.
-//   node scripts/forward-ab.mjs --a DIR --b DIR [--rounds 6] [--runs 10] [--threads 1] [--size 224]
+// is every round's medians and the median of the per-round ratios B / A. `--pairs N` instead loads both
+// in one process (a backend each) and alternates single runs A B B A ... N times: the median of the N
+// paired ratios, less exposed to load that changes between processes.
+//   node scripts/forward-ab.mjs --a DIR --b DIR [--rounds 6 | --pairs 40] [--runs 10] [--threads 1] [--size 224]
 // DIR is a checkout root whose packages/{core,backend-cpu,models}/dist are built. Run from apps/bench
 // (pnpm turbo run build --filter=@wf/bench...); needs ../shared.
 import { execFileSync } from 'node:child_process';
@@ -22,7 +24,49 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-if (process.argv.includes('--child')) {
+/** Loads the model from `root`'s packages and compiles it; resolves to a function that times one run. */
+async function setup(root) {
+  const from = (pkg) => import(pathToFileURL(join(root, 'packages', pkg, 'dist/index.js')).href);
+  const { loadModel } = await from('models');
+  const { createCpuBackend, tryEnableRelaxedSimd } = await from('backend-cpu');
+  const { sharedPath } = await import('@wf/test-fixtures');
+  tryEnableRelaxedSimd?.();
+  const model = await loadModel(readFileSync(sharedPath('fixtures/reference/wfm-tiny.safetensors')));
+  const backend = createCpuBackend({ threads, shared: false });
+  await backend.ready;
+  const compiled = await model.compile(backend, { height: size });
+  const data = new Float32Array(3 * size * size).map((_, i) => Math.sin(i * 0.01));
+  const input = { dtype: 'float32', shape: [1, 3, size, size], data };
+  for (let i = 0; i < 2; i++) await compiled.run(input);
+  return async () => {
+    const t0 = performance.now();
+    await compiled.run(input);
+    return performance.now() - t0;
+  };
+}
+
+if (process.argv.includes('--pairs')) {
+  const pairs = Number(argOf('--pairs'));
+  const a = await setup(resolve(argOf('--a')));
+  const b = await setup(resolve(argOf('--b')));
+  const ta = [];
+  const tb = [];
+  for (let i = 0; i < pairs; i++) {
+    if (i % 2 === 0) {
+      ta.push(await a());
+      tb.push(await b());
+    } else {
+      tb.push(await b());
+      ta.push(await a());
+    }
+  }
+  const ratios = ta.map((t, i) => tb[i] / t);
+  console.log(`WFM-T ${size}px forward, cpu x${threads}, ${pairs} interleaved pairs in one process`);
+  console.log(`A = ${resolve(argOf('--a'))}\nB = ${resolve(argOf('--b'))}`);
+  console.log(
+    `median A ${median(ta).toFixed(1)} ms, median B ${median(tb).toFixed(1)} ms, median of paired B/A ${median(ratios).toFixed(3)}`,
+  );
+} else if (process.argv.includes('--child')) {
   const root = resolve(argOf('--root'));
   const from = (pkg) => import(pathToFileURL(join(root, 'packages', pkg, 'dist/index.js')).href);
   const { loadModel } = await from('models');
