@@ -423,7 +423,11 @@ export class GpujsBackend implements Backend<GpujsTensor, GpujsStorage> {
     return onFailure(() => next(0), release);
   }
 
-  /** A constant of a lowered graph, uploaded once per backend. */
+  /**
+   * A constant of a composite's lowering (a literal made by the lowering, never a parameter: weights reach
+   * kernels as inputs, whose storage `write` uploads again when a parameter changes), uploaded once per
+   * backend.
+   */
   private constant(data: TensorData): DeviceBuffer {
     let b = this.constants.get(data);
     if (!b) {

@@ -50,10 +50,17 @@ export interface KernelArgs<T, K extends OpName = OpName> {
   /** Preallocated output to write; undefined only for view ops on zeroCopyViews backends (return an alias). */
   readonly out: T | undefined;
   /**
-   * Which inputs are graph constants (weights): their contents never change, so a kernel may cache derived
-   * data (packed or uploaded copies) keyed by the input tensor object. Absent in eager mode.
+   * Which inputs are graph constants or parameters (weights): their contents change only between runs, so
+   * a kernel may cache derived data (packed or uploaded copies) of them, valid while the input's entry of
+   * `versions` stays the same. Absent in eager mode.
    */
   readonly constants?: readonly boolean[];
+  /**
+   * Per input, the version of its contents: a parameter's version (it grows on every update), 0 for
+   * everything else. A cache of data derived from a constant input must be rebuilt when this differs from
+   * the version it was made at. Absent when no input is a parameter (then every constant is at version 0).
+   */
+  readonly versions?: readonly number[];
 }
 
 /** A kernel: computes one op, writing `out` (or returning a view) and returning the output tensor. */

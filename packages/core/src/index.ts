@@ -1,5 +1,5 @@
-// Public API of @wf/core: the op table, tensors and graphs, compilation and eager execution, the cost
-// model, the backend interface, safetensors I/O and typed errors.
+// Public API of @wf/core: the op table, tensors, parameters and graphs, compilation and eager execution,
+// the cost model, the backend interface, safetensors I/O and typed errors.
 
 export {
   cotangentName,
@@ -44,6 +44,7 @@ export { EagerSession, eager } from './graph/eager.js';
 export { fuseActivations } from './graph/fuse.js';
 export { formatGraph, type Graph, GraphBuilder, type GraphNode, trace } from './graph/graph.js';
 export { eliminateDeadCode, lowerGraph } from './graph/lower.js';
+export { type ResidentParameter, residentParameters } from './graph/parameter-storage.js';
 export { type MemoryPlan, planMemory, type StorageKind } from './graph/plan.js';
 export { type ReplayHooks, replayGraph, rewriteGraph, runGraph } from './graph/rewrite.js';
 export { yieldToEventLoop } from './graph/yield.js';
@@ -52,6 +53,7 @@ export * from './io/safetensors.js';
 export { DYN_DWCONV_PARAMS, DYN_LINEAR_PARAMS, type DynParamSpec } from './ir/dyn-params.js';
 export { erf, sigmoid } from './ir/math.js';
 export * from './ir/ops.js';
+export { Parameter, parametersOf } from './ir/parameter.js';
 export { seededRandom } from './ir/random.js';
 export { adaptiveBin, broadcastShapes, convOut, normAxes, normAxis } from './ir/shape-utils.js';
 export { type Context, Tensor } from './ir/tensor.js';

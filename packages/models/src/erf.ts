@@ -7,12 +7,10 @@ import {
   type AnyBackend,
   type CompiledGraph,
   compile,
-  differentiableNames,
   F,
   fmtShape,
   type Graph,
   gradName,
-  parameterize,
   runGraph,
   type Tensor,
   type TensorData,
@@ -69,8 +67,8 @@ export function erfCenterToken(grid: readonly [number, number]): number {
 }
 
 /**
- * The ERF graph of `model` for one batch shape. Inputs `input [B, C, H, W]` and every weight the graph
- * reads, under its checkpoint name (the model's current values are fed on every run); output `erf [H, W]`: the sum
+ * The ERF graph of `model` for one batch shape. Input `input [B, C, H, W]`; the weights are the model's
+ * parameters (their current values at every run, one copy per backend); output `erf [H, W]`: the sum
  * over batch and channels of relu(∂s/∂input), where `s = relu(tokens[:, centre, :]).sum()` and `tokens`
  * are the tokens after the final norm (class token dropped), i.e. `features[:, :, H//2, W//2]` of the
  * reference's `[B, C, Hg, Wg]` view.
@@ -83,19 +81,15 @@ export function erfGraph(model: WfModel, shape: { batch: number; height: number;
   const full = model.graph({ ...shape, tokens: true });
   const tokensId = full.outputs.get('tokens');
   if (tokensId === undefined) throw new ModelError('internal: the forward graph has no tokens output');
-  // Weights enter as graph inputs (as in WfModel.gradGraph), fed from `model.weights` on every call, so
-  // updated weights are measured without recompiling.
-  const single: Graph = { ...full, outputs: new Map([['tokens', tokensId]]) };
-  const weightNames = differentiableNames(single).constants.filter((n) => model.weights.has(n));
-  const fwd = parameterize(single, weightNames).graph;
-  const weightInputs = weightNames.map((n) => [n, model.weights.get(n)!] as const);
+  // The weights stay the model's parameters (as in WfModel.gradGraph): one copy per backend, and updated
+  // weights are measured without recompiling.
+  const fwd: Graph = { ...full, outputs: new Map([['tokens', tokensId]]) };
   const grid: [number, number] = [shape.height / c.patchSize, shape.width / c.patchSize];
   const center = erfCenterToken(grid);
   const objective = trace((g) => {
     const ins: Record<string, Tensor> = {
       input: g.input('input', [shape.batch, c.inChans, shape.height, shape.width]),
     };
-    for (const [n, t] of weightInputs) ins[n] = g.input(n, t.shape, t.dtype);
     const { tokens } = runGraph(g, fwd, ins);
     return { s: F.sum(F.relu(F.sliceAxis(tokens, 1, center, center + 1))) };
   });
@@ -212,7 +206,6 @@ export async function erf(model: WfModel, images: ErfImages, options: ErfOptions
       }
       const graph = await p;
       const feed: Record<string, TensorData> = { input: batch };
-      for (const [name] of graph.inputTypes) if (name !== 'input') feed[name] = model.weights.get(name)!;
       const out = await graph.run(feed, { signal: options.signal });
       const map = out.erf.data;
       acc ??= new Float64Array(h * w);

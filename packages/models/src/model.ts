@@ -1,11 +1,15 @@
 // The model object: a resolved configuration plus validated weights. It traces its forward pass for a
 // given input shape, compiles it once per backend and shape, and runs it with input checks (shape, channel
-// count, non-finite values) that fail with one clear line.
+// count, non-finite values) that fail with one clear line. The weights are parameters (`@wf/core`
+// Parameter): every graph compiled for a backend reads that backend's one copy of them, and an update
+// (`setWeights`, `weightsUpdated` after in-place edits, a training step) is seen by every compiled graph at
+// its next run, without recompiling.
 import {
   type AnyBackend,
   type CompiledGraph,
   compile,
   differentiableNames,
+  eliminateDeadCode,
   findNonFinite,
   fmtShape,
   type Graph,
@@ -14,7 +18,8 @@ import {
   graphCost,
   type NonFiniteTensor,
   onBackendDispose,
-  parameterize,
+  Parameter,
+  parametersOf,
   type RunOptions,
   type Tensor,
   type TensorData,
@@ -127,15 +132,29 @@ function firstNonFinite(t: TensorData): number {
 export class WfModel {
   /** The resolved configuration. */
   readonly config: ModelConfig;
-  /** Weights by PyTorch state_dict name. */
+  /**
+   * Weights by PyTorch state_dict name. Each is the value of its parameter in {@link WfModel.parameters}:
+   * to change weights use {@link WfModel.setWeights}, or edit the arrays in place and then call
+   * {@link WfModel.weightsUpdated}, so that compiled graphs see the new values.
+   */
   readonly weights: ReadonlyMap<string, TensorData>;
+  /**
+   * The weights as parameters, by the same names: compiled graphs refer to these (one copy per backend,
+   * shared by every compiled shape) and follow their versions.
+   */
+  readonly parameters: ReadonlyMap<string, Parameter>;
   /** safetensors metadata of the checkpoint, if any. */
   readonly metadata: Readonly<Record<string, string>>;
   /**
    * Float weights holding NaN or +-Infinity (name, count, first index and value), in weight order; empty
    * when every weight is finite. `loadModel(..., { nonFiniteWeights: 'error' })` rejects such checkpoints.
+   * Scanned again after {@link WfModel.setWeights} and {@link WfModel.weightsUpdated} (on first read).
    */
-  readonly nonFiniteWeights: readonly NonFiniteTensor[];
+  get nonFiniteWeights(): readonly NonFiniteTensor[] {
+    this.nonFinite ??= findNonFinite(this.weights);
+    return this.nonFinite;
+  }
+  private nonFinite: readonly NonFiniteTensor[] | undefined;
   /** Policy for NaN/Inf in inputs. */
   nonFiniteInputs: NonFiniteInputPolicy = 'error';
   /**
@@ -155,14 +174,23 @@ export class WfModel {
   private readonly backendIds = new WeakMap<AnyBackend, number>();
   /** Removers of the backend-dispose listeners, by backend id. */
   private readonly unsubscribe = new Map<number, () => void>();
+  /**
+   * ViT position tables resized for other grids, by grid: parameters derived from `pos_embed`, recomputed
+   * when its version moves on (see `refreshDerived`).
+   */
+  private readonly resizedPos = new Map<
+    string,
+    { param: Parameter; native: number; grid: [number, number]; from: number }
+  >();
 
   /**
    * A model of a resolved configuration and its weights (see `loadModel` and `randomModel` to make one).
    *
    * @param config The resolved configuration.
-   * @param weights Weights by PyTorch state_dict name (checked against the configuration).
+   * @param weights Weights by PyTorch state_dict name (checked against the configuration), taken as they are
+   *   (no copy): they become the values of {@link WfModel.parameters}.
    * @param metadata safetensors metadata.
-   * @param nonFiniteWeights The weights' NaN/Inf report, when the caller has it already; scanned otherwise.
+   * @param nonFiniteWeights The weights' NaN/Inf report, when the caller has it already; scanned on first read otherwise.
    * @param configJson The checkpoint's config.json, when it has one (input size, normalization, labels).
    */
   constructor(
@@ -175,8 +203,9 @@ export class WfModel {
     checkWeights(config, weights);
     this.config = config;
     this.weights = weights;
+    this.parameters = parametersOf(weights);
     this.metadata = metadata;
-    this.nonFiniteWeights = nonFiniteWeights ?? findNonFinite(weights);
+    this.nonFinite = nonFiniteWeights;
     this.configJson = configJson;
   }
 
@@ -256,16 +285,10 @@ export class WfModel {
     const shapes = this.inputShapes(opts);
     const c = this.config;
     return trace((g) => {
-      const consts = new Map<string, Tensor>();
       const w = (name: string): Tensor => {
-        let t = consts.get(name);
-        if (!t) {
-          const data = this.weights.get(name);
-          if (!data) throw new ModelError(`internal: weight ${name} missing`);
-          t = g.constant(data, name);
-          consts.set(name, t);
-        }
-        return t;
+        const p = this.parameters.get(name);
+        if (!p) throw new ModelError(`internal: weight ${name} missing`);
+        return g.parameter(p);
       };
       const inputs = Object.fromEntries(
         Object.entries(shapes).map(([k, s]) => [k, g.input(k, s.shape, s.dtype)]),
@@ -278,10 +301,7 @@ export class WfModel {
         const pos =
           grid[0] === native && grid[1] === native
             ? undefined
-            : g.constant(
-                resizePosEmbed(this.weights.get('pos_embed')!, [native, native], grid),
-                'pos_embed@resized',
-              );
+            : g.parameter(this.resizedPosEmbed(grid, native));
         return vitForward(c, w, inputs.input, opts.hidden, pos, opts.tokens);
       }
       const freqs = g.constant(timestepFrequencies(), 'timestep_frequencies');
@@ -289,6 +309,75 @@ export class WfModel {
         return ditForwardWithCfg(c, w, freqs, inputs.x, inputs.t, inputs.y, opts.cfgScale);
       return ditForward(c, w, freqs, inputs.x, inputs.t, inputs.y, opts.hidden);
     });
+  }
+
+  /** The ViT position table resized to `grid`, as a parameter kept up to date with `pos_embed`. */
+  private resizedPosEmbed(grid: [number, number], native: number): Parameter {
+    const key = grid.join('x');
+    let e = this.resizedPos.get(key);
+    if (!e) {
+      const src = this.parameters.get('pos_embed')!;
+      const value = resizePosEmbed(src.value, [native, native], grid);
+      e = { param: new Parameter('pos_embed@resized', value), native, grid, from: src.version };
+      this.resizedPos.set(key, e);
+    }
+    return e.param;
+  }
+
+  /**
+   * Brings parameters derived from weights (resized ViT position tables) up to date: done by `setWeights`,
+   * `weightsUpdated` and before every run; a graph from `graph()` run by other code after a direct
+   * `parameters.get('pos_embed').set(...)` needs `setWeights` or `weightsUpdated` instead.
+   */
+  private refreshDerived(): void {
+    if (!this.resizedPos.size) return;
+    const src = this.parameters.get('pos_embed')!;
+    for (const e of this.resizedPos.values()) {
+      if (e.from === src.version) continue;
+      e.param.set(resizePosEmbed(src.value, [e.native, e.native], e.grid));
+      e.from = src.version;
+    }
+  }
+
+  /**
+   * Replaces weights by name (a Map or a record of tensors of the same shapes and dtypes, e.g. another
+   * checkpoint's `weights`): copies them into the model's parameters, so every compiled graph, on every
+   * backend, runs with them from its next run, without recompiling. Names not given keep their values.
+   *
+   * @throws {ModelError} for an unknown name or a tensor of another shape or dtype (nothing is changed).
+   */
+  setWeights(values: ReadonlyMap<string, TensorData> | Readonly<Record<string, TensorData>>): void {
+    const entries = values instanceof Map ? [...values] : Object.entries(values);
+    const problems: string[] = [];
+    for (const [name, t] of entries) {
+      const p = this.parameters.get(name);
+      if (!p) problems.push(`no weight named "${name}"`);
+      else if (t.dtype !== p.value.dtype || fmtShape(t.shape) !== fmtShape(p.value.shape))
+        problems.push(
+          `weight "${name}" is ${p.value.dtype}${fmtShape(p.value.shape)}, got ${t.dtype}${fmtShape(t.shape)}`,
+        );
+      else if (t.data.length !== p.value.data.length)
+        problems.push(`weight "${name}" has ${t.data.length} values for shape ${fmtShape(t.shape)}`);
+    }
+    if (problems.length) throw new ModelError(`setWeights: ${problems.join('; ')}`);
+    for (const [name, t] of entries) this.parameters.get(name)!.set(t);
+    this.nonFinite = undefined;
+    this.refreshDerived();
+  }
+
+  /**
+   * Records that weights were edited in place (`model.weights.get(name).data[i] = ...`, an optimizer
+   * step): bumps the versions of the named parameters (default all), so compiled graphs upload them again
+   * and drop packed copies at their next run.
+   */
+  weightsUpdated(names?: Iterable<string>): void {
+    for (const name of names ?? this.parameters.keys()) {
+      const p = this.parameters.get(name);
+      if (!p) throw new ModelError(`weightsUpdated: no weight named "${name}"`);
+      p.touch();
+    }
+    this.nonFinite = undefined;
+    this.refreshDerived();
   }
 
   /** FLOPs and bytes of one forward pass at the given shape. */
@@ -313,25 +402,24 @@ export class WfModel {
   }
 
   /**
-   * The gradient graph of one input shape: inputs are the model inputs, every weight by its checkpoint
-   * name (weights are graph inputs here, so updated values need no recompiling) and `cotangent` (the
-   * output's shape); outputs are the forward output and `grad.<name>` for every name of `wrt` that the
-   * graph uses.
+   * The gradient graph of one input shape: inputs are the model inputs and `cotangent` (the output's
+   * shape); the weights are the model's parameters (one copy per backend, shared with the forward passes;
+   * updates are seen without recompiling); outputs are the forward output and `grad.<name>` for every name
+   * of `wrt` that the graph uses.
    */
   gradGraph(opts: Omit<ForwardOptions, 'hidden' | 'cfgScale'> & GradOptions = {}): Graph {
     const { wrt, ...shape } = opts;
     const fwd = this.graph(shape);
     const main = this.outputName;
-    const single: Graph = { ...fwd, outputs: new Map([[main, fwd.outputs.get(main)!]]) };
-    const consts = new Set(differentiableNames(single).constants);
-    const weightNames = [...consts].filter((n) => this.weights.has(n));
-    const { graph } = parameterize(single, weightNames);
+    const graph: Graph = eliminateDeadCode({ ...fwd, outputs: new Map([[main, fwd.outputs.get(main)!]]) });
     const want = wrt ?? [this.inputName, ...this.trainableWeights];
     const unknown = want.filter((n) => !this.weights.has(n) && !fwd.inputs.has(n));
     if (unknown.length) throw new ModelError(`grad: no weight or input named ${unknown.join(', ')}`);
-    const used = want.filter(
-      (n) => graph.inputs.has(n) && graph.nodes[graph.inputs.get(n)!].type.dtype === 'float32',
-    );
+    const differentiable = new Set([
+      ...differentiableNames(graph).inputs,
+      ...differentiableNames(graph).constants.filter((n) => this.weights.has(n)),
+    ]);
+    const used = want.filter((n) => differentiable.has(n));
     if (!used.length) throw new ModelError('grad: nothing to differentiate');
     return vjpGraph(graph, used);
   }
@@ -339,8 +427,8 @@ export class WfModel {
   /**
    * Forward and backward pass for the loss `sum(output * cotangent)`: the output and the gradient of
    * every name of `opts.wrt` (default the input and every trainable weight), under the checkpoint's names.
-   * The gradient graph is compiled once per backend and shape; the current weight values are passed on
-   * every call, so weights updated in place (or replaced in `weights`) are seen without recompiling.
+   * The gradient graph is compiled once per backend and shape and reads the model's parameters, so
+   * weights updated with `setWeights` (or in place, then `weightsUpdated`) are seen without recompiling.
    */
   async grad(
     backend: AnyBackend,
@@ -358,6 +446,7 @@ export class WfModel {
       p.catch(() => this.gradCache.delete(key));
     }
     const compiled = await p;
+    this.refreshDerived();
     const feed: Record<string, TensorData> = {};
     for (const [name, type] of compiled.inputTypes) {
       if (name === 'cotangent') {
@@ -524,7 +613,10 @@ export class WfModel {
         // A compiled graph runs one call at a time (its intermediates live in one memory plan): calls
         // made while one is in flight wait their turn instead of failing.
         inFlight++;
-        const result = queue.then(() => compiled.run(named, runOptions));
+        const result = queue.then(() => {
+          this.refreshDerived();
+          return compiled.run(named, runOptions);
+        });
         result.then(
           () => inFlight--,
           () => inFlight--,

@@ -21,12 +21,15 @@ export interface MatmulOptions {
   /** Activation applied to the result. */
   activation?: Activation;
   /**
-   * B's storage never changes while it is allocated (a graph constant or a view of one): the engine may
-   * cache a packed copy. The cache key is the storage plus B's exact view (offset, rows, cols, strides), so
-   * one constant read with several layouts (a `linear` forward and the backward's `matmul`, `transB`,
-   * permuted or sliced views) gets one packed copy per layout.
+   * B is a graph constant or parameter (or a view of one), whose contents change only with `bVersion`:
+   * the engine may cache a packed copy. The cache key is the storage plus B's exact view (offset, rows,
+   * cols, strides), so one constant read with several layouts (a `linear` forward and the backward's
+   * `matmul`, `transB`, permuted or sliced views) gets one packed copy per layout; a copy packed at
+   * another `bVersion` is packed again.
    */
   bConstant?: boolean;
+  /** The version of B's contents (a parameter's version; default 0), see `bConstant`. */
+  bVersion?: number;
 }
 
 /** Computes C = act(A @ B + bias); A is rows x k, B is k x cols, C is rows x cols (C must be row-major). */

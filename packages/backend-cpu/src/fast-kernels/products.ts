@@ -61,6 +61,7 @@ function batched(
     bias?: CpuTensor;
     activation?: Activation;
     bConstant?: boolean;
+    bVersion?: number;
   },
 ): void {
   const batch = out.shape.slice(0, -2);
@@ -86,6 +87,7 @@ function batched(
       bias,
       activation: opts.activation,
       bConstant: opts.bConstant && single,
+      bVersion: opts.bVersion,
     });
   });
 }
@@ -99,7 +101,12 @@ export function productKernels(
     const [a, b] = args.inputs;
     const { transA, transB } = args.attrs as { transA?: boolean; transB?: boolean };
     if (!isDense(args.out!)) return matmulKernels.matmul!(args);
-    batched(engine, a, b, args.out!, { transA, transB, bConstant: args.constants?.[1] });
+    batched(engine, a, b, args.out!, {
+      transA,
+      transB,
+      bConstant: args.constants?.[1],
+      bVersion: args.versions?.[1],
+    });
     return args.out!;
   };
 
@@ -112,7 +119,13 @@ export function productKernels(
       // flatten is impossible without a copy: run as a batched product
       const x2 = x.shape.length === 1 ? stridedView(x, [1, k], [0, x.stride[0]], x.offset) : x;
       const o2 = o.shape.length === 1 ? stridedView(o, [1, o.shape[0]], [0, o.stride[0]], o.offset) : o;
-      batched(engine, x2, w, o2, { transB: true, bias, activation, bConstant: args.constants?.[1] });
+      batched(engine, x2, w, o2, {
+        transB: true,
+        bias,
+        activation,
+        bConstant: args.constants?.[1],
+        bVersion: args.versions?.[1],
+      });
       return o;
     }
     const rows = count(x) / k;
@@ -132,6 +145,7 @@ export function productKernels(
         bias: bias ? { data: bias.data as Float32Array, offset: bias.offset } : undefined,
         activation,
         bConstant: args.constants?.[1],
+        bVersion: args.versions?.[1],
       },
     );
     return o;
@@ -140,7 +154,12 @@ export function productKernels(
   const affine: Kernel<CpuTensor> = (args) => {
     const [x, w, bias] = args.inputs;
     const { activation } = args.attrs as { activation?: Activation };
-    batched(engine, x, w, args.out!, { bias, activation, bConstant: args.constants?.[1] });
+    batched(engine, x, w, args.out!, {
+      bias,
+      activation,
+      bConstant: args.constants?.[1],
+      bVersion: args.versions?.[1],
+    });
     return args.out!;
   };
 

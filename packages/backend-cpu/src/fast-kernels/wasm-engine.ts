@@ -5,7 +5,9 @@
 // Operands living outside the heap, a non-row-major C, and the tanh-GELU epilogue are handled here by
 // copies and a JS pass; packed copies of constant weights are cached until their storage is released, one per
 // view of the storage (offset, shape, strides): the same constant is read transposed by `linear` and
-// untransposed by the backward pass's `matmul`, and each layout packs differently.
+// untransposed by the backward pass's `matmul`, and each layout packs differently. Each packed copy records
+// the version of the weight it was packed from (a parameter's version, see MatmulOptions.bVersion) and is
+// packed again, in place, when a product brings another version.
 import { createGemm, type Gemm, GemmFlags } from '../fast/gemm-module.js';
 import type { WasmHeap } from '../fast/heap.js';
 import { createRowKernels, type RowKernels } from '../fast/rows-module.js';
@@ -20,9 +22,12 @@ export class WasmMatmulEngine implements MatmulEngine {
   private readonly heapBuffers = new WeakSet<ArrayBufferLike>();
   /**
    * Packed constant B by storage base (heap byte offset of the storage's first element), then by the exact
-   * view packed (see `viewKey`). Freed with the storage (`releaseStorage`).
+   * view packed (see `viewKey`): its heap address and the version of B it holds. Freed with the storage
+   * (`releaseStorage`).
    */
-  private readonly packed = new Map<number, Map<string, number>>();
+  private readonly packed = new Map<number, Map<string, { ptr: number; version: number }>>();
+  /** Packings done so far (cache misses and uncacheable products); for tests of the cache. */
+  packCount = 0;
   /** The SIMD row kernels (layer norm, add) on the same heap. */
   readonly rows: RowKernels;
   /**
@@ -119,35 +124,39 @@ export class WasmMatmulEngine implements MatmulEngine {
     return `${b.offset}:${b.rows}x${b.cols}:${b.rowStride},${b.colStride}`;
   }
 
-  private packB(b: MatView, temps: number[], constant: boolean, generation: number): number {
+  private packB(b: MatView, temps: number[], constant: boolean, version: number, generation: number): number {
     // the storage's base: constants are wrapped at the start of their own storage (compile), so the view's
     // typed array starts there and `b.offset` locates the view inside it
     const cacheable = constant && this.inHeap(b.data);
     const base = b.data.byteOffset;
     const key = WasmMatmulEngine.viewKey(b);
-    if (cacheable) {
-      const hit = this.packed.get(base)?.get(key);
-      if (hit !== undefined) return hit;
-    }
-    const dst = this.heap.alloc(this.local.packedBSize(b.rows, b.cols));
+    const hit = cacheable ? this.packed.get(base)?.get(key) : undefined;
+    if (hit && hit.version === version) return hit.ptr;
+    this.packCount++;
+    // A stale copy (B updated since) is packed again in its own place: same view, same size.
+    const dst = hit ? hit.ptr : this.heap.alloc(this.local.packedBSize(b.rows, b.cols));
+    if (hit) hit.version = -1; // invalid until this packing completes
     const src = this.pointer(b.data, b.offset, WasmMatmulEngine.span(b), temps);
     this.local.packB(b.rows, b.cols, src, b.rowStride, b.colStride, dst);
     // On a plain heap, a growth during this product detached `b.data` (the backend reruns the kernel with
     // fresh views): never cache what was packed from it.
     if (cacheable && this.heap.generation === generation) {
-      let views = this.packed.get(base);
-      if (!views) {
-        views = new Map();
-        this.packed.set(base, views);
+      if (hit) hit.version = version;
+      else {
+        let views = this.packed.get(base);
+        if (!views) {
+          views = new Map();
+          this.packed.set(base, views);
+        }
+        views.set(key, { ptr: dst, version });
       }
-      views.set(key, dst);
-    } else temps.push(dst);
+    } else if (!hit) temps.push(dst);
     return dst;
   }
 
   /** Frees the packed copies derived from tensors on the storage starting at `base` (a heap offset). */
   releaseStorage(base: number): void {
-    for (const p of this.packed.get(base)?.values() ?? []) this.heap.free(p);
+    for (const p of this.packed.get(base)?.values() ?? []) this.heap.free(p.ptr);
     this.packed.delete(base);
   }
 
@@ -158,7 +167,7 @@ export class WasmMatmulEngine implements MatmulEngine {
     const generation = this.heap.generation;
     try {
       const aPtr = this.pointer(a.data, a.offset, WasmMatmulEngine.span(a), temps);
-      const packedB = this.packB(b, temps, opts.bConstant ?? false, generation);
+      const packedB = this.packB(b, temps, opts.bConstant ?? false, opts.bVersion ?? 0, generation);
       const direct = c.colStride === 1 && this.inHeap(c.data);
       let cPtr: number;
       let ldc: number;

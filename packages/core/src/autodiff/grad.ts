@@ -5,9 +5,9 @@
 // backend (`compile`), evaluates in float64 (`evaluateF64`), and runs eagerly (`runGraph` into an
 // EagerSession). `vjp`, `grad` and `valueAndGrad` are the same pass over traced functions.
 //
-// What can be differentiated: graph inputs (by name) and named constants (the models' weights, by their
-// checkpoint names), all float32. `parameterize` turns named constants into graph inputs, so updated
-// weights can be fed to one compiled graph without recompiling.
+// What can be differentiated: graph inputs (by name) and named constants and parameters (the models'
+// weights, by their checkpoint names), all float32. Parameters stay parameters in the gradient graph, so
+// updated weights are seen without recompiling; `parameterize` turns named constants into graph inputs.
 import { ArgumentError, fmtShape, GraphError } from '../errors.js';
 import { type Graph, GraphBuilder, type GraphNode, trace } from '../graph/graph.js';
 import { lowerGraph } from '../graph/lower.js';
@@ -263,7 +263,8 @@ export function parameterize(
     graph,
     {
       constant: (n) => {
-        if (!n.name || !wanted.has(n.name)) return b.constant(n.data!, n.name);
+        if (!n.name || !wanted.has(n.name))
+          return n.param ? b.parameter(n.param) : b.constant(n.data!, n.name);
         let t = made.get(n.name);
         if (!t) {
           t = b.input(n.name, n.type.shape, n.type.dtype);

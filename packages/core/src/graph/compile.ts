@@ -1,6 +1,9 @@
 // Compiles a traced graph for one backend, once: lowers composites the backend does not fuse, checks
 // that every op has a kernel, plans memory from liveness, allocates the planned storage, uploads the
-// constants, and returns an executable that runs many times without allocating new storage.
+// constants, and returns an executable that runs many times without allocating new storage. Parameters
+// are not copied into the graph: it reads the backend's one copy of each (shared with every other graph
+// compiled for that backend), brought up to date at the start of each run when the parameter's version
+// moved on; kernels get that version, so caches of derived data follow updates.
 import type { AnyBackend, Kernel } from '../backend.js';
 import { BackendError, fmtShape, GraphError, WfError } from '../errors.js';
 import { OPS, type OpName } from '../ir/ops.js';
@@ -9,6 +12,7 @@ import { type GraphCost, graphCost } from './cost.js';
 import { fuseActivations } from './fuse.js';
 import type { Graph } from './graph.js';
 import { lowerGraph } from './lower.js';
+import { parameterStorage, type ResidentParameter } from './parameter-storage.js';
 import { type MemoryPlan, planMemory } from './plan.js';
 import { yieldToEventLoop } from './yield.js';
 
@@ -47,7 +51,10 @@ export interface CompiledGraph {
     inputs: Readonly<Record<string, TensorData>>,
     options?: RunOptions,
   ): Promise<Record<string, TensorData>>;
-  /** Frees the planned storage and constants. Idempotent; running afterwards throws. */
+  /**
+   * Frees the planned storage and constants, and gives back its hold on the backend's parameter copies
+   * (freed with the last graph that reads them). Idempotent; running afterwards throws.
+   */
   dispose(): void;
 }
 
@@ -61,6 +68,8 @@ interface Step {
   readonly attrs: unknown;
   readonly out: unknown;
   readonly constants: readonly boolean[];
+  /** Per input, the resident parameter it reads (undefined for others); absent when it reads none. */
+  readonly params?: readonly (ResidentParameter | undefined)[];
   /** Storage blocks whose values die at this step (handed to `backend.discard` after it). */
   readonly dead: readonly unknown[];
 }
@@ -119,7 +128,7 @@ export async function compile(
 ): Promise<CompiledGraph> {
   // Backends with worker threads start them asynchronously: wait, so that the first run has them all.
   if (backend.ready) await backend.ready;
-  if (backend.compileGraph) return backend.compileGraph(graph, options);
+  if (backend.compileGraph) return compileWhole(graph, backend, options);
   const fuse = options.fuse ?? true;
   const lowered = lowerGraph(fuse ? fuseActivations(graph) : graph, (op) => fuse && !!backend.kernels[op]);
   const missing = missingKernels(lowered, backend);
@@ -143,6 +152,9 @@ export async function compile(
   const slots = arena ? [alloc(plan.arenaBytes)] : plan.slotBytes.map(alloc);
   const values: unknown[] = new Array(lowered.nodes.length);
   const steps: Step[] = [];
+  const store = parameterStorage(backend);
+  const resident: (ResidentParameter | undefined)[] = new Array(lowered.nodes.length);
+  const held: ResidentParameter[] = [];
   // Backends that allocate per value free each intermediate right after its last reader.
   const discard = !arena && backend.discard ? backend.discard.bind(backend) : undefined;
   const dead: unknown[][] = lowered.nodes.map(() => []);
@@ -153,6 +165,13 @@ export async function compile(
     }
   }
   for (const n of lowered.nodes) {
+    if (n.op === 'const' && n.param) {
+      const r = store.acquire(n.param);
+      held.push(r);
+      resident[n.id] = r;
+      values[n.id] = r.tensor;
+      continue;
+    }
     if (n.op === 'input' || n.op === 'const') {
       values[n.id] = backend.wrap(alloc(bytesOf(n.type)), n.type);
       if (n.op === 'const') backend.write(values[n.id], n.data!);
@@ -174,6 +193,9 @@ export async function compile(
             ? backend.wrap(slots[0], n.type, plan.arenaOffset[n.id])
             : backend.wrap(slots[plan.slot[n.id]], n.type),
       constants: n.inputs.map((i) => lowered.nodes[plan.root[i]].op === 'const'),
+      params: n.inputs.some((i) => resident[plan.root[i]])
+        ? n.inputs.map((i) => resident[plan.root[i]])
+        : undefined,
       dead: dead[n.id],
     });
   }
@@ -199,6 +221,7 @@ export async function compile(
       const { signal } = runOptions;
       running = true;
       try {
+        for (const r of held) store.sync(r);
         for (const [name, id] of lowered.inputs) backend.write(values[id], inputs[name]);
         let since = signal ? performance.now() : 0;
         for (const s of steps) {
@@ -214,6 +237,7 @@ export async function compile(
             attrs: s.attrs as never,
             out: s.out,
             constants: s.constants,
+            versions: s.params?.map((r) => r?.version ?? 0),
           });
           values[s.id] = r instanceof Promise ? await r : r;
           if (discard) for (const d of s.dead) discard(d);
@@ -234,8 +258,61 @@ export async function compile(
       disposed = true;
       for (const s of storages) backend.release(s);
       storages.length = 0;
+      for (const r of held) store.release(r);
+      held.length = 0;
     },
   };
+}
+
+/**
+ * Compiles for a backend that builds whole graphs itself (`compileGraph`, e.g. ONNX Runtime): such an
+ * engine takes the graph's constants, parameters included, into its own executable, so when a parameter's
+ * version moves on the graph is compiled again (at the next run) from the parameters' current values.
+ */
+async function compileWhole(
+  graph: Graph,
+  backend: AnyBackend,
+  options: CompileOptions,
+): Promise<CompiledGraph> {
+  const build = backend.compileGraph!.bind(backend);
+  const params = [...new Set(graph.nodes.flatMap((n) => (n.param ? [n.param] : [])))];
+  let current = await build(graph, options);
+  if (!params.length) return current;
+  let versions = params.map((p) => p.version);
+  let disposed = false;
+  const wrapper: CompiledGraph = {
+    backend,
+    get graph() {
+      return current.graph;
+    },
+    get plan() {
+      return current.plan;
+    },
+    inputTypes: current.inputTypes,
+    outputTypes: current.outputTypes,
+    cost: () => current.cost(),
+    async run(inputs, runOptions) {
+      if (disposed) throw new GraphError('this compiled graph was disposed');
+      if (params.some((p, i) => p.version !== versions[i])) {
+        const now = params.map((p) => p.version);
+        const next = await build(graph, options);
+        if (disposed) {
+          next.dispose();
+          throw new GraphError('this compiled graph was disposed');
+        }
+        current.dispose();
+        current = next;
+        versions = now;
+      }
+      return current.run(inputs, runOptions);
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      current.dispose();
+    },
+  };
+  return wrapper;
 }
 
 /** Sanity check used by tests: every primitive in the op table has a kernel in `backend`. */

@@ -2,10 +2,15 @@
 // (with its statically inferred type) as a node, producing a Graph that can be compiled for any backend.
 import { ArgumentError, fmtShape, GraphError, ShapeError } from '../errors.js';
 import { inferType, type OpAttrs, type OpName } from '../ir/ops.js';
+import type { Parameter } from '../ir/parameter.js';
 import { type Context, Tensor } from '../ir/tensor.js';
 import { type DType, type Shape, sizeOf, type TensorData, type TensorType } from '../ir/types.js';
 
-/** A node: a graph input, a constant, or one op application. Nodes are in topological order. */
+/**
+ * A node: a graph input, a constant, or one op application. Nodes are in topological order. A constant
+ * with `param` is a parameter: `data` is the parameter's value (its elements change when the parameter is
+ * updated) and compiled graphs read the backend's copy of it, refreshed by the parameter's version.
+ */
 export interface GraphNode {
   /** Index of the node in `graph.nodes`. */
   readonly id: number;
@@ -19,8 +24,10 @@ export interface GraphNode {
   readonly type: TensorType;
   /** Input name, or a constant's label. */
   readonly name?: string;
-  /** A constant's value. */
+  /** A constant's value (for a parameter, `param.value`). */
   readonly data?: TensorData;
+  /** The parameter a constant refers to (absent for plain constants). */
+  readonly param?: Parameter;
 }
 
 /** A traced computation with named inputs and outputs. */
@@ -39,6 +46,8 @@ export class GraphBuilder implements Context {
   readonly nodes: GraphNode[] = [];
   /** Inputs declared so far. */
   readonly inputs = new Map<string, number>();
+  /** Parameter nodes recorded so far, one per parameter. */
+  private readonly params = new Map<Parameter, Tensor>();
 
   /** Declares a named graph input of a fixed shape. */
   input(name: string, shape: Shape, dtype: DType = 'float32'): Tensor {
@@ -66,6 +75,27 @@ export class GraphBuilder implements Context {
       name,
       data,
     });
+  }
+
+  /**
+   * Refers to a parameter (a weight that may be updated): the graph reads its current value at every run
+   * of a compiled graph, from one copy per backend. Recorded once per parameter; later calls return the
+   * same tensor.
+   */
+  parameter(p: Parameter): Tensor {
+    const known = this.params.get(p);
+    if (known) return known;
+    const t = this.push({
+      op: 'const',
+      inputs: [],
+      attrs: {},
+      type: { shape: [...p.value.shape], dtype: p.value.dtype },
+      name: p.name,
+      data: p.value,
+      param: p,
+    });
+    this.params.set(p, t);
+    return t;
   }
 
   /** Records one op after checking its inputs and inferring its type. */
@@ -104,8 +134,8 @@ export class GraphBuilder implements Context {
 }
 
 /**
- * Traces `fn` once into a graph with static shapes. `fn` declares inputs with `g.input(...)`, embeds
- * weights with `g.constant(...)`, and returns one tensor (output `output`) or a record of named outputs.
+ * Traces `fn` once into a graph with static shapes. `fn` declares inputs with `g.input(...)`, refers to
+ * weights with `g.parameter(...)` (or embeds fixed values with `g.constant(...)`), and returns one tensor (output `output`) or a record of named outputs.
  */
 export function trace(fn: (g: GraphBuilder) => Tensor | Record<string, Tensor>): Graph {
   const g = new GraphBuilder();
@@ -118,7 +148,7 @@ export function formatGraph(graph: Graph): string {
     .map((n) => {
       const lhs = `%${n.id}: ${n.type.dtype}${fmtShape(n.type.shape)}`;
       if (n.op === 'input') return `${lhs} = input "${n.name}"`;
-      if (n.op === 'const') return `${lhs} = const${n.name ? ` "${n.name}"` : ''}`;
+      if (n.op === 'const') return `${lhs} = ${n.param ? 'param' : 'const'}${n.name ? ` "${n.name}"` : ''}`;
       const attrs = JSON.stringify(n.attrs);
       return `${lhs} = ${n.op}(${n.inputs.map((i) => `%${i}`).join(', ')})${attrs === '{}' ? '' : ` ${attrs}`}`;
     })

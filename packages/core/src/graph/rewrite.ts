@@ -12,7 +12,10 @@ import { type Graph, GraphBuilder, type GraphNode } from './graph.js';
 export interface ReplayHooks {
   /** A graph input (default: `ctx.input` of a GraphBuilder; other contexts must give this hook). */
   input?(node: GraphNode): Tensor;
-  /** A constant (default: `ctx.constant(node.data, node.name)`). */
+  /**
+   * A constant (default: `ctx.constant(node.data, node.name)`; a parameter's node: `ctx.parameter(param)`
+   * where the context has it, else its current value as a constant).
+   */
   constant?(node: GraphNode): Tensor;
   /**
    * An op node with its inputs already mapped (default: `ctx.emit(node.op, inputs, node.attrs)`). Return
@@ -30,7 +33,11 @@ export function replayGraph(graph: Graph, ctx: Context, hooks: ReplayHooks = {})
       else if (ctx instanceof GraphBuilder) map[n.id] = ctx.input(n.name!, n.type.shape, n.type.dtype);
       else throw new GraphError(`replayGraph: no value for graph input "${n.name}"`);
     } else if (n.op === 'const') {
-      map[n.id] = hooks.constant ? hooks.constant(n) : ctx.constant(n.data!, n.name);
+      map[n.id] = hooks.constant
+        ? hooks.constant(n)
+        : n.param && ctx.parameter
+          ? ctx.parameter(n.param)
+          : ctx.constant(n.data!, n.name);
     } else {
       const ins = n.inputs.map((i) => map[i]);
       const node = n as GraphNode & { op: OpName };

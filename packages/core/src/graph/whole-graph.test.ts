@@ -1,7 +1,10 @@
 // The whole-graph capability of the Backend interface: `compile` hands a backend with `compileGraph` the
-// traced graph itself (composites not lowered) and returns what it builds, without planning or kernels.
+// traced graph itself (composites not lowered) and returns what it builds, without planning or kernels;
+// a graph with parameters is built again at the first run after a parameter update.
 import { describe, expect, it } from 'vitest';
 import type { AnyBackend } from '../backend.js';
+import { Parameter } from '../ir/parameter.js';
+import { tensorData } from '../ir/types.js';
 import * as F from '../ops/functional.js';
 import { type CompiledGraph, compile } from './compile.js';
 import { type Graph, trace } from './graph.js';
@@ -34,5 +37,38 @@ describe('Backend.compileGraph', () => {
     expect(seen?.graph).toBe(graph);
     expect(seen?.graph.nodes.some((n) => n.op === 'gelu')).toBe(true);
     expect(seen?.options).toEqual({ fuse: false });
+  });
+
+  it('builds a graph with parameters again after an update, from the current values', async () => {
+    const w = new Parameter('w', tensorData([2], [1, 2]));
+    const graph = trace((g) => ({ y: F.add(g.input('x', [2]), g.parameter(w)) }));
+    const built: number[][] = [];
+    let disposed = 0;
+    const backend = {
+      name: 'whole',
+      capabilities: { zeroCopyViews: false, syncRead: false, dtypes: ['float32'], precision: 'float32' },
+      kernels: {},
+      dispose() {},
+      compileGraph: async (g: Graph) => {
+        const data = [...g.nodes.find((n) => n.param)!.data!.data]; // what an engine copies in
+        built.push(data);
+        return {
+          inputTypes: new Map(),
+          outputTypes: new Map(),
+          run: async () => ({ y: tensorData([2], data) }),
+          dispose: () => disposed++,
+        } as unknown as CompiledGraph;
+      },
+    } as unknown as AnyBackend;
+    const compiled = await compile(graph, backend);
+    expect([...(await compiled.run({})).y.data]).toEqual([1, 2]);
+    await compiled.run({});
+    expect(built).toHaveLength(1);
+    w.set(tensorData([2], [7, 8]));
+    expect([...(await compiled.run({})).y.data]).toEqual([7, 8]);
+    expect(built).toHaveLength(2);
+    expect(disposed).toBe(1);
+    compiled.dispose();
+    expect(disposed).toBe(2);
   });
 });

@@ -1,6 +1,7 @@
 // Symbolic tensor handles. A Tensor belongs to a Context (a graph being traced, a lowering pass, or an
 // eager session); every op call goes through `ctx.emit`, so model code is written once for all three.
 import type { OpAttrs, OpName } from './ops.js';
+import type { Parameter } from './parameter.js';
 import type { DType, Shape, TensorData, TensorType } from './types.js';
 import { sizeOf } from './types.js';
 
@@ -10,6 +11,11 @@ export interface Context {
   emit<K extends OpName>(op: K, inputs: readonly Tensor[], attrs: OpAttrs<K>): Tensor;
   /** A constant tensor (weights, scalars). `name` labels it in graphs and errors. */
   constant(data: TensorData, name?: string): Tensor;
+  /**
+   * A parameter (an updatable weight). Graph builders record a reference to it, so compiled graphs read
+   * its current value; contexts without this member (an eager session) take its value as a constant.
+   */
+  parameter?(p: Parameter): Tensor;
 }
 
 /** A value in a Context: its static type plus the id the context uses for it. */

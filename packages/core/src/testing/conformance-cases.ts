@@ -1,7 +1,8 @@
 // The backend conformance suite without a test framework: the seeded cases (every primitive op of the table
 // on many random shapes: odd sizes, size-1 axes, broadcasting, batches, transposed and strided operands;
 // every composite with and without fused kernels; attention against its MLP reading; the DynLinear /
-// DynDWConv layers of wfm-micro against the float64 PyTorch fixtures; shape errors; the memory plan), each a
+// DynDWConv layers of wfm-micro against the float64 PyTorch fixtures; shape errors; the memory plan;
+// parameters shared by two compiled graphs and updated between runs), each a
 // plain async function checked against the float64 reference interpreter (`evaluateF64`).
 // `conformanceCases` lists them, `runConformance` runs them on a backend and reports what failed (usable in
 // a browser page); `describeConformance` (conformance.ts) registers the same cases as vitest tests. A
@@ -12,8 +13,10 @@ import { compile } from '../graph/compile.js';
 import { eager } from '../graph/eager.js';
 import { type Graph, trace } from '../graph/graph.js';
 import { lowerGraph } from '../graph/lower.js';
+import { residentParameters } from '../graph/parameter-storage.js';
 import { parseSafetensors } from '../io/safetensors.js';
 import { type DynDWConvStrategy, type DynLinearStrategy, OP_NAMES, OPS, type OpName } from '../ir/ops.js';
+import { Parameter } from '../ir/parameter.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { DType, TensorData } from '../ir/types.js';
 import * as F from '../ops/functional.js';
@@ -1176,6 +1179,63 @@ export function conformanceCases(options: ConformanceOptions): ConformanceCase[]
         }
       } finally {
         compiled.dispose();
+      }
+    },
+  );
+
+  group = 'parameters';
+  add(
+    'two graphs read one copy of a parameter and see every update without recompiling',
+    CASE_TIMEOUT,
+    async (be) => {
+      const g = makeGen(rng(seedOf('parameters')));
+      const w = new Parameter('w', g.t([40, 48], -1, 1));
+      const bias = new Parameter('b', g.t([40], -1, 1));
+      // Two shapes and two layouts of the weight (linear reads it transposed, the matmul as stored), so
+      // that a backend's packed copies of both layouts must follow the updates.
+      const one = trace((t) => ({
+        y: F.gelu(F.linear(t.input('x', [5, 48]), t.parameter(w), t.parameter(bias))),
+      }));
+      const two = trace((t) => {
+        const x = t.input('x', [9, 40]);
+        return { y: F.add(F.matmul(x, t.parameter(w)), F.sum(t.parameter(bias))) };
+      });
+      const x1 = g.t([5, 48], -1, 1);
+      const x2 = g.t([9, 40], -1, 1);
+      const a = await compile(one, be);
+      const b = await compile(two, be);
+      const whole = !!be.compileGraph;
+      try {
+        if (!whole) {
+          const held = residentParameters(be);
+          check(held.count >= 2, `the backend should hold the 2 parameters, holds ${held.count}`);
+        }
+        const runBoth = async (label: string) => {
+          // evaluateF64 reads the parameters' current values
+          const [ra, rb] = [await a.run({ x: x1 }), await b.run({ x: x2 })];
+          expectClose(ra.y, evaluateF64(one, { x: x1 }).y, tol, `linear graph, ${label}`);
+          expectClose(rb.y, evaluateF64(two, { x: x2 }).y, tol, `matmul graph, ${label}`);
+          return [ra.y, rb.y];
+        };
+        const [before] = await runBoth('first run');
+        await runBoth('second run (cached copies)');
+        w.set(g.t([40, 48], -1, 1));
+        const [after] = await runBoth('after w.set');
+        check(
+          after.data.some((v, i) => v !== before.data[i]),
+          'the output did not change after the weight was updated',
+        );
+        for (let i = 0; i < bias.value.data.length; i++) bias.value.data[i] *= -2;
+        bias.touch();
+        await runBoth('after an in-place update of b and touch()');
+        await runBoth('again at the same versions');
+      } finally {
+        a.dispose();
+        b.dispose();
+      }
+      if (!whole) {
+        const held = residentParameters(be);
+        check(held.count === 0, `disposing both graphs should free the parameters, ${held.count} held`);
       }
     },
   );

@@ -1,6 +1,7 @@
 // The training loop of a classifier (WeightFormer or ViT): one gradient graph per batch shape whose inputs
-// are the images, every weight (so updated values need no recompiling) and the smoothed targets, whose
-// outputs are the logits and the gradient of every trainable weight; the loss, its exactness and the
+// are the images and the smoothed targets, reading the model's weights as parameters (one copy per
+// backend, shared with the model's compiled forward passes; each step bumps their versions, so the new
+// values are used without recompiling), whose outputs are the logits and the gradient of every trainable weight; the loss, its exactness and the
 // optimizer run in JavaScript. Every random choice (shuffle, shift, drop-path) is a pure function of the
 // seed and the step, so `state()` + `restore()` resume a run exactly.
 import {
@@ -8,6 +9,7 @@ import {
   type CompiledGraph,
   compile,
   F,
+  type GraphBuilder,
   gradName,
   seededRandom,
   type Tensor,
@@ -272,22 +274,12 @@ export class Trainer {
     return out;
   }
 
-  private forward(
-    g: { input(name: string, shape: readonly number[], dtype?: 'float32' | 'int32'): Tensor },
-    x: Tensor,
-    train: boolean,
-  ): Tensor {
+  private forward(g: GraphBuilder, x: Tensor, train: boolean): Tensor {
     const cfg = this.model.config;
-    const made = new Map<string, Tensor>();
     const w = (name: string): Tensor => {
-      let t = made.get(name);
-      if (!t) {
-        const d = this.model.weights.get(name);
-        if (!d) throw new WfError('E_INTERNAL', `weight ${name} missing`);
-        t = g.input(name, d.shape, 'float32');
-        made.set(name, t);
-      }
-      return t;
+      const p = this.model.parameters.get(name);
+      if (!p) throw new WfError('E_INTERNAL', `weight ${name} missing`);
+      return g.parameter(p);
     };
     const b = x.shape[0];
     const branch =
@@ -315,7 +307,8 @@ export class Trainer {
         const loss = F.neg(F.sum(F.mul(target, F.log(F.add(F.softmax(logits, -1), 1e-30)))));
         return { loss, logits };
       });
-      const used = this.trainable.filter((n) => graph.inputs.has(n));
+      const read = new Set(graph.nodes.flatMap((node) => (node.param ? [node.param.name] : [])));
+      const used = this.trainable.filter((n) => read.has(n));
       p = compile(kind === 'eval' ? graph : vjpGraph(graph, used), this.backend);
       this.graphs.set(key, p);
       p.catch(() => this.graphs.delete(key));
@@ -327,7 +320,6 @@ export class Trainer {
     const feed: Record<string, TensorData> = {};
     for (const [name, type] of compiled.inputTypes) {
       if (extra[name]) feed[name] = extra[name];
-      else if (this.model.weights.has(name)) feed[name] = this.model.weights.get(name)!;
       else if (name.startsWith('cotangent')) {
         const n = type.shape.reduce((a, b) => a * b, 1);
         feed[name] = {
@@ -377,6 +369,9 @@ export class Trainer {
     const lr = this.schedule.lr(k);
     const mom = this.schedule.momentum?.(k);
     this.optimizer.step(this.params(), grads, lr, mom);
+    // The weights changed in place: every graph compiled for the model (its forward passes at any shape,
+    // on any backend) reads the new values from its next run.
+    this.model.weightsUpdated(grads.keys());
     this.step = k + 1;
     return {
       step: k + 1,
