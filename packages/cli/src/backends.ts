@@ -1,4 +1,4 @@
-// Backend selection from `--backend cpu|gpujs[:mode]|ort[:mode]`: each backend package is loaded only when asked for.
+// Backend selection from `--backend cpu[:plain]|gpujs[:mode]|ort[:mode]`: each backend package is loaded only when asked for.
 
 import { createCpuBackend } from '@wf/backend-cpu';
 import type { AnyBackend } from '@wf/core';
@@ -18,8 +18,12 @@ export interface BackendOptions {
 export async function createBackend(spec: string, opts: BackendOptions = {}): Promise<AnyBackend> {
   const [name, mode] = spec.split(':', 2);
   if (name === 'cpu') {
-    if (mode) throw new UsageError(`backend cpu has no modes (got "${spec}")`);
-    return createCpuBackend(opts.threads === undefined ? {} : { threads: opts.threads });
+    // cpu:plain runs the reference kernels on the JS heap: slow, but not bounded by the fast kernels'
+    // 2 GiB WebAssembly heap (e.g. a DeiT-T gradient at 1024 px)
+    if (mode && mode !== 'plain')
+      throw new UsageError(`backend cpu has one mode, plain (the reference kernels); got "${spec}"`);
+    const threads = opts.threads === undefined ? {} : { threads: opts.threads };
+    return createCpuBackend(mode === 'plain' ? { kernels: 'plain' } : threads);
   }
   if (name === 'ort') return createOrt(spec, mode, opts);
   if (opts.threads !== undefined && name === 'gpujs') {
@@ -38,7 +42,9 @@ export async function createBackend(spec: string, opts: BackendOptions = {}): Pr
     if (!mod.createGpujsBackend) throw new UsageError(`${pkg} does not export createGpujsBackend`);
     return mod.createGpujsBackend({ mode: mode ?? 'auto' });
   }
-  throw new UsageError(`unknown backend "${spec}" (use cpu, gpujs[:mode] or ort[:web|:cuda|:<provider>])`);
+  throw new UsageError(
+    `unknown backend "${spec}" (use cpu[:plain], gpujs[:mode] or ort[:web|:cuda|:<provider>])`,
+  );
 }
 
 /**

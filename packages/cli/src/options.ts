@@ -94,7 +94,7 @@ export const resOption = (description: string) =>
 
 /** `--backend`. */
 export const backendOption = () =>
-  new Option('--backend <name>', 'cpu, gpujs[:mode] or ort[:web|:cuda]').default('cpu');
+  new Option('--backend <name>', 'cpu[:plain], gpujs[:mode] or ort[:web|:cuda]').default('cpu');
 
 /** `--threads` of the cpu backend. */
 export const threadsOption = () =>

@@ -92,6 +92,17 @@ describe('wf run', () => {
     ).toBeLessThanOrEqual(1e-4);
   });
 
+  it('--backend cpu:plain (the reference kernels) matches the fixture and reports its engine', async () => {
+    const output = join(dir, 'plain.safetensors');
+    const r = await wf('run', '--weights', micro, '--input', io80, '--output', output, '--backend', 'cpu:plain', '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out[0])).toMatchObject({ engine: 'plain' });
+    const ref = parseSafetensors(readFixture('reference/wfm-micro-80.io.safetensors'));
+    expect(
+      maxRelErr((await loadSafetensors(output)).tensor('logits'), ref.tensor('logits')),
+    ).toBeLessThanOrEqual(1e-4);
+  });
+
   it('runs wfm-dit on x, t, y', async () => {
     const output = join(dir, 'dit.safetensors');
     const ioPath = fixturePath('reference/wfm-dit-micro-16.io.safetensors');

@@ -301,7 +301,7 @@ const optionCases: Case[] = [
   ['unknown backend', run('--weights', micro, '--backend', 'tpu'), /unknown backend "tpu"/],
   ['unknown backend (classify)', ['classify', 'mnist:0', '--backend', 'tpu'], /unknown backend "tpu"/],
   ['unknown gpujs mode', run('--weights', micro, '--backend', 'gpujs:warp'), /unknown mode "warp"/],
-  ['a mode for cpu', run('--weights', micro, '--backend', 'cpu:fast'), /backend cpu has no modes/],
+  ['a mode for cpu', run('--weights', micro, '--backend', 'cpu:fast'), /backend cpu has one mode, plain/],
   [
     '--threads with gpujs',
     run('--weights', micro, '--backend', 'gpujs', '--threads', '2'),

@@ -44,7 +44,7 @@ export const erfCli: CliCommand = {
         positiveInt('--seed', true),
       )
       .option('--heads <n>', 'attention heads (vit checkpoints)', positiveInt('--heads'))
-      .option('--backend <name>', 'cpu or gpujs[:mode]', 'cpu')
+      .option('--backend <name>', 'cpu[:plain] or gpujs[:mode]', 'cpu')
       .option('--threads <n>', 'cpu backend: threads for matrix products', positiveInt('--threads'))
       .requiredOption('--output <file>', 'where to write erf and erf_norm (.safetensors)')
       .option('--png <file>', 'also write erf_norm as a heatmap PNG with a colour bar')
@@ -86,7 +86,7 @@ export const erfFigureCli: CliCommand = {
       .option('--big-images <src>', 'images of the WFM-T vs DeiT-T figure', 'mnist:2')
       .option('--columns <keys...>', 'only these columns (static, vit, linear-gap, ..., dwconv-conv)')
       .option('--batch <n>', 'images per batch', positiveInt('--batch'))
-      .option('--backend <name>', 'cpu or gpujs[:mode]', 'cpu')
+      .option('--backend <name>', 'cpu[:plain] or gpujs[:mode]', 'cpu')
       .option('--threads <n>', 'cpu backend: threads for matrix products', positiveInt('--threads'))
       .option('--json', 'print the result as JSON')
       .action(async (o) => {

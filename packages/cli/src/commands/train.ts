@@ -7,6 +7,10 @@
 import { appendFileSync, statSync, writeFileSync } from 'node:fs';
 import { type AnyBackend, seededRandom, WfError } from '@wf/core';
 import {
+  DWCONV_STRATEGIES,
+  type DWConvStrategy,
+  LINEAR_STRATEGIES,
+  type LinearStrategy,
   loadModel,
   MODEL_VARIANTS,
   type ModelConfig,
@@ -61,6 +65,8 @@ export interface TrainCommandOptions {
   shuffle: boolean;
   seed: number;
   init?: 'default' | 'timm';
+  dynLinear?: LinearStrategy;
+  dynDwconv?: DWConvStrategy;
   backend: string;
   threads?: number;
   output: string;
@@ -191,11 +197,23 @@ export const trainCli: CliCommand = {
       )
       .addOption(
         new Option(
+          '--dyn-linear <strategy>',
+          "a fresh WeightFormer --model: the dynamic blocks' DynLinear strategy (static: a plain Linear); saved in the checkpoint",
+        ).choices([...LINEAR_STRATEGIES]),
+      )
+      .addOption(
+        new Option(
+          '--dyn-dwconv <strategy>',
+          "a fresh WeightFormer --model: the dynamic blocks' DynDWConv strategy (static: a plain depthwise 3x3); saved in the checkpoint",
+        ).choices([...DWCONV_STRATEGIES]),
+      )
+      .addOption(
+        new Option(
           '--init <scheme>',
           'random init of --model: default (PyTorch layer defaults, as the reference WeightFormer) or timm (std 0.02, as the reference ViT); default: timm for vit, default for wfm',
         ).choices(['default', 'timm']),
       )
-      .option('--backend <name>', 'cpu or gpujs[:mode]', 'cpu')
+      .option('--backend <name>', 'cpu[:plain] or gpujs[:mode]', 'cpu')
       .option(
         '--threads <n>',
         'cpu backend: threads for matrix products',
@@ -238,6 +256,18 @@ function folderClasses(data: TrainData): number | undefined {
   return 'classes' in data ? (data as { classes: string[] }).classes.length : undefined;
 }
 
+/** `cfg` with the strategies of `--dyn-linear` / `--dyn-dwconv` (WeightFormer classifiers only). */
+function withStrategies(cfg: ModelConfig, o: TrainCommandOptions): ModelConfig {
+  if (o.dynLinear === undefined && o.dynDwconv === undefined) return cfg;
+  if (cfg.arch !== 'wfm')
+    throw new UsageError(`--dyn-linear and --dyn-dwconv apply to WeightFormer models, not ${cfg.arch}`);
+  return {
+    ...cfg,
+    ...(o.dynLinear !== undefined ? { dynLinear: o.dynLinear } : {}),
+    ...(o.dynDwconv !== undefined ? { dynDWConv: o.dynDwconv } : {}),
+  };
+}
+
 /** The init the reference trained `arch` from: timm's for the softmax ViT, PyTorch's defaults otherwise. */
 function defaultInit(arch: string): 'default' | 'timm' {
   return arch === 'vit' ? 'timm' : 'default';
@@ -269,6 +299,8 @@ export async function trainCommand(
     throw new UsageError('give --epochs or --steps, not both');
   if (o.holdout !== undefined && !(o.holdout >= 0 && o.holdout < 1))
     throw new UsageError('--holdout must be a fraction in [0, 1)');
+  if ((o.dynLinear !== undefined || o.dynDwconv !== undefined) && o.model === undefined)
+    throw new UsageError('--dyn-linear and --dyn-dwconv apply to a fresh --model only');
   if (o.init !== undefined && o.model === undefined)
     throw new UsageError('--init applies to a fresh --model only (not to --weights or --resume)');
   if (o.checkpointEvery !== undefined && o.output === undefined)
@@ -281,10 +313,10 @@ export async function trainCommand(
     model = resume.model;
   } else if (o.weights) model = await loadModel(o.weights);
   else if ((BUILTIN_MODELS as readonly string[]).includes(o.model!)) {
-    const cfg = (await loadBuiltinModel(o.model as BuiltinModel)).config;
+    const cfg = withStrategies((await loadBuiltinModel(o.model as BuiltinModel)).config, o);
     model = randomModel(cfg, { seed: o.seed, init: o.init ?? defaultInit(cfg.arch) });
   } else {
-    const cfg = variantConfig(o.model!);
+    const cfg = withStrategies(variantConfig(o.model!), o);
     model = randomModel(cfg, { seed: o.seed, init: o.init ?? defaultInit(cfg.arch) });
   }
   if (model.config.arch === 'wfm-dit')
