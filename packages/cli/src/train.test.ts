@@ -132,6 +132,42 @@ describe('wf train', () => {
     for (const [n, t] of a.weights) expect(b.weights.get(n)!.data, n).toEqual(t.data);
   }, 120_000);
 
+  it('a SIGINT or SIGTERM during a run is seen at the next step (the loop yields to the event loop)', async () => {
+    // a timer (like a signal) only fires when the event loop runs: a loop of microtask-only steps never
+    // lets it, and the run would finish all 400 steps before noticing
+    const ctl = new AbortController();
+    const run = trainCommand(
+      {
+        model: 'wfm-mnist',
+        data: 'mnist',
+        steps: 400,
+        batch: 2,
+        optimizer: 'adamw',
+        lr: 1e-3,
+        weightDecay: 0.05,
+        labelSmoothing: 0,
+        schedule: 'constant',
+        cycleMomentum: true,
+        augment: false,
+        shuffle: false,
+        seed: 0,
+        backend: 'cpu',
+        // one thread: no worker messages, so nothing inside a step yields to the event loop
+        threads: 1,
+        output: join(dir, 'timer.safetensors'),
+        progress: false,
+        json: true,
+      },
+      () => {},
+      { signal: ctl.signal },
+    );
+    const timer = setInterval(() => ctl.abort(), 50);
+    const s = await run.finally(() => clearInterval(timer));
+    process.exitCode = undefined;
+    expect(s.interrupted).toBe(true);
+    expect(s.steps).toBeLessThan(400);
+  }, 120_000);
+
   it('a diverging run stops with one line naming the step', async () => {
     const r = await wf(
       'train',

@@ -394,6 +394,10 @@ export async function trainCommand(
     saveTrainCheckpoint(o.output, trainer, { producer: '@wf/cli wf train', data: data.name });
   try {
     while (!trainer.done && !interrupted) {
+      // let the event loop run between steps: a step's awaits resolve as microtasks, so without this a
+      // Ctrl-C, a SIGTERM or a timer's abort would only be seen after the whole run
+      await new Promise<void>((resume) => setImmediate(resume));
+      if (interrupted) break;
       let rec: Awaited<ReturnType<Trainer['trainStep']>>;
       try {
         rec = await trainer.trainStep();
