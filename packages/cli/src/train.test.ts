@@ -20,6 +20,20 @@ async function wf(...args: string[]): Promise<{ code: number; out: string[]; err
   return { code, out, err };
 }
 
+/** `wf train` options as parsed, for calling `trainCommand` directly (no shuffle or augmentation). */
+const PARSED_DEFAULTS = {
+  optimizer: 'adamw',
+  lr: 1e-3,
+  weightDecay: 0.05,
+  schedule: 'constant',
+  cycleMomentum: true,
+  augment: false,
+  shuffle: false,
+  seed: 0,
+  backend: 'cpu',
+  progress: false,
+} as const;
+
 const dir = mkdtempSync(join(tmpdir(), 'wf-train-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const ref = parseSafetensors(readFixture('grad/deit-micro-64.trainstep.safetensors'));
@@ -97,22 +111,13 @@ describe('wf train', () => {
     const cut = join(dir, 'cut.safetensors');
     const ctl = new AbortController();
     const parsed: TrainCommandOptions = {
+      ...PARSED_DEFAULTS,
       weights,
       data: dataFile,
       batch: 4,
-      optimizer: 'adamw',
-      lr: 1e-3,
-      weightDecay: 0.05,
       clipGradNorm: 5,
       labelSmoothing: 0.1,
-      schedule: 'constant',
-      cycleMomentum: true,
-      augment: false,
-      shuffle: false,
-      seed: 0,
-      backend: 'cpu',
       output: cut,
-      progress: false,
     };
     const s = await trainCommand(
       parsed,
@@ -138,24 +143,15 @@ describe('wf train', () => {
     const ctl = new AbortController();
     const run = trainCommand(
       {
+        ...PARSED_DEFAULTS,
         model: 'wfm-mnist',
         data: 'mnist',
         steps: 400,
         batch: 2,
-        optimizer: 'adamw',
-        lr: 1e-3,
-        weightDecay: 0.05,
         labelSmoothing: 0,
-        schedule: 'constant',
-        cycleMomentum: true,
-        augment: false,
-        shuffle: false,
-        seed: 0,
-        backend: 'cpu',
         // one thread: no worker messages, so nothing inside a step yields to the event loop
         threads: 1,
         output: join(dir, 'timer.safetensors'),
-        progress: false,
         json: true,
       },
       () => {},

@@ -8,19 +8,11 @@ import {
   resolveConfig,
   type WfmConfig,
 } from '../config.js';
+import { loadBuiltinModel } from '../node.js';
 import { referenceConfigJson } from './checkpoint.js';
 
-const BASE: WfmConfig = {
-  arch: 'wfm',
-  imgSize: 32,
-  patchSize: 4,
-  inChans: 1,
-  numClasses: 10,
-  embedDim: 64,
-  depth: 5,
-  mlpRatio: 4,
-  dynamicBlocks: [1, 4],
-};
+// the built-in wfm-mnist's configuration (reference dynamic blocks [1, 4])
+const BASE = (await loadBuiltinModel('wfm-mnist')).config as WfmConfig;
 
 describe('referenceConfigJson', () => {
   it.each(LINEAR_STRATEGIES.flatMap((l) => DWCONV_STRATEGIES.map((d) => [l, d] as const)))(
