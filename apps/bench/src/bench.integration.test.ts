@@ -56,7 +56,7 @@ describe('quick bench (in process)', () => {
     expect(results.workloads.map((w) => w.id)).toEqual(['blocks', 'models']);
   });
 
-  it('on the cpu backend: WeightFormer block slope <= 1.15, attention >= 1.6 (784..12544), crossover < 3136', () => {
+  it('on the cpu backend: WeightFormer block slope <= 1.15, attention >= 1.6 on cpu time or min latency (784..12544), crossover < 3136', () => {
     const cpu = results.checks.filter((c) => c.engine === 'cpu');
     expect(cpu.length).toBe(3);
     expect(cpu.every((c) => c.stat === 'cpu')).toBe(true);
@@ -64,9 +64,7 @@ describe('quick bench (in process)', () => {
     expect(wfm.value!, `WFM block: ${wfm.note}; ${trace('wfm-block')}`).toBeLessThanOrEqual(
       CHECK_LIMITS.wfmSlopeMax,
     );
-    expect(attn.value!, `attention block: ${attn.note}; ${trace('attn-block')}`).toBeGreaterThanOrEqual(
-      CHECK_LIMITS.attnSlopeMin,
-    );
+    expect(attn.pass, `attention block: ${attn.note}; ${trace('attn-block')}`).toBe(true);
     expect(cross.pass, `${cross.note}; ${trace('wfm-block')} / ${trace('attn-block')}`).toBe(true);
     expect(cpu.every((c) => c.pass)).toBe(true);
   });

@@ -97,6 +97,18 @@ describe('derived figures', () => {
     expect(deriveChecks(fits, cross, 'cpu', 'median')[0].pass).toBe(false);
   });
 
+  it('passes the attention check on cpu time when either cpu time or min latency shows the slope', () => {
+    const fits = r.fits.map((f) =>
+      f.engine === 'cpu' && f.model === 'attn-block' && f.range === 'check' ? { ...f, slopeCpu: 1.59 } : f,
+    );
+    const attn = (fs: typeof fits) => deriveChecks(fs, r.crossovers, 'cpu', 'cpu')[1];
+    expect(attn(fits)).toMatchObject({ name: 'attention block slope', value: 1.59, pass: true });
+    const linear = fits.map((f) =>
+      f.engine === 'cpu' && f.model === 'attn-block' && f.range === 'check' ? { ...f, slopeMin: 1.1 } : f,
+    );
+    expect(attn(linear).pass).toBe(false);
+  });
+
   it('fails the checks when a size is missing', () => {
     const rows = r.rows.filter((x) => x.tokens !== 12544);
     const checks = deriveChecks(deriveFits(rows), deriveCrossovers(rows, []), 'cpu');
