@@ -141,26 +141,32 @@ describe('wf train', () => {
     // a timer (like a signal) only fires when the event loop runs: a loop of microtask-only steps never
     // lets it, and the run would finish all 400 steps before noticing
     const ctl = new AbortController();
+    let started = false;
     const run = trainCommand(
       {
         ...PARSED_DEFAULTS,
         model: 'wfm-mnist',
         data: 'mnist',
         steps: 400,
-        batch: 2,
+        batch: 16,
         labelSmoothing: 0,
         // one thread: no worker messages, so nothing inside a step yields to the event loop
         threads: 1,
         output: join(dir, 'timer.safetensors'),
-        json: true,
       },
-      () => {},
+      // plain progress lines (every 50 steps at batch 16): the timer may abort once the run has started
+      (line) => {
+        if (line.startsWith('epoch 1 step')) started = true;
+      },
       { signal: ctl.signal },
     );
-    const timer = setInterval(() => ctl.abort(), 50);
+    const timer = setInterval(() => {
+      if (started) ctl.abort();
+    }, 20);
     const s = await run.finally(() => clearInterval(timer));
     process.exitCode = undefined;
     expect(s.interrupted).toBe(true);
+    expect(s.steps).toBeGreaterThan(0);
     expect(s.steps).toBeLessThan(400);
   }, 120_000);
 

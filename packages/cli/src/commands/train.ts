@@ -367,6 +367,7 @@ export async function trainCommand(
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
   hooks.signal?.addEventListener('abort', onSigint);
+  if (hooks.signal?.aborted) interrupted = true; // aborted before the run began: stop at once
   const tty = o.progress && !o.json && process.stderr.isTTY === true;
   const bar = tty
     ? new cliProgress.SingleBar(
