@@ -44,7 +44,9 @@ const runs = o.run.map((spec) => {
   return { name: m[1], acc: curveOf(m[2]) };
 });
 if (!runs.length) fail('give at least one --run NAME=LOG.jsonl');
-const reference = Object.fromEntries(JSON.parse(readFileSync(o.summary, 'utf8')).map((r) => [r.name, r.hist]));
+const reference = Object.fromEntries(
+  JSON.parse(readFileSync(o.summary, 'utf8')).map((r) => [r.name, r.hist]),
+);
 
 // --- SVG: accuracy (50-100%) against epoch, ours solid, the reference dashed
 const [W, H, L, R, T, B] = [720, 400, 56, 170, 20, 44];
@@ -55,25 +57,34 @@ const y = (a) => T + (H - T - B) * (1 - (Math.max(lo, a) - lo) / (1 - lo));
 const colours = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
 const path = (acc) => acc.map((a, e) => `${e ? 'L' : 'M'}${x(e).toFixed(1)},${y(a).toFixed(1)}`).join(' ');
 const parts = [
-  `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+  `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12" role="img">`,
+  '<title>MNIST test accuracy per epoch: WeightFormer.js runs (solid) against the PyTorch reference (dashed)</title>',
   `<rect width="${W}" height="${H}" fill="white"/>`,
 ];
 for (let a = lo; a <= 1.0001; a += 0.1) {
   parts.push(`<line x1="${L}" x2="${W - R}" y1="${y(a)}" y2="${y(a)}" stroke="#ddd"/>`);
   parts.push(`<text x="${L - 6}" y="${y(a) + 4}" text-anchor="end">${Math.round(a * 100)}%</text>`);
 }
-for (let e = 0; e < epochs; e += 10) parts.push(`<text x="${x(e)}" y="${H - B + 16}" text-anchor="middle">${e + 1}</text>`);
+for (let e = 0; e < epochs; e += 10)
+  parts.push(`<text x="${x(e)}" y="${H - B + 16}" text-anchor="middle">${e + 1}</text>`);
 parts.push(`<text x="${(L + W - R) / 2}" y="${H - 8}" text-anchor="middle">epoch</text>`);
 runs.forEach((r, i) => {
   const c = colours[i % colours.length];
   const ref = reference[r.name];
-  if (ref) parts.push(`<path d="${path(ref)}" fill="none" stroke="${c}" stroke-width="1.5" stroke-dasharray="5,4"/>`);
+  if (ref)
+    parts.push(
+      `<path d="${path(ref)}" fill="none" stroke="${c}" stroke-width="1.5" stroke-dasharray="5,4"/>`,
+    );
   parts.push(`<path d="${path(r.acc)}" fill="none" stroke="${c}" stroke-width="2"/>`);
   const ly = T + 16 + i * 36;
-  parts.push(`<line x1="${W - R + 12}" x2="${W - R + 36}" y1="${ly}" y2="${ly}" stroke="${c}" stroke-width="2"/>`);
+  parts.push(
+    `<line x1="${W - R + 12}" x2="${W - R + 36}" y1="${ly}" y2="${ly}" stroke="${c}" stroke-width="2"/>`,
+  );
   parts.push(`<text x="${W - R + 42}" y="${ly + 4}">${r.name} (JS)</text>`);
   if (ref) {
-    parts.push(`<line x1="${W - R + 12}" x2="${W - R + 36}" y1="${ly + 16}" y2="${ly + 16}" stroke="${c}" stroke-width="1.5" stroke-dasharray="5,4"/>`);
+    parts.push(
+      `<line x1="${W - R + 12}" x2="${W - R + 36}" y1="${ly + 16}" y2="${ly + 16}" stroke="${c}" stroke-width="1.5" stroke-dasharray="5,4"/>`,
+    );
     parts.push(`<text x="${W - R + 42}" y="${ly + 20}">${r.name} (PyTorch)</text>`);
   }
 });
@@ -84,7 +95,9 @@ const pct = (a) => (a === undefined ? '-' : `${(100 * a).toFixed(2)}%`);
 const rows = [];
 for (let e = 0; e < epochs; e++) {
   if (e !== 0 && (e + 1) % 5 !== 0 && e !== epochs - 1) continue;
-  rows.push(`| ${e + 1} | ${runs.map((r) => `${pct(r.acc[e])} | ${pct(reference[r.name]?.[e])}`).join(' | ')} |`);
+  rows.push(
+    `| ${e + 1} | ${runs.map((r) => `${pct(r.acc[e])} | ${pct(reference[r.name]?.[e])}`).join(' | ')} |`,
+  );
 }
 const table = [
   `| epoch | ${runs.map((r) => `${r.name} (JS) | ${r.name} (PyTorch)`).join(' | ')} |`,

@@ -94,7 +94,18 @@ describe('wf run', () => {
 
   it('--backend cpu:plain (the reference kernels) matches the fixture and reports its engine', async () => {
     const output = join(dir, 'plain.safetensors');
-    const r = await wf('run', '--weights', micro, '--input', io80, '--output', output, '--backend', 'cpu:plain', '--json');
+    const r = await wf(
+      'run',
+      '--weights',
+      micro,
+      '--input',
+      io80,
+      '--output',
+      output,
+      '--backend',
+      'cpu:plain',
+      '--json',
+    );
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out[0])).toMatchObject({ engine: 'plain' });
     const ref = parseSafetensors(readFixture('reference/wfm-micro-80.io.safetensors'));

@@ -68,4 +68,10 @@ export {
 export { resizePosEmbed } from './pos-embed.js';
 export { serializeModel } from './save.js';
 export * from './train/index.js';
-export { type InitScheme, MODEL_VARIANTS, type ModelVariant, randomModel, variantConfig } from './variants.js';
+export {
+  type InitScheme,
+  MODEL_VARIANTS,
+  type ModelVariant,
+  randomModel,
+  variantConfig,
+} from './variants.js';
