@@ -135,6 +135,38 @@ describe('storage, readback and disposal (webasm)', async () => {
     c2.dispose();
   });
 
+  it('fuses DynDWConv only for the adaptive strategy: compile lowers the others to primitives', async () => {
+    expect(b.fuses('dyn_dwconv', { strategy: 'gap' })).toBe(false);
+    expect(b.fuses('dyn_dwconv', { strategy: 'adaptive' })).toBe(true);
+    expect(b.fuses('dyn_linear', { strategy: 'deep', grid: [2, 2] })).toBe(false);
+    expect(b.fuses('dyn_linear', { strategy: 'bilateral', grid: [2, 2] })).toBe(true);
+    expect(b.fuses('gelu', { approximate: 'none' })).toBe(true);
+    const d = 2;
+    const t = (shape: number[]) =>
+      tensorData(shape, new Float32Array(shape.reduce((a, c) => a * c, 1)).fill(0.1));
+    const ops = async (strategy: 'adaptive' | 'gap') => {
+      const graph = trace((g) => {
+        const p = {
+          w: g.constant(t([d, 1, 3, 3])),
+          b: g.constant(t([d])),
+          wfm0_weight: g.constant(t([d, d, 1, 1])),
+          wfm0_bias: g.constant(t([d])),
+          wfm2_weight: g.constant(t([strategy === 'gap' ? 9 * d : d, d, 1, 1])),
+        };
+        return F.dynDWConv(g.input('x', [1, d, 4, 4]), p, { strategy });
+      });
+      const c = await compile(graph, b);
+      const out = await c.run({ x: t([1, d, 4, 4]) });
+      c.dispose();
+      expect(out.output.shape).toEqual([1, d, 4, 4]);
+      return c.graph.nodes.map((n) => n.op);
+    };
+    expect(await ops('adaptive')).toContain('dyn_dwconv');
+    const lowered = await ops('gap');
+    expect(lowered).not.toContain('dyn_dwconv');
+    expect(lowered).toContain('conv2d');
+  });
+
   it('releases every storage block when compiled graphs are disposed', async () => {
     const before = b.liveStorages;
     const graph = trace((g) => F.reshape(F.mul(g.input('x', [6]), 2), [2, 3]));

@@ -14,10 +14,10 @@ import {
   type BackendCapabilities,
   BackendError,
   fmtShape,
-  type Graph,
   type Kernel,
   type KernelArgs,
   type KernelRegistry,
+  type OpAttrs,
   type OpName,
   sameShape,
   type TensorData,
@@ -35,6 +35,7 @@ import {
   onFailure,
 } from './engine.js';
 import type { GpuJsLib } from './gpujs.js';
+import { FUSED_STRATEGY } from './kernels/dynamic.js';
 import { FUSED_COMPOSITES, PLAN_BUILDERS } from './kernels/index.js';
 import { AUTO_ORDER, type ConcreteMode, type GpujsMode, modeApiPresent } from './modes.js';
 import type { Plan, Step } from './plan.js';
@@ -104,8 +105,6 @@ export class GpujsBackend implements Backend<GpujsTensor, GpujsStorage> {
   private readonly storages = new Set<GpujsStorage>();
   private readonly plans = new Map<string, Plan>();
   private readonly fastPlans = new WeakMap<object, { op: string; attrs: unknown; plan: Plan }>();
-  private readonly nodePlans = new WeakMap<object, Plan>();
-  private readonly constants = new Map<object, DeviceBuffer>();
   private readonly onDispose?: () => void;
   private disposed = false;
 
@@ -135,6 +134,15 @@ export class GpujsBackend implements Backend<GpujsTensor, GpujsStorage> {
       kernels[op] = (args) => this.runOp(op as OpName, args as KernelArgs<GpujsTensor>);
     }
     this.kernels = kernels as KernelRegistry<GpujsTensor>;
+  }
+
+  /**
+   * The fused kernels' conditions (see `Backend.fuses`): DynLinear fuses only the bilateral strategy and
+   * DynDWConv only the adaptive one; compile lowers the other strategies to primitives.
+   */
+  fuses<K extends OpName>(op: K, attrs: OpAttrs<K>): boolean {
+    const want = (FUSED_STRATEGY as Readonly<Record<string, string>>)[op];
+    return want === undefined || (attrs as { strategy?: string }).strategy === want;
   }
 
   /** Composite ops this backend runs as fused kernels. */
@@ -289,8 +297,6 @@ export class GpujsBackend implements Backend<GpujsTensor, GpujsStorage> {
     this.disposed = true;
     for (const s of this.storages) s.release();
     this.storages.clear();
-    for (const b of this.constants.values()) b.unref();
-    this.constants.clear();
     this.plans.clear();
     const engines = [this.engine, ...[...this.others.values()].filter((e): e is Engine => !!e)];
     Promise.all(engines.map((e) => e.destroy().catch(() => undefined))).then(() => this.onDispose?.());
@@ -350,8 +356,6 @@ export class GpujsBackend implements Backend<GpujsTensor, GpujsStorage> {
         return new DeviceBuffer(this.engine, new Float32Array(0), 0);
       case 'alias':
         return ins[plan.input].ref();
-      case 'graph':
-        return this.execGraph(plan.graph, ins);
       case 'steps': {
         const temps: DeviceBuffer[] = [];
         const release = () => {
@@ -372,69 +376,6 @@ export class GpujsBackend implements Backend<GpujsTensor, GpujsStorage> {
         return onFailure(() => next(0), release);
       }
     }
-  }
-
-  /** Runs a composite's lowering (a small graph) on this backend's kernels. */
-  private execGraph(graph: Graph, ins: readonly DeviceBuffer[]): MaybePromise<DeviceBuffer> {
-    const values: DeviceBuffer[] = new Array(graph.nodes.length);
-    const release = () => {
-      for (const b of values) b?.unref();
-    };
-    const outId = graph.outputs.get('output')!;
-    const next = (i: number): MaybePromise<DeviceBuffer> => {
-      if (i === graph.nodes.length) {
-        const r = values[outId].ref();
-        release();
-        return r;
-      }
-      const n = graph.nodes[i];
-      if (n.op === 'input') {
-        values[i] = ins[Number(n.name!.slice(2))].ref();
-        return next(i + 1);
-      }
-      if (n.op === 'const') {
-        values[i] = this.constant(n.data!).ref();
-        return next(i + 1);
-      }
-      let plan = this.nodePlans.get(n);
-      if (!plan) {
-        const inputTypes = n.inputs.map((j) => graph.nodes[j].type);
-        plan = this.planFor(n.op, {
-          inputs: [],
-          inputTypes,
-          type: n.type,
-          attrs: n.attrs as never,
-          out: undefined,
-        });
-        this.nodePlans.set(n, plan);
-      }
-      return chain(
-        this.execPlan(
-          n.op,
-          plan,
-          n.inputs.map((j) => values[j]),
-        ),
-        (b) => {
-          values[i] = b;
-          return next(i + 1);
-        },
-      );
-    };
-    return onFailure(() => next(0), release);
-  }
-
-  /**
-   * A constant of a composite's lowering (a literal made by the lowering, never a parameter: weights reach
-   * kernels as inputs, whose storage `write` uploads again when a parameter changes), uploaded once per
-   * backend.
-   */
-  private constant(data: TensorData): DeviceBuffer {
-    let b = this.constants.get(data);
-    if (!b) {
-      b = this.upload(data.data instanceof Float32Array ? data.data : Float32Array.from(data.data));
-      this.constants.set(data, b);
-    }
-    return b;
   }
 
   /** Values of `bufs` on engine `e` (moved through the host when they live on another engine). */

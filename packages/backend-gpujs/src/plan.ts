@@ -1,6 +1,6 @@
 // What an op compiles to: a plan of gpu.js kernel launches over flat float32 values. Plans are built once
 // per (op, input types, attributes) and cached by the backend; running one only launches kernels.
-import type { Graph, OpName, TensorType } from '@wf/core';
+import type { OpName, TensorType } from '@wf/core';
 
 /** Where a kernel argument comes from: `>= 0` is the op's input of that index, `< 0` step `-ref - 1`. */
 export type ArgRef = number;
@@ -27,9 +27,7 @@ export type Plan =
   /** The result is input `input`'s value itself (reshape, identity casts): no copy. */
   | { readonly kind: 'alias'; readonly input: number }
   /** The output has no elements. */
-  | { readonly kind: 'empty' }
-  /** A composite variant with no fused kernel: its lowering, run as a small graph on this backend. */
-  | { readonly kind: 'graph'; readonly graph: Graph };
+  | { readonly kind: 'empty' };
 
 /** What a plan builder sees of an op application. */
 export interface OpSpec<A = unknown> {

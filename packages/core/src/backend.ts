@@ -80,6 +80,14 @@ export interface Backend<T = unknown, S = unknown> {
   readonly capabilities: BackendCapabilities;
   /** Kernels by op name. */
   readonly kernels: KernelRegistry<T>;
+  /**
+   * Optional: whether the fused kernel this backend registers for composite `op` takes this application
+   * (its attributes and input types), e.g. DynLinear only for the bilateral strategy. Lowering consults it
+   * (`fusedKernelFilter`): an application it declines runs as the composite's lowering on the backend's
+   * other kernels, so a fused kernel never needs a fallback of its own. Absent: a registered fused kernel
+   * takes every application.
+   */
+  fuses?<K extends OpName>(op: K, attrs: OpAttrs<K>, inputTypes: readonly TensorType[]): boolean;
   /** Allocates a storage block of at least `bytes` bytes, zero-filled. */
   allocate(bytes: number): S;
   /** Frees a storage block (idempotent). */

@@ -43,7 +43,7 @@ export { type GraphCost, graphCost, type NodeCostEntry, opCost } from './graph/c
 export { EagerSession, eager } from './graph/eager.js';
 export { fuseActivations } from './graph/fuse.js';
 export { formatGraph, type Graph, GraphBuilder, type GraphNode, trace } from './graph/graph.js';
-export { eliminateDeadCode, lowerGraph } from './graph/lower.js';
+export { eliminateDeadCode, fusedKernelFilter, type KeepComposite, lowerGraph } from './graph/lower.js';
 export { type ResidentParameter, residentParameters } from './graph/parameter-storage.js';
 export { type MemoryPlan, planMemory, type StorageKind } from './graph/plan.js';
 export { type ReplayHooks, replayGraph, rewriteGraph, runGraph } from './graph/rewrite.js';

@@ -7,13 +7,13 @@
 // it is written as the symbolic dimension `batch` on inputs and outputs, and shapes inside the graph
 // (Reshape, Expand) use -1 or the batch size read at run time, so one file serves every batch size.
 import {
-  eliminateDeadCode,
   type Graph,
   GraphBuilder,
   inferType,
   OPS,
   type OpAttrs,
   type OpName,
+  rewriteGraph,
   sameShape,
   type Tensor,
   type TensorType,
@@ -118,20 +118,8 @@ export interface LowerForExportOptions {
 /** Lowers `graph` for export (composites as their export rules say) and drops dead nodes. */
 export function lowerForExport(graph: Graph, options: LowerForExportOptions = {}): Graph {
   const b = new ExportLoweringBuilder(options.dynamicBatch ?? false);
-  const map: Tensor[] = [];
-  for (const n of graph.nodes) {
-    if (n.op === 'input') map[n.id] = b.input(n.name!, n.type.shape, n.type.dtype);
-    else if (n.op === 'const') map[n.id] = b.constant(n.data!, n.name);
-    else
-      map[n.id] = b.emit(
-        n.op,
-        n.inputs.map((i) => map[i]),
-        n.attrs as never,
-      );
-  }
-  const outs: Record<string, Tensor> = {};
-  for (const [name, id] of graph.outputs) outs[name] = map[id];
-  return eliminateDeadCode(b.build(outs));
+  // Parameters are exported as initializers holding their current values.
+  return rewriteGraph(graph, { constant: (n) => b.constant(n.data!, n.name) }, b);
 }
 
 function checkAligned(a: Graph, b: Graph): void {

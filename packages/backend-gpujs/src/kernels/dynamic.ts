@@ -8,8 +8,9 @@
 // DynDWConv, adaptive (5 passes): (1) 3x3 adaptive pooling; (2) gelu(wfm0 · p + b0) per cell; (3)
 // kd = wfm2 · h; (4) k = kd / (norm3x3 + 1) + w; (5) the per-sample depthwise 3x3 convolution plus bias.
 //
-// The ablation strategies have no fused kernel: they run as their lowering (plan kind 'graph').
-import { adaptiveBin, type Graph, lowerGraph, type OpName, trace } from '@wf/core';
+// The ablation strategies have no fused kernel: the backend's `fuses` hook declines them, so compile lowers
+// them to primitives.
+import { adaptiveBin, BackendError } from '@wf/core';
 import { coords, geluExpr, idiv, int, kernelSource, lit, Names, offset, siluExpr } from '../codegen.js';
 import { type Plan, type PlanBuilder, type Step, stepRef, steps } from '../plan.js';
 import { floop } from './conv.js';
@@ -17,33 +18,27 @@ import { matmulStep } from './linalg.js';
 
 const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
-/** The lowering of one composite application as a graph of inputs `in0..` (composites kept per `keep`). */
-export function loweredGraph(
-  op: OpName,
-  spec: { inputTypes: readonly { shape: readonly number[]; dtype: 'float32' | 'int32' }[]; attrs: unknown },
-  keep: (op: OpName) => boolean,
-): Graph {
-  const g = trace((b) =>
-    b.emit(
-      op,
-      spec.inputTypes.map((t, i) => b.input(`in${i}`, t.shape, t.dtype)),
-      spec.attrs as never,
-    ),
-  );
-  return lowerGraph(g, (o) => o !== op && keep(o));
-}
+/**
+ * Which applications of the dynamic layers the fused kernels take (the backend's `fuses` hook): DynLinear
+ * with the bilateral strategy, DynDWConv with the adaptive one. Lowering runs the other strategies (the
+ * ablation variants) as their primitives on this backend.
+ */
+export const FUSED_STRATEGY = { dyn_linear: 'bilateral', dyn_dwconv: 'adaptive' } as const;
 
-/** The composites the lowered variants may still use fused (everything but the op being lowered). */
-const FUSED_INSIDE: readonly string[] = ['linear', 'affine', 'gelu', 'silu'];
-const keepFused = (o: OpName) => FUSED_INSIDE.includes(o);
+/** Fails for a strategy the fused kernel does not take (lowering should never have sent it). */
+function checkStrategy(op: keyof typeof FUSED_STRATEGY, strategy: string): void {
+  if (strategy !== FUSED_STRATEGY[op])
+    throw new BackendError(
+      `gpu.js ${op} fuses only the ${FUSED_STRATEGY[op]} strategy, not ${strategy}: lower it (compile consults the backend's fuses hook)`,
+    );
+}
 
 /** dyn_linear: bilateral fused (see the file header), other strategies lowered. */
 export const dynLinear: PlanBuilder<{ strategy: string; grid: [number, number]; activation?: string }> = (
   spec,
 ): Plan => {
   const { inputTypes, type, attrs, twoD } = spec;
-  if (attrs.strategy !== 'bilateral')
-    return { kind: 'graph', graph: loweredGraph('dyn_linear', spec, keepFused) };
+  checkStrategy('dyn_linear', attrs.strategy);
   if (sizeOf(type.shape) === 0) return { kind: 'empty' };
   const [x, w] = inputTypes;
   const [B, N, Cin] = x.shape;
@@ -184,8 +179,7 @@ function bins(n: number): [number, number][] {
 /** dyn_dwconv: adaptive fused (see the file header), other strategies lowered. */
 export const dynDWConv: PlanBuilder<{ strategy: string }> = (spec): Plan => {
   const { inputTypes, type, attrs } = spec;
-  if (attrs.strategy !== 'adaptive')
-    return { kind: 'graph', graph: loweredGraph('dyn_dwconv', spec, keepFused) };
+  checkStrategy('dyn_dwconv', attrs.strategy);
   if (sizeOf(type.shape) === 0) return { kind: 'empty' };
   const [B, D, H, W] = inputTypes[0].shape;
   // inputs: 0 x, 1 w [D,1,3,3], 2 b [D], 3 wfm0_weight [D,D,1,1], 4 wfm0_bias [D], 5 wfm2_weight [D,D,1,1]

@@ -11,7 +11,7 @@ import { bytesOf, sameShape, sizeOf, type TensorData, type TensorType } from '..
 import { type GraphCost, graphCost } from './cost.js';
 import { fuseActivations } from './fuse.js';
 import type { Graph } from './graph.js';
-import { lowerGraph } from './lower.js';
+import { fusedKernelFilter, lowerGraph } from './lower.js';
 import { parameterStorage, type ResidentParameter } from './parameter-storage.js';
 import { type MemoryPlan, planMemory } from './plan.js';
 import { yieldToEventLoop } from './yield.js';
@@ -130,7 +130,7 @@ export async function compile(
   if (backend.ready) await backend.ready;
   if (backend.compileGraph) return compileWhole(graph, backend, options);
   const fuse = options.fuse ?? true;
-  const lowered = lowerGraph(fuse ? fuseActivations(graph) : graph, (op) => fuse && !!backend.kernels[op]);
+  const lowered = lowerGraph(fuse ? fuseActivations(graph) : graph, fusedKernelFilter(backend, fuse));
   const missing = missingKernels(lowered, backend);
   if (missing.length)
     throw new BackendError(`backend ${backend.name} has no kernel for: ${missing.join(', ')}`);

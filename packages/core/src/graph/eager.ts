@@ -6,14 +6,15 @@ import { ArgumentError, BackendError, fmtShape, ShapeError } from '../errors.js'
 import { inferType, OPS, type OpAttrs, type OpName } from '../ir/ops.js';
 import { type Context, Tensor } from '../ir/tensor.js';
 import { bytesOf, sizeOf, stridesOf, type TensorData, type TensorType } from '../ir/types.js';
-import { emitLowered } from './lower.js';
+import { emitLowered, fusedKernelFilter, type KeepComposite } from './lower.js';
 import { isDense, viewStrides } from './plan.js';
 
 /** An eager session on one backend. Tensors it makes belong to it; `dispose` frees them all. */
 export class EagerSession implements Context {
   /** The backend ops run on. */
   readonly backend: AnyBackend;
-  private readonly fuse: boolean;
+  /** Which composites run fused (the backend's fused kernels and its `fuses` hook, unless `fuse: false`). */
+  private readonly keep: KeepComposite;
   private readonly values: unknown[] = [];
   private readonly storages: unknown[] = [];
   private readonly strides: number[][] = [];
@@ -21,7 +22,7 @@ export class EagerSession implements Context {
 
   constructor(backend: AnyBackend, options: { fuse?: boolean } = {}) {
     this.backend = backend;
-    this.fuse = options.fuse ?? true;
+    this.keep = fusedKernelFilter(backend, options.fuse ?? true);
   }
 
   private check(): void {
@@ -65,8 +66,7 @@ export class EagerSession implements Context {
       if (!(t instanceof Tensor) || t.ctx !== this)
         throw new ShapeError(op, `input ${String(t)} belongs to another context`);
     }
-    const keep = (o: OpName) => this.fuse && !!this.backend.kernels[o];
-    return emitLowered(op, inputs, attrs, keep, () => this.run(op, inputs, attrs));
+    return emitLowered(op, inputs, attrs, this.keep, () => this.run(op, inputs, attrs));
   }
 
   private run<K extends OpName>(op: K, inputs: readonly Tensor[], attrs: OpAttrs<K>): Tensor {

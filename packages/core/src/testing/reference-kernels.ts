@@ -1,14 +1,17 @@
-// The float64 reference interpreter: the oracle every backend is tested against. It lowers a graph to
-// primitives with `lowerGraph` and evaluates each primitive with plain index loops over Float64Array,
+// The float64 reference interpreter: the oracle every backend is tested against. It replays a graph
+// (`replayGraph`, the one graph walker) into a context that lowers composites to primitives and evaluates
+// each primitive with plain index loops over Float64Array,
 // written straight from the op definitions (SPEC.md and the op table's docs). It is deliberately slow and
 // simple, shares no kernel code with any backend, and recomputes each output shape on its own, failing
 // loudly when the op table's shape rule disagrees.
 import { fmtShape } from '../errors.js';
-import type { Graph, GraphNode } from '../graph/graph.js';
-import { lowerGraph } from '../graph/lower.js';
+import type { Graph } from '../graph/graph.js';
+import { emitLowered } from '../graph/lower.js';
+import { eliminateDeadCode, replayGraph } from '../graph/rewrite.js';
 import { erf } from '../ir/math.js';
-import { OPS, type OpAttrs, type OpName, type ReduceAttrs } from '../ir/ops.js';
-import type { TensorData } from '../ir/types.js';
+import { inferType, OPS, type OpAttrs, type OpName, type ReduceAttrs } from '../ir/ops.js';
+import { type Context, Tensor } from '../ir/tensor.js';
+import type { TensorData, TensorType } from '../ir/types.js';
 
 /** A dense row-major float64 tensor (int32 values are stored as exact float64 integers). */
 export interface F64Data {
@@ -19,7 +22,7 @@ export interface F64Data {
 }
 
 /** A reference kernel: computes one primitive from its float64 inputs and its attributes `A`. */
-type RefKernel<A> = (inputs: readonly F64Data[], attrs: A, node: GraphNode) => F64Data;
+type RefKernel<A> = (inputs: readonly F64Data[], attrs: A, type: TensorType) => F64Data;
 
 /** Widens host tensor data to float64 (a copy; int32 values stay exact). */
 export function toF64(t: TensorData | F64Data): F64Data {
@@ -326,8 +329,8 @@ const cast: RefKernel<OpAttrs<'cast'>> = ([x], { dtype }) => ({
   data: dtype === 'int32' ? x.data.map((v) => Math.trunc(v)) : Float64Array.from(x.data),
 });
 
-const reshape: RefKernel<OpAttrs<'reshape'>> = ([x], _attrs, node) => ({
-  shape: [...node.type.shape],
+const reshape: RefKernel<OpAttrs<'reshape'>> = ([x], _attrs, type) => ({
+  shape: [...type.shape],
   data: Float64Array.from(x.data),
 });
 
@@ -447,9 +450,63 @@ export function missingReferenceOps(): OpName[] {
 }
 
 /**
- * Evaluates `graph` in float64: lowers every composite to primitives (`lowerGraph`), then runs each node
- * with the reference kernels. `inputs` gives every graph input by name, as float32/int32 host data or as
- * float64 data; shapes must match the graph's. Returns every graph output by name.
+ * The float64 evaluation context: a replay target (`replayGraph`) that lowers every composite as it is
+ * emitted and runs each primitive at once with its reference kernel, checking the kernel's output shape
+ * against the op table's shape rule.
+ */
+class F64Context implements Context {
+  /** The value of each tensor, by tensor id. */
+  readonly values: F64Data[] = [];
+
+  private add(value: F64Data, type: TensorType): Tensor {
+    this.values.push(value);
+    return new Tensor(this, this.values.length - 1, type);
+  }
+
+  emit<K extends OpName>(op: K, inputs: readonly Tensor[], attrs: OpAttrs<K>): Tensor {
+    return emitLowered(
+      op,
+      inputs,
+      attrs,
+      () => false,
+      () => {
+        const type = inferType(
+          op,
+          inputs.map((t) => t.type),
+          attrs,
+        );
+        const kernel = KERNELS[op] as RefKernel<unknown> | undefined;
+        if (!kernel) throw new Error(`evaluateF64: no reference kernel for op "${op}"`);
+        const out = kernel(
+          inputs.map((t) => this.values[t.id]),
+          attrs,
+          type,
+        );
+        if (!sameShape(out.shape, type.shape) || out.data.length !== size(type.shape)) {
+          throw new Error(
+            `evaluateF64: ${op} computed shape ${fmtShape(out.shape)}, the op table says ${fmtShape(type.shape)}`,
+          );
+        }
+        return this.add(out, type);
+      },
+    );
+  }
+
+  constant(data: TensorData): Tensor {
+    return this.add(toF64(data), { shape: [...data.shape], dtype: data.dtype });
+  }
+
+  /** A graph input's given value. */
+  input(given: TensorData | F64Data, type: TensorType): Tensor {
+    return this.add(isF64(given) ? { shape: [...given.shape], data: given.data } : toF64(given), type);
+  }
+}
+
+/**
+ * Evaluates `graph` in float64: replays it (`replayGraph`) into a context that lowers every composite to
+ * primitives and runs each with its reference kernel. `inputs` gives every graph input by name, as
+ * float32/int32 host data or as float64 data; shapes must match the graph's. Returns every graph output by
+ * name.
  * @throws {Error} for a missing or mis-shaped input, an op without a reference kernel (named), or an output
  * shape that disagrees with the op table's shape rule.
  */
@@ -457,11 +514,9 @@ export function evaluateF64(
   graph: Graph,
   inputs: Readonly<Record<string, TensorData | F64Data>>,
 ): Record<string, F64Data> {
-  const lowered = lowerGraph(graph);
-  const values: F64Data[] = new Array(lowered.nodes.length);
-  for (const [name, id] of lowered.inputs) {
+  for (const [name, id] of graph.inputs) {
     const given = inputs[name];
-    const want = lowered.nodes[id].type.shape;
+    const want = graph.nodes[id].type.shape;
     if (!given) throw new Error(`evaluateF64: missing input "${name}" ${fmtShape(want)}`);
     if (!sameShape(given.shape, want) || given.data.length !== size(want)) {
       throw new Error(
@@ -470,34 +525,15 @@ export function evaluateF64(
     }
   }
   for (const name of Object.keys(inputs)) {
-    if (!lowered.inputs.has(name)) throw new Error(`evaluateF64: unexpected input "${name}"`);
+    if (!graph.inputs.has(name)) throw new Error(`evaluateF64: unexpected input "${name}"`);
   }
-  for (const node of lowered.nodes) {
-    if (node.op === 'input') {
-      const given = inputs[node.name!];
-      values[node.id] = isF64(given) ? { shape: [...given.shape], data: given.data } : toF64(given);
-      continue;
-    }
-    if (node.op === 'const') {
-      values[node.id] = toF64(node.data!);
-      continue;
-    }
-    const kernel = KERNELS[node.op] as RefKernel<unknown> | undefined;
-    if (!kernel) throw new Error(`evaluateF64: no reference kernel for op "${node.op}" (node %${node.id})`);
-    const out = kernel(
-      node.inputs.map((i) => values[i]),
-      node.attrs,
-      node,
-    );
-    if (!sameShape(out.shape, node.type.shape) || out.data.length !== size(node.type.shape)) {
-      throw new Error(
-        `evaluateF64: ${node.op} (node %${node.id}) computed shape ${fmtShape(out.shape)}, the op table says ${fmtShape(node.type.shape)}`,
-      );
-    }
-    values[node.id] = out;
-  }
+  const live = eliminateDeadCode(graph);
+  const ctx = new F64Context();
+  const map = replayGraph(live, ctx, { input: (n) => ctx.input(inputs[n.name!], n.type) });
   const result: Record<string, F64Data> = {};
-  for (const [name, id] of lowered.outputs)
-    result[name] = { shape: [...values[id].shape], data: values[id].data };
+  for (const [name, id] of live.outputs) {
+    const v = ctx.values[map[id].id];
+    result[name] = { shape: [...v.shape], data: v.data };
+  }
   return result;
 }
