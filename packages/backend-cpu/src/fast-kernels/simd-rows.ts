@@ -1,4 +1,4 @@
-// Layer norm, same-shape add, dyn_weight, depthwise 3x3, erf and exact GELU on the WebAssembly SIMD kernels, for dense
+// Layer norm and its input gradient, same-shape add, dyn_weight, depthwise 3x3, erf and exact GELU on the WebAssembly SIMD kernels, for dense
 // float32 tensors that live in the wasm engine's heap (rows a multiple of 4 floats long where it matters);
 // anything else goes to the JavaScript fast kernel they wrap.
 import type { Kernel, OpName } from '@wf/core';
@@ -30,17 +30,46 @@ export function simdRowKernels(
     const [x, w, b] = args.inputs;
     const y = args.out!;
     const d = x.shape[x.shape.length - 1];
-    if (d % 4 === 0 && w && b) {
+    if (d % 4 === 0) {
       const px = addressOf(engine, x);
       const py = addressOf(engine, y);
-      const pw = addressOf(engine, w);
-      const pb = addressOf(engine, b);
-      if (px >= 0 && py >= 0 && pw >= 0 && pb >= 0) {
+      let pw = addressOf(engine, w);
+      let pb = addressOf(engine, b);
+      if (px >= 0 && py >= 0 && (pw >= 0 || !w) && (pb >= 0 || !b)) {
+        if (!w || !b) {
+          // no affine (x̂ for a weight gradient) or weight only: ones and zeros in scratch memory
+          const ab = scratch(2 * d);
+          ab.fill(1, 0, d).fill(0, d, 2 * d);
+          if (!w) pw = engine.address(ab, 0);
+          if (!b) pb = engine.address(ab, d);
+        }
         rows.layerNorm(px, py, pw, pb, count(x) / d, d, (args.attrs as { eps: number }).eps);
         return y;
       }
     }
     return js.layer_norm!(args);
+  };
+  /** Layer norm's input gradient (see rows-module.ts), for dense rows of a multiple of 4 floats. */
+  const layerNormGrad: Kernel<CpuTensor> = (args) => {
+    const [x, g, w] = args.inputs;
+    const o = args.out!;
+    const d = x.shape[x.shape.length - 1];
+    if (d % 4 === 0) {
+      const px = addressOf(engine, x);
+      const pg = addressOf(engine, g);
+      const po = addressOf(engine, o);
+      let pw = addressOf(engine, w);
+      if (px >= 0 && pg >= 0 && po >= 0 && (pw >= 0 || !w)) {
+        if (!w) {
+          const ones = scratch(d);
+          ones.fill(1, 0, d);
+          pw = engine.address(ones, 0);
+        }
+        rows.layerNormGrad(px, pg, pw, po, count(x) / d, d, (args.attrs as { eps: number }).eps);
+        return o;
+      }
+    }
+    return js.layer_norm_grad!(args);
   };
   const add: Kernel<CpuTensor> = (args) => {
     const [a, b] = args.inputs;
@@ -139,6 +168,7 @@ export function simdRowKernels(
   return {
     gelu_grad: geluGrad,
     layer_norm: layerNorm,
+    layer_norm_grad: layerNormGrad,
     add,
     dyn_weight: dynWeight,
     conv2d,

@@ -6,6 +6,8 @@
 //
 // layer_norm(x, y, w, b, rows, d, eps), two passes per row in f32x4 lanes:
 //   mean = Σx / d;  var = Σ(x - mean)² / d;  y = (x - mean) · (1/√(var + eps)) · w + b
+// layer_norm_grad(x, g, w, out, rows, d, eps), its input gradient in four passes per row (rstd as above):
+//   m1 = Σ g·w / d;  k = Σ g·w·(x - mean) / d · rstd²;  out = rstd · (g·w - m1 - (x - mean) · k)
 // add(a, b, out, n): out[i] = a[i] + b[i] for n (a multiple of 4) floats.
 // col_sumsq and add_scaled_cols: the two passes of dyn_weight (column sums of squares; w + g · s[col]).
 
@@ -16,6 +18,11 @@ import { type Code, ModuleBuilder, op } from './wasm-emitter.js';
 export interface RowKernels {
   /** Layer norm of `rows` rows of `d` floats (d % 4 === 0) at `x` into `y`, with weight `w` and bias `b`. */
   layerNorm(x: number, y: number, w: number, b: number, rows: number, d: number, eps: number): void;
+  /**
+   * Layer norm's input gradient for `rows` rows of `d` floats (d % 4 === 0): x, cotangent g, weight w (d
+   * floats; ones for none) into `out`.
+   */
+  layerNormGrad(x: number, g: number, w: number, out: number, rows: number, d: number, eps: number): void;
   /** `out = a + b` over `n` floats (n % 4 === 0). */
   add(a: number, b: number, out: number, n: number): void;
   /** `ss[j] = Σ_i g[i, j]²` for a `rows x cols` matrix `g` (cols % 4 === 0). */
@@ -106,6 +113,76 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
           ),
           op.localSet(xp, op.i32Add(get(xp), get(bytes))),
           op.localSet(yp, op.i32Add(get(yp), get(bytes))),
+          op.brIf(0, op.i32LtU(op.localTee(r, op.i32Add(get(r), op.i32Const(1))), get(rows))),
+        ),
+      ),
+    );
+  }
+
+  {
+    // layer_norm_grad(x, g, w, out, rows, d, eps): dx of layer norm for the cotangent g, four passes a row
+    const { fn } = m.addFunction(['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32'], [], 'layer_norm_grad');
+    const [x, g, w, out, rows, d, eps] = fn.params;
+    const [r, i, bytes, xp, gp, op_] = fn.locals('i32', 6);
+    const [mean, rstd, df] = fn.locals('f32', 3);
+    const [acc, acc2, t, gw, meanv, rstdv, m1v, kv] = fn.locals('v128', 8);
+    const get = op.localGet;
+    const overRow = (...body: Code[]): Code => [
+      op.localSet(i, op.i32Const(0)),
+      op.loop(...body, op.brIf(0, op.i32LtU(op.localTee(i, op.i32Add(get(i), op.i32Const(16))), get(bytes)))),
+    ];
+    const xc = (): Code => op.f32x4Sub(op.v128Load(op.i32Add(get(xp), get(i))), get(meanv));
+    const gTimesW = (): Code =>
+      op.f32x4Mul(op.v128Load(op.i32Add(get(gp), get(i))), op.v128Load(op.i32Add(get(w), get(i))));
+    fn.emit(
+      op.block(
+        op.brIf(0, op.i32Eqz(get(rows))),
+        op.brIf(0, op.i32Eqz(get(d))),
+        op.localSet(bytes, op.i32Shl(get(d), op.i32Const(2))),
+        op.localSet(df, op.f32ConvertI32S(get(d))),
+        op.localSet(r, op.i32Const(0)),
+        op.localSet(xp, get(x)),
+        op.localSet(gp, get(g)),
+        op.localSet(op_, get(out)),
+        op.loop(
+          // mean and rstd, as the forward pass
+          op.localSet(acc, op.v128ConstF32x4([0, 0, 0, 0])),
+          overRow(op.localSet(acc, op.f32x4Add(get(acc), op.v128Load(op.i32Add(get(xp), get(i)))))),
+          op.localSet(mean, op.f32Div(hsum(get(acc)), get(df))),
+          op.localSet(meanv, op.f32x4Splat(get(mean))),
+          op.localSet(acc, op.v128ConstF32x4([0, 0, 0, 0])),
+          overRow(op.localSet(t, xc()), op.localSet(acc, op.f32x4Add(get(acc), op.f32x4Mul(get(t), get(t))))),
+          op.localSet(
+            rstd,
+            op.f32Div(op.f32Const(1), op.f32Sqrt(op.f32Add(op.f32Div(hsum(get(acc)), get(df)), get(eps)))),
+          ),
+          op.localSet(rstdv, op.f32x4Splat(get(rstd))),
+          // m1 = mean(g·w), k = mean(g·w·(x - mean)) · rstd²
+          op.localSet(acc, op.v128ConstF32x4([0, 0, 0, 0])),
+          op.localSet(acc2, op.v128ConstF32x4([0, 0, 0, 0])),
+          overRow(
+            op.localSet(gw, gTimesW()),
+            op.localSet(acc, op.f32x4Add(get(acc), get(gw))),
+            op.localSet(acc2, op.f32x4Add(get(acc2), op.f32x4Mul(get(gw), xc()))),
+          ),
+          op.localSet(m1v, op.f32x4Splat(op.f32Div(hsum(get(acc)), get(df)))),
+          op.localSet(
+            kv,
+            op.f32x4Splat(op.f32Mul(op.f32Div(hsum(get(acc2)), get(df)), op.f32Mul(get(rstd), get(rstd)))),
+          ),
+          // out = rstd · (g·w - m1 - (x - mean) · k)
+          overRow(
+            op.v128Store(
+              op.i32Add(get(op_), get(i)),
+              op.f32x4Mul(
+                get(rstdv),
+                op.f32x4Sub(op.f32x4Sub(gTimesW(), get(m1v)), op.f32x4Mul(xc(), get(kv))),
+              ),
+            ),
+          ),
+          op.localSet(xp, op.i32Add(get(xp), get(bytes))),
+          op.localSet(gp, op.i32Add(get(gp), get(bytes))),
+          op.localSet(op_, op.i32Add(get(op_), get(bytes))),
           op.brIf(0, op.i32LtU(op.localTee(r, op.i32Add(get(r), op.i32Const(1))), get(rows))),
         ),
       ),
@@ -322,6 +399,7 @@ export function createRowKernels(heap: WasmHeap): RowKernels {
   compiled[kind] = mod;
   const ex = new WebAssembly.Instance(mod, { env: { memory: heap.memory } }).exports as unknown as {
     layer_norm: RowKernels['layerNorm'];
+    layer_norm_grad: RowKernels['layerNormGrad'];
     add: RowKernels['add'];
     col_sumsq: RowKernels['colSumSq'];
     add_scaled_cols: RowKernels['addScaledCols'];
@@ -329,6 +407,7 @@ export function createRowKernels(heap: WasmHeap): RowKernels {
   };
   return {
     layerNorm: ex.layer_norm,
+    layerNormGrad: ex.layer_norm_grad,
     add: ex.add,
     colSumSq: ex.col_sumsq,
     addScaledCols: ex.add_scaled_cols,

@@ -417,21 +417,14 @@ export const VJP_RULES: { readonly [P in PrimitiveOp]: VjpRule<P> } = {
   layer_norm: {
     saves: INPUTS,
     vjp: ({ g, x, types, attrs, needs }) => {
-      const xi = x[0];
-      const w = types.length > 1 ? x[1] : undefined;
+      const [xi, w] = x;
       const d = types[0].shape[types[0].shape.length - 1];
-      const mu = F.mean(xi, -1, true);
-      const xc = F.sub(xi, mu);
-      const rstd = F.div(1, F.sqrt(F.add(F.mean(F.mul(xc, xc), -1, true), attrs.eps)));
-      const xhat = F.mul(xc, rstd);
-      let dx: Tensor | undefined;
-      if (needs[0]) {
-        const gw = w ? F.mul(g, w) : g;
-        const m1 = F.mean(gw, -1, true);
-        const m2 = F.mean(F.mul(gw, xhat), -1, true);
-        dx = F.mul(rstd, F.sub(F.sub(gw, m1), F.mul(xhat, m2)));
-      }
-      const dw = types.length > 1 && needs[1] ? sumTo(F.mul(g, xhat), [d]) : undefined;
+      // dx in one composite (fused where a backend has it); dw needs x̂, the forward pass without affine
+      const dx = needs[0] ? F.layerNormGrad(xi, g, types.length > 1 ? w : undefined, attrs.eps) : undefined;
+      const dw =
+        types.length > 1 && needs[1]
+          ? sumTo(F.mul(g, F.layerNorm(xi, undefined, undefined, attrs.eps)), [d])
+          : undefined;
       const db = types.length > 2 && needs[2] ? sumTo(g, [d]) : undefined;
       return [dx, dw, db];
     },

@@ -4,7 +4,14 @@
 // implement primitives; a composite runs as its lowering unless a backend registers a fused kernel for it.
 import { fmtShape, ShapeError } from '../errors.js';
 import { lowerAttention, lowerAttentionMlp, lowerDynamicMlp } from '../ops/attention.js';
-import { lowerAffine, lowerGelu, lowerGeluGrad, lowerLinear, lowerSilu } from '../ops/basic-composites.js';
+import {
+  lowerAffine,
+  lowerGelu,
+  lowerGeluGrad,
+  lowerLayerNormGrad,
+  lowerLinear,
+  lowerSilu,
+} from '../ops/basic-composites.js';
 import { lowerDynDWConv } from '../ops/dyn-dwconv.js';
 import { lowerDynLinear } from '../ops/dyn-linear.js';
 import { lowerDynWeight } from '../ops/dyn-weight.js';
@@ -79,6 +86,7 @@ export interface OpAttrMap {
   affine: { activation?: Activation };
   gelu: { approximate: 'none' | 'tanh' };
   gelu_grad: { approximate: 'none' | 'tanh' };
+  layer_norm_grad: { eps: number };
   silu: Record<string, never>;
   attention: { heads: number; scale?: number };
   attention_mlp: { heads: number; scale?: number };
@@ -104,6 +112,7 @@ export type CompositeOp =
   | 'affine'
   | 'gelu'
   | 'gelu_grad'
+  | 'layer_norm_grad'
   | 'silu'
   | 'attention'
   | 'attention_mlp'
@@ -661,6 +670,31 @@ export const OPS: Table = {
       return f32(x.shape);
     },
     lower: lowerGeluGrad,
+  },
+
+  layer_norm_grad: {
+    name: 'layer_norm_grad',
+    kind: 'composite',
+    doc: "Layer norm's vector-Jacobian product w.r.t. its input, for the cotangent g and the optional affine weight (the backward pass of layer_norm in one fused pass where a backend has it).",
+    arity: [2, 3],
+    infer: ([x, g, w], { eps }) => {
+      requireFloat('layer_norm_grad', w ? [x, g, w] : [x, g]);
+      if (x.shape.length < 1) throw new ShapeError('layer_norm_grad', 'input must have rank >= 1');
+      if (!(eps >= 0)) throw new ShapeError('layer_norm_grad', `eps must be >= 0, got ${eps}`);
+      if (!sameShape(x.shape, g.shape))
+        throw new ShapeError(
+          'layer_norm_grad',
+          `the cotangent ${fmtShape(g.shape)} must have the input's shape ${fmtShape(x.shape)}`,
+        );
+      const d = x.shape[x.shape.length - 1];
+      if (w && (w.shape.length !== 1 || w.shape[0] !== d))
+        throw new ShapeError(
+          'layer_norm_grad',
+          `weight ${fmtShape(w.shape)} must be [${d}] for input ${fmtShape(x.shape)}`,
+        );
+      return f32(x.shape);
+    },
+    lower: lowerLayerNormGrad,
   },
 
   silu: {

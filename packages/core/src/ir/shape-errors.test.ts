@@ -84,6 +84,14 @@ const BAD: Record<OpName, Bad> = {
     attrs: { approximate: 'none' },
     shows: [fmtShape([3, 2]), fmtShape([2, 3])],
   },
+  layer_norm_grad: {
+    inputs: [
+      [2, 3],
+      [3, 2],
+    ],
+    attrs: { eps: 1e-6 },
+    shows: [fmtShape([3, 2]), fmtShape([2, 3])],
+  },
   silu: { inputs: [i32(4)], attrs: {}, shows: ['int32'] },
   attention: {
     inputs: [

@@ -1,5 +1,5 @@
 // Lowerings of the small composites: linear (PyTorch layout), affine (matmul + bias + activation), GELU
-// (erf and tanh forms) and SiLU.
+// (erf and tanh forms) and its gradient, layer norm's input gradient, and SiLU.
 import type { Activation, OpAttrs } from '../ir/ops.js';
 import type { Tensor } from '../ir/tensor.js';
 import * as F from './functional.js';
@@ -47,6 +47,24 @@ export function lowerGeluGrad([x, g]: readonly Tensor[], { approximate }: OpAttr
   const cdf = F.mul(F.add(F.erf(F.mul(x, Math.SQRT1_2)), 1), 0.5);
   const pdf = F.mul(F.exp(F.mul(F.mul(x, x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
   return F.mul(g, F.add(cdf, F.mul(x, pdf)));
+}
+
+/**
+ * layer_norm_grad(x, g, w?) = dL/dx of y = layer_norm(x, w, b) for the cotangent g (b does not enter):
+ * with x̂ = (x - mean) · rstd over the last axis and gw = g · w (or g),
+ * dx = rstd · (gw - mean(gw) - x̂ · mean(gw · x̂)).
+ */
+export function lowerLayerNormGrad(
+  [x, g, w]: readonly Tensor[],
+  { eps }: OpAttrs<'layer_norm_grad'>,
+): Tensor {
+  const xc = F.sub(x, F.mean(x, -1, true));
+  const rstd = F.div(1, F.sqrt(F.add(F.mean(F.mul(xc, xc), -1, true), eps)));
+  const xhat = F.mul(xc, rstd);
+  const gw = w ? F.mul(g, w) : g;
+  const m1 = F.mean(gw, -1, true);
+  const m2 = F.mean(F.mul(gw, xhat), -1, true);
+  return F.mul(rstd, F.sub(F.sub(gw, m1), F.mul(xhat, m2)));
 }
 
 /** silu(x) = x · sigmoid(x). */

@@ -123,6 +123,13 @@ export function layerNorm(x: Tensor, weight?: Tensor, bias?: Tensor, eps = 1e-6)
   const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
   return emit('layer_norm', inputs, { eps });
 }
+/**
+ * The backward pass of {@link layerNorm} w.r.t. its input: dL/dx for the cotangent `g` (same shape as `x`)
+ * and the affine `weight` if the forward pass had one.
+ */
+export function layerNormGrad(x: Tensor, g: Tensor, weight?: Tensor, eps = 1e-6): Tensor {
+  return emit('layer_norm_grad', weight ? [x, g, weight] : [x, g], { eps });
+}
 /** Softmax along `axis` (default last). */
 export const softmax = (x: Tensor, axis = -1): Tensor => emit('softmax', [x], { axis });
 /** Embedding lookup: rows of `table` at int32 `indices`. */

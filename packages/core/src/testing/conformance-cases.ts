@@ -299,6 +299,7 @@ const layerNormCases: CaseGen = (g) => [
     F.layerNorm(x, w, b),
   ),
   mk('[3,7] weight only', [g.t([3, 7]), g.t([7])], ([x, w]) => F.layerNorm(x, w)),
+  mk('[3,8] weight only', [g.t([3, 8]), g.t([8])], ([x, w]) => F.layerNorm(x, w)),
   mk('[4,64] eps 1e-5, offset mean', [g.t([4, 64], 3, 5), g.t([64]), g.t([64])], ([x, w, b]) =>
     F.layerNorm(x, w, b, 1e-5),
   ),
@@ -662,6 +663,22 @@ const COMPOSITE_CASES: { readonly [K in OpName]?: CaseGen } = {
     mk('tanh approximation [3,9]', [g.t([3, 9], -5, 5), g.t([3, 9])], ([x, c]) => F.geluGrad(x, c, 'tanh')),
     mk('exact (erf) permuted [4,3] -> [3,4]', [g.t([4, 3], -3, 3), g.t([3, 4])], ([x, c]) =>
       F.geluGrad(F.permute(x, [1, 0]), c),
+    ),
+  ],
+  layer_norm_grad: (g) => [
+    mk('[2,5,8] with weight', [g.t([2, 5, 8]), g.t([2, 5, 8]), g.t([8])], ([x, c, w]) =>
+      F.layerNormGrad(x, c, w),
+    ),
+    mk('[3,7] without weight, eps 1e-5', [g.t([3, 7]), g.t([3, 7])], ([x, c]) =>
+      F.layerNormGrad(x, c, undefined, 1e-5),
+    ),
+    mk('[2,8] without weight', [g.t([2, 8]), g.t([2, 8])], ([x, c]) => F.layerNormGrad(x, c)),
+    mk('[4,64] offset mean', [g.t([4, 64], 3, 5), g.t([4, 64]), g.t([64])], ([x, c, w]) =>
+      F.layerNormGrad(x, c, w),
+    ),
+    mk('[3,1] size-1 axis', [g.t([3, 1]), g.t([3, 1]), g.t([1])], ([x, c, w]) => F.layerNormGrad(x, c, w)),
+    mk('permuted [8,3] -> [3,8], broadcast cotangent view', [g.t([8, 3]), g.t([8]), g.t([8])], ([x, c, w]) =>
+      F.layerNormGrad(F.permute(x, [1, 0]), F.expand(c, [3, 8]), w),
     ),
   ],
   silu: (g) => [
