@@ -6,7 +6,6 @@ import type { CpuTensor } from '../nd.js';
 import type { ScratchProvider } from './attention.js';
 import { isDepthwise3x3 } from './depthwise.js';
 import { fastDynWeightKernels } from './dyn-weight.js';
-import { geluGradFromErf } from './elementwise.js';
 import { count, isDense } from './layout.js';
 import type { WasmMatmulEngine } from './wasm-engine.js';
 
@@ -142,28 +141,20 @@ export function simdRowKernels(
       }
       return js[op]!(args);
     };
-  /** Exact GELU's backward pass: erf(x / √2) by the SIMD span into the output, then one JS pass. */
+  /** Exact GELU's backward pass in one SIMD pass (gelu' as odd polynomial pieces, see gelu-erf.ts). */
   const geluGrad: Kernel<CpuTensor> = (args) => {
     const [x, g] = args.inputs;
     const o = args.out!;
-    const tanh = (args.attrs as { approximate?: string }).approximate === 'tanh';
-    const po = addressOf(engine, o);
-    // (an output written in place over x or g goes to the one-pass JS kernel: the span would clobber it)
-    if (tanh || po < 0 || !isDense(x) || !isDense(g) || !(x.data instanceof Float32Array))
-      return js.gelu_grad!(args);
-    const px = addressOf(engine, x);
-    const pg = addressOf(engine, g);
-    if (px === po || (pg === po && pg >= 0) || (px < 0 && x.data.buffer === o.data.buffer))
-      return js.gelu_grad!(args);
-    const n = count(o);
-    const od = o.data;
-    const xd = x.data;
-    const gd = g.data;
-    const [oo, xo, go] = [o.offset, x.offset, g.offset];
-    for (let i = 0; i < n; i++) od[oo + i] = xd[xo + i] * Math.SQRT1_2;
-    engine.erfInPlace(po, n);
-    for (let i = 0; i < n; i++) od[oo + i] = geluGradFromErf(xd[xo + i], od[oo + i], gd[go + i]);
-    return o;
+    if ((args.attrs as { approximate?: string }).approximate !== 'tanh') {
+      const px = addressOf(engine, x);
+      const pg = addressOf(engine, g);
+      const po = addressOf(engine, o);
+      if (px >= 0 && pg >= 0 && po >= 0) {
+        engine.geluGrad(px, pg, po, count(o));
+        return o;
+      }
+    }
+    return js.gelu_grad!(args);
   };
   return {
     gelu_grad: geluGrad,

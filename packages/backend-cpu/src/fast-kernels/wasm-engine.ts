@@ -89,6 +89,11 @@ export class WasmMatmulEngine implements MatmulEngine {
     this.local.instance.gelu_f32(ptr, n);
   }
 
+  /** On this thread: out = g · gelu'(x) (exact GELU) over `n` floats at byte addresses (the SIMD `gelu_grad_f32`). */
+  geluGrad(x: number, g: number, out: number, n: number): void {
+    this.local.instance.gelu_grad_f32(x, g, out, n);
+  }
+
   /** Records a buffer of the heap's memory (views over it can be passed by pointer). */
   noteBuffer(buffer: ArrayBufferLike): void {
     this.heapBuffers.add(buffer);

@@ -2,7 +2,7 @@
 // WebAssembly SIMD functions against the scalar model, bit for bit.
 import { erf } from '@wf/core';
 import { describe, expect, it } from 'vitest';
-import { ERF_CLAMP, ERF_PIECE_BOUNDS, erfF32, geluF32 } from './gelu-erf.js';
+import { ERF_CLAMP, ERF_PIECE_BOUNDS, erfF32, GELU_GRAD_PIECES, geluF32, geluGradF32 } from './gelu-erf.js';
 import { createGemm } from './gemm-module.js';
 import { WasmHeap } from './heap.js';
 import { seededRandom } from './test-helpers.js';
@@ -13,7 +13,7 @@ function probePoints(): Float32Array {
   for (let i = -500_000; i <= 500_000; i++) xs.push(i * 1e-5);
   const f32 = new Float32Array(1);
   const u32 = new Uint32Array(f32.buffer);
-  for (const b of [...ERF_PIECE_BOUNDS, ERF_CLAMP]) {
+  for (const b of [...ERF_PIECE_BOUNDS, ERF_CLAMP, ...GELU_GRAD_PIECES.bounds, GELU_GRAD_PIECES.clamp]) {
     f32[0] = b;
     for (let d = -3; d <= 3; d++) {
       const bits = new Uint32Array([u32[0] + d]);
@@ -62,6 +62,34 @@ describe('float32 erf model', () => {
   });
 });
 
+describe("float32 GELU derivative model (gelu' as odd pieces)", () => {
+  // measured 2.1e-7 (near x = 1.24, where gelu' is 1.03 and the float32 spacing 1.2e-7): the fit's 1.5e-7
+  // plus the final rounding
+  it("gives g · gelu'(x) within 2.5e-7 of the float64 definition", () => {
+    const c = 1 / Math.sqrt(2 * Math.PI);
+    let worst = 0;
+    let at = 0;
+    for (const x of probePoints()) {
+      if (!Number.isFinite(x)) continue;
+      const ref = 0.5 * (1 + erf(x / Math.SQRT2)) + x * Math.exp(-0.5 * x * x) * c;
+      const e = Math.abs(geluGradF32(x, 1) - ref);
+      if (e > worst) {
+        worst = e;
+        at = x;
+      }
+    }
+    expect(worst, `max |geluGradF32 - gelu'| = ${worst} at x = ${at}`).toBeLessThan(2.5e-7);
+  });
+
+  it('handles special values and scales by g', () => {
+    expect(geluGradF32(Number.NaN, 1)).toBeNaN();
+    expect(geluGradF32(Number.POSITIVE_INFINITY, 2)).toBe(2);
+    expect(geluGradF32(Number.NEGATIVE_INFINITY, 2)).toBe(0);
+    expect(geluGradF32(0, 3)).toBe(1.5);
+    expect(geluGradF32(1, 0)).toBe(0);
+  });
+});
+
 describe('WebAssembly erf_f32 / gelu_f32', () => {
   it('match the scalar model bit for bit (SIMD body and scalar tail)', () => {
     const heap = new WasmHeap({ initialBytes: 32 << 20 });
@@ -85,5 +113,31 @@ describe('WebAssembly erf_f32 / gelu_f32', () => {
       expect(mismatches, name).toBe(0);
       heap.free(p);
     }
+  });
+
+  it('gelu_grad_f32 matches geluGradF32 bit for bit (SIMD body, scalar tail, output over an input)', () => {
+    const heap = new WasmHeap({ initialBytes: 32 << 20 });
+    const gm = createGemm(heap);
+    const xs = probePoints();
+    const n = xs.length - 1; // not a multiple of 4
+    const rand = seededRandom(3);
+    const gs = Float32Array.from({ length: n }, () => (rand() - 0.5) * 4);
+    const px = heap.alloc(4 * n);
+    const pg = heap.alloc(4 * n);
+    const po = heap.alloc(4 * n);
+    heap.f32(px, n).set(xs.subarray(0, n));
+    heap.f32(pg, n).set(gs);
+    gm.instance.gelu_grad_f32(px, pg, po, n);
+    const count = (out: Float32Array) => {
+      let mismatches = 0;
+      for (let i = 0; i < n; i++) {
+        const want = Math.fround(geluGradF32(xs[i], gs[i]));
+        if (!Object.is(out[i], want) && !(Number.isNaN(want) && Number.isNaN(out[i]))) mismatches++;
+      }
+      return mismatches;
+    };
+    expect(count(heap.f32(po, n))).toBe(0);
+    gm.instance.gelu_grad_f32(px, pg, pg, n); // in place over g
+    expect(count(heap.f32(pg, n))).toBe(0);
   });
 });

@@ -92,7 +92,7 @@ const GEMM_PARAMS = 13;
  * Generates the module for `config`. It imports a shared memory `env.memory` declared with the largest
  * maximum (4 GiB), which accepts any shared memory (an import's maximum is an upper bound), so one module
  * serves every heap (`shared = false`: the same code over a plain memory, for one thread). Exports: `set_scratch(ptr)`, `pack_b`, `pack_a`, `gemm`, `erf_f32(ptr, n)`,
- * `gelu_f32(ptr, n)` (see `GemmExports`).
+ * `gelu_f32(ptr, n)`, `gelu_grad_f32(x, g, out, n)` (see `GemmExports`).
  */
 export function buildGemmModule(config: GemmConfig, shared = true): Uint8Array<ArrayBuffer> {
   const { mr, nr, kc: KC, mc: MC } = config;
@@ -102,7 +102,11 @@ export function buildGemmModule(config: GemmConfig, shared = true): Uint8Array<A
   const scratch = m.addMutableGlobalI32(0);
   const layout = scratchLayout(config);
 
-  const { geluSpan } = addErfFunctions(m, config.relaxed, { erf: 'erf_f32', gelu: 'gelu_f32' });
+  const { geluSpan } = addErfFunctions(m, config.relaxed, {
+    erf: 'erf_f32',
+    gelu: 'gelu_f32',
+    geluGrad: 'gelu_grad_f32',
+  });
   const kernel = m.addFunction(['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], []);
   emitMicrokernel(kernel.fn, config);
   const packA = m.addFunction(['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], [], 'pack_a');
@@ -619,6 +623,8 @@ export interface GemmExports {
   erf_f32(ptr: number, n: number): void;
   /** In place: exact GELU of n floats at ptr (bit-identical to `geluF32`). */
   gelu_f32(ptr: number, n: number): void;
+  /** out[i] = g[i] · gelu'(x[i]) for n floats (byte addresses; bit-identical to `geluGradF32`). */
+  gelu_grad_f32(x: number, g: number, out: number, n: number): void;
 }
 
 /** Arguments of one matrix product (strides in elements, pointers as byte offsets into the heap). */
