@@ -335,6 +335,8 @@ export const EXPORT_RULES: ExportRules = {
     return b.node('Mul', [half, b.float([0.5])]);
   },
   gelu_grad: 'lower',
+  layer_norm_grad: 'lower',
+  depthwise_weight_grad: 'lower',
   silu: 'lower',
   attention: 'lower',
   attention_mlp: 'lower',

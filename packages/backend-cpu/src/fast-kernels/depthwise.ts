@@ -85,3 +85,58 @@ export const depthwise3x3: Kernel<CpuTensor, 'conv2d'> = ({ inputs: [x, w, bias]
   }
   return y;
 };
+
+/**
+ * The weight gradient of a depthwise convolution (the `depthwise_weight_grad` composite) in one pass instead
+ * of its lowering (a strided copy per tap, a concatenation and a batched product): for every channel and tap
+ * (u, v), dw[c, 0, u, v] = Σ over the batch and output pixels of g[b, c, i, j] · x[b, c, i·sh + u - ph,
+ * j·sw + v - pw] (zero outside the input), accumulated in float64. Any strides.
+ */
+export const depthwiseWeightGrad: Kernel<CpuTensor, 'depthwise_weight_grad'> = ({
+  inputs: [x, g],
+  attrs: { kernel, stride, padding },
+  out,
+}) => {
+  const o = out!;
+  const [bsz, c, h, w] = x.shape;
+  const [, , oh, ow] = g.shape;
+  const [kh, kw] = kernel;
+  const [sh, sw] = stride;
+  const [ph, pw] = padding;
+  const [xb, xc, xh, xw] = x.stride;
+  const [gb, gc, gh, gw] = g.stride;
+  const xd = x.data;
+  const gd = g.data;
+  const od = o.data;
+  // the output rows i (and columns j) whose window row i·sh + u - ph (column) lies inside the input
+  const lo = (k: number, p: number, s: number) => Math.max(0, Math.ceil((p - k) / s));
+  const hi = (k: number, p: number, s: number, n: number, outN: number) =>
+    Math.min(outN, Math.floor((n - 1 + p - k) / s) + 1);
+  const acc = new Float64Array(kh * kw);
+  for (let ch = 0; ch < c; ch++) {
+    acc.fill(0);
+    for (let b = 0; b < bsz; b++) {
+      const x0 = x.offset + b * xb + ch * xc;
+      const g0 = g.offset + b * gb + ch * gc;
+      for (let u = 0; u < kh; u++) {
+        const i0 = lo(u, ph, sh);
+        const i1 = hi(u, ph, sh, h, oh);
+        for (let v = 0; v < kw; v++) {
+          const j0 = lo(v, pw, sw);
+          const j1 = hi(v, pw, sw, w, ow);
+          let s = 0;
+          for (let i = i0; i < i1; i++) {
+            const xr = x0 + (i * sh + u - ph) * xh + (v - pw) * xw;
+            const gr = g0 + i * gh;
+            for (let j = j0; j < j1; j++) s += gd[gr + j * gw] * xd[xr + j * sw * xw];
+          }
+          acc[u * kw + v] += s;
+        }
+      }
+    }
+    const [os0, , os2, os3] = o.stride;
+    for (let u = 0; u < kh; u++)
+      for (let v = 0; v < kw; v++) od[o.offset + ch * os0 + u * os2 + v * os3] = acc[u * kw + v];
+  }
+  return o;
+};

@@ -1,12 +1,12 @@
 // Fast kernels built on a MatmulEngine: matmul (batched, transposed operands), linear and affine with
 // their fused bias + activation epilogue, and the convolutions that are matrix products (1x1 and
-// patch embedding via im2col). Other cases defer to the plain kernels.
+// patch embedding via im2col); the depthwise 3x3 convolution and its weight gradient. Other cases defer to the plain kernels.
 import type { Activation, Kernel, OpName } from '@wf/core';
 import { convKernels } from '../kernels/conv.js';
 import { matmulKernels } from '../kernels/matmul.js';
 import { broadcastView, type CpuTensor, forEachOffset, stridedView } from '../nd.js';
 import { attentionKernel, type ScratchProvider } from './attention.js';
-import { depthwise3x3, isDepthwise3x3 } from './depthwise.js';
+import { depthwise3x3, depthwiseWeightGrad, isDepthwise3x3 } from './depthwise.js';
 import { count, isDense } from './layout.js';
 import type { MatmulEngine, MatView } from './matmul-engine.js';
 
@@ -217,5 +217,13 @@ export function productKernels(
   };
 
   const attention = attentionKernel(engine, scratch);
-  return { matmul, linear, affine, conv2d, attention, attention_mlp: attention };
+  return {
+    matmul,
+    linear,
+    affine,
+    conv2d,
+    attention,
+    attention_mlp: attention,
+    depthwise_weight_grad: depthwiseWeightGrad as Kernel<CpuTensor>,
+  };
 }

@@ -193,7 +193,10 @@ function convVjp({ g, x, types, attrs, needs }: VjpArgs<'conv2d'>): (Tensor | un
         dx = F.conv2d(gp, wT, undefined, { groups });
       }
     }
-    if (needs[1]) {
+    if (needs[1] && og === 1 && cg === 1) {
+      // depthwise: one composite (fused where a backend has it)
+      dw = F.depthwiseWeightGrad(x[0], g, [kh, kw], { stride, padding });
+    } else if (needs[1]) {
       const xp = padOrCrop(x[0], [
         [0, 0],
         [0, 0],
@@ -201,7 +204,6 @@ function convVjp({ g, x, types, attrs, needs }: VjpArgs<'conv2d'>): (Tensor | un
         [pw, pw],
       ]);
       const taps: Tensor[] = [];
-      const depthwise = og === 1 && cg === 1;
       for (let i = 0; i < kh; i++) {
         for (let j = 0; j < kw; j++) {
           const xs = F.slice(
@@ -210,24 +212,14 @@ function convVjp({ g, x, types, attrs, needs }: VjpArgs<'conv2d'>): (Tensor | un
             [bsz, c, i + (oh - 1) * sh + 1, j + (ow - 1) * sw + 1],
             [1, 1, sh, sw],
           );
-          if (depthwise) taps.push(F.reshape(xs, [bsz, c, 1, oh * ow]));
-          else {
-            const gm = F.reshape(g, [bsz, groups, og, oh * ow]);
-            const xm = F.reshape(xs, [bsz, groups, cg, oh * ow]);
-            const t = F.matmul(gm, xm, { transB: true });
-            taps.push(F.reshape(bsz > 1 ? F.sum(t, 0) : t, [o * cg, 1]));
-          }
+          const gm = F.reshape(g, [bsz, groups, og, oh * ow]);
+          const xm = F.reshape(xs, [bsz, groups, cg, oh * ow]);
+          const t = F.matmul(gm, xm, { transB: true });
+          taps.push(F.reshape(bsz > 1 ? F.sum(t, 0) : t, [o * cg, 1]));
         }
       }
-      if (depthwise) {
-        // every tap of every channel in one batched product: [B,C,taps,L] @ [B,C,1,L]ᵀ
-        const xt = taps.length === 1 ? taps[0] : F.concat(taps, 2);
-        const t = F.matmul(xt, F.reshape(g, [bsz, c, 1, oh * ow]), { transB: true });
-        dw = F.reshape(bsz > 1 ? F.sum(t, 0) : t, wt.shape);
-      } else {
-        const k = taps.length === 1 ? taps[0] : F.concat(taps, 1);
-        dw = F.reshape(k, wt.shape);
-      }
+      const k = taps.length === 1 ? taps[0] : F.concat(taps, 1);
+      dw = F.reshape(k, wt.shape);
     }
   }
   const db = needs[2] ? F.sum(g, [0, 2, 3]) : undefined;

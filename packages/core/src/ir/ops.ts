@@ -6,6 +6,7 @@ import { fmtShape, ShapeError } from '../errors.js';
 import { lowerAttention, lowerAttentionMlp, lowerDynamicMlp } from '../ops/attention.js';
 import {
   lowerAffine,
+  lowerDepthwiseWeightGrad,
   lowerGelu,
   lowerGeluGrad,
   lowerLayerNormGrad,
@@ -87,6 +88,7 @@ export interface OpAttrMap {
   gelu: { approximate: 'none' | 'tanh' };
   gelu_grad: { approximate: 'none' | 'tanh' };
   layer_norm_grad: { eps: number };
+  depthwise_weight_grad: { kernel: [number, number]; stride: [number, number]; padding: [number, number] };
   silu: Record<string, never>;
   attention: { heads: number; scale?: number };
   attention_mlp: { heads: number; scale?: number };
@@ -113,6 +115,7 @@ export type CompositeOp =
   | 'gelu'
   | 'gelu_grad'
   | 'layer_norm_grad'
+  | 'depthwise_weight_grad'
   | 'silu'
   | 'attention'
   | 'attention_mlp'
@@ -695,6 +698,30 @@ export const OPS: Table = {
       return f32(x.shape);
     },
     lower: lowerLayerNormGrad,
+  },
+
+  depthwise_weight_grad: {
+    name: 'depthwise_weight_grad',
+    kind: 'composite',
+    doc: "A depthwise convolution's weight gradient: for x [B,C,H,W] and the cotangent g [B,C,OH,OW] of conv2d(x, w [C,1,kh,kw], groups C), dL/dw [C,1,kh,kw] (summed over the batch; one fused pass where a backend has it).",
+    arity: [2, 2],
+    infer: ([x, g], { kernel, stride, padding }) => {
+      requireFloat('depthwise_weight_grad', [x, g]);
+      requireRank('depthwise_weight_grad', x, 4, 'input');
+      requireRank('depthwise_weight_grad', g, 4, 'cotangent');
+      for (const k of kernel) checkPositiveInt('depthwise_weight_grad', 'kernel', k);
+      for (const st of stride) checkPositiveInt('depthwise_weight_grad', 'stride', st);
+      const [b, c, h, wd] = x.shape;
+      const oh = convOut(h, kernel[0], stride[0], padding[0]);
+      const ow = convOut(wd, kernel[1], stride[1], padding[1]);
+      if (!sameShape(g.shape, [b, c, oh, ow]))
+        throw new ShapeError(
+          'depthwise_weight_grad',
+          `the cotangent ${fmtShape(g.shape)} must be the convolution's output [${b},${c},${oh},${ow}] for input ${fmtShape(x.shape)}`,
+        );
+      return f32([c, 1, kernel[0], kernel[1]]);
+    },
+    lower: lowerDepthwiseWeightGrad,
   },
 
   silu: {

@@ -92,6 +92,14 @@ const BAD: Record<OpName, Bad> = {
     attrs: { eps: 1e-6 },
     shows: [fmtShape([3, 2]), fmtShape([2, 3])],
   },
+  depthwise_weight_grad: {
+    inputs: [
+      [1, 2, 5, 5],
+      [1, 2, 4, 4],
+    ],
+    attrs: { kernel: [3, 3], stride: [1, 1], padding: [1, 1] },
+    shows: [fmtShape([1, 2, 4, 4]), fmtShape([1, 2, 5, 5])],
+  },
   silu: { inputs: [i32(4)], attrs: {}, shows: ['int32'] },
   attention: {
     inputs: [

@@ -67,6 +67,46 @@ export function lowerLayerNormGrad(
   return F.mul(rstd, F.sub(F.sub(gw, m1), F.mul(xhat, m2)));
 }
 
+/**
+ * depthwise_weight_grad(x, g) = dL/dw of conv2d(x, w [C,1,kh,kw], groups C) for the cotangent g: each tap
+ * (u, v) of channel c is Σ over batch and output pixels of g · the input window shifted by (u, v). Lowered
+ * as every tap's strided slice of the padded input in one batched product [B,C,taps,L] @ [B,C,1,L]ᵀ.
+ */
+export function lowerDepthwiseWeightGrad(
+  [x, g]: readonly Tensor[],
+  { kernel, stride, padding }: OpAttrs<'depthwise_weight_grad'>,
+): Tensor {
+  const [bsz, c] = x.shape;
+  const [, , oh, ow] = g.shape;
+  const [kh, kw] = kernel;
+  const [sh, sw] = stride;
+  const [ph, pw] = padding;
+  const xp =
+    ph || pw
+      ? F.pad(x, [
+          [0, 0],
+          [0, 0],
+          [ph, ph],
+          [pw, pw],
+        ])
+      : x;
+  const taps: Tensor[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const xs = F.slice(
+        xp,
+        [0, 0, i, j],
+        [bsz, c, i + (oh - 1) * sh + 1, j + (ow - 1) * sw + 1],
+        [1, 1, sh, sw],
+      );
+      taps.push(F.reshape(xs, [bsz, c, 1, oh * ow]));
+    }
+  }
+  const xt = taps.length === 1 ? taps[0] : F.concat(taps, 2);
+  const t = F.matmul(xt, F.reshape(g, [bsz, c, 1, oh * ow]), { transB: true });
+  return F.reshape(bsz > 1 ? F.sum(t, 0) : t, [c, 1, kh, kw]);
+}
+
 /** silu(x) = x · sigmoid(x). */
 export function lowerSilu([x]: readonly Tensor[]): Tensor {
   return F.mul(x, F.sigmoid(x));

@@ -130,6 +130,21 @@ export function layerNorm(x: Tensor, weight?: Tensor, bias?: Tensor, eps = 1e-6)
 export function layerNormGrad(x: Tensor, g: Tensor, weight?: Tensor, eps = 1e-6): Tensor {
   return emit('layer_norm_grad', weight ? [x, g, weight] : [x, g], { eps });
 }
+/**
+ * The weight gradient of a depthwise {@link conv2d} (`groups` = channels, weight [C,1,kh,kw]) for input `x`
+ * and the cotangent `g` of its output, summed over the batch.
+ */
+export const depthwiseWeightGrad = (
+  x: Tensor,
+  g: Tensor,
+  kernel: [number, number],
+  options: { stride?: number | [number, number]; padding?: number | [number, number] } = {},
+): Tensor =>
+  emit('depthwise_weight_grad', [x, g], {
+    kernel,
+    stride: two(options.stride ?? 1),
+    padding: two(options.padding ?? 0),
+  });
 /** Softmax along `axis` (default last). */
 export const softmax = (x: Tensor, axis = -1): Tensor => emit('softmax', [x], { axis });
 /** Embedding lookup: rows of `table` at int32 `indices`. */

@@ -681,6 +681,22 @@ const COMPOSITE_CASES: { readonly [K in OpName]?: CaseGen } = {
       F.layerNormGrad(F.permute(x, [1, 0]), F.expand(c, [3, 8]), w),
     ),
   ],
+  depthwise_weight_grad: (g) => [
+    mk('3x3 padding 1: x [2,5,7,6], g [2,5,7,6]', [g.t([2, 5, 7, 6]), g.t([2, 5, 7, 6])], ([x, c]) =>
+      F.depthwiseWeightGrad(x, c, [3, 3], { padding: 1 }),
+    ),
+    mk('3x3 stride 2 padding 1: x [1,4,9,6], g [1,4,5,3]', [g.t([1, 4, 9, 6]), g.t([1, 4, 5, 3])], ([x, c]) =>
+      F.depthwiseWeightGrad(x, c, [3, 3], { stride: 2, padding: 1 }),
+    ),
+    mk('2x3 no padding: x [3,2,4,5], g [3,2,3,3]', [g.t([3, 2, 4, 5]), g.t([3, 2, 3, 3])], ([x, c]) =>
+      F.depthwiseWeightGrad(x, c, [2, 3]),
+    ),
+    mk(
+      'permuted input [5,7,1,3] -> [1,3,5,7], 3x3 padding 1',
+      [g.t([5, 7, 1, 3]), g.t([1, 3, 5, 7])],
+      ([x, c]) => F.depthwiseWeightGrad(F.permute(x, [2, 3, 0, 1]), c, [3, 3], { padding: 1 }),
+    ),
+  ],
   silu: (g) => [
     mk('[4,5]', [g.t([4, 5], -6, 6)], ([x]) => F.silu(x)),
     mk('[1]', [g.t([1], -6, 6)], ([x]) => F.silu(x)),
