@@ -1,0 +1,23 @@
+// Types of parity.js: the runs, fixtures and error measure of the gradient and ERF parity suites.
+/** A run of fixtures/grad and the reference weights it uses (`reference/<weights>.safetensors`). */
+export interface GradRun {
+  readonly run: string;
+  readonly weights: string;
+}
+/** The runs with a gradient fixture (`grad/<run>.grad.safetensors`). */
+export declare const GRAD_RUNS: readonly GradRun[];
+/** The runs with an ERF fixture (`grad/<run>.erf.safetensors`). */
+export declare const ERF_RUNS: readonly GradRun[];
+/** The path of the run's weights and the bytes of `grad/<run>.<kind>.safetensors`; a missing file throws. */
+export declare function gradFixture(
+  run: GradRun,
+  kind: 'grad' | 'erf',
+): { weightsPath: string; io: Uint8Array };
+/** The model inputs stored in a gradient fixture: `x`, `t`, `y` for `wfm-dit`, else `input`. */
+export declare function gradInputs<T>(arch: string, io: { tensor(name: string): T }): Record<string, T>;
+/** max |got - ref| (infinite on a NaN) and the bound `rel` * max |ref| (`rel` default 1e-4). */
+export declare function parityError(
+  got: { readonly data: ArrayLike<number> },
+  ref: { readonly data: ArrayLike<number> },
+  rel?: number,
+): { err: number; bound: number };

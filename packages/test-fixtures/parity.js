@@ -1,0 +1,55 @@
+// What the parity suites against the float64 PyTorch fixtures share: the runs of fixtures/grad (gradient
+// and ERF references), loading one run's fixtures, the model inputs a gradient fixture stores, and the
+// error measure with its bound (max |got - ref| against 1e-4 * max |ref|, a NaN anywhere failing). Used by
+// the gradient and ERF parity suites of @wf/models (cpu backend) and @wf/backend-gpujs. Missing fixtures
+// throw (they are copied into this package): these suites never skip.
+import { fixturePath, readFixture } from './index.js';
+
+/** The runs of fixtures/grad with a gradient fixture (`grad/<run>.grad.safetensors`) and their weights. */
+export const GRAD_RUNS = Object.freeze([
+  Object.freeze({ run: 'wfm-micro-64', weights: 'wfm-micro' }),
+  Object.freeze({ run: 'deit-micro-64', weights: 'deit-micro-64' }),
+  Object.freeze({ run: 'wfm-dit-micro-16', weights: 'wfm-dit-micro-16' }),
+]);
+
+/** The runs with an ERF fixture (`grad/<run>.erf.safetensors`): the classifiers of {@link GRAD_RUNS}. */
+export const ERF_RUNS = Object.freeze(GRAD_RUNS.slice(0, 2));
+
+/**
+ * One run's fixtures: `weightsPath`, the path of `reference/<weights>.safetensors`, and `io`, the bytes of
+ * `grad/<run>.<kind>.safetensors` (`kind` `grad` or `erf`). A missing file throws.
+ */
+export function gradFixture({ run, weights }, kind) {
+  return {
+    weightsPath: fixturePath(`reference/${weights}.safetensors`),
+    io: readFixture(`grad/${run}.${kind}.safetensors`),
+  };
+}
+
+/**
+ * The model inputs stored in a gradient fixture `io` (parsed safetensors) for a model of architecture
+ * `arch`: `x`, `t` and `y` for `wfm-dit`, `input` for the classifiers.
+ */
+export function gradInputs(arch, io) {
+  return arch === 'wfm-dit'
+    ? { x: io.tensor('x'), t: io.tensor('t'), y: io.tensor('y') }
+    : { input: io.tensor('input') };
+}
+
+/**
+ * The largest error `err` = max |got - ref| over the elements of `ref`, and the bound it must meet,
+ * `bound` = `rel` * max |ref|. A NaN in `got` (anywhere) or in `ref` makes `err` infinite, so the check
+ * `err <= bound` fails.
+ */
+export function parityError(got, ref, rel = 1e-4) {
+  let err = 0;
+  let mx = 0;
+  for (let i = 0; i < ref.data.length; i++) {
+    const d = Math.abs(got.data[i] - ref.data[i]);
+    err = Number.isNaN(d) ? Number.POSITIVE_INFINITY : Math.max(err, d);
+    mx = Math.max(mx, Math.abs(ref.data[i]));
+  }
+  for (let i = ref.data.length; i < got.data.length; i++)
+    if (Number.isNaN(got.data[i])) err = Number.POSITIVE_INFINITY;
+  return { err, bound: rel * mx };
+}
