@@ -4,35 +4,25 @@
 // the reason; with CI=true the test runs and fails.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BrowserPageSession, chromiumMissing, startBrowserPage } from '@wf/test-fixtures/browser-page';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IN_CI } from './test-support.js';
+import { describeBrowserPage } from '@wf/test-fixtures/browser-suite';
+import { expect, it } from 'vitest';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const missing = chromiumMissing();
 
-describe('browser: Chromium trains wfm-mnist on the cpu backend', () => {
-  if (missing && !IN_CI) {
-    it.skip(`browser tests cannot run here: ${missing}`, () => {});
-    return;
-  }
-  let session: BrowserPageSession;
-  beforeAll(async () => {
-    session = await startBrowserPage({ entry: join(here, 'browser/train-page.ts'), title: 'wf train' });
-  }, 120_000);
-  afterAll(async () => {
-    await session?.close();
-  });
-
-  it('the loss falls over 4 AdamW steps', async () => {
-    const { page, errors } = await session.open({ entry: 'wfTrain' });
-    const r = (await page.evaluate(() =>
-      (globalThis as unknown as { wfTrain: (n: number) => Promise<unknown> }).wfTrain(4),
-    )) as { losses: number[]; backend: string };
-    console.log(`[browser train] ${r.backend}: losses ${r.losses.map((l) => l.toFixed(4)).join(' ')}`);
-    expect(r.losses).toHaveLength(4);
-    expect(r.losses.every(Number.isFinite)).toBe(true);
-    expect(r.losses[3]).toBeLessThan(r.losses[0] - 0.05);
-    expect(errors).toEqual([]);
-  }, 300_000);
-});
+describeBrowserPage(
+  'browser: Chromium trains wfm-mnist on the cpu backend',
+  { page: { entry: join(here, 'browser/train-page.ts'), title: 'wf train' } },
+  (ctx) => {
+    it('the loss falls over 4 AdamW steps', async () => {
+      const { page, errors } = await ctx.session.open({ entry: 'wfTrain' });
+      const r = (await page.evaluate(() =>
+        (globalThis as unknown as { wfTrain: (n: number) => Promise<unknown> }).wfTrain(4),
+      )) as { losses: number[]; backend: string };
+      console.log(`[browser train] ${r.backend}: losses ${r.losses.map((l) => l.toFixed(4)).join(' ')}`);
+      expect(r.losses).toHaveLength(4);
+      expect(r.losses.every(Number.isFinite)).toBe(true);
+      expect(r.losses[3]).toBeLessThan(r.losses[0] - 0.05);
+      expect(errors).toEqual([]);
+    }, 300_000);
+  },
+);

@@ -8,76 +8,61 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { conformanceCases } from '@wf/core/testing/runner';
-import {
-  type BrowserPageSession,
-  chromiumMissing,
-  type OpenedPage,
-  referenceFixturesMount,
-  startBrowserPage,
-} from '@wf/test-fixtures/browser-page';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { referenceFixturesMount } from '@wf/test-fixtures/browser-page';
+import { describeBrowserPage } from '@wf/test-fixtures/browser-suite';
+import { expect, it } from 'vitest';
 import type { BrowserReport } from './browser/page.js';
-import { IN_CI, microFixtures } from './test-support.js';
+import { microFixtures } from './test-support.js';
 
 /** Number of conformance cases the page runs (the same definition, counted here). */
 const CASES = conformanceCases({ fixtures: microFixtures() }).length;
 const here = dirname(fileURLToPath(import.meta.url));
-const missing = chromiumMissing();
 
-describe('browser: Chromium (headless) runs the conformance suite and wfm-micro parity', () => {
-  if (missing && !IN_CI) {
-    it.skip(`browser tests cannot run here: ${missing}`, () => {});
-    return;
-  }
-  let session: BrowserPageSession;
-  let opened: OpenedPage;
-
-  beforeAll(async () => {
+describeBrowserPage(
+  'browser: Chromium (headless) runs the conformance suite and wfm-micro parity',
+  {
     // Node-only paths of the bundled packages (safetensors file loading, @wf/models' tsup shims, Dawn
     // lookup) import Node built-ins, stubbed by the helper: the page never takes those paths.
-    session = await startBrowserPage({
+    page: {
       entry: join(here, 'browser/page.ts'),
       external: ['gl', 'webgpu'],
       title: 'wf gpujs',
       mounts: [referenceFixturesMount],
-    });
-    opened = await session.open({ entry: 'wfRun', timeout: 30_000 });
-  }, 120_000);
-
-  afterAll(async () => {
-    await session?.close();
-  });
-
-  for (const mode of ['webgl2', 'webgpu'] as const) {
-    it(`${mode}: every conformance case and the wfm-micro parity pass`, async () => {
-      const before = opened.errors.length;
-      const report = (await opened.page.evaluate(
-        (m) => (globalThis as unknown as { wfRun: (m: string) => Promise<unknown> }).wfRun(m),
-        mode,
-      )) as BrowserReport;
-      const worst = report.parity.reduce(
-        (a, r) => (r.err / r.bound > a.err / a.bound ? r : a),
-        report.parity[0],
-      );
-      console.log(
-        `[browser] ${report.backend} on ${JSON.stringify(report.device)}: conformance ${report.conformance.passed}/${report.conformance.total} passed, ${report.conformance.skipped.length} skipped, ${report.conformance.failed.length} failed in ${report.conformance.ms} ms; wfm-micro parity ${report.parity.length} tensors, worst ${worst?.run} ${worst?.tensor} ${worst?.err.toExponential(2)} (bound ${worst?.bound.toExponential(2)}); crossOriginIsolated ${report.crossOriginIsolated}`,
-      );
-      expect(report.backend).toBe(`gpujs:${mode}`);
-      expect(report.conformance.failed, 'failing conformance cases').toEqual([]);
-      // Every case ran. A case is skipped only when it needs an op the options skip (the page skips none)
-      // or a dtype the backend does not store (gpu.js stores both IR dtypes, float32 and int32, in every
-      // mode), so a browser has no case it cannot run: none may be skipped, all must pass.
-      expect(report.conformance.skipped, 'skipped conformance cases').toEqual([]);
-      expect(report.conformance.total, 'the cases conformanceCases() defines').toBe(CASES);
-      expect(report.conformance.passed).toBe(CASES);
-      expect(report.parityFailures, 'wfm-micro parity').toEqual([]);
-      expect(report.parity.length).toBeGreaterThanOrEqual(12);
-      expect(report.fallbacks).toEqual([]);
-      expect(report.crossOriginIsolated).toBe(true);
-      if (mode === 'webgpu')
-        expect(report.device.vendor ?? report.device.description, 'adapter info').toBeTruthy();
-      else expect(report.device.renderer, 'GL renderer').toBeTruthy();
-      expect(opened.errors.slice(before), 'console errors').toEqual([]);
-    }, 600_000);
-  }
-});
+    },
+    open: { entry: 'wfRun', timeout: 30_000 },
+  },
+  (ctx) => {
+    for (const mode of ['webgl2', 'webgpu'] as const) {
+      it(`${mode}: every conformance case and the wfm-micro parity pass`, async () => {
+        const before = ctx.opened.errors.length;
+        const report = (await ctx.opened.page.evaluate(
+          (m) => (globalThis as unknown as { wfRun: (m: string) => Promise<unknown> }).wfRun(m),
+          mode,
+        )) as BrowserReport;
+        const worst = report.parity.reduce(
+          (a, r) => (r.err / r.bound > a.err / a.bound ? r : a),
+          report.parity[0],
+        );
+        console.log(
+          `[browser] ${report.backend} on ${JSON.stringify(report.device)}: conformance ${report.conformance.passed}/${report.conformance.total} passed, ${report.conformance.skipped.length} skipped, ${report.conformance.failed.length} failed in ${report.conformance.ms} ms; wfm-micro parity ${report.parity.length} tensors, worst ${worst?.run} ${worst?.tensor} ${worst?.err.toExponential(2)} (bound ${worst?.bound.toExponential(2)}); crossOriginIsolated ${report.crossOriginIsolated}`,
+        );
+        expect(report.backend).toBe(`gpujs:${mode}`);
+        expect(report.conformance.failed, 'failing conformance cases').toEqual([]);
+        // Every case ran. A case is skipped only when it needs an op the options skip (the page skips none)
+        // or a dtype the backend does not store (gpu.js stores both IR dtypes, float32 and int32, in every
+        // mode), so a browser has no case it cannot run: none may be skipped, all must pass.
+        expect(report.conformance.skipped, 'skipped conformance cases').toEqual([]);
+        expect(report.conformance.total, 'the cases conformanceCases() defines').toBe(CASES);
+        expect(report.conformance.passed).toBe(CASES);
+        expect(report.parityFailures, 'wfm-micro parity').toEqual([]);
+        expect(report.parity.length).toBeGreaterThanOrEqual(12);
+        expect(report.fallbacks).toEqual([]);
+        expect(report.crossOriginIsolated).toBe(true);
+        if (mode === 'webgpu')
+          expect(report.device.vendor ?? report.device.description, 'adapter info').toBeTruthy();
+        else expect(report.device.renderer, 'GL renderer').toBeTruthy();
+        expect(ctx.opened.errors.slice(before), 'console errors').toEqual([]);
+      }, 600_000);
+    }
+  },
+);
