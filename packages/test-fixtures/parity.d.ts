@@ -1,4 +1,5 @@
 // Types of parity.js: the runs, fixtures and error measure of the gradient and ERF parity suites.
+export { type ParityErrorOptions, parityError } from './parity-error.js';
 /** A run of fixtures/grad and the reference weights it uses (`reference/<weights>.safetensors`). */
 export interface GradRun {
   readonly run: string;
@@ -15,9 +16,3 @@ export declare function gradFixture(
 ): { weightsPath: string; io: Uint8Array };
 /** The model inputs stored in a gradient fixture: `x`, `t`, `y` for `wfm-dit`, else `input`. */
 export declare function gradInputs<T>(arch: string, io: { tensor(name: string): T }): Record<string, T>;
-/** max |got - ref| (infinite on a NaN) and the bound `rel` * max |ref| (`rel` default 1e-4). */
-export declare function parityError(
-  got: { readonly data: ArrayLike<number> },
-  ref: { readonly data: ArrayLike<number> },
-  rel?: number,
-): { err: number; bound: number };

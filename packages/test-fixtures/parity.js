@@ -5,6 +5,8 @@
 // throw (they are copied into this package): these suites never skip.
 import { fixturePath, readFixture } from './index.js';
 
+export { parityError } from './parity-error.js';
+
 /** The runs of fixtures/grad with a gradient fixture (`grad/<run>.grad.safetensors`) and their weights. */
 export const GRAD_RUNS = Object.freeze([
   Object.freeze({ run: 'wfm-micro-64', weights: 'wfm-micro' }),
@@ -34,22 +36,4 @@ export function gradInputs(arch, io) {
   return arch === 'wfm-dit'
     ? { x: io.tensor('x'), t: io.tensor('t'), y: io.tensor('y') }
     : { input: io.tensor('input') };
-}
-
-/**
- * The largest error `err` = max |got - ref| over the elements of `ref`, and the bound it must meet,
- * `bound` = `rel` * max |ref|. A NaN in `got` (anywhere) or in `ref` makes `err` infinite, so the check
- * `err <= bound` fails.
- */
-export function parityError(got, ref, rel = 1e-4) {
-  let err = 0;
-  let mx = 0;
-  for (let i = 0; i < ref.data.length; i++) {
-    const d = Math.abs(got.data[i] - ref.data[i]);
-    err = Number.isNaN(d) ? Number.POSITIVE_INFINITY : Math.max(err, d);
-    mx = Math.max(mx, Math.abs(ref.data[i]));
-  }
-  for (let i = ref.data.length; i < got.data.length; i++)
-    if (Number.isNaN(got.data[i])) err = Number.POSITIVE_INFINITY;
-  return { err, bound: rel * mx };
 }
