@@ -14,5 +14,13 @@ export declare function gradFixture(
   run: GradRun,
   kind: 'grad' | 'erf',
 ): { weightsPath: string; io: Uint8Array };
-/** The model inputs stored in a gradient fixture: `x`, `t`, `y` for `wfm-dit`, else `input`. */
-export declare function gradInputs<T>(arch: string, io: { tensor(name: string): T }): Record<string, T>;
+/** The model inputs stored in a reference fixture (io or gradient): `x`, `t`, `y` for `wfm-dit`, else `input`. */
+export declare function fixtureInputs<T>(arch: string, io: { tensor(name: string): T }): Record<string, T>;
+/** `erf` and `erf_norm` of an ERF result against an ERF fixture: each name with its error and bound. */
+export declare function erfErrors(
+  res: {
+    readonly erf: { readonly data: ArrayLike<number> };
+    readonly erfNorm: { readonly data: ArrayLike<number> };
+  },
+  io: { tensor(name: string): { readonly data: ArrayLike<number> } },
+): { name: 'erf' | 'erf_norm'; err: number; bound: number }[];

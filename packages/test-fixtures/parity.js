@@ -1,11 +1,13 @@
 // What the parity suites against the float64 PyTorch fixtures share: the runs of fixtures/grad (gradient
-// and ERF references), loading one run's fixtures, the model inputs a gradient fixture stores, and the
+// and ERF references), loading one run's fixtures, the model inputs a fixture stores, the ERF check, and the
 // error measure with its bound (max |got - ref| against 1e-4 * max |ref|, a NaN anywhere failing). Used by
 // the gradient and ERF parity suites of @wf/models (cpu backend) and @wf/backend-gpujs. Missing fixtures
 // throw (they are copied into this package): these suites never skip.
 import { fixturePath, readFixture } from './index.js';
 
-export { parityError } from './parity-error.js';
+import { parityError } from './parity-error.js';
+
+export { parityError };
 
 /** The runs of fixtures/grad with a gradient fixture (`grad/<run>.grad.safetensors`) and their weights. */
 export const GRAD_RUNS = Object.freeze([
@@ -29,11 +31,22 @@ export function gradFixture({ run, weights }, kind) {
 }
 
 /**
- * The model inputs stored in a gradient fixture `io` (parsed safetensors) for a model of architecture
- * `arch`: `x`, `t` and `y` for `wfm-dit`, `input` for the classifiers.
+ * The model inputs stored in a reference fixture `io` (parsed safetensors: a `<run>.io` or a gradient
+ * fixture) for a model of architecture `arch`: `x`, `t` and `y` for `wfm-dit`, `input` for the classifiers.
  */
-export function gradInputs(arch, io) {
+export function fixtureInputs(arch, io) {
   return arch === 'wfm-dit'
     ? { x: io.tensor('x'), t: io.tensor('t'), y: io.tensor('y') }
     : { input: io.tensor('input') };
+}
+
+/**
+ * The errors of an ERF result `res` against an ERF fixture `io` (parsed safetensors): `erf` and `erf_norm`,
+ * each with its {@link parityError} and bound.
+ */
+export function erfErrors(res, io) {
+  return [
+    { name: 'erf', ...parityError(res.erf, io.tensor('erf')) },
+    { name: 'erf_norm', ...parityError(res.erfNorm, io.tensor('erf_norm')) },
+  ];
 }

@@ -3,7 +3,7 @@
 // and headlessgl (the WeightFormer only; headless GL skips with the reason outside CI when it cannot run).
 import { parseSafetensors } from '@wf/core';
 import { erf, loadModel } from '@wf/models';
-import { ERF_RUNS, gradFixture, parityError } from '@wf/test-fixtures/parity';
+import { ERF_RUNS, erfErrors, gradFixture } from '@wf/test-fixtures/parity';
 import { expect, it } from 'vitest';
 import { describeEachMode } from './test-support.js';
 
@@ -19,11 +19,7 @@ await describeEachMode(
         const io = parseSafetensors(fx.io);
         try {
           const res = await erf(model, io.tensor('inputs'), { backend: backend(), batchSize: 4 });
-          for (const [got, name] of [
-            [res.erf, 'erf'],
-            [res.erfNorm, 'erf_norm'],
-          ] as const) {
-            const { err, bound } = parityError(got, io.tensor(name));
+          for (const { name, err, bound } of erfErrors(res, io)) {
             expect(err, name).toBeLessThanOrEqual(bound);
             console.log(
               `[erf parity] gpujs:${mode} ${run.run} ${name}: ${((err / bound) * 100).toFixed(1)}% of bound`,

@@ -4,7 +4,7 @@
 // outside CI when it cannot run).
 import { parseSafetensors } from '@wf/core';
 import { loadModel } from '@wf/models';
-import { GRAD_RUNS, gradFixture, gradInputs, parityError } from '@wf/test-fixtures/parity';
+import { fixtureInputs, GRAD_RUNS, gradFixture, parityError } from '@wf/test-fixtures/parity';
 import { expect, it } from 'vitest';
 import { describeEachMode } from './test-support.js';
 
@@ -20,7 +20,7 @@ await describeEachMode(
         try {
           const { grads } = await model.grad(
             backend(),
-            gradInputs(model.config.arch, io),
+            fixtureInputs(model.config.arch, io),
             io.tensor('cotangent'),
           );
           const refNames = io.names().filter((n) => n.startsWith('grad.'));

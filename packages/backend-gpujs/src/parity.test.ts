@@ -4,10 +4,10 @@
 // CI when it cannot run).
 
 import { readFileSync } from 'node:fs';
-import { parseSafetensors, type TensorData } from '@wf/core';
+import { parseSafetensors } from '@wf/core';
 import { loadModel } from '@wf/models';
 import { fixturePath, readFixture, sharedPath } from '@wf/test-fixtures';
-import { parityError } from '@wf/test-fixtures/parity-error';
+import { fixtureInputs, parityError } from '@wf/test-fixtures/parity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGpujsBackend } from './create.js';
 import type { GpujsBackend } from './gpujs-backend.js';
@@ -63,10 +63,7 @@ for (const { mode, threads } of NODE_TEST_MODES) {
       async ({ run, weights, io }) => {
         const model = await loadModel(weights());
         const fx = parseSafetensors(io());
-        const inputs: Record<string, TensorData> =
-          model.config.arch === 'wfm-dit'
-            ? { x: fx.tensor('x'), t: fx.tensor('t'), y: fx.tensor('y') }
-            : { input: fx.tensor('input') };
+        const inputs = fixtureInputs(model.config.arch, fx);
         const out = await model.run(backend, inputs, { hidden: true });
         const worst = { name: '', err: 0, rel: 0 };
         let compared = 0;

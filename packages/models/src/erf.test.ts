@@ -4,7 +4,7 @@
 // inputs and bad input.
 import { createCpuBackend } from '@wf/backend-cpu';
 import { parseSafetensors, type TensorData } from '@wf/core';
-import { ERF_RUNS, gradFixture, parityError } from '@wf/test-fixtures/parity';
+import { ERF_RUNS, erfErrors, gradFixture, parityError } from '@wf/test-fixtures/parity';
 import { describe, expect, it } from 'vitest';
 import { erf, erfCenterToken, erfMassArea, erfNormalize } from './erf.js';
 import { loadModel } from './load.js';
@@ -32,13 +32,7 @@ for (const { label, make } of [
           expect(seen).toEqual([3, 4]);
           expect(res.images).toBe(4);
           expect(res.erf.shape).toEqual([64, 64]);
-          for (const [got, name] of [
-            [res.erf, 'erf'],
-            [res.erfNorm, 'erf_norm'],
-          ] as const) {
-            const { err, bound } = parityError(got, io.tensor(name));
-            expect(err, name).toBeLessThanOrEqual(bound);
-          }
+          for (const { name, err, bound } of erfErrors(res, io)) expect(err, name).toBeLessThanOrEqual(bound);
         } finally {
           await model.dispose();
           backend.dispose();

@@ -3,7 +3,7 @@
 // the cpu backend's fast and plain kernels (the gpu.js backend runs the same check in its own suite).
 import { createCpuBackend } from '@wf/backend-cpu';
 import { parseSafetensors } from '@wf/core';
-import { GRAD_RUNS, gradFixture, gradInputs, parityError } from '@wf/test-fixtures/parity';
+import { fixtureInputs, GRAD_RUNS, gradFixture, parityError } from '@wf/test-fixtures/parity';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from './load.js';
 
@@ -21,7 +21,7 @@ for (const { label, make } of [
         try {
           const { outputs, grads } = await model.grad(
             backend,
-            gradInputs(model.config.arch, io),
+            fixtureInputs(model.config.arch, io),
             io.tensor('cotangent'),
           );
           const out = model.outputName;
