@@ -4,6 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type DefaultTheme, defineConfig } from 'vitepress';
+// COOP/COEP: make the site's pages cross-origin isolated (every resource of the site is same-origin).
+import { ISOLATION_HEADERS } from '../scripts/static-files.mjs';
 import { generateApi } from './api/generate-api';
 import { DOCS_ROOT } from './api/packages';
 import { wfBackends } from './backends-plugin';
@@ -45,12 +47,6 @@ const guide: DefaultTheme.SidebarItem[] = [
 ];
 
 const base = process.env.WF_DOCS_BASE ?? '/';
-
-/** COOP/COEP: make the site's pages cross-origin isolated (every resource of the site is same-origin). */
-const ISOLATION_HEADERS = {
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Embedder-Policy': 'require-corp',
-};
 
 export default defineConfig({
   title: 'WeightFormer.js',

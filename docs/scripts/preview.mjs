@@ -6,28 +6,11 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { contentType, ISOLATION_HEADERS } from './static-files.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '.vitepress', 'dist');
 const base = `/${(process.env.WF_DOCS_BASE ?? '/').replace(/^\/+|\/+$/g, '')}/`.replace('//', '/');
 const port = Number(process.env.PORT ?? 4173);
-const TYPES = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.wasm': 'application/wasm',
-  '.txt': 'text/plain; charset=utf-8',
-};
-const HEADERS = {
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Embedder-Policy': 'require-corp',
-};
-
 if (!existsSync(join(root, 'index.html'))) {
   console.error(`docs preview: no built site in ${root}; run pnpm --filter docs build first`);
   process.exit(1);
@@ -45,8 +28,8 @@ createServer((req, res) => {
   const ok = file.startsWith(root + sep) && existsSync(file) && statSync(file).isFile();
   if (!ok) file = join(root, '404.html');
   res.writeHead(ok ? 200 : 404, {
-    ...HEADERS,
-    'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+    ...ISOLATION_HEADERS,
+    'Content-Type': contentType(extname(file)),
     'Cache-Control': 'no-cache',
   });
   createReadStream(file).pipe(res);

@@ -5,21 +5,7 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.wasm': 'application/wasm',
-  '.txt': 'text/plain; charset=utf-8',
-  '.safetensors': 'application/octet-stream',
-};
+import { contentType, ISOLATION_HEADERS } from '../../scripts/static-files.mjs';
 
 /** A running server. */
 export interface StaticServer {
@@ -35,9 +21,7 @@ export interface StaticServer {
  * cross-origin isolated (as `pnpm preview` and `vitepress dev` send them).
  */
 export async function serveStatic(root: string, { isolated = false } = {}): Promise<StaticServer> {
-  const extra: Record<string, string> = isolated
-    ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' }
-    : {};
+  const extra: Record<string, string> = isolated ? { ...ISOLATION_HEADERS } : {};
   const requests: StaticServer['requests'] = [];
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -53,7 +37,7 @@ export async function serveStatic(root: string, { isolated = false } = {}): Prom
     }
     res.writeHead(200, {
       ...extra,
-      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+      'content-type': contentType(extname(file)),
       'content-length': statSync(file).size,
       'cache-control': 'no-store',
     });

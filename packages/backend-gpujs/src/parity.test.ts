@@ -4,9 +4,10 @@
 // CI when it cannot run).
 
 import { readFileSync } from 'node:fs';
-import { parseSafetensors, type TensorData } from '@wf/core';
+import { parseSafetensors } from '@wf/core';
 import { loadModel } from '@wf/models';
 import { fixturePath, readFixture, sharedPath } from '@wf/test-fixtures';
+import { fixtureInputs, parityError } from '@wf/test-fixtures/parity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGpujsBackend } from './create.js';
 import type { GpujsBackend } from './gpujs-backend.js';
@@ -43,18 +44,6 @@ if (tinyWeights && tinyIo) {
   });
 }
 
-/** Largest error of `got` against `ref` and the bound it must meet. */
-export function parityError(got: TensorData, ref: TensorData): { err: number; bound: number } {
-  let err = 0;
-  let mx = 0;
-  for (let i = 0; i < ref.data.length; i++) {
-    const d = Math.abs(got.data[i] - ref.data[i]);
-    err = Number.isNaN(d) ? Number.POSITIVE_INFINITY : Math.max(err, d);
-    mx = Math.max(mx, Math.abs(ref.data[i]));
-  }
-  return { err, bound: TOL * Math.max(1, mx) };
-}
-
 for (const { mode, threads } of NODE_TEST_MODES) {
   const reason = await skipReason(mode);
   const label = `gpujs:${mode}${threads ? ' (threads)' : ''}`;
@@ -74,10 +63,7 @@ for (const { mode, threads } of NODE_TEST_MODES) {
       async ({ run, weights, io }) => {
         const model = await loadModel(weights());
         const fx = parseSafetensors(io());
-        const inputs: Record<string, TensorData> =
-          model.config.arch === 'wfm-dit'
-            ? { x: fx.tensor('x'), t: fx.tensor('t'), y: fx.tensor('y') }
-            : { input: fx.tensor('input') };
+        const inputs = fixtureInputs(model.config.arch, fx);
         const out = await model.run(backend, inputs, { hidden: true });
         const worst = { name: '', err: 0, rel: 0 };
         let compared = 0;
@@ -87,7 +73,7 @@ for (const { mode, threads } of NODE_TEST_MODES) {
           const got = out[name];
           expect(got, `output ${name} missing`).toBeDefined();
           expect([...got.shape], name).toEqual([...ref.shape]);
-          const { err, bound } = parityError(got, ref);
+          const { err, bound } = parityError(got, ref, { rel: TOL, floor: 1 });
           expect(err, `${run} ${name}: max error ${err} > bound ${bound}`).toBeLessThanOrEqual(bound);
           if (err / bound > worst.rel) Object.assign(worst, { name, err, rel: err / bound });
           compared++;

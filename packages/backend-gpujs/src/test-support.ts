@@ -2,7 +2,9 @@
 // here. Outside CI a missing system dependency skips the GL tests with the reason; in CI (CI set to anything
 // but '', 'false' or '0': isCI of @wf/test-fixtures) it fails.
 import { isCI, readFixture } from '@wf/test-fixtures';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { createGpujsBackend } from './create.js';
+import type { GpujsBackend } from './gpujs-backend.js';
 import type { ConcreteMode } from './modes.js';
 
 /** The wfm-micro fixtures in the shape describeConformance wants. */
@@ -41,4 +43,32 @@ export const NODE_TEST_MODES: readonly { mode: ConcreteMode; threads?: boolean }
 /** Why a mode of {@link NODE_TEST_MODES} is skipped here: headless GL without a display, outside CI only. */
 export async function skipReason(mode: ConcreteMode): Promise<string | undefined> {
   return mode === 'headlessgl' && !IN_CI ? unavailableReason(mode) : undefined;
+}
+
+/**
+ * Declares one `describe` block, titled `title(mode)`, per mode of {@link NODE_TEST_MODES} without the worker
+ * pool (cpu, webasm, headlessgl), with a backend of that mode created before its tests and disposed after;
+ * `body(mode, backend)` declares the tests (`backend()` is the block's backend once they run). Where a mode
+ * cannot run here ({@link skipReason}: headless GL outside CI) the block holds one skipped test saying why
+ * instead; in CI every mode runs, and one that cannot fails. Await it at the top level of a test file.
+ */
+export async function describeEachMode(
+  title: (mode: ConcreteMode) => string,
+  body: (mode: ConcreteMode, backend: () => GpujsBackend) => void,
+): Promise<void> {
+  for (const { mode } of NODE_TEST_MODES.filter((m) => !m.threads)) {
+    const reason = await skipReason(mode);
+    describe(title(mode), () => {
+      if (reason) {
+        it.skip(`headless GL cannot run here: ${reason}`, () => {});
+        return;
+      }
+      let backend: GpujsBackend;
+      beforeAll(async () => {
+        backend = await createGpujsBackend({ mode });
+      }, 60_000);
+      afterAll(() => backend?.dispose());
+      body(mode, () => backend);
+    });
+  }
 }

@@ -30,88 +30,49 @@ function maxRelErr(got: TensorData, ref: TensorData): number {
   return e / Math.max(1, m);
 }
 
+/**
+ * `wf run` of wfm-micro-80 (the fixture's weights and input), writing `<dir>/<name>.safetensors`, with
+ * `args` after `--weights`, `--input` and `--output`. Checks that it exits with 0 and nothing on stderr and
+ * that the written logits match the fixture within 1e-4; returns the run, what it wrote and the fixture.
+ */
+async function runMicro80(name: string, ...args: string[]) {
+  const output = join(dir, `${name}.safetensors`);
+  const r = await wf('run', '--weights', micro, '--input', io80, '--output', output, ...args);
+  expect(r.err).toEqual([]);
+  expect(r.code).toBe(0);
+  const got = await loadSafetensors(output);
+  const ref = parseSafetensors(readFixture('reference/wfm-micro-80.io.safetensors'));
+  expect(maxRelErr(got.tensor('logits'), ref.tensor('logits'))).toBeLessThanOrEqual(1e-4);
+  return { r, got, ref };
+}
+
 describe('wf run', () => {
   it('writes logits and features matching the wfm-micro-80 fixture', async () => {
-    const output = join(dir, 'out.safetensors');
-    const r = await wf('run', '--weights', micro, '--input', io80, '--output', output);
-    expect(r.err).toEqual([]);
-    expect(r.code).toBe(0);
-    const got = await loadSafetensors(output);
-    const ref = parseSafetensors(readFixture('reference/wfm-micro-80.io.safetensors'));
+    const { got, ref } = await runMicro80('out');
     expect(got.names().sort()).toEqual(['features', 'logits']);
-    expect(maxRelErr(got.tensor('logits'), ref.tensor('logits'))).toBeLessThanOrEqual(1e-4);
     expect(maxRelErr(got.tensor('features'), ref.tensor('features'))).toBeLessThanOrEqual(1e-4);
   });
 
   it('--hidden writes embed and every hidden.i; --repeat --json reports forward timing', async () => {
-    const output = join(dir, 'hidden.safetensors');
-    const r = await wf(
-      'run',
-      '--weights',
-      micro,
-      '--input',
-      io80,
-      '--output',
-      output,
-      '--hidden',
-      '--repeat',
-      '3',
-      '--json',
-    );
-    expect(r.code).toBe(0);
+    const { r, got, ref } = await runMicro80('hidden', '--hidden', '--repeat', '3', '--json');
     const res = JSON.parse(r.out[0]);
     expect(res.timing.runs).toBe(3);
     // every thread from the first run, without the caller awaiting the backend (issue 15)
     expect(res).toMatchObject({ engine: 'wasm-simd', threads: availableParallelism() });
     expect(res.timing.minMs).toBeLessThanOrEqual(res.timing.medianMs);
     expect(res.timing.medianMs).toBeLessThanOrEqual(res.timing.maxMs);
-    const got = await loadSafetensors(output);
-    const ref = parseSafetensors(readFixture('reference/wfm-micro-80.io.safetensors'));
     for (const k of ['embed', 'hidden.0', 'hidden.4'])
       expect(maxRelErr(got.tensor(k), ref.tensor(k))).toBeLessThanOrEqual(1e-4);
   });
 
   it('--backend gpujs:webasm matches the fixture like the cpu backend', async () => {
-    const output = join(dir, 'gpujs.safetensors');
-    const r = await wf(
-      'run',
-      '--weights',
-      micro,
-      '--input',
-      io80,
-      '--output',
-      output,
-      '--backend',
-      'gpujs:webasm',
-    );
-    expect(r.err).toEqual([]);
+    const { r } = await runMicro80('gpujs', '--backend', 'gpujs:webasm');
     expect(r.out.join('\n')).toMatch(/backend gpujs:webasm/);
-    const ref = parseSafetensors(readFixture('reference/wfm-micro-80.io.safetensors'));
-    expect(
-      maxRelErr((await loadSafetensors(output)).tensor('logits'), ref.tensor('logits')),
-    ).toBeLessThanOrEqual(1e-4);
   });
 
   it('--backend cpu:plain (the reference kernels) matches the fixture and reports its engine', async () => {
-    const output = join(dir, 'plain.safetensors');
-    const r = await wf(
-      'run',
-      '--weights',
-      micro,
-      '--input',
-      io80,
-      '--output',
-      output,
-      '--backend',
-      'cpu:plain',
-      '--json',
-    );
-    expect(r.code).toBe(0);
+    const { r } = await runMicro80('plain', '--backend', 'cpu:plain', '--json');
     expect(JSON.parse(r.out[0])).toMatchObject({ engine: 'plain' });
-    const ref = parseSafetensors(readFixture('reference/wfm-micro-80.io.safetensors'));
-    expect(
-      maxRelErr((await loadSafetensors(output)).tensor('logits'), ref.tensor('logits')),
-    ).toBeLessThanOrEqual(1e-4);
   });
 
   it('runs wfm-dit on x, t, y', async () => {

@@ -4,37 +4,22 @@
 // inputs and bad input.
 import { createCpuBackend } from '@wf/backend-cpu';
 import { parseSafetensors, type TensorData } from '@wf/core';
-import { fixturePath, readFixture } from '@wf/test-fixtures';
+import { ERF_RUNS, erfErrors, gradFixture, parityError } from '@wf/test-fixtures/parity';
 import { describe, expect, it } from 'vitest';
 import { erf, erfCenterToken, erfMassArea, erfNormalize } from './erf.js';
 import { loadModel } from './load.js';
 import { randomModel } from './variants.js';
-
-const RUNS = [
-  { run: 'wfm-micro-64', weights: 'wfm-micro' },
-  { run: 'deit-micro-64', weights: 'deit-micro-64' },
-];
-
-function worst(got: TensorData, ref: TensorData): { err: number; bound: number } {
-  let err = 0;
-  let mx = 0;
-  for (let i = 0; i < ref.data.length; i++) {
-    const e = Math.abs(got.data[i] - ref.data[i]);
-    err = Number.isNaN(e) ? Number.POSITIVE_INFINITY : Math.max(err, e);
-    mx = Math.max(mx, Math.abs(ref.data[i]));
-  }
-  return { err, bound: 1e-4 * mx };
-}
 
 for (const { label, make } of [
   { label: 'cpu fast', make: () => createCpuBackend() },
   { label: 'cpu plain', make: () => createCpuBackend({ kernels: 'plain' }) },
 ]) {
   describe(`erf vs the reference erf.py (${label})`, () => {
-    for (const { run, weights } of RUNS) {
+    for (const { run, weights } of ERF_RUNS) {
       it(`${run}: erf and erf_norm`, async () => {
-        const model = await loadModel(fixturePath(`reference/${weights}.safetensors`));
-        const io = parseSafetensors(readFixture(`grad/${run}.erf.safetensors`));
+        const fx = gradFixture({ run, weights }, 'erf');
+        const model = await loadModel(fx.weightsPath);
+        const io = parseSafetensors(fx.io);
         const backend = make();
         const seen: number[] = [];
         try {
@@ -47,13 +32,7 @@ for (const { label, make } of [
           expect(seen).toEqual([3, 4]);
           expect(res.images).toBe(4);
           expect(res.erf.shape).toEqual([64, 64]);
-          for (const [got, name] of [
-            [res.erf, 'erf'],
-            [res.erfNorm, 'erf_norm'],
-          ] as const) {
-            const { err, bound } = worst(got, io.tensor(name));
-            expect(err, name).toBeLessThanOrEqual(bound);
-          }
+          for (const { name, err, bound } of erfErrors(res, io)) expect(err, name).toBeLessThanOrEqual(bound);
         } finally {
           await model.dispose();
           backend.dispose();
@@ -100,7 +79,7 @@ describe('erf helpers and inputs', () => {
     const a = await erf(model, images, { backend, batchSize: 3 });
     const b = await erf(model, gen(), { backend });
     expect(a.erf.shape).toEqual([24, 40]);
-    expect(worst(b.erf, a.erf).err).toBeLessThanOrEqual(1e-6 * Math.max(...a.erf.data));
+    expect(parityError(b.erf, a.erf).err).toBeLessThanOrEqual(1e-6 * Math.max(...a.erf.data));
     // the centre token (grid 3x5: row 1, column 2) sees its own patch
     expect(a.erf.data[(8 + 3) * 40 + 16 + 3]).toBeGreaterThan(0);
     await expect(erf(model, { ...images, shape: [1, 3, 24, 40] }, { backend })).rejects.toThrow(/channels/);

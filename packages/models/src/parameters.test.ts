@@ -7,9 +7,9 @@ import { residentParameters, type TensorData } from '@wf/core';
 import { evaluateF64, expectClose } from '@wf/core/testing';
 import { readFixture } from '@wf/test-fixtures';
 import { describe, expect, it } from 'vitest';
-import type { WfmConfig } from './config.js';
 import { loadModel } from './load.js';
 import { WfModel } from './model.js';
+import { toyConfig, toyData } from './train/test-support.js';
 import { Trainer } from './train/trainer.js';
 import { randomModel } from './variants.js';
 
@@ -91,28 +91,9 @@ describe.each([
 describe('parameters through training and derived tables', () => {
   it('a forward pass compiled before a training step runs with the stepped weights', async () => {
     const backend = createCpuBackend();
-    const cfg: WfmConfig = {
-      arch: 'wfm',
-      imgSize: 16,
-      patchSize: 8,
-      inChans: 1,
-      numClasses: 3,
-      embedDim: 8,
-      depth: 3,
-      mlpRatio: 2,
-      dynamicBlocks: [1],
-    };
-    const model = randomModel(cfg, { seed: 5 });
-    const images = new Float32Array(8 * 256).map((_, i) => Math.cos(i * 0.3));
-    const data = {
-      name: 'toy',
-      train: {
-        images,
-        imageShape: [1, 16, 16] as [number, number, number],
-        labels: Int32Array.from([0, 1, 2, 0, 1, 2, 0, 1]),
-      },
-    };
-    const x: TensorData = { dtype: 'float32', shape: [1, 1, 16, 16], data: images.slice(0, 256) };
+    const model = randomModel(toyConfig(), { seed: 5 });
+    const data = toyData((i) => Math.cos(i * 0.3));
+    const x: TensorData = { dtype: 'float32', shape: [1, 1, 16, 16], data: data.train.images.slice(0, 256) };
     const compiled = await model.compile(backend);
     const before = (await compiled.run(x)).logits;
     const tr = new Trainer(model, backend, data, { batch: 8, steps: 1, augment: false, lr: 0.05 });

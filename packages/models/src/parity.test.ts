@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createCpuBackend } from '@wf/backend-cpu';
 import { parseSafetensors, type TensorData } from '@wf/core';
 import { fixturePath, readFixture, sharedPath } from '@wf/test-fixtures';
+import { fixtureInputs, parityError } from '@wf/test-fixtures/parity';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from './load.js';
 
@@ -15,13 +16,7 @@ const TOL = 1e-4;
 function check(name: string, got: TensorData | undefined, ref: TensorData): { err: number; bound: number } {
   expect(got, `output ${name} missing`).toBeDefined();
   expect([...got!.shape], name).toEqual([...ref.shape]);
-  let err = 0;
-  let mx = 0;
-  for (let i = 0; i < ref.data.length; i++) {
-    err = Math.max(err, Math.abs(got!.data[i] - ref.data[i]));
-    mx = Math.max(mx, Math.abs(ref.data[i]));
-  }
-  const bound = TOL * Math.max(1, mx);
+  const { err, bound } = parityError(got!, ref, { rel: TOL, floor: 1 });
   expect(err, `${name}: max error ${err} > bound ${bound}`).toBeLessThanOrEqual(bound);
   return { err, bound };
 }
@@ -80,10 +75,7 @@ describe.each(backends)('reference parity ($label)', ({ backend }) => {
     async ({ weights, io }) => {
       const model = await loadModel(weights());
       const fx = parseSafetensors(io());
-      const inputs: Record<string, TensorData> =
-        model.config.arch === 'wfm-dit'
-          ? { x: fx.tensor('x'), t: fx.tensor('t'), y: fx.tensor('y') }
-          : { input: fx.tensor('input') };
+      const inputs = fixtureInputs(model.config.arch, fx);
       const out = await model.run(backend, inputs, { hidden: true });
       const compared: string[] = [];
       for (const name of fx.names()) {

@@ -5,13 +5,12 @@
 // with the same (fixture) weights and its logits are checked against the float64 PyTorch reference. Then
 // the driver asks the pages for rounds in turn (isolated, ordinary, isolated, ...); within a round each
 // engine runs a block of `block` consecutive runs (A A B B ...), so drift hits every engine alike.
-import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromiumLaunchOptions, chromiumPath } from '@wf/test-fixtures';
+import { chromiumPath } from '@wf/test-fixtures';
+import { startBrowserPage } from '@wf/test-fixtures/browser-page';
 import { summarize } from '../stats.js';
 import type { PageApi, PageKind, PageReport } from './protocol.js';
 
@@ -99,54 +98,6 @@ function pageEntry(): string {
   throw new Error(`bench --browser: the page script (src/browser/page.ts) was not found from ${here}`);
 }
 
-/** Bundles the page (our backends, models) with esbuild; Node built-ins resolve to inert stubs. */
-async function bundlePage(): Promise<string> {
-  const { build } = await import('esbuild');
-  const out = await build({
-    entryPoints: [pageEntry()],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    external: ['gl', 'webgpu'],
-    logLevel: 'error',
-    plugins: [
-      {
-        name: 'node-builtins-stub',
-        setup(b) {
-          b.onResolve(
-            { filter: /^(node:)?(path|url|fs|fs\/promises|module|zlib|os|worker_threads)$/ },
-            (a) => ({
-              path: a.path,
-              namespace: 'node-stub',
-            }),
-          );
-          b.onLoad({ filter: /.*/, namespace: 'node-stub' }, () => ({
-            loader: 'js',
-            contents: [
-              'const unavailable = () => { throw new Error("Node built-ins are not available in the browser"); };',
-              'export default {};',
-              'export const fileURLToPath = () => "";',
-              'export const pathToFileURL = () => ({ href: "" });',
-              'export const dirname = () => "";',
-              'export const join = () => "";',
-              'export const createRequire = () => unavailable;',
-              'export const readFile = unavailable;',
-              'export const readFileSync = unavailable;',
-              'export const inflateSync = unavailable;',
-            ].join('\n'),
-          }));
-        },
-      },
-    ],
-  });
-  return out.outputFiles[0].text;
-}
-
-const PAGE_HTML =
-  '<!doctype html><meta charset="utf-8"><title>wf bench</title><script type="module" src="page.js"></script>';
-
 /** Files the pages may fetch from data/: name -> path. */
 function dataFiles(shared: string): Record<string, string> {
   return {
@@ -157,51 +108,9 @@ function dataFiles(shared: string): Record<string, string> {
   };
 }
 
-/**
- * Serves /isolated/... with COOP/COEP on every response and /plain/... without: `index.html`, `page.js`,
- * `data/<file>` and `ort/<file>` (onnxruntime-web's .mjs and .wasm files).
- */
-async function serve(script: string, shared: string): Promise<Server> {
-  const require = createRequire(import.meta.url);
-  const ortDir = dirname(require.resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm'));
-  const data = dataFiles(shared);
-  const cache = new Map<string, Buffer>();
-  const file = (path: string) => {
-    let b = cache.get(path);
-    if (!b) {
-      b = readFileSync(path);
-      cache.set(path, b);
-    }
-    return b;
-  };
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const parts = url.pathname.split('/');
-    const kind = parts[1];
-    const rest = parts.slice(2).join('/');
-    const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
-    if (kind === 'isolated') {
-      headers['Cross-Origin-Opener-Policy'] = 'same-origin';
-      headers['Cross-Origin-Embedder-Policy'] = 'require-corp';
-    } else if (kind !== 'plain') {
-      res.writeHead(url.pathname === '/favicon.ico' ? 204 : 404).end();
-      return;
-    }
-    const send = (type: string, body: string | Buffer) =>
-      res.writeHead(200, { ...headers, 'Content-Type': type }).end(body);
-    if (rest === '' || rest === 'index.html') send('text/html; charset=utf-8', PAGE_HTML);
-    else if (rest === 'page.js') send('text/javascript; charset=utf-8', script);
-    else if (rest.startsWith('data/') && data[rest.slice(5)])
-      send('application/octet-stream', file(data[rest.slice(5)]));
-    else if (/^ort\/[\w.-]+\.(mjs|wasm)$/.test(rest) && existsSync(join(ortDir, rest.slice(4))))
-      send(
-        rest.endsWith('.wasm') ? 'application/wasm' : 'text/javascript',
-        file(join(ortDir, rest.slice(4))),
-      );
-    else res.writeHead(404, headers).end();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return server;
+/** onnxruntime-web's dist folder (its .mjs and .wasm files, served under ort/). */
+function ortDir(): string {
+  return dirname(createRequire(import.meta.url).resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm'));
 }
 
 /** Why the browser bench cannot run here (no Chromium, missing files), or null. */
@@ -221,25 +130,25 @@ export async function runBrowserBench(opts: BrowserBenchOptions): Promise<Browse
   const engines = opts.engines ?? (opts.quick ? QUICK_ENGINES : FULL_ENGINES);
   const rounds = opts.rounds ?? (opts.quick ? 3 : 10);
   const block = opts.block ?? (opts.quick ? 2 : 3);
-  const { chromium } = await import('playwright-core');
-  const server = await serve(await bundlePage(), opts.sharedDir);
-  const browser = await chromium.launch(
-    chromiumLaunchOptions({ webgpu: engines.some((e) => e.includes('webgpu')) }),
-  );
-  const { port } = server.address() as AddressInfo;
+  // /isolated/... with COOP/COEP on every response and /plain/... without: index.html, page.js (our
+  // backends and models, bundled by esbuild), data/<file> and ort/<file> (onnxruntime-web's .mjs and .wasm)
+  const session = await startBrowserPage({
+    entry: pageEntry(),
+    external: ['gl', 'webgpu'],
+    title: 'wf bench',
+    isolation: 'both',
+    mounts: [
+      { prefix: 'data/', files: dataFiles(opts.sharedDir) },
+      { prefix: 'ort/', dir: ortDir(), pattern: /^[\w.-]+\.(mjs|wasm)$/ },
+    ],
+    webgpu: engines.some((e) => e.includes('webgpu')),
+  });
+  const { browser } = session;
   try {
     const kinds: PageKind[] = ['isolated', 'plain'];
     const pages = [];
     for (const kind of kinds) {
-      const page = await browser.newPage();
-      const lines: string[] = [];
-      page.on('console', (m) => {
-        if (m.type() !== 'debug') lines.push(`${m.type()}: ${m.text()}`);
-      });
-      page.on('pageerror', (e) => lines.push(`pageerror: ${e.message}`));
-      page.on('crash', () => lines.push('crash: the page crashed (renderer gone; out of memory?)'));
-      await page.goto(`http://127.0.0.1:${port}/${kind}/`);
-      await page.waitForFunction(() => typeof (globalThis as { wfBench?: unknown }).wfBench === 'object');
+      const { page, lines } = await session.open({ entry: 'wfBench', entryType: 'object' }, kind);
       const threads = opts.threads ?? Math.min(4, await page.evaluate(() => navigator.hardwareConcurrency));
       log(`browser ${kind} page: preparing ${engines.join(', ')}`);
       const report = (await page.evaluate(
@@ -299,15 +208,14 @@ export async function runBrowserBench(opts: BrowserBenchOptions): Promise<Browse
         crossOriginIsolated: p.report.crossOriginIsolated,
         hardwareConcurrency: p.report.hardwareConcurrency,
         webgpu: p.report.webgpu,
-        console: p.lines,
+        console: p.lines.filter((l) => !l.startsWith('debug: ')),
       })),
       rows,
       ratios: browserRatios(rows),
       skipped: pages.flatMap((p) => p.report.skipped.map((s) => ({ page: p.kind, ...s }))),
     };
   } finally {
-    await browser.close();
-    await new Promise((r) => server.close(r));
+    await session.close();
   }
 }
 

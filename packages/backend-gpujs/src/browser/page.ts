@@ -2,9 +2,10 @@
 // the gpu.js backend in `mode`, runs the @wf/core conformance suite without vitest and the wfm-micro model
 // parity (fixture bytes fetched from the test's server), and resolves to a JSON report including which
 // adapter or renderer ran.
-import { parseSafetensors, type TensorData } from '@wf/core';
+import { parseSafetensors } from '@wf/core';
 import { runConformance } from '@wf/core/testing/runner';
 import { loadModel } from '@wf/models';
+import { parityError } from '@wf/test-fixtures/parity-error';
 import { createGpujsBackend } from '../create.js';
 import type { ConcreteMode } from '../modes.js';
 
@@ -42,17 +43,6 @@ async function bytes(path: string): Promise<Uint8Array> {
   return new Uint8Array(await res.arrayBuffer());
 }
 
-function worst(got: TensorData, ref: TensorData): { err: number; bound: number } {
-  let err = 0;
-  let mx = 0;
-  for (let i = 0; i < ref.data.length; i++) {
-    const d = Math.abs(got.data[i] - ref.data[i]);
-    err = Number.isNaN(d) ? Number.POSITIVE_INFINITY : Math.max(err, d);
-    mx = Math.max(mx, Math.abs(ref.data[i]));
-  }
-  return { err, bound: 1e-4 * Math.max(1, mx) };
-}
-
 async function wfRun(mode: ConcreteMode): Promise<BrowserReport> {
   const backend = await createGpujsBackend({ mode });
   try {
@@ -75,7 +65,7 @@ async function wfRun(mode: ConcreteMode): Promise<BrowserReport> {
           parityFailures.push(`${run} ${name}: missing`);
           continue;
         }
-        const { err, bound } = worst(got, fx.tensor(name));
+        const { err, bound } = parityError(got, fx.tensor(name), { floor: 1 });
         parity.push({ run, tensor: name, err, bound });
         if (!(err <= bound)) parityFailures.push(`${run} ${name}: max error ${err} > bound ${bound}`);
       }

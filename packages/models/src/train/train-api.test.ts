@@ -5,12 +5,12 @@
 
 import type { TensorData } from '@wf/core';
 import { describe, expect, it } from 'vitest';
-import type { WfmConfig } from '../config.js';
 import { randomModel } from '../variants.js';
 import { epochOrder, gatherBatch, stepShift } from './data.js';
 import { crossEntropy } from './loss.js';
 import { AdamW, clipGradNorm, referenceDecays, Sgd } from './optim.js';
 import { cosineSchedule, oneCycleSchedule } from './schedule.js';
+import { toyConfig, toyData } from './test-support.js';
 import { Trainer } from './trainer.js';
 
 const t = (data: number[], shape = [data.length]): TensorData => ({
@@ -107,26 +107,8 @@ describe('data', () => {
 });
 
 describe('drop-path', () => {
-  const cfg: WfmConfig = {
-    arch: 'wfm',
-    imgSize: 16,
-    patchSize: 8,
-    inChans: 1,
-    numClasses: 3,
-    embedDim: 8,
-    depth: 3,
-    mlpRatio: 2,
-    dynamicBlocks: [1],
-  };
-  const images = new Float32Array(8 * 256).map((_, i) => Math.sin(i));
-  const data = {
-    name: 'toy',
-    train: {
-      images,
-      imageShape: [1, 16, 16] as [number, number, number],
-      labels: Int32Array.from([0, 1, 2, 0, 1, 2, 0, 1]),
-    },
-  };
+  const cfg = toyConfig();
+  const data = toyData((i) => Math.sin(i));
   it('masks are per sample, 0 or 1/keep, rate rising linearly over depth, seeded by the step', async () => {
     const { createCpuBackend } = await import('@wf/backend-cpu');
     const tr = new Trainer(randomModel(cfg), createCpuBackend(), data, { batch: 8, steps: 2, dropPath: 0.5 });
