@@ -1,18 +1,18 @@
 // Fast row kernels for dense tensors: layer norm and softmax over the last axis, and reductions over one
 // run of adjacent axes (viewed as [outer, reduced, inner]). Other layouts defer to the plain kernels.
-import { type Kernel, normAxes, normAxis, type OpName } from '@wf/core';
+import { defineKernels, type Kernel, normAxes, normAxis, opTable } from '@wf/core';
 import { normKernels } from '../kernels/norm.js';
 import { reduceKernels } from '../kernels/reduce.js';
 import type { CpuTensor } from '../nd.js';
 import { fastExp } from './fast-math.js';
 import { count, isDense } from './layout.js';
 
-const layerNorm: Kernel<CpuTensor> = (args) => {
+const layerNorm: Kernel<CpuTensor, 'layer_norm'> = (args) => {
   const [x, w, b] = args.inputs;
   const y = args.out!;
   if (!isDense(x) || !isDense(y) || (w && !isDense(w)) || (b && !isDense(b)))
-    return normKernels.layer_norm!(args);
-  const { eps } = args.attrs as { eps: number };
+    return normKernels.layer_norm(args);
+  const { eps } = args.attrs;
   const d = x.shape[x.shape.length - 1];
   const rows = count(x) / d;
   const xd = x.data;
@@ -41,11 +41,11 @@ const layerNorm: Kernel<CpuTensor> = (args) => {
   return y;
 };
 
-const softmax: Kernel<CpuTensor> = (args) => {
+const softmax: Kernel<CpuTensor, 'softmax'> = (args) => {
   const [x] = args.inputs;
   const y = args.out!;
-  const axis = normAxis('softmax', (args.attrs as { axis: number }).axis, x.shape.length);
-  if (axis !== x.shape.length - 1 || !isDense(x) || !isDense(y)) return normKernels.softmax!(args);
+  const axis = normAxis('softmax', args.attrs.axis, x.shape.length);
+  if (axis !== x.shape.length - 1 || !isDense(x) || !isDense(y)) return normKernels.softmax(args);
   const d = x.shape[axis];
   const rows = count(x) / d;
   const xd = x.data;
@@ -69,12 +69,12 @@ const softmax: Kernel<CpuTensor> = (args) => {
 
 type ReduceOp = 'sum' | 'mean' | 'reduce_max' | 'l2norm';
 
-function reduce(op: ReduceOp): Kernel<CpuTensor> {
-  const plain = reduceKernels[op]!;
+function reduce(op: ReduceOp): Kernel<CpuTensor, ReduceOp> {
+  const plain = reduceKernels[op];
   return (args) => {
     const [x] = args.inputs;
     const y = args.out!;
-    const axes = normAxes(op, (args.attrs as { axes: number[] }).axes, x.shape.length);
+    const axes = normAxes(op, args.attrs.axes, x.shape.length);
     const adjacent = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
     if (!isDense(x) || !isDense(y)) return plain(args);
     if (!adjacent) {
@@ -173,11 +173,8 @@ function reduceInGroups(op: ReduceOp, x: CpuTensor, y: CpuTensor, axes: readonly
 }
 
 /** Fast normalization and reduction kernels keyed by op. */
-export const fastNormReduceKernels: Partial<Record<OpName, Kernel<CpuTensor>>> = {
+export const fastNormReduceKernels = defineKernels<CpuTensor>()({
   layer_norm: layerNorm,
   softmax,
-  sum: reduce('sum'),
-  mean: reduce('mean'),
-  reduce_max: reduce('reduce_max'),
-  l2norm: reduce('l2norm'),
-};
+  ...opTable(['sum', 'mean', 'reduce_max', 'l2norm'] as const, reduce),
+});
