@@ -88,6 +88,16 @@ export type FusedKernels<T> = { readonly [K in CompositeOp]?: Kernel<T, K> };
 export type KernelRegistry<T> = KernelTable<T, PrimitiveOp> & FusedKernels<T>;
 
 /**
+ * The kernel `registry` has for op `K`, typed for `K`; undefined for a composite without a fused kernel
+ * (and, in a registry built at run time, for anything missing).
+ */
+export function kernelOf<T, K extends OpName>(registry: KernelRegistry<T>, op: K): Kernel<T, K> | undefined {
+  // every registry is a PartialKernels, which a generic op indexes as Kernel<T, K>
+  const kernels: PartialKernels<T> = registry;
+  return kernels[op];
+}
+
+/**
  * Checks a piece of a kernel registry and keeps its exact keys, so pieces spread into a
  * `KernelRegistry<T>` prove that every primitive is there. Each entry's `args` (and so `args.attrs`) is
  * typed from its key; a key that is not an op is an error.
@@ -134,7 +144,10 @@ export function wrapKernels<T>(
   wrap: <K extends OpName>(op: K, kernel: Kernel<T, K>) => Kernel<T, K>,
 ): KernelRegistry<T> {
   const out: Record<string, unknown> = {};
-  for (const op of opsOf(registry)) out[op] = wrap(op, registry[op] as Kernel<T, typeof op>);
+  for (const op of opsOf(registry)) {
+    const kernel = kernelOf(registry, op);
+    if (kernel) out[op] = wrap(op, kernel);
+  }
   // same keys as `registry`, each kernel wrapped for its own op
   return out as KernelRegistry<T>;
 }

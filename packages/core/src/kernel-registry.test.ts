@@ -8,6 +8,7 @@ import {
   type KernelArgs,
   type KernelRegistry,
   type KernelTable,
+  kernelOf,
   opsOf,
   opTable,
   wrapKernels,
@@ -94,6 +95,16 @@ describe('KernelRegistry: types', () => {
     });
     expectTypeOf(reductions).toMatchTypeOf<KernelTable<H, 'sum' | 'mean'>>();
     expect(Object.keys(reductions)).toEqual(['sum', 'mean']);
+  });
+});
+
+describe('kernelOf', () => {
+  it("looks up a kernel typed by a generic op's key", () => {
+    const registry: KernelRegistry<H> = opTable(primitives, echo);
+    const lookup = <K extends OpName>(op: K) => kernelOf(registry, op);
+    expectTypeOf(lookup('softmax')).toEqualTypeOf<Kernel<H, 'softmax'> | undefined>();
+    expect(lookup('softmax')).toBe(registry.softmax);
+    expect(lookup('gelu')).toBeUndefined();
   });
 });
 
