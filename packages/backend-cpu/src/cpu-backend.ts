@@ -8,11 +8,13 @@ import {
   fmtShape,
   type Kernel,
   type KernelRegistry,
+  type OpName,
   sameShape,
   sizeOf,
   stridesOf,
   type TensorData,
   type TensorType,
+  wrapKernels,
 } from '@wf/core';
 import ndarray from 'ndarray';
 import { MAX_HEAP_BYTES, sharedMemoryAvailable, WasmHeap } from './fast/heap.js';
@@ -387,23 +389,23 @@ export class CpuBackend implements Backend<CpuTensor, CpuStorage> {
    */
   private guardGrowth(kernels: KernelRegistry<CpuTensor>): KernelRegistry<CpuTensor> {
     const heap = this.heap!;
-    const out: Record<string, Kernel<CpuTensor>> = {};
-    for (const [op, k] of Object.entries(kernels) as [string, Kernel<CpuTensor>][]) {
-      out[op] = (args) => {
-        for (;;) {
-          for (const t of args.inputs) this.refresh(t);
-          if (args.out) this.refresh(args.out);
-          const generation = heap.generation;
-          try {
-            const r = k(args);
-            if (heap.generation === generation) return r;
-          } catch (err) {
-            if (heap.generation === generation) throw err;
+    return wrapKernels(
+      kernels,
+      <K extends OpName>(_op: K, k: Kernel<CpuTensor, K>): Kernel<CpuTensor, K> =>
+        (args) => {
+          for (;;) {
+            for (const t of args.inputs) this.refresh(t);
+            if (args.out) this.refresh(args.out);
+            const generation = heap.generation;
+            try {
+              const r = k(args);
+              if (heap.generation === generation) return r;
+            } catch (err) {
+              if (heap.generation === generation) throw err;
+            }
           }
-        }
-      };
-    }
-    return out as KernelRegistry<CpuTensor>;
+        },
+    );
   }
 
   /** Replaces a detached heap view in `t` (plain heap after a growth) by a view of the current memory. */

@@ -19,6 +19,8 @@ import {
   type KernelRegistry,
   type OpAttrs,
   type OpName,
+  opsOf,
+  opTable,
   sameShape,
   type TensorData,
   type TensorType,
@@ -36,7 +38,7 @@ import {
 } from './engine.js';
 import type { GpuJsLib } from './gpujs.js';
 import { FUSED_STRATEGY } from './kernels/dynamic.js';
-import { FUSED_COMPOSITES, PLAN_BUILDERS } from './kernels/index.js';
+import { FUSED_COMPOSITES, type GpujsOp, PLAN_BUILDER_TABLE, PLAN_BUILDERS } from './kernels/index.js';
 import { AUTO_ORDER, type ConcreteMode, type GpujsMode, modeApiPresent } from './modes.js';
 import type { Plan, Step } from './plan.js';
 import { DeviceBuffer, GpujsStorage, GpujsTensor } from './storage.js';
@@ -129,20 +131,28 @@ export class GpujsBackend implements Backend<GpujsTensor, GpujsStorage> {
       device: init.device,
       threads: this.mode === 'webasm' && !!init.engineOptions.threads,
     };
-    const kernels: Record<string, Kernel<GpujsTensor>> = {};
-    for (const op of Object.keys(PLAN_BUILDERS)) {
-      kernels[op] = (args) => this.runOp(op as OpName, args as KernelArgs<GpujsTensor>);
-    }
-    this.kernels = kernels as KernelRegistry<GpujsTensor>;
+    // one kernel per plan builder: every primitive (PLAN_BUILDERS satisfies PlanBuilders) and the fused
+    // composites
+    this.kernels = opTable(
+      opsOf(PLAN_BUILDERS),
+      (op): Kernel<GpujsTensor, GpujsOp> =>
+        (args) =>
+          this.runOp(op, args),
+    );
   }
 
   /**
    * The fused kernels' conditions (see `Backend.fuses`): DynLinear fuses only the bilateral strategy and
    * DynDWConv only the adaptive one; compile lowers the other strategies to primitives.
    */
-  fuses<K extends OpName>(op: K, attrs: OpAttrs<K>): boolean {
-    const want = (FUSED_STRATEGY as Readonly<Record<string, string>>)[op];
-    return want === undefined || (attrs as { strategy?: string }).strategy === want;
+  fuses(op: OpName, attrs: OpAttrs<OpName>): boolean {
+    switch (op) {
+      case 'dyn_linear':
+      case 'dyn_dwconv':
+        return 'strategy' in attrs && attrs.strategy === FUSED_STRATEGY[op];
+      default:
+        return true;
+    }
   }
 
   /** Composite ops this backend runs as fused kernels. */
@@ -304,19 +314,20 @@ export class GpujsBackend implements Backend<GpujsTensor, GpujsStorage> {
 
   // ---- running ops --------------------------------------------------------------------------------
 
-  private planFor(op: OpName, args: KernelArgs<GpujsTensor>): Plan {
+  private planFor<K extends GpujsOp>(op: K, args: KernelArgs<GpujsTensor, K>): Plan {
     const fast = this.fastPlans.get(args.inputTypes);
     if (fast && fast.op === op && fast.attrs === args.attrs) return fast.plan;
     const key = `${op}|${JSON.stringify(args.inputTypes)}|${JSON.stringify(args.type)}|${JSON.stringify(args.attrs ?? {})}`;
     let plan = this.plans.get(key);
     if (!plan) {
-      const build = PLAN_BUILDERS[op];
+      const build = PLAN_BUILDER_TABLE[op];
       if (!build) throw new BackendError(`${this.name} has no kernel for ${op}`);
       plan = build({
         op,
         inputTypes: args.inputTypes,
         type: args.type,
-        attrs: (args.attrs ?? {}) as never,
+        // core always passes attrs; a hand-made call without them gets {} (as the cache key does)
+        attrs: args.attrs ?? ({} as OpAttrs<K>),
         twoD: !this.engine.gl,
       });
       this.plans.set(key, plan);
@@ -325,7 +336,7 @@ export class GpujsBackend implements Backend<GpujsTensor, GpujsStorage> {
     return plan;
   }
 
-  private runOp(op: OpName, args: KernelArgs<GpujsTensor>): MaybePromise<GpujsTensor> {
+  private runOp<K extends GpujsOp>(op: K, args: KernelArgs<GpujsTensor, K>): MaybePromise<GpujsTensor> {
     this.check();
     const out = args.out;
     if (!out)

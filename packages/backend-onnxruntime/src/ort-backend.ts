@@ -21,6 +21,8 @@ import {
   type KernelRegistry,
   OPS,
   type OpName,
+  opsOf,
+  opTable,
   planMemory,
   type RunOptions,
   sizeOf,
@@ -224,9 +226,8 @@ export async function createOrtBackend(options: OrtBackendOptions = {}): Promise
       return out;
     };
   }
-  const kernels = Object.fromEntries(
-    (Object.keys(OPS) as OpName[]).map((op) => [op, opKernel(op)]),
-  ) as KernelRegistry<OrtHostTensor>;
+  // a kernel for every op of the table, primitives and composites alike
+  const kernels: KernelRegistry<OrtHostTensor> = opTable(opsOf(OPS), opKernel);
 
   const backend: OrtBackend = {
     name,

@@ -1,7 +1,9 @@
 // The backend interface: everything a backend must provide for @wf/core to compile and run graphs on it.
 // A backend owns device storage and a registry of kernels keyed by op name. It must implement every
 // primitive of the op table (OPS entries whose kind is not 'composite'); it may also register kernels for
-// composites (fused kernels), which the compiler then uses instead of the composite's lowering.
+// composites (fused kernels), which the compiler then uses instead of the composite's lowering. The
+// registry type (`KernelRegistry`) says so: a registry without a primitive does not compile, and each
+// kernel's `args.attrs` is typed from its op (build tables with `defineKernels`, `opTable`).
 //
 // Memory: the compiler plans storage from liveness and asks the backend for a few storage blocks
 // (`allocate`), then wraps regions of them as tensors (`wrap`). A kernel writes its result into the
@@ -17,7 +19,7 @@
 // per-op members serve eager mode only.
 import type { CompiledGraph, CompileOptions } from './graph/compile.js';
 import type { Graph } from './graph/graph.js';
-import type { OpAttrs, OpName } from './ir/ops.js';
+import type { CompositeOp, OpAttrs, OpName, PrimitiveOp } from './ir/ops.js';
 import type { DType, TensorData, TensorType } from './ir/types.js';
 
 /** What a backend can do; the compiler and tests consult this instead of the backend's name. */
@@ -66,8 +68,89 @@ export interface KernelArgs<T, K extends OpName = OpName> {
 /** A kernel: computes one op, writing `out` (or returning a view) and returning the output tensor. */
 export type Kernel<T, K extends OpName = OpName> = (args: KernelArgs<T, K>) => T | Promise<T>;
 
-/** Kernels keyed by op name. Primitives are required; composite entries are optional fused kernels. */
-export type KernelRegistry<T> = { readonly [K in OpName]?: Kernel<T, K> };
+/**
+ * Kernels for exactly the ops `K`, each typed by its own key: the `layer_norm` entry is a
+ * `Kernel<T, 'layer_norm'>`, whose `args.attrs` is `{ eps: number }`. Every op of `K` is required.
+ */
+export type KernelTable<T, K extends OpName = OpName> = { readonly [P in K]: Kernel<T, P> };
+
+/** Kernels for any subset of the ops, each typed by its own key: a piece of a registry. */
+export type PartialKernels<T> = { readonly [K in OpName]?: Kernel<T, K> };
+
+/** Fused kernels: kernels for any subset of the composites, each typed by its own key. */
+export type FusedKernels<T> = { readonly [K in CompositeOp]?: Kernel<T, K> };
+
+/**
+ * Kernels keyed by op name, each typed by its key. Every primitive is required, so a backend whose
+ * registry lacks one fails to compile; composite entries are optional fused kernels. (Registries built at
+ * run time are still checked by `missingKernels` and `unimplementedPrimitives`.)
+ */
+export type KernelRegistry<T> = KernelTable<T, PrimitiveOp> & FusedKernels<T>;
+
+/**
+ * The kernel `registry` has for op `K`, typed for `K`; undefined for a composite without a fused kernel
+ * (and, in a registry built at run time, for anything missing).
+ */
+export function kernelOf<T, K extends OpName>(registry: KernelRegistry<T>, op: K): Kernel<T, K> | undefined {
+  // every registry is a PartialKernels, which a generic op indexes as Kernel<T, K>
+  const kernels: PartialKernels<T> = registry;
+  return kernels[op];
+}
+
+/**
+ * Checks a piece of a kernel registry and keeps its exact keys, so pieces spread into a
+ * `KernelRegistry<T>` prove that every primitive is there. Each entry's `args` (and so `args.attrs`) is
+ * typed from its key; a key that is not an op is an error.
+ *
+ * @example
+ * const normKernels = defineKernels<CpuTensor>()({
+ *   layer_norm: (args) => layerNorm(args.inputs, args.attrs.eps), // attrs: { eps: number }
+ * });
+ */
+export function defineKernels<T>(): <const R extends PartialKernels<T>>(
+  table: R & { readonly [X in Exclude<keyof R, OpName>]: never },
+) => NoInfer<R> {
+  return (table) => table;
+}
+
+/**
+ * A table with one entry `make(op)` per op of `ops`, keyed by op. Builds the kernels of a family of ops
+ * from one factory (the unary ops, the reductions) without losing the keys: a kernel for the whole
+ * family `K` is a kernel for each of its ops, so the result is a `KernelTable<T, K>` when `make` returns
+ * `Kernel<T, K>`.
+ */
+export function opTable<K extends OpName, V>(
+  ops: readonly K[],
+  make: (op: K) => V,
+): { readonly [P in K]: V } {
+  const table: Partial<Record<K, V>> = {};
+  for (const op of ops) table[op] = make(op);
+  // every op of `ops` has its entry now, and `ops` names every key of K (its type says so)
+  return table as { readonly [P in K]: V };
+}
+
+/** The ops a kernel table (or any table keyed by op) has entries for, in its key order. */
+export function opsOf<R extends object>(table: R): (keyof R & OpName)[] {
+  // Object.keys is typed string[]; the keys of a table keyed by op are op names
+  return Object.keys(table) as (keyof R & OpName)[];
+}
+
+/**
+ * The registry with every kernel replaced by `wrap(op, kernel)` (same keys), e.g. to guard each kernel
+ * with a check before and after it runs.
+ */
+export function wrapKernels<T>(
+  registry: KernelRegistry<T>,
+  wrap: <K extends OpName>(op: K, kernel: Kernel<T, K>) => Kernel<T, K>,
+): KernelRegistry<T> {
+  const out: Record<string, unknown> = {};
+  for (const op of opsOf(registry)) {
+    const kernel = kernelOf(registry, op);
+    if (kernel) out[op] = wrap(op, kernel);
+  }
+  // same keys as `registry`, each kernel wrapped for its own op
+  return out as KernelRegistry<T>;
+}
 
 /**
  * A compute backend. `T` is the backend's tensor handle, `S` its storage block.

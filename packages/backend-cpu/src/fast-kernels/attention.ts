@@ -14,11 +14,14 @@ export type ScratchProvider = (length: number) => Float32Array;
 const BLOCK = 128;
 
 /** Builds the fused attention kernel (used for `attention` and `attention_mlp`). */
-export function attentionKernel(engine: MatmulEngine, scratch: ScratchProvider): Kernel<CpuTensor> {
+export function attentionKernel(
+  engine: MatmulEngine,
+  scratch: ScratchProvider,
+): Kernel<CpuTensor, 'attention' | 'attention_mlp'> {
   return (args) => {
     const [q, k, v] = args.inputs;
     const o = args.out!;
-    const { heads, scale: given } = args.attrs as { heads: number; scale?: number };
+    const { heads, scale: given } = args.attrs;
     const [b, nq, d] = q.shape;
     const nk = k.shape[1];
     const dv = v.shape[2];

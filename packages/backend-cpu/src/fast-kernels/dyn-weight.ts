@@ -2,7 +2,7 @@
 // passes over each [Cin, Cout] weight (column sums of squares, then w + g·inv[col]) instead of the five
 // full passes of its lowering (mul, l2norm, add, div, add). Column sums run row by row, so every pass is
 // contiguous.
-import type { Kernel, OpName } from '@wf/core';
+import { defineKernels, type Kernel } from '@wf/core';
 import { type CpuTensor, toTensorData } from '../nd.js';
 import { count, isDense } from './layout.js';
 
@@ -11,10 +11,10 @@ function dense(t: CpuTensor): { data: ArrayLike<number>; offset: number } {
   return isDense(t) ? { data: t.data, offset: t.offset } : { data: toTensorData(t).data, offset: 0 };
 }
 
-const dynWeight: Kernel<CpuTensor> = (args) => {
+const dynWeight: Kernel<CpuTensor, 'dyn_weight'> = (args) => {
   const [g, w] = args.inputs;
   const o = args.out!;
-  const { scale } = args.attrs as { scale: number };
+  const { scale } = args.attrs;
   const [cin, cout] = w.shape;
   const { data: gd, offset: go } = dense(g);
   const { data: wd, offset: wo } = dense(w);
@@ -62,4 +62,4 @@ const dynWeight: Kernel<CpuTensor> = (args) => {
 };
 
 /** The fused DynLinear weight kernel keyed by op. */
-export const fastDynWeightKernels: Partial<Record<OpName, Kernel<CpuTensor>>> = { dyn_weight: dynWeight };
+export const fastDynWeightKernels = defineKernels<CpuTensor>()({ dyn_weight: dynWeight });

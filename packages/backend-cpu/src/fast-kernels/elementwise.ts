@@ -2,7 +2,7 @@
 // is contiguous or broadcast (same shape, scalars, bias rows, [.., 1] columns, middle-axis broadcasts),
 // with one written-out loop per op (no call per element); unary ops as flat loops over dense tensors or
 // contiguous rows of strided views. Other layouts (permuted innermost axes) defer to the plain kernels.
-import type { Kernel, OpName } from '@wf/core';
+import { defineKernels, type Kernel, type KernelArgs, type OpName, opsOf, opTable } from '@wf/core';
 import { elementwiseKernels, map1, UNARY_FNS } from '../kernels/elementwise.js';
 import { type CpuTensor, forEachOffset, stridedView } from '../nd.js';
 import { fastErf, fastExp, fastTanh } from './fast-math.js';
@@ -153,8 +153,8 @@ function runPlan(a: CpuTensor, b: CpuTensor, shape: readonly number[]): RunPlan 
   return { inner, as, bs, outerShape, aStride, bStride };
 }
 
-function binary(op: BinaryOp): Kernel<CpuTensor> {
-  const plain = elementwiseKernels[op]!;
+function binary(op: BinaryOp): Kernel<CpuTensor, BinaryOp> {
+  const plain = elementwiseKernels[op];
   return (args) => {
     const [a, b] = args.inputs;
     const o = args.out!;
@@ -252,8 +252,8 @@ function sigmoidOf(x: number): number {
  * A unary kernel over dense tensors, or rows of strided views that are contiguous inside (e.g. a slice
  * of the last axis); other layouts defer to the plain kernel.
  */
-function unary(op: keyof typeof UNARY_FNS): Kernel<CpuTensor> {
-  const plain = elementwiseKernels[op]!;
+function unary(op: keyof typeof UNARY_FNS): Kernel<CpuTensor, keyof typeof UNARY_FNS> {
+  const plain = elementwiseKernels[op];
   return (args) => {
     const [a] = args.inputs;
     const o = args.out!;
@@ -278,7 +278,10 @@ function unary(op: keyof typeof UNARY_FNS): Kernel<CpuTensor> {
  * A dense one-input kernel with the loop written out for `f` (inlined by V8: no call through a shared
  * closure per element), deferring other layouts to `fallback`.
  */
-function denseMap(f: (x: number) => number, fallback: Kernel<CpuTensor>): Kernel<CpuTensor> {
+function denseMap<K extends OpName>(
+  f: (x: number) => number,
+  fallback: Kernel<CpuTensor, K>,
+): Kernel<CpuTensor, K> {
   return (args) => {
     const [a] = args.inputs;
     const o = args.out!;
@@ -319,11 +322,11 @@ const siluOf = (x: number): number => {
 };
 
 /** Fast elementwise kernels keyed by op. */
-export const fastElementwiseKernels: Partial<Record<OpName, Kernel<CpuTensor>>> = {
-  ...Object.fromEntries((Object.keys(BINARY) as BinaryOp[]).map((op) => [op, binary(op)])),
-  ...Object.fromEntries((Object.keys(UNARY_FNS) as (keyof typeof UNARY_FNS)[]).map((op) => [op, unary(op)])),
+export const fastElementwiseKernels = defineKernels<CpuTensor>()({
+  ...opTable(opsOf(BINARY), binary),
+  ...opTable(opsOf(UNARY_FNS), unary),
   // the silu composite in one pass (without this kernel it lowers to sigmoid and mul)
-  silu: denseMap(siluOf, (args) => {
+  silu: denseMap<'silu'>(siluOf, (args) => {
     const [a] = args.inputs;
     map1(args.out!, a, siluOf);
     return args.out!;
@@ -332,7 +335,7 @@ export const fastElementwiseKernels: Partial<Record<OpName, Kernel<CpuTensor>>> 
   gelu: geluKernel,
   // GELU's backward pass (g · gelu'(x)) in one pass instead of about ten lowered elementwise ops
   gelu_grad: geluGradKernel,
-};
+});
 
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
@@ -349,8 +352,8 @@ function geluTanhGrad(x: number, g: number): number {
   return g * 0.5 * (1 + t + x * dt);
 }
 
-function geluGradKernel(args: Parameters<Kernel<CpuTensor>>[0]): CpuTensor {
-  const tanh = (args.attrs as { approximate?: string }).approximate === 'tanh';
+function geluGradKernel(args: KernelArgs<CpuTensor, 'gelu_grad'>): CpuTensor {
+  const tanh = args.attrs.approximate === 'tanh';
   const [x, g] = args.inputs;
   const o = args.out!;
   const od = o.data;
@@ -374,8 +377,8 @@ function geluGradKernel(args: Parameters<Kernel<CpuTensor>>[0]): CpuTensor {
   return o;
 }
 
-function geluKernel(args: Parameters<Kernel<CpuTensor>>[0]): CpuTensor {
-  const tanh = (args.attrs as { approximate?: string }).approximate === 'tanh';
+function geluKernel(args: KernelArgs<CpuTensor, 'gelu'>): CpuTensor {
+  const tanh = args.attrs.approximate === 'tanh';
   const f = tanh ? geluTanh : geluErf;
   const [a] = args.inputs;
   const o = args.out!;

@@ -1,18 +1,18 @@
 // Fast row kernels for dense tensors: layer norm and softmax over the last axis, and reductions over one
 // run of adjacent axes (viewed as [outer, reduced, inner]). Other layouts defer to the plain kernels.
-import { type Kernel, normAxes, normAxis, type OpName } from '@wf/core';
+import { defineKernels, type Kernel, normAxes, normAxis, opTable } from '@wf/core';
 import { normKernels } from '../kernels/norm.js';
 import { reduceKernels } from '../kernels/reduce.js';
 import { type CpuTensor, forEachOffset, stridedView } from '../nd.js';
 import { fastExp } from './fast-math.js';
 import { count, isDense } from './layout.js';
 
-const layerNorm: Kernel<CpuTensor> = (args) => {
+const layerNorm: Kernel<CpuTensor, 'layer_norm'> = (args) => {
   const [x, w, b] = args.inputs;
   const y = args.out!;
   if (!isDense(x) || !isDense(y) || (w && !isDense(w)) || (b && !isDense(b)))
-    return normKernels.layer_norm!(args);
-  const { eps } = args.attrs as { eps: number };
+    return normKernels.layer_norm(args);
+  const { eps } = args.attrs;
   const d = x.shape[x.shape.length - 1];
   const rows = count(x) / d;
   const xd = x.data;
@@ -92,10 +92,10 @@ function layerNormGradRow(
  * dx = rstd · (gw - mean(gw) - x̂ · mean(gw · x̂)). Any strides (rows are walked with their own offsets);
  * float64 accumulators.
  */
-const layerNormGrad: Kernel<CpuTensor> = (args) => {
+const layerNormGrad: Kernel<CpuTensor, 'layer_norm_grad'> = (args) => {
   const [x, g, w] = args.inputs;
   const o = args.out!;
-  const { eps } = args.attrs as { eps: number };
+  const { eps } = args.attrs;
   const r = x.shape.length;
   const d = x.shape[r - 1];
   const [sx, sg, so] = [x.stride[r - 1], g.stride[r - 1], o.stride[r - 1]];
@@ -144,11 +144,11 @@ const layerNormGrad: Kernel<CpuTensor> = (args) => {
   return o;
 };
 
-const softmax: Kernel<CpuTensor> = (args) => {
+const softmax: Kernel<CpuTensor, 'softmax'> = (args) => {
   const [x] = args.inputs;
   const y = args.out!;
-  const axis = normAxis('softmax', (args.attrs as { axis: number }).axis, x.shape.length);
-  if (axis !== x.shape.length - 1 || !isDense(x) || !isDense(y)) return normKernels.softmax!(args);
+  const axis = normAxis('softmax', args.attrs.axis, x.shape.length);
+  if (axis !== x.shape.length - 1 || !isDense(x) || !isDense(y)) return normKernels.softmax(args);
   const d = x.shape[axis];
   const rows = count(x) / d;
   const xd = x.data;
@@ -172,12 +172,12 @@ const softmax: Kernel<CpuTensor> = (args) => {
 
 type ReduceOp = 'sum' | 'mean' | 'reduce_max' | 'l2norm';
 
-function reduce(op: ReduceOp): Kernel<CpuTensor> {
-  const plain = reduceKernels[op]!;
+function reduce(op: ReduceOp): Kernel<CpuTensor, ReduceOp> {
+  const plain = reduceKernels[op];
   return (args) => {
     const [x] = args.inputs;
     const y = args.out!;
-    const axes = normAxes(op, (args.attrs as { axes: number[] }).axes, x.shape.length);
+    const axes = normAxes(op, args.attrs.axes, x.shape.length);
     const adjacent = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
     if (!isDense(x) || !isDense(y)) return plain(args);
     if (!adjacent) {
@@ -276,13 +276,10 @@ function reduceInGroups(op: ReduceOp, x: CpuTensor, y: CpuTensor, axes: readonly
 }
 
 /** Fast normalization and reduction kernels keyed by op. */
-export const fastNormReduceKernels: Partial<Record<OpName, Kernel<CpuTensor>>> = {
+export const fastNormReduceKernels = defineKernels<CpuTensor>()({
   layer_norm: layerNorm,
   // layer norm's backward pass (w.r.t. its input) in one kernel instead of its lowering
   layer_norm_grad: layerNormGrad,
   softmax,
-  sum: reduce('sum'),
-  mean: reduce('mean'),
-  reduce_max: reduce('reduce_max'),
-  l2norm: reduce('l2norm'),
-};
+  ...opTable(['sum', 'mean', 'reduce_max', 'l2norm'] as const, reduce),
+});

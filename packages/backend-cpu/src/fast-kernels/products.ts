@@ -1,7 +1,8 @@
 // Fast kernels built on a MatmulEngine: matmul (batched, transposed operands), linear and affine with
 // their fused bias + activation epilogue, and the convolutions that are matrix products (1x1 and
-// patch embedding via im2col); the depthwise 3x3 convolution and its weight gradient. Other cases defer to the plain kernels.
-import type { Activation, Kernel, OpName } from '@wf/core';
+// patch embedding via im2col); the depthwise 3x3 convolution and its weight gradient. Other cases defer to
+// the plain kernels.
+import type { Activation, Kernel, KernelTable } from '@wf/core';
 import { convKernels } from '../kernels/conv.js';
 import { matmulKernels } from '../kernels/matmul.js';
 import { broadcastView, type CpuTensor, forEachOffset, stridedView } from '../nd.js';
@@ -96,11 +97,14 @@ function batched(
 export function productKernels(
   engine: MatmulEngine,
   scratch: ScratchProvider,
-): Partial<Record<OpName, Kernel<CpuTensor>>> {
-  const matmul: Kernel<CpuTensor> = (args) => {
+): KernelTable<
+  CpuTensor,
+  'matmul' | 'linear' | 'affine' | 'conv2d' | 'attention' | 'attention_mlp' | 'depthwise_weight_grad'
+> {
+  const matmul: Kernel<CpuTensor, 'matmul'> = (args) => {
     const [a, b] = args.inputs;
-    const { transA, transB } = args.attrs as { transA?: boolean; transB?: boolean };
-    if (!isDense(args.out!)) return matmulKernels.matmul!(args);
+    const { transA, transB } = args.attrs;
+    if (!isDense(args.out!)) return matmulKernels.matmul(args);
     batched(engine, a, b, args.out!, {
       transA,
       transB,
@@ -110,10 +114,10 @@ export function productKernels(
     return args.out!;
   };
 
-  const linear: Kernel<CpuTensor> = (args) => {
+  const linear: Kernel<CpuTensor, 'linear'> = (args) => {
     const [x, w, bias] = args.inputs;
     const o = args.out!;
-    const { activation } = args.attrs as { activation?: Activation };
+    const { activation } = args.attrs;
     const k = x.shape[x.shape.length - 1];
     if (!isDense(x) || !isDense(o)) {
       // flatten is impossible without a copy: run as a batched product
@@ -151,9 +155,9 @@ export function productKernels(
     return o;
   };
 
-  const affine: Kernel<CpuTensor> = (args) => {
+  const affine: Kernel<CpuTensor, 'affine'> = (args) => {
     const [x, w, bias] = args.inputs;
-    const { activation } = args.attrs as { activation?: Activation };
+    const { activation } = args.attrs;
     batched(engine, x, w, args.out!, {
       bias,
       activation,
@@ -163,11 +167,11 @@ export function productKernels(
     return args.out!;
   };
 
-  const conv2d: Kernel<CpuTensor> = (args) => {
+  const conv2d: Kernel<CpuTensor, 'conv2d'> = (args) => {
     const [x, w, bias] = args.inputs;
     const o = args.out!;
-    const attrs = args.attrs as { stride: [number, number]; padding: [number, number]; groups: number };
-    if (isDepthwise3x3(x, w, attrs)) return depthwise3x3(args as never);
+    const { attrs } = args;
+    if (isDepthwise3x3(x, w, attrs)) return depthwise3x3(args);
     const [n, c, h, wd] = x.shape;
     const [oc, , kh, kw] = w.shape;
     const patchLike =
@@ -177,7 +181,7 @@ export function productKernels(
       attrs.stride[0] === kh &&
       attrs.stride[1] === kw;
     if (!patchLike || !isDense(x) || !isDense(w) || !isDense(o) || h % kh !== 0 || wd % kw !== 0) {
-      return convKernels.conv2d!(args);
+      return convKernels.conv2d(args);
     }
     // Non-overlapping windows (1x1 convs and patch embeddings): y[n] = W[oc, c·kh·kw] @ cols[c·kh·kw, pixels].
     const [, , oh, ow] = o.shape;
@@ -224,6 +228,6 @@ export function productKernels(
     conv2d,
     attention,
     attention_mlp: attention,
-    depthwise_weight_grad: depthwiseWeightGrad as Kernel<CpuTensor>,
+    depthwise_weight_grad: depthwiseWeightGrad,
   };
 }

@@ -1,7 +1,7 @@
 // Layer norm and its input gradient, same-shape add, dyn_weight, depthwise 3x3, erf and exact GELU on the WebAssembly SIMD kernels, for dense
 // float32 tensors that live in the wasm engine's heap (rows a multiple of 4 floats long where it matters);
 // anything else goes to the JavaScript fast kernel they wrap.
-import type { Kernel, OpName } from '@wf/core';
+import type { Kernel, KernelTable } from '@wf/core';
 import type { CpuTensor } from '../nd.js';
 import type { ScratchProvider } from './attention.js';
 import { isDepthwise3x3 } from './depthwise.js';
@@ -21,11 +21,17 @@ function addressOf(engine: WasmMatmulEngine, t: CpuTensor | undefined): number {
  */
 export function simdRowKernels(
   engine: WasmMatmulEngine,
-  js: Partial<Record<OpName, Kernel<CpuTensor>>>,
+  js: KernelTable<
+    CpuTensor,
+    'layer_norm' | 'layer_norm_grad' | 'add' | 'conv2d' | 'erf' | 'gelu' | 'gelu_grad'
+  >,
   scratch: ScratchProvider,
-): Partial<Record<OpName, Kernel<CpuTensor>>> {
+): KernelTable<
+  CpuTensor,
+  'gelu_grad' | 'layer_norm' | 'layer_norm_grad' | 'add' | 'dyn_weight' | 'conv2d' | 'erf' | 'gelu'
+> {
   const rows = engine.rows;
-  const layerNorm: Kernel<CpuTensor> = (args) => {
+  const layerNorm: Kernel<CpuTensor, 'layer_norm'> = (args) => {
     const [x, w, b] = args.inputs;
     const y = args.out!;
     const d = x.shape[x.shape.length - 1];
@@ -42,14 +48,14 @@ export function simdRowKernels(
           if (!w) pw = engine.address(ab, 0);
           if (!b) pb = engine.address(ab, d);
         }
-        rows.layerNorm(px, py, pw, pb, count(x) / d, d, (args.attrs as { eps: number }).eps);
+        rows.layerNorm(px, py, pw, pb, count(x) / d, d, args.attrs.eps);
         return y;
       }
     }
-    return js.layer_norm!(args);
+    return js.layer_norm(args);
   };
   /** Layer norm's input gradient (see rows-module.ts), for dense rows of a multiple of 4 floats. */
-  const layerNormGrad: Kernel<CpuTensor> = (args) => {
+  const layerNormGrad: Kernel<CpuTensor, 'layer_norm_grad'> = (args) => {
     const [x, g, w] = args.inputs;
     const o = args.out!;
     const d = x.shape[x.shape.length - 1];
@@ -64,13 +70,13 @@ export function simdRowKernels(
           ones.fill(1, 0, d);
           pw = engine.address(ones, 0);
         }
-        rows.layerNormGrad(px, pg, pw, po, count(x) / d, d, (args.attrs as { eps: number }).eps);
+        rows.layerNormGrad(px, pg, pw, po, count(x) / d, d, args.attrs.eps);
         return o;
       }
     }
-    return js.layer_norm_grad!(args);
+    return js.layer_norm_grad(args);
   };
-  const add: Kernel<CpuTensor> = (args) => {
+  const add: Kernel<CpuTensor, 'add'> = (args) => {
     const [a, b] = args.inputs;
     const o = args.out!;
     const n = count(o);
@@ -83,10 +89,10 @@ export function simdRowKernels(
         return o;
       }
     }
-    return js.add!(args);
+    return js.add(args);
   };
-  const jsDynWeight = fastDynWeightKernels.dyn_weight!;
-  const dynWeight: Kernel<CpuTensor> = (args) => {
+  const jsDynWeight = fastDynWeightKernels.dyn_weight;
+  const dynWeight: Kernel<CpuTensor, 'dyn_weight'> = (args) => {
     const [g, w] = args.inputs;
     const o = args.out!;
     const [cin, cout] = w.shape;
@@ -94,7 +100,7 @@ export function simdRowKernels(
     const pw = addressOf(engine, w);
     const po = addressOf(engine, o);
     if (cout % 4 !== 0 || cin === 0 || pg < 0 || pw < 0 || po < 0) return jsDynWeight(args);
-    const { scale } = args.attrs as { scale: number };
+    const { scale } = args.attrs;
     const absScale = Math.abs(scale);
     const s = scratch(2 * cout); // [sums of squares | column factors]
     const ps = engine.address(s, 0);
@@ -106,12 +112,11 @@ export function simdRowKernels(
     }
     return o;
   };
-  const jsConv = js.conv2d!;
-  const conv2d: Kernel<CpuTensor> = (args) => {
+  const jsConv = js.conv2d;
+  const conv2d: Kernel<CpuTensor, 'conv2d'> = (args) => {
     const [x, w, bias] = args.inputs;
     const o = args.out!;
-    const attrs = args.attrs as { stride: number[]; padding: number[]; groups: number };
-    if (!isDepthwise3x3(x, w, attrs)) return jsConv(args);
+    if (!isDepthwise3x3(x, w, args.attrs)) return jsConv(args);
     const px = addressOf(engine, x);
     const pk = addressOf(engine, w);
     const py = addressOf(engine, o);
@@ -126,11 +131,11 @@ export function simdRowKernels(
   };
   /** erf or exact GELU of a dense tensor: copy into the output (unless in place), then the SIMD span. */
   const spanKernel =
-    (op: 'erf' | 'gelu', apply: (ptr: number, n: number) => void): Kernel<CpuTensor> =>
+    <K extends 'erf' | 'gelu'>(op: K, apply: (ptr: number, n: number) => void): Kernel<CpuTensor, K> =>
     (args) => {
       const [x] = args.inputs;
       const o = args.out!;
-      const exact = op === 'erf' || (args.attrs as { approximate?: string }).approximate !== 'tanh';
+      const exact = op === 'erf' || args.attrs.approximate !== 'tanh';
       const po = addressOf(engine, o);
       if (exact && po >= 0 && isDense(x) && x.data instanceof Float32Array) {
         const n = count(o);
@@ -139,13 +144,13 @@ export function simdRowKernels(
         apply(po, n);
         return o;
       }
-      return js[op]!(args);
+      return js[op](args);
     };
   /** Exact GELU's backward pass in one SIMD pass (gelu' as odd polynomial pieces, see gelu-erf.ts). */
-  const geluGrad: Kernel<CpuTensor> = (args) => {
+  const geluGrad: Kernel<CpuTensor, 'gelu_grad'> = (args) => {
     const [x, g] = args.inputs;
     const o = args.out!;
-    if ((args.attrs as { approximate?: string }).approximate !== 'tanh') {
+    if (args.attrs.approximate !== 'tanh') {
       const px = addressOf(engine, x);
       const pg = addressOf(engine, g);
       const po = addressOf(engine, o);
@@ -154,7 +159,7 @@ export function simdRowKernels(
         return o;
       }
     }
-    return js.gelu_grad!(args);
+    return js.gelu_grad(args);
   };
   return {
     gelu_grad: geluGrad,

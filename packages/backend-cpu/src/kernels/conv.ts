@@ -1,7 +1,7 @@
 // Convolution and pooling on NCHW tensors: conv2d (stride, zero padding, groups: patch embedding,
 // depthwise 3x3 and 1x1 channel mixing), average pooling and adaptive average pooling (SPEC section 4 bins).
-import type { Kernel, OpAttrs, OpName } from '@wf/core';
-import { adaptiveBin } from '@wf/core';
+import type { Kernel } from '@wf/core';
+import { adaptiveBin, defineKernels } from '@wf/core';
 import type { CpuTensor } from '../nd.js';
 
 /** Element offset of x[n, c, h, w] in a strided 4-D tensor. */
@@ -11,7 +11,7 @@ function at4(t: CpuTensor, n: number, c: number, h: number, w: number): number {
 
 /** y[n, o, i, j] = bias[o] + sum over the group's channels and the kernel window of x * w. */
 export const conv2d: Kernel<CpuTensor, 'conv2d'> = ({ inputs: [x, w, bias], out, attrs }) => {
-  const { stride, padding, groups } = attrs as OpAttrs<'conv2d'>;
+  const { stride, padding, groups } = attrs;
   const y = out!;
   const [bsz, , h, wd] = x.shape;
   const [cout, cpg, kh, kw] = w.shape;
@@ -49,7 +49,7 @@ export const conv2d: Kernel<CpuTensor, 'conv2d'> = ({ inputs: [x, w, bias], out,
 
 /** Mean of each kh x kw window (stride, no padding). */
 export const avgPool2d: Kernel<CpuTensor, 'avg_pool2d'> = ({ inputs: [x], out, attrs }) => {
-  const { kernel, stride } = attrs as OpAttrs<'avg_pool2d'>;
+  const { kernel, stride } = attrs;
   const y = out!;
   const [bsz, c, oh, ow] = y.shape;
   for (let n = 0; n < bsz; n++)
@@ -87,8 +87,8 @@ export const adaptiveAvgPool2d: Kernel<CpuTensor, 'adaptive_avg_pool2d'> = ({ in
 };
 
 /** Convolution and pooling kernels keyed by op. */
-export const convKernels: Partial<Record<OpName, Kernel<CpuTensor>>> = {
-  conv2d: conv2d as Kernel<CpuTensor>,
-  avg_pool2d: avgPool2d as Kernel<CpuTensor>,
-  adaptive_avg_pool2d: adaptiveAvgPool2d as Kernel<CpuTensor>,
-};
+export const convKernels = defineKernels<CpuTensor>()({
+  conv2d,
+  avg_pool2d: avgPool2d,
+  adaptive_avg_pool2d: adaptiveAvgPool2d,
+});

@@ -1,7 +1,7 @@
 // Elementwise kernels: unary math and broadcasting binary ops. Broadcasting is a stride-0 view of each
 // operand, so no operand is ever materialized at the output size.
-import type { Kernel, OpName } from '@wf/core';
-import { erf, sigmoid } from '@wf/core';
+import type { Kernel } from '@wf/core';
+import { defineKernels, erf, opsOf, opTable, sigmoid } from '@wf/core';
 import ops from 'ndarray-ops';
 import { broadcastView, type CpuTensor, forEachOffset } from '../nd.js';
 
@@ -32,7 +32,7 @@ export function map1(out: CpuTensor, a: CpuTensor, f: (x: number) => number): vo
   });
 }
 
-function unary(op: UnaryOp): Kernel<CpuTensor> {
+function unary(op: UnaryOp): Kernel<CpuTensor, UnaryOp> {
   const f = UNARY_FNS[op];
   return ({ inputs: [a], out }) => {
     map1(out!, a, f);
@@ -51,7 +51,7 @@ const NDARRAY_BINARY: Readonly<Record<BinaryOp, (o: CpuTensor, a: CpuTensor, b: 
   greater: ops.gt,
 };
 
-function binary(op: BinaryOp): Kernel<CpuTensor> {
+function binary(op: BinaryOp): Kernel<CpuTensor, BinaryOp> {
   const f = NDARRAY_BINARY[op];
   return ({ inputs: [a, b], out }) => {
     f(out!, broadcastView(a, out!.shape), broadcastView(b, out!.shape));
@@ -60,7 +60,7 @@ function binary(op: BinaryOp): Kernel<CpuTensor> {
 }
 
 /** Unary and binary elementwise kernels keyed by op. */
-export const elementwiseKernels: Partial<Record<OpName, Kernel<CpuTensor>>> = {
-  ...Object.fromEntries((Object.keys(UNARY_FNS) as UnaryOp[]).map((op) => [op, unary(op)])),
-  ...Object.fromEntries((Object.keys(NDARRAY_BINARY) as BinaryOp[]).map((op) => [op, binary(op)])),
-};
+export const elementwiseKernels = defineKernels<CpuTensor>()({
+  ...opTable(opsOf(UNARY_FNS), unary),
+  ...opTable(opsOf(NDARRAY_BINARY), binary),
+});

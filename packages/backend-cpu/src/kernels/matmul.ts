@@ -1,6 +1,6 @@
 // Batched matrix product with optional transposed operands and broadcast batch axes. Transposition is a
 // swap of strides, never a copy. Rows accumulate in double precision.
-import type { Kernel, OpAttrs, OpName } from '@wf/core';
+import { defineKernels, type Kernel } from '@wf/core';
 import { broadcastView, type CpuTensor, forEachOffset, stridedView } from '../nd.js';
 
 /** Strides and extents of one matrix product C[m,n] = A[m,k] B[k,n] inside flat arrays. */
@@ -99,7 +99,7 @@ function gemmAxpy(
  * The loop order follows B's layout so the inner loop walks memory contiguously.
  */
 export const matmul: Kernel<CpuTensor, 'matmul'> = ({ inputs: [a, b], out, attrs }) => {
-  const { transA, transB } = attrs as OpAttrs<'matmul'>;
+  const { transA, transB } = attrs;
   const o = out!;
   const r = o.shape.length;
   const ra = a.shape.length;
@@ -134,6 +134,4 @@ export const matmul: Kernel<CpuTensor, 'matmul'> = ({ inputs: [a, b], out, attrs
 };
 
 /** Matrix kernels keyed by op. */
-export const matmulKernels: Partial<Record<OpName, Kernel<CpuTensor>>> = {
-  matmul: matmul as Kernel<CpuTensor>,
-};
+export const matmulKernels = defineKernels<CpuTensor>()({ matmul });

@@ -1,8 +1,8 @@
 // View and data-movement kernels. reshape, permute and slice return strided views that share storage
 // when the compiler gives no `out` (zero-copy); with an `out` they copy. concat, pad, gather and cast
 // always write their output.
-import type { Kernel, OpAttrs, OpName } from '@wf/core';
-import { BackendError, normAxis } from '@wf/core';
+import type { Kernel } from '@wf/core';
+import { BackendError, defineKernels, normAxis } from '@wf/core';
 import { broadcastView, type CpuTensor, copyInto, forEachOffset, reshapeView, stridedView } from '../nd.js';
 
 /** Writes `view` into `out` when given, else returns the view itself. */
@@ -21,7 +21,7 @@ export const reshape: Kernel<CpuTensor, 'reshape'> = ({ inputs: [x], out, type }
 
 /** Axis reorder as a stride permutation. */
 export const permute: Kernel<CpuTensor, 'permute'> = ({ inputs: [x], out, attrs }) => {
-  const { perm } = attrs as OpAttrs<'permute'>;
+  const { perm } = attrs;
   const view = stridedView(
     x,
     perm.map((p) => x.shape[p]),
@@ -37,7 +37,7 @@ export const expand: Kernel<CpuTensor, 'expand'> = ({ inputs: [x], out, type }) 
 
 /** Strided sub-range: offset moves to `begin`, strides scale by `step`. */
 export const slice: Kernel<CpuTensor, 'slice'> = ({ inputs: [x], out, attrs, type }) => {
-  const { begin, step } = attrs as OpAttrs<'slice'>;
+  const { begin, step } = attrs;
   const offset = begin.reduce((o, b, i) => o + b * x.stride[i], x.offset);
   const view = stridedView(
     x,
@@ -58,7 +58,7 @@ function band(out: CpuTensor, axis: number, start: number, len: number): CpuTens
 /** Copies each input into its band of the output. */
 export const concat: Kernel<CpuTensor, 'concat'> = ({ inputs, out, attrs }) => {
   const o = out!;
-  const ax = normAxis('concat', (attrs as OpAttrs<'concat'>).axis, o.shape.length);
+  const ax = normAxis('concat', attrs.axis, o.shape.length);
   let at = 0;
   for (const x of inputs) {
     copyInto(band(o, ax, at, x.shape[ax]), x);
@@ -69,7 +69,7 @@ export const concat: Kernel<CpuTensor, 'concat'> = ({ inputs, out, attrs }) => {
 
 /** Fills with the pad value, then copies the input into the interior. */
 export const pad: Kernel<CpuTensor, 'pad'> = ({ inputs: [x], out, attrs }) => {
-  const { pads, value } = attrs as OpAttrs<'pad'>;
+  const { pads, value } = attrs;
   const o = out!;
   o.data.fill(value, o.offset, o.offset + o.size);
   const offset = pads.reduce((acc, [before], i) => acc + before * o.stride[i], o.offset);
@@ -105,13 +105,13 @@ export const cast: Kernel<CpuTensor, 'cast'> = ({ inputs: [x], out, type }) => {
 };
 
 /** View and movement kernels keyed by op. */
-export const movementKernels: Partial<Record<OpName, Kernel<CpuTensor>>> = {
-  reshape: reshape as Kernel<CpuTensor>,
-  permute: permute as Kernel<CpuTensor>,
-  expand: expand as Kernel<CpuTensor>,
-  slice: slice as Kernel<CpuTensor>,
-  concat: concat as Kernel<CpuTensor>,
-  pad: pad as Kernel<CpuTensor>,
-  gather: gather as Kernel<CpuTensor>,
-  cast: cast as Kernel<CpuTensor>,
-};
+export const movementKernels = defineKernels<CpuTensor>()({
+  reshape,
+  permute,
+  expand,
+  slice,
+  concat,
+  pad,
+  gather,
+  cast,
+});

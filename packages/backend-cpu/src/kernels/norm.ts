@@ -1,7 +1,7 @@
 // Row-wise normalizations: layer norm over the last axis (biased variance, optional affine) and softmax
 // along any axis (max-subtracted). Statistics are computed in double precision.
-import type { Kernel, OpAttrs, OpName } from '@wf/core';
-import { normAxis } from '@wf/core';
+import type { Kernel } from '@wf/core';
+import { defineKernels, normAxis } from '@wf/core';
 import { type CpuTensor, forEachOffset, stridedView } from '../nd.js';
 
 /** Calls `fn(inOffset, outOffset)` for each row along `axis` of `x`/`y` (same shape). */
@@ -16,7 +16,7 @@ function forEachRow(x: CpuTensor, y: CpuTensor, axis: number, fn: (xo: number, y
 
 /** y = (x - mean) / sqrt(var + eps) * weight + bias over the last axis. */
 export const layerNorm: Kernel<CpuTensor, 'layer_norm'> = ({ inputs: [x, weight, bias], out, attrs }) => {
-  const { eps } = attrs as OpAttrs<'layer_norm'>;
+  const { eps } = attrs;
   const y = out!;
   const ax = x.shape.length - 1;
   const d = x.shape[ax];
@@ -44,7 +44,7 @@ export const layerNorm: Kernel<CpuTensor, 'layer_norm'> = ({ inputs: [x, weight,
 /** y = exp(x - max) / sum(exp(x - max)) along `axis`. */
 export const softmax: Kernel<CpuTensor, 'softmax'> = ({ inputs: [x], out, attrs }) => {
   const y = out!;
-  const ax = normAxis('softmax', (attrs as OpAttrs<'softmax'>).axis, x.shape.length);
+  const ax = normAxis('softmax', attrs.axis, x.shape.length);
   const d = x.shape[ax];
   const [sx, sy] = [x.stride[ax], y.stride[ax]];
   const e = new Float64Array(d);
@@ -62,7 +62,4 @@ export const softmax: Kernel<CpuTensor, 'softmax'> = ({ inputs: [x], out, attrs 
 };
 
 /** Normalization kernels keyed by op. */
-export const normKernels: Partial<Record<OpName, Kernel<CpuTensor>>> = {
-  layer_norm: layerNorm as Kernel<CpuTensor>,
-  softmax: softmax as Kernel<CpuTensor>,
-};
+export const normKernels = defineKernels<CpuTensor>()({ layer_norm: layerNorm, softmax });

@@ -1,6 +1,6 @@
 // Reductions over any set of axes (sum, mean, max, L2 norm), accumulating in double precision.
-import type { Kernel, OpName } from '@wf/core';
-import { normAxes } from '@wf/core';
+import type { Kernel } from '@wf/core';
+import { defineKernels, normAxes, opsOf, opTable } from '@wf/core';
 import { type CpuTensor, forEachOffset, reshapeView, stridedView } from '../nd.js';
 
 type ReduceOp = 'sum' | 'mean' | 'reduce_max' | 'l2norm';
@@ -23,10 +23,10 @@ const FOLDS: Readonly<Record<ReduceOp, Fold>> = {
   l2norm: { init: 0, step: (a, v) => a + v * v, finish: (a) => Math.sqrt(a) },
 };
 
-function reduceKernel(op: ReduceOp): Kernel<CpuTensor> {
+function reduceKernel(op: ReduceOp): Kernel<CpuTensor, ReduceOp> {
   const { init, step, finish } = FOLDS[op];
   return ({ inputs: [a], out, attrs }) => {
-    const axes = normAxes(op, (attrs as { axes: number[] }).axes, a.shape.length);
+    const axes = normAxes(op, attrs.axes, a.shape.length);
     const kept = a.shape.map((_, i) => i).filter((i) => !axes.includes(i));
     const outer = stridedView(
       a,
@@ -53,9 +53,4 @@ function reduceKernel(op: ReduceOp): Kernel<CpuTensor> {
 }
 
 /** Reduction kernels keyed by op. */
-export const reduceKernels: Partial<Record<OpName, Kernel<CpuTensor>>> = {
-  sum: reduceKernel('sum'),
-  mean: reduceKernel('mean'),
-  reduce_max: reduceKernel('reduce_max'),
-  l2norm: reduceKernel('l2norm'),
-};
+export const reduceKernels = defineKernels<CpuTensor>()(opTable(opsOf(FOLDS), reduceKernel));

@@ -3,7 +3,7 @@
 // PyTorch's (possibly overlapping) bins computed in the kernel.
 import { adaptiveBin } from '@wf/core';
 import { coords, idiv, int, kernelSource, lit, Names } from '../codegen.js';
-import { type Plan, type PlanBuilder, type Step, steps } from '../plan.js';
+import { definePlans, type Plan, type PlanBuilder, type Step, steps } from '../plan.js';
 
 const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -67,11 +67,7 @@ export function conv2dStep(
 }
 
 /** conv2d primitive. */
-export const conv2d: PlanBuilder<{ stride: [number, number]; padding: [number, number]; groups: number }> = ({
-  inputTypes,
-  type,
-  attrs,
-}): Plan => {
+export const conv2d: PlanBuilder<'conv2d'> = ({ inputTypes, type, attrs }): Plan => {
   if (sizeOf(type.shape) === 0) return { kind: 'empty' };
   return steps(
     conv2dStep(inputTypes[0].shape, inputTypes[1].shape, type.shape, attrs, inputTypes.length > 2),
@@ -79,11 +75,7 @@ export const conv2d: PlanBuilder<{ stride: [number, number]; padding: [number, n
 };
 
 /** avg_pool2d: mean of a kh x kw window at stride, no padding. */
-export const avgPool2d: PlanBuilder<{ kernel: [number, number]; stride: [number, number] }> = ({
-  inputTypes,
-  type,
-  attrs,
-}): Plan => {
+export const avgPool2d: PlanBuilder<'avg_pool2d'> = ({ inputTypes, type, attrs }): Plan => {
   if (sizeOf(type.shape) === 0) return { kind: 'empty' };
   const [, , H, W] = inputTypes[0].shape;
   const [kh, kw] = attrs.kernel;
@@ -130,11 +122,7 @@ function binCode(i: string, n: number, out: number, lo: string, hi: string, name
 }
 
 /** adaptive_avg_pool2d: cell (i, j) averages rows [floor(iH/oh), ceil((i+1)H/oh)) and likewise columns. */
-export const adaptiveAvgPool2d: PlanBuilder<{ outSize: [number, number] }> = ({
-  inputTypes,
-  type,
-  attrs,
-}): Plan => {
+export const adaptiveAvgPool2d: PlanBuilder<'adaptive_avg_pool2d'> = ({ inputTypes, type, attrs }): Plan => {
   if (sizeOf(type.shape) === 0) return { kind: 'empty' };
   const [, C, H, W] = inputTypes[0].shape;
   const [oh, ow] = attrs.outSize;
@@ -162,8 +150,8 @@ export const adaptiveAvgPool2d: PlanBuilder<{ outSize: [number, number] }> = ({
 };
 
 /** Plan builders of convolution and pooling, keyed by op. */
-export const convPlans: Readonly<Record<string, PlanBuilder<never>>> = {
+export const convPlans = definePlans({
   conv2d,
   avg_pool2d: avgPool2d,
   adaptive_avg_pool2d: adaptiveAvgPool2d,
-} as Record<string, PlanBuilder<never>>;
+});

@@ -12,7 +12,7 @@
 // them to primitives.
 import { adaptiveBin, BackendError } from '@wf/core';
 import { coords, geluExpr, idiv, int, kernelSource, lit, Names, offset, siluExpr } from '../codegen.js';
-import { type Plan, type PlanBuilder, type Step, stepRef, steps } from '../plan.js';
+import { definePlans, type Plan, type PlanBuilder, type Step, stepRef, steps } from '../plan.js';
 import { floop } from './conv.js';
 import { matmulStep } from './linalg.js';
 
@@ -34,9 +34,7 @@ function checkStrategy(op: keyof typeof FUSED_STRATEGY, strategy: string): void 
 }
 
 /** dyn_linear: bilateral fused (see the file header), other strategies lowered. */
-export const dynLinear: PlanBuilder<{ strategy: string; grid: [number, number]; activation?: string }> = (
-  spec,
-): Plan => {
+export const dynLinear: PlanBuilder<'dyn_linear'> = (spec): Plan => {
   const { inputTypes, type, attrs, twoD } = spec;
   checkStrategy('dyn_linear', attrs.strategy);
   if (sizeOf(type.shape) === 0) return { kind: 'empty' };
@@ -177,7 +175,7 @@ function bins(n: number): [number, number][] {
 }
 
 /** dyn_dwconv: adaptive fused (see the file header), other strategies lowered. */
-export const dynDWConv: PlanBuilder<{ strategy: string }> = (spec): Plan => {
+export const dynDWConv: PlanBuilder<'dyn_dwconv'> = (spec): Plan => {
   const { inputTypes, type, attrs } = spec;
   checkStrategy('dyn_dwconv', attrs.strategy);
   if (sizeOf(type.shape) === 0) return { kind: 'empty' };
@@ -311,7 +309,7 @@ export const dynDWConv: PlanBuilder<{ strategy: string }> = (spec): Plan => {
 };
 
 /** Plan builders of the WeightFormer composites, keyed by op. */
-export const dynamicPlans: Readonly<Record<string, PlanBuilder<never>>> = {
+export const dynamicPlans = definePlans({
   dyn_linear: dynLinear,
   dyn_dwconv: dynDWConv,
-} as Record<string, PlanBuilder<never>>;
+});

@@ -1,6 +1,6 @@
 // Elementwise kernels: unary math, broadcasting binary ops, casts, and the GELU/SiLU composites as single
 // passes. Broadcast operands are read through stride-0 index arithmetic, never materialized.
-import { sameShape } from '@wf/core';
+import { opsOf, opTable, sameShape } from '@wf/core';
 import {
   broadcastStrides,
   coords,
@@ -14,7 +14,7 @@ import {
   sinExpr,
   tanhExpr,
 } from '../codegen.js';
-import { type Plan, type PlanBuilder, type Step, steps } from '../plan.js';
+import { definePlans, type Plan, type PlanBuilder, type Step, steps } from '../plan.js';
 
 /** Builds `f(x0, x1, ...)` for kernel source; may push helper statements to `lines`. */
 export type ElementFn = (xs: readonly string[], names: Names, lines: string[]) => string;
@@ -57,8 +57,11 @@ export function mapStep(
   };
 }
 
+type UnaryOp = 'neg' | 'abs' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'erf' | 'sigmoid' | 'relu' | 'sin' | 'cos';
+type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow' | 'greater';
+
 /** Scalar source of each unary op. */
-export const UNARY_SOURCE: Readonly<Record<string, ElementFn>> = {
+export const UNARY_SOURCE: Readonly<Record<UnaryOp, ElementFn>> = {
   neg: ([x]) => `-${x}`,
   abs: ([x]) => `Math.abs(${x})`,
   exp: ([x]) => `Math.exp(${x})`,
@@ -73,7 +76,7 @@ export const UNARY_SOURCE: Readonly<Record<string, ElementFn>> = {
 };
 
 /** Scalar source of each binary op. */
-export const BINARY_SOURCE: Readonly<Record<string, ElementFn>> = {
+export const BINARY_SOURCE: Readonly<Record<BinaryOp, ElementFn>> = {
   add: ([a, b]) => `${a} + ${b}`,
   sub: ([a, b]) => `${a} - ${b}`,
   mul: ([a, b]) => `${a} * ${b}`,
@@ -101,17 +104,17 @@ export function elementwise(f: ElementFn): PlanBuilder {
 }
 
 /** gelu (exact or tanh) in one pass. */
-export const gelu: PlanBuilder<{ approximate?: string }> = (spec) =>
+export const gelu: PlanBuilder<'gelu'> = (spec) =>
   elementwise(([x], n, l) => geluExpr(x, spec.attrs.approximate === 'tanh', n, l))(spec);
 
 /** silu in one pass. */
-export const silu: PlanBuilder = elementwise(([x], n, l) => siluExpr(x, n, l));
+export const silu: PlanBuilder<'silu'> = elementwise(([x], n, l) => siluExpr(x, n, l));
 
 /**
  * cast: int32 values are stored as float32 holding integers, so every cast but float32 -> int32 (which
  * truncates toward zero) shares its input's value.
  */
-export const cast: PlanBuilder<{ dtype: string }> = (spec) => {
+export const cast: PlanBuilder<'cast'> = (spec) => {
   const from = spec.inputTypes[0].dtype;
   if (empty(spec.type.shape)) return { kind: 'empty' };
   if (!(from === 'float32' && spec.attrs.dtype === 'int32')) return { kind: 'alias', input: 0 };
@@ -119,10 +122,10 @@ export const cast: PlanBuilder<{ dtype: string }> = (spec) => {
 };
 
 /** Plan builders of the elementwise ops, keyed by op. */
-export const elementwisePlans: Readonly<Record<string, PlanBuilder<never>>> = {
-  ...Object.fromEntries(Object.entries(UNARY_SOURCE).map(([op, f]) => [op, elementwise(f)])),
-  ...Object.fromEntries(Object.entries(BINARY_SOURCE).map(([op, f]) => [op, elementwise(f)])),
+export const elementwisePlans = definePlans({
+  ...opTable(opsOf(UNARY_SOURCE), (op) => elementwise(UNARY_SOURCE[op])),
+  ...opTable(opsOf(BINARY_SOURCE), (op) => elementwise(BINARY_SOURCE[op])),
   gelu,
   silu,
   cast,
-};
+});

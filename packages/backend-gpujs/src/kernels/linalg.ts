@@ -13,7 +13,7 @@ import {
   Names,
   offset,
 } from '../codegen.js';
-import { type ArgRef, type Plan, type PlanBuilder, type Step, steps } from '../plan.js';
+import { type ArgRef, definePlans, type Plan, type PlanBuilder, type Step, steps } from '../plan.js';
 
 const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -140,18 +140,13 @@ export function matmulStep(
 }
 
 /** matmul primitive. */
-export const matmul: PlanBuilder<{ transA?: boolean; transB?: boolean }> = ({
-  inputTypes,
-  type,
-  attrs,
-  twoD,
-}): Plan => {
+export const matmul: PlanBuilder<'matmul'> = ({ inputTypes, type, attrs, twoD }): Plan => {
   if (sizeOf(type.shape) === 0) return { kind: 'empty' };
   return steps(matmulStep(inputTypes[0].shape, inputTypes[1].shape, type.shape, { ...attrs, twoD }));
 };
 
 /** linear composite: act(x @ weightᵀ + bias), weight [out, in], in one pass. */
-export const linear: PlanBuilder<{ activation?: string }> = ({ inputTypes, type, attrs, twoD }): Plan => {
+export const linear: PlanBuilder<'linear'> = ({ inputTypes, type, attrs, twoD }): Plan => {
   if (sizeOf(type.shape) === 0) return { kind: 'empty' };
   const [x, w] = inputTypes;
   const din = w.shape[1];
@@ -167,7 +162,7 @@ export const linear: PlanBuilder<{ activation?: string }> = ({ inputTypes, type,
 };
 
 /** affine composite: act(x @ w + bias) with batch broadcasting, in one pass. */
-export const affine: PlanBuilder<{ activation?: string }> = ({ inputTypes, type, attrs, twoD }): Plan => {
+export const affine: PlanBuilder<'affine'> = ({ inputTypes, type, attrs, twoD }): Plan => {
   if (sizeOf(type.shape) === 0) return { kind: 'empty' };
   return steps(
     matmulStep(inputTypes[0].shape, inputTypes[1].shape, type.shape, {
@@ -179,8 +174,4 @@ export const affine: PlanBuilder<{ activation?: string }> = ({ inputTypes, type,
 };
 
 /** Plan builders of the matrix products, keyed by op. */
-export const linalgPlans: Readonly<Record<string, PlanBuilder<never>>> = {
-  matmul,
-  linear,
-  affine,
-} as Record<string, PlanBuilder<never>>;
+export const linalgPlans = definePlans({ matmul, linear, affine });

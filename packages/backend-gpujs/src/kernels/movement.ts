@@ -4,7 +4,7 @@
 // shader may bind), pad writes the pad value outside the input, gather reads table rows by index.
 import { normAxis, stridesOf } from '@wf/core';
 import { broadcastStrides, coords, kernelSource, lit, Names, offset } from '../codegen.js';
-import { type ArgRef, type Plan, type PlanBuilder, type Step, stepRef, steps } from '../plan.js';
+import { type ArgRef, definePlans, type Plan, type PlanBuilder, type Step, stepRef, steps } from '../plan.js';
 
 const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -23,7 +23,7 @@ function gatherStep(out: readonly number[], strides: readonly number[], base: nu
 export const reshape: PlanBuilder = () => ({ kind: 'alias', input: 0 });
 
 /** permute: output axis i reads input axis perm[i]. */
-export const permute: PlanBuilder<{ perm: number[] }> = ({ inputTypes, type, attrs }): Plan => {
+export const permute: PlanBuilder<'permute'> = ({ inputTypes, type, attrs }): Plan => {
   if (sizeOf(type.shape) === 0) return { kind: 'empty' };
   const src = stridesOf(inputTypes[0].shape);
   if (attrs.perm.every((p, i) => p === i)) return { kind: 'alias', input: 0 };
@@ -37,11 +37,7 @@ export const permute: PlanBuilder<{ perm: number[] }> = ({ inputTypes, type, att
 };
 
 /** slice: begin offset plus step-scaled strides. */
-export const slice: PlanBuilder<{ begin: number[]; step: number[] }> = ({
-  inputTypes,
-  type,
-  attrs,
-}): Plan => {
+export const slice: PlanBuilder<'slice'> = ({ inputTypes, type, attrs }): Plan => {
   if (sizeOf(type.shape) === 0) return { kind: 'empty' };
   const src = stridesOf(inputTypes[0].shape);
   const base = attrs.begin.reduce((o, b, i) => o + b * src[i], 0);
@@ -96,7 +92,7 @@ function concatStep(
 }
 
 /** concat along an axis; empty inputs are skipped; more than CONCAT_GROUP inputs join in groups. */
-export const concat: PlanBuilder<{ axis: number }> = ({ inputTypes, type, attrs }): Plan => {
+export const concat: PlanBuilder<'concat'> = ({ inputTypes, type, attrs }): Plan => {
   if (sizeOf(type.shape) === 0) return { kind: 'empty' };
   const ax = normAxis('concat', attrs.axis, type.shape.length);
   let parts: { shape: readonly number[]; ref: ArgRef }[] = inputTypes
@@ -138,11 +134,7 @@ export const concat: PlanBuilder<{ axis: number }> = ({ inputTypes, type, attrs 
 };
 
 /** pad: the input inside, the pad value outside. */
-export const pad: PlanBuilder<{ pads: [number, number][]; value: number }> = ({
-  inputTypes,
-  type,
-  attrs,
-}): Plan => {
+export const pad: PlanBuilder<'pad'> = ({ inputTypes, type, attrs }): Plan => {
   if (sizeOf(type.shape) === 0) return { kind: 'empty' };
   const inShape = inputTypes[0].shape;
   if (attrs.pads.every(([a, b]) => a === 0 && b === 0)) return { kind: 'alias', input: 0 };
@@ -195,7 +187,7 @@ export const gather: PlanBuilder = ({ inputTypes, type }): Plan => {
 };
 
 /** Plan builders of the view and movement ops, keyed by op. */
-export const movementPlans: Readonly<Record<string, PlanBuilder<never>>> = {
+export const movementPlans = definePlans({
   reshape,
   permute,
   slice,
@@ -203,4 +195,4 @@ export const movementPlans: Readonly<Record<string, PlanBuilder<never>>> = {
   concat,
   pad,
   gather,
-} as Record<string, PlanBuilder<never>>;
+});

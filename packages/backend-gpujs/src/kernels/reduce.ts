@@ -2,9 +2,9 @@
 // kernel per output element looping over the reduced axes with constant bounds; softmax and layer norm
 // first compute per-row statistics (max and sum of exponentials; mean and 1/std) in a small kernel, then
 // normalize every element in a second pass.
-import { normAxes, normAxis, stridesOf } from '@wf/core';
+import { normAxes, normAxis, opTable, stridesOf } from '@wf/core';
 import { coords, int, kernelSource, lit, Names, offset } from '../codegen.js';
-import { type Plan, type PlanBuilder, stepRef, steps } from '../plan.js';
+import { definePlans, type Plan, type PlanBuilder, stepRef, steps } from '../plan.js';
 
 const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -32,7 +32,7 @@ export function loops(
 type ReduceKind = 'sum' | 'mean' | 'reduce_max' | 'l2norm';
 
 /** A reduction over `axes` of a dense input. */
-function reduction(kind: ReduceKind): PlanBuilder<{ axes: number[]; keepDims: boolean }> {
+function reduction(kind: ReduceKind): PlanBuilder<ReduceKind> {
   return ({ inputTypes, type, attrs }): Plan => {
     const shape = inputTypes[0].shape;
     if (sizeOf(type.shape) === 0) return { kind: 'empty' };
@@ -95,7 +95,7 @@ function rowBase(row: string, len: number, inner: number, names: Names): string 
 }
 
 /** softmax along one axis: stats [max of each row; sum of exp(x - max)], then exp(x - max) / sum. */
-export const softmax: PlanBuilder<{ axis: number }> = ({ inputTypes, type, attrs }): Plan => {
+export const softmax: PlanBuilder<'softmax'> = ({ inputTypes, type, attrs }): Plan => {
   const shape = inputTypes[0].shape;
   if (sizeOf(shape) === 0) return { kind: 'empty' };
   const ax = normAxis('softmax', attrs.axis, shape.length, shape);
@@ -134,7 +134,7 @@ export const softmax: PlanBuilder<{ axis: number }> = ({ inputTypes, type, attrs
  * layer_norm over the last axis: stats [mean of each row; 1 / sqrt(var + eps)] (two-pass variance), then
  * (x - mean) * rstd * weight + bias.
  */
-export const layerNorm: PlanBuilder<{ eps: number }> = ({ inputTypes, type, attrs }): Plan => {
+export const layerNorm: PlanBuilder<'layer_norm'> = ({ inputTypes, type, attrs }): Plan => {
   const shape = inputTypes[0].shape;
   if (sizeOf(shape) === 0) return { kind: 'empty' };
   const d = shape[shape.length - 1];
@@ -169,11 +169,8 @@ export const layerNorm: PlanBuilder<{ eps: number }> = ({ inputTypes, type, attr
 };
 
 /** Plan builders of the reductions and normalizations, keyed by op. */
-export const reducePlans: Readonly<Record<string, PlanBuilder<never>>> = {
-  sum: reduction('sum'),
-  mean: reduction('mean'),
-  reduce_max: reduction('reduce_max'),
-  l2norm: reduction('l2norm'),
+export const reducePlans = definePlans({
+  ...opTable(['sum', 'mean', 'reduce_max', 'l2norm'] as const, reduction),
   softmax,
   layer_norm: layerNorm,
-} as Record<string, PlanBuilder<never>>;
+});

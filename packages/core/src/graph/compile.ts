@@ -181,6 +181,7 @@ export async function compile(
     steps.push({
       id: n.id,
       op: n.op,
+      // a graph node's op and attrs are not correlated in its type, so the step holds its kernel untyped
       kernel: backend.kernels[n.op] as Kernel<unknown>,
       inputs: n.inputs,
       inputTypes: n.inputs.map((i) => lowered.nodes[i].type),

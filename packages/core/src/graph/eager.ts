@@ -1,7 +1,7 @@
 // Eager execution for debugging and tests: every op runs on the backend as soon as it is called (composites
 // through their lowering unless the backend fuses them). Kernels may be asynchronous: values are chained
 // as promises and `read` awaits them.
-import type { AnyBackend, Kernel } from '../backend.js';
+import { type AnyBackend, kernelOf } from '../backend.js';
 import { ArgumentError, BackendError, fmtShape, ShapeError } from '../errors.js';
 import { inferType, OPS, type OpAttrs, type OpName } from '../ir/ops.js';
 import { type Context, Tensor } from '../ir/tensor.js';
@@ -75,7 +75,7 @@ export class EagerSession implements Context {
       inputs.map((t) => t.type),
       attrs,
     );
-    const kernel = this.backend.kernels[op] as Kernel<unknown, K> | undefined;
+    const kernel = kernelOf<unknown, K>(this.backend.kernels, op);
     if (!kernel) throw new BackendError(`backend ${this.backend.name} has no kernel for ${op}`);
     const isView = OPS[op].kind === 'view' && this.backend.capabilities.zeroCopyViews;
     const src = inputs[0];
