@@ -62,6 +62,7 @@ describe('training steps vs PyTorch (cpu)', () => {
         }
         const bad: string[] = [];
         let worst = 0;
+        let worstName = '';
         const names = ref.names().filter((n) => n.startsWith('param.'));
         expect(names.length).toBe(model.trainableWeights.length);
         for (const key of names) {
@@ -78,12 +79,15 @@ describe('training steps vs PyTorch (cpu)', () => {
             upd = Math.max(upd, Math.abs(r.data[i] - p0[i]));
             err = Math.max(err, Math.abs(p[i] - r.data[i]));
           }
-          worst = Math.max(worst, err / upd);
+          if (err / upd > worst) {
+            worst = err / upd;
+            worstName = name;
+          }
           if (!(err <= 0.1 * upd))
             bad.push(`${name}: ${err.toExponential(2)} > 0.1 * ${upd.toExponential(2)}`);
         }
         if (process.env.WF_GRAD_REPORT)
-          console.info(`${run}: worst param error / largest update = ${worst.toFixed(4)}`);
+          console.info(`${run}: worst param error / largest update = ${worst.toFixed(4)} (${worstName})`);
         expect(bad, bad.join('\n')).toEqual([]);
       } finally {
         await trainer.dispose();
