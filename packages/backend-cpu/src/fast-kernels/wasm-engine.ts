@@ -113,7 +113,7 @@ export class WasmMatmulEngine implements MatmulEngine {
   /** Byte address of element `offset` of `data` in the heap, copying into `temps` when it lives outside. */
   private pointer(data: Float32Array, offset: number, length: number, temps: number[]): number {
     if (this.inHeap(data)) return data.byteOffset + 4 * offset;
-    const ptr = this.heap.alloc(4 * Math.max(1, length));
+    const ptr = this.heap.alloc(4 * Math.max(1, length), { zero: false }); // overwritten by the copy
     temps.push(ptr);
     this.heap.f32(ptr, length).set(data.subarray(offset, offset + length));
     return ptr;
@@ -139,7 +139,8 @@ export class WasmMatmulEngine implements MatmulEngine {
     if (hit && hit.version === version) return hit.ptr;
     this.packCount++;
     // A stale copy (B updated since) is packed again in its own place: same view, same size.
-    const dst = hit ? hit.ptr : this.heap.alloc(this.local.packedBSize(b.rows, b.cols));
+    // (packB writes every byte of the panel, the zero padding past N included)
+    const dst = hit ? hit.ptr : this.heap.alloc(this.local.packedBSize(b.rows, b.cols), { zero: false });
     if (hit) hit.version = -1; // invalid until this packing completes
     const src = this.pointer(b.data, b.offset, WasmMatmulEngine.span(b), temps);
     this.local.packB(b.rows, b.cols, src, b.rowStride, b.colStride, dst);
@@ -180,7 +181,7 @@ export class WasmMatmulEngine implements MatmulEngine {
         cPtr = c.data.byteOffset + 4 * c.offset;
         ldc = c.rowStride;
       } else {
-        cPtr = this.heap.alloc(4 * m * n);
+        cPtr = this.heap.alloc(4 * m * n, { zero: false }); // the product writes every element
         temps.push(cPtr);
         ldc = n;
       }

@@ -115,9 +115,10 @@ export class WasmHeap {
   /**
    * Allocates `bytes` (rounded up to a multiple of 64; at least 64) and returns the byte offset of the
    * zero-filled block. Grows the memory if no free block is large enough; throws a RangeError when that would
-   * exceed the maximum size.
+   * exceed the maximum size. `zero: false` skips the zero fill, for a block its user overwrites whole before
+   * reading (a packed operand, a copy, a product's output).
    */
-  alloc(bytes: number): number {
+  alloc(bytes: number, options: { zero?: boolean } = {}): number {
     if (!Number.isFinite(bytes) || bytes < 0) throw new RangeError(`WasmHeap.alloc: invalid size ${bytes}`);
     const size = Math.max(ALIGN, roundUp(bytes, ALIGN));
     let index = this.freeList.findIndex((b) => b.size >= size);
@@ -134,7 +135,7 @@ export class WasmHeap {
     }
     this.live.set(offset, size);
     this.used += size;
-    new Uint8Array(this.memory.buffer, offset, size).fill(0);
+    if (options.zero ?? true) new Uint8Array(this.memory.buffer, offset, size).fill(0);
     return offset;
   }
 

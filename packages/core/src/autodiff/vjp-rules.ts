@@ -59,9 +59,10 @@ export function sumTo(t: Tensor, shape: Shape): Tensor {
   if (sameShape(t.shape, shape)) return t;
   const lead = t.rank - shape.length;
   const axes: number[] = [];
+  // (axes of size 1 need no sum: the reshape below drops or keeps them)
   for (let i = 0; i < t.rank; i++) {
-    if (i < lead) axes.push(i);
-    else if (shape[i - lead] === 1 && t.shape[i] !== 1) axes.push(i);
+    if (t.shape[i] === 1) continue;
+    if (i < lead || shape[i - lead] === 1) axes.push(i);
   }
   const s = axes.length ? F.sum(t, axes, true) : t;
   return sameShape(s.shape, shape) ? s : F.reshape(s, shape);
