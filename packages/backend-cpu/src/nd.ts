@@ -79,10 +79,27 @@ export function toTensorData(a: CpuTensor): TensorData {
   const n = sizeOf(a.shape);
   const isInt = a.data instanceof Int32Array;
   const out = isInt ? new Int32Array(n) : new Float32Array(n);
-  let i = 0;
-  forEachOffset(a.shape, [a], (o) => {
-    out[i++] = a.data[o[0]];
-  });
+  const r = a.shape.length;
+  const rowMajor = stridesOf(a.shape);
+  const dense = a.stride.every((st, k) => a.shape[k] === 1 || st === rowMajor[k]);
+  if (dense) {
+    // one block copy (gradients of every weight are read back this way after each backward pass)
+    out.set((a.data as Float32Array | Int32Array).subarray(a.offset, a.offset + n) as never);
+  } else if (r > 0 && a.stride[r - 1] === 1) {
+    // contiguous rows: a block copy per row
+    const d = a.shape[r - 1];
+    const lead = a.shape.slice(0, -1);
+    let i = 0;
+    forEachOffset(lead, [stridedView(a, lead, a.stride.slice(0, -1), a.offset)], (o) => {
+      out.set((a.data as Float32Array | Int32Array).subarray(o[0], o[0] + d) as never, i);
+      i += d;
+    });
+  } else {
+    let i = 0;
+    forEachOffset(a.shape, [a], (o) => {
+      out[i++] = a.data[o[0]];
+    });
+  }
   return { dtype: isInt ? 'int32' : 'float32', shape: [...a.shape], data: out };
 }
 
