@@ -86,6 +86,22 @@ describe('WebP, GIF, BMP', () => {
     expect(() => decodeImage(webp)).toThrow(/use decodeImageAsync/);
   });
 
+  it('a GIF whose LZW codes name entries not made yet fails in one line (omggif alone loops forever on these)', () => {
+    // two damaged files the fuzz test below found (seeds 1550566236 and 1157017329, 2026-12-04): codes past
+    // the table's next entry make omggif's table refer to itself
+    for (const b64 of [
+      'R0lGODlhBwAFAIMAAAD/AKBfkEC/oOAfMIB/QCDfUMA/4GCf8AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAACH/C05FVFNDQVBFMi4wAwEAAAAh+QQACgAAACwAAAAABwAFAAAEDxCczafGAlKLdb3Z9HVTBAA7',
+      'R0lGODlhBwAFAIMAAAD/AKBfkEC/oOAfMIB/QCDfUMA/4GCf8AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAACH/C05FVFNDQVBFMi4wAwEAAAAh+QQACgAAACwAAAAABwAFAAAEDxAEMUgxR5eLdb3Z9HVTBAA7',
+    ]) {
+      const bytes = new Uint8Array(Buffer.from(b64, 'base64'));
+      expect(() => decodeImage(bytes)).toThrow(
+        /^corrupt or truncated GIF: invalid LZW image data \(code \d+ before entry \d+\)[^\n]*$/,
+      );
+    }
+    // the undamaged file still decodes through the same check
+    expect(decodeImage(gif([pixels()])).width).toBe(W);
+  });
+
   const runs = fuzzParams(150);
   it('damaged files fail with a one-line WfError or decode to a well-formed image', async () => {
     const files = [webp, gif([pixels()]), bmp()];

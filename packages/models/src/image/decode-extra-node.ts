@@ -86,6 +86,60 @@ function checked(format: string, img: RgbaImage, width: number, height: number):
   return img;
 }
 
+/**
+ * Walks the LZW code stream of a GIF frame (at `p`: the minimum code size, then sub-blocks) the way omggif
+ * reads it and throws a corrupt-GIF error at the first code that names no table entry yet (a code above the
+ * next free one, or the next free one with no previous code) or where the stream runs past the file.
+ * omggif does not check either: a damaged stream can make its table refer to itself, and its decoder then
+ * loops forever. With every code valid, each table entry refers only to earlier ones, so it terminates.
+ */
+export function checkGifLzw(b: Uint8Array, p: number): void {
+  const bad = (why: string) => corrupt('GIF', `invalid LZW image data (${why})`);
+  if (p >= b.length) throw bad('no code stream');
+  const minCodeSize = b[p++];
+  if (minCodeSize < 1 || minCodeSize > 11) throw bad(`minimum code size ${minCodeSize}`);
+  const clearCode = 1 << minCodeSize;
+  const eoiCode = clearCode + 1;
+  let nextCode = eoiCode + 1;
+  let codeSize = minCodeSize + 1;
+  let codeMask = (1 << codeSize) - 1;
+  let cur = 0;
+  let curShift = 0;
+  let subblock = b[p++] ?? 0;
+  let prev = -1;
+  for (;;) {
+    while (curShift < 16 && subblock !== 0) {
+      if (p >= b.length) throw bad('the stream runs past the end of the file');
+      cur |= b[p++] << curShift;
+      curShift += 8;
+      if (subblock === 1) subblock = b[p++] ?? 0;
+      else subblock--;
+    }
+    if (curShift < codeSize) return;
+    const code = cur & codeMask;
+    cur >>= codeSize;
+    curShift -= codeSize;
+    if (code === clearCode) {
+      nextCode = eoiCode + 1;
+      codeSize = minCodeSize + 1;
+      codeMask = (1 << codeSize) - 1;
+      prev = -1;
+      continue;
+    }
+    if (code === eoiCode) return;
+    if (code > nextCode || (code === nextCode && prev < 0))
+      throw bad(`code ${code} before entry ${nextCode}`);
+    if (prev >= 0 && nextCode < 4096) {
+      nextCode++;
+      if (nextCode >= codeMask + 1 && codeSize < 12) {
+        codeSize++;
+        codeMask = (codeMask << 1) | 1;
+      }
+    }
+    prev = code;
+  }
+}
+
 /** Decodes the first frame of a GIF (the logical screen, transparent where the frame does not cover it). */
 export function decodeGif(b: Uint8Array, width: number, height: number): RgbaImage {
   let reader: GifReader;
@@ -97,8 +151,10 @@ export function decodeGif(b: Uint8Array, width: number, height: number): RgbaIma
   try {
     reader = new GifReader(b);
     if (reader.numFrames() < 1) throw new Error('the file holds no frame');
+    checkGifLzw(b, reader.frameInfo(0).data_offset);
     reader.decodeAndBlitFrameRGBA(0, data);
   } catch (e) {
+    if (e instanceof WfError) throw e;
     throw corrupt('GIF', e instanceof Error ? e.message : String(e), e);
   } finally {
     console.log = log;
