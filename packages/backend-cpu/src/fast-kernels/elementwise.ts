@@ -2,13 +2,28 @@
 // is contiguous or broadcast (same shape, scalars, bias rows, [.., 1] columns, middle-axis broadcasts),
 // with one written-out loop per op (no call per element); unary ops as flat loops over dense tensors or
 // contiguous rows of strided views. Other layouts (permuted innermost axes) defer to the plain kernels.
-import { defineKernels, type Kernel, type KernelArgs, type OpName, opsOf, opTable } from '@wf/core';
-import { elementwiseKernels, map1, UNARY_FNS } from '../kernels/elementwise.js';
+import {
+  BINARY_OPS,
+  type BinaryOp,
+  defineKernels,
+  type Kernel,
+  type KernelArgs,
+  type OpName,
+  opTable,
+  UNARY_OPS,
+  type UnaryOp,
+  unaryScalar,
+} from '@wf/core';
+import { elementwiseKernels, map1 } from '../kernels/elementwise.js';
 import { type CpuTensor, forEachOffset, stridedView } from '../nd.js';
 import { fastErf, fastExp, fastTanh } from './fast-math.js';
 import { count, isDense } from './layout.js';
 
-type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow' | 'greater';
+/**
+ * The scalar form of each binary op for the loops below, keyed by the op table's binary ops: the table's
+ * definitions, except max/min as NaN-propagating compare-and-select (cheaper than Math.max/Math.min; the
+ * result can differ only in the sign of a zero).
+ */
 const BINARY: Readonly<Record<BinaryOp, (a: number, b: number) => number>> = {
   add: (a, b) => a + b,
   sub: (a, b) => a - b,
@@ -196,7 +211,7 @@ function binary(op: BinaryOp): Kernel<CpuTensor, BinaryOp> {
 
 /** `out[oo + i] = op(a[ao + i])` for `n` elements, the loop written out per op (no call per element). */
 function unaryLoop(
-  op: keyof typeof UNARY_FNS,
+  op: UnaryOp,
   od: Float32Array | Int32Array,
   oo: number,
   ad: Float32Array | Int32Array,
@@ -235,7 +250,7 @@ function unaryLoop(
       }
       return;
     default: {
-      const f = UNARY_FNS[op];
+      const f = unaryScalar(op);
       for (let i = 0; i < n; i++) od[oo + i] = f(ad[ao + i]);
     }
   }
@@ -252,7 +267,7 @@ function sigmoidOf(x: number): number {
  * A unary kernel over dense tensors, or rows of strided views that are contiguous inside (e.g. a slice
  * of the last axis); other layouts defer to the plain kernel.
  */
-function unary(op: keyof typeof UNARY_FNS): Kernel<CpuTensor, keyof typeof UNARY_FNS> {
+function unary(op: UnaryOp): Kernel<CpuTensor, UnaryOp> {
   const plain = elementwiseKernels[op];
   return (args) => {
     const [a] = args.inputs;
@@ -323,8 +338,8 @@ const siluOf = (x: number): number => {
 
 /** Fast elementwise kernels keyed by op. */
 export const fastElementwiseKernels = defineKernels<CpuTensor>()({
-  ...opTable(opsOf(BINARY), binary),
-  ...opTable(opsOf(UNARY_FNS), unary),
+  ...opTable(BINARY_OPS, binary),
+  ...opTable(UNARY_OPS, unary),
   // the silu composite in one pass (without this kernel it lowers to sigmoid and mul)
   silu: denseMap<'silu'>(siluOf, (args) => {
     const [a] = args.inputs;

@@ -1,6 +1,6 @@
 // Fast row kernels for dense tensors: layer norm and softmax over the last axis, and reductions over one
 // run of adjacent axes (viewed as [outer, reduced, inner]). Other layouts defer to the plain kernels.
-import { defineKernels, type Kernel, normAxes, normAxis, opTable } from '@wf/core';
+import { defineKernels, type Kernel, normAxes, normAxis, opTable, REDUCE_OPS, type ReduceOp } from '@wf/core';
 import { normKernels } from '../kernels/norm.js';
 import { reduceKernels } from '../kernels/reduce.js';
 import { type CpuTensor, forEachOffset, stridedView } from '../nd.js';
@@ -170,8 +170,6 @@ const softmax: Kernel<CpuTensor, 'softmax'> = (args) => {
   return y;
 };
 
-type ReduceOp = 'sum' | 'mean' | 'reduce_max' | 'l2norm';
-
 function reduce(op: ReduceOp): Kernel<CpuTensor, ReduceOp> {
   const plain = reduceKernels[op];
   return (args) => {
@@ -281,5 +279,5 @@ export const fastNormReduceKernels = defineKernels<CpuTensor>()({
   // layer norm's backward pass (w.r.t. its input) in one kernel instead of its lowering
   layer_norm_grad: layerNormGrad,
   softmax,
-  ...opTable(['sum', 'mean', 'reduce_max', 'l2norm'] as const, reduce),
+  ...opTable(REDUCE_OPS, reduce),
 });

@@ -1,27 +1,10 @@
-// Elementwise kernels: unary math and broadcasting binary ops. Broadcasting is a stride-0 view of each
-// operand, so no operand is ever materialized at the output size.
-import type { Kernel } from '@wf/core';
-import { defineKernels, erf, opsOf, opTable, sigmoid } from '@wf/core';
+// Elementwise kernels: unary math (each op's scalar function from the op table) and broadcasting binary
+// ops (ndarray-ops loops). Broadcasting is a stride-0 view of each operand, so no operand is ever
+// materialized at the output size.
+import type { BinaryOp, Kernel, UnaryOp } from '@wf/core';
+import { BINARY_OPS, defineKernels, opTable, UNARY_OPS, unaryScalar } from '@wf/core';
 import ops from 'ndarray-ops';
 import { broadcastView, type CpuTensor, forEachOffset } from '../nd.js';
-
-type UnaryOp = 'neg' | 'abs' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'erf' | 'sigmoid' | 'relu' | 'sin' | 'cos';
-type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow' | 'greater';
-
-/** Scalar definition of each unary op. */
-export const UNARY_FNS: Readonly<Record<UnaryOp, (x: number) => number>> = {
-  neg: (x) => -x,
-  abs: Math.abs,
-  exp: Math.exp,
-  log: Math.log,
-  sqrt: Math.sqrt,
-  tanh: Math.tanh,
-  erf,
-  sigmoid,
-  relu: (x) => Math.max(x, 0),
-  sin: Math.sin,
-  cos: Math.cos,
-};
 
 /** Applies `f` elementwise from `a` into `out` (same shape, any strides). */
 export function map1(out: CpuTensor, a: CpuTensor, f: (x: number) => number): void {
@@ -33,13 +16,14 @@ export function map1(out: CpuTensor, a: CpuTensor, f: (x: number) => number): vo
 }
 
 function unary(op: UnaryOp): Kernel<CpuTensor, UnaryOp> {
-  const f = UNARY_FNS[op];
+  const f = unaryScalar(op);
   return ({ inputs: [a], out }) => {
     map1(out!, a, f);
     return out!;
   };
 }
 
+/** The ndarray-ops loop of each binary op (keyed by the op table's binary ops). */
 const NDARRAY_BINARY: Readonly<Record<BinaryOp, (o: CpuTensor, a: CpuTensor, b: CpuTensor) => unknown>> = {
   add: ops.add,
   sub: ops.sub,
@@ -61,6 +45,6 @@ function binary(op: BinaryOp): Kernel<CpuTensor, BinaryOp> {
 
 /** Unary and binary elementwise kernels keyed by op. */
 export const elementwiseKernels = defineKernels<CpuTensor>()({
-  ...opTable(opsOf(UNARY_FNS), unary),
-  ...opTable(opsOf(NDARRAY_BINARY), binary),
+  ...opTable(UNARY_OPS, unary),
+  ...opTable(BINARY_OPS, binary),
 });

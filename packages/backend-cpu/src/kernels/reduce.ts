@@ -1,9 +1,7 @@
 // Reductions over any set of axes (sum, mean, max, L2 norm), accumulating in double precision.
-import type { Kernel } from '@wf/core';
-import { defineKernels, normAxes, opsOf, opTable } from '@wf/core';
+import type { Kernel, ReduceOp } from '@wf/core';
+import { defineKernels, normAxes, opTable, REDUCE_OPS } from '@wf/core';
 import { type CpuTensor, forEachOffset, reshapeView, stridedView } from '../nd.js';
-
-type ReduceOp = 'sum' | 'mean' | 'reduce_max' | 'l2norm';
 
 /** A reduction as a fold: start value, step, and the final map (which also gets the element count). */
 interface Fold {
@@ -53,4 +51,4 @@ function reduceKernel(op: ReduceOp): Kernel<CpuTensor, ReduceOp> {
 }
 
 /** Reduction kernels keyed by op. */
-export const reduceKernels = defineKernels<CpuTensor>()(opTable(opsOf(FOLDS), reduceKernel));
+export const reduceKernels = defineKernels<CpuTensor>()(opTable(REDUCE_OPS, reduceKernel));

@@ -1,6 +1,6 @@
 // Elementwise kernels: unary math, broadcasting binary ops, casts, and the GELU/SiLU composites as single
 // passes. Broadcast operands are read through stride-0 index arithmetic, never materialized.
-import { opsOf, opTable, sameShape } from '@wf/core';
+import { BINARY_OPS, type BinaryOp, opTable, sameShape, UNARY_OPS, type UnaryOp } from '@wf/core';
 import {
   broadcastStrides,
   coords,
@@ -57,10 +57,10 @@ export function mapStep(
   };
 }
 
-type UnaryOp = 'neg' | 'abs' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'erf' | 'sigmoid' | 'relu' | 'sin' | 'cos';
-type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow' | 'greater';
-
-/** Scalar source of each unary op. */
+/**
+ * Scalar source of each unary op, keyed by the op table's unary ops: the table's `scalar` written as
+ * kernel source.
+ */
 export const UNARY_SOURCE: Readonly<Record<UnaryOp, ElementFn>> = {
   neg: ([x]) => `-${x}`,
   abs: ([x]) => `Math.abs(${x})`,
@@ -75,7 +75,10 @@ export const UNARY_SOURCE: Readonly<Record<UnaryOp, ElementFn>> = {
   cos: ([x], n, l) => sinExpr(x, true, n, l),
 };
 
-/** Scalar source of each binary op. */
+/**
+ * Scalar source of each binary op, keyed by the op table's binary ops: the table's `scalar` written as
+ * kernel source.
+ */
 export const BINARY_SOURCE: Readonly<Record<BinaryOp, ElementFn>> = {
   add: ([a, b]) => `${a} + ${b}`,
   sub: ([a, b]) => `${a} - ${b}`,
@@ -123,8 +126,8 @@ export const cast: PlanBuilder<'cast'> = (spec) => {
 
 /** Plan builders of the elementwise ops, keyed by op. */
 export const elementwisePlans = definePlans({
-  ...opTable(opsOf(UNARY_SOURCE), (op) => elementwise(UNARY_SOURCE[op])),
-  ...opTable(opsOf(BINARY_SOURCE), (op) => elementwise(BINARY_SOURCE[op])),
+  ...opTable(UNARY_OPS, (op) => elementwise(UNARY_SOURCE[op])),
+  ...opTable(BINARY_OPS, (op) => elementwise(BINARY_SOURCE[op])),
   gelu,
   silu,
   cast,

@@ -2,7 +2,7 @@
 // kernel per output element looping over the reduced axes with constant bounds; softmax and layer norm
 // first compute per-row statistics (max and sum of exponentials; mean and 1/std) in a small kernel, then
 // normalize every element in a second pass.
-import { normAxes, normAxis, opTable, stridesOf } from '@wf/core';
+import { normAxes, normAxis, opTable, REDUCE_OPS, type ReduceOp, stridesOf } from '@wf/core';
 import { coords, int, kernelSource, lit, Names, offset } from '../codegen.js';
 import { definePlans, type Plan, type PlanBuilder, stepRef, steps } from '../plan.js';
 
@@ -29,10 +29,8 @@ export function loops(
   return emit(0, base);
 }
 
-type ReduceKind = 'sum' | 'mean' | 'reduce_max' | 'l2norm';
-
 /** A reduction over `axes` of a dense input. */
-function reduction(kind: ReduceKind): PlanBuilder<ReduceKind> {
+function reduction(kind: ReduceOp): PlanBuilder<ReduceOp> {
   return ({ inputTypes, type, attrs }): Plan => {
     const shape = inputTypes[0].shape;
     if (sizeOf(type.shape) === 0) return { kind: 'empty' };
@@ -170,7 +168,7 @@ export const layerNorm: PlanBuilder<'layer_norm'> = ({ inputTypes, type, attrs }
 
 /** Plan builders of the reductions and normalizations, keyed by op. */
 export const reducePlans = definePlans({
-  ...opTable(['sum', 'mean', 'reduce_max', 'l2norm'] as const, reduction),
+  ...opTable(REDUCE_OPS, reduction),
   softmax,
   layer_norm: layerNorm,
 });

@@ -3,11 +3,10 @@
 // as promises and `read` awaits them.
 import { type AnyBackend, kernelOf } from '../backend.js';
 import { ArgumentError, BackendError, fmtShape, ShapeError } from '../errors.js';
-import { inferType, OPS, type OpAttrs, type OpName } from '../ir/ops.js';
+import { inferType, type OpAttrs, type OpName, viewStridesOf } from '../ir/ops.js';
 import { type Context, Tensor } from '../ir/tensor.js';
 import { bytesOf, sizeOf, stridesOf, type TensorData, type TensorType } from '../ir/types.js';
 import { emitLowered, fusedKernelFilter, type KeepComposite } from './lower.js';
-import { isDense, viewStrides } from './plan.js';
 
 /** An eager session on one backend. Tensors it makes belong to it; `dispose` frees them all. */
 export class EagerSession implements Context {
@@ -77,16 +76,18 @@ export class EagerSession implements Context {
     );
     const kernel = kernelOf<unknown, K>(this.backend.kernels, op);
     if (!kernel) throw new BackendError(`backend ${this.backend.name} has no kernel for ${op}`);
-    const isView = OPS[op].kind === 'view' && this.backend.capabilities.zeroCopyViews;
+    // a view op aliases its input where the op table's stride rule says it can (zero-copy backends only)
     const src = inputs[0];
-    const srcStrides = src ? this.strides[src.id] : [];
-    const alias = isView && (op !== 'reshape' || isDense(src.shape, srcStrides));
-    const out = alias ? undefined : this.alloc(type);
+    const viewed =
+      this.backend.capabilities.zeroCopyViews && src
+        ? viewStridesOf(op, attrs, src.shape, this.strides[src.id], type.shape)
+        : undefined;
+    const out = viewed ? undefined : this.alloc(type);
     const ins = inputs.map((t) => this.values[t.id]);
     const call = (resolved: unknown[]) =>
       kernel({ inputs: resolved, inputTypes: inputs.map((t) => t.type), type, attrs, out });
     const value = ins.some((v) => v instanceof Promise) ? Promise.all(ins).then(call) : call(ins);
-    const strides = alias ? viewStrides({ op, attrs, type }, src.shape, srcStrides) : stridesOf(type.shape);
+    const strides = viewed ?? stridesOf(type.shape);
     return this.add(value, type, strides);
   }
 

@@ -1,14 +1,16 @@
-// Graph rewrites that expose fusion opportunities to backends: a GELU that is the only consumer of a
-// linear (or DynLinear) output folds into that op's `activation` attribute, so a backend with a fused
-// linear kernel applies it in the matmul's epilogue instead of another pass over memory. The rewritten
-// graph computes the same values (the composites' lowerings apply the activation).
-import type { Activation, OpAttrs, OpName } from '../ir/ops.js';
+// Graph rewrites that expose fusion opportunities to backends: a GELU that is the only consumer of the
+// output of an op that absorbs activations (`absorbsActivation` in the op table: linear, DynLinear) folds
+// into that op's `activation` attribute, so a backend with a fused linear kernel applies it in the
+// matmul's epilogue instead of another pass over memory. The rewritten graph computes the same values
+// (the composites' lowerings apply the activation).
+import { type Activation, absorbsActivation, type OpAttrs } from '../ir/ops.js';
 import type { Graph } from './graph.js';
 import { rewriteGraph } from './rewrite.js';
 
-const FUSABLE = new Set<OpName | 'input' | 'const'>(['linear', 'dyn_linear']);
-
-/** Folds `gelu(linear(...))` (single use, not a graph output) into `linear(..., { activation })`. */
+/**
+ * Folds `gelu(p(...))` (single use, not a graph output) into `p(..., { activation })` for every op `p`
+ * that absorbs activations (`linear`, `dyn_linear`).
+ */
 export function fuseActivations(graph: Graph): Graph {
   const uses = new Int32Array(graph.nodes.length);
   for (const n of graph.nodes) for (const i of n.inputs) uses[i]++;
@@ -19,7 +21,7 @@ export function fuseActivations(graph: Graph): Graph {
     if (n.op !== 'gelu') continue;
     const p = graph.nodes[n.inputs[0]];
     const attrs = p.attrs as { activation?: Activation };
-    if (!FUSABLE.has(p.op) || attrs.activation || uses[p.id] !== 1) continue;
+    if (!absorbsActivation(p.op) || attrs.activation || uses[p.id] !== 1) continue;
     foldInto.set(p.id, (n.attrs as OpAttrs<'gelu'>).approximate === 'tanh' ? 'gelu_tanh' : 'gelu');
     foldedGelu.set(n.id, p.id);
   }

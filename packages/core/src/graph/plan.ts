@@ -1,9 +1,10 @@
 // The memory planner: from liveness, assigns every intermediate to a reusable storage slot so that peak
 // memory stays near the largest live set. On backends with zero-copy views, view ops alias their input
-// instead of taking a slot (a reshape of a non-contiguous view still needs its own copy).
-import { OPS } from '../ir/ops.js';
-import { bytesOf, stridesOf } from '../ir/types.js';
-import type { Graph, GraphNode } from './graph.js';
+// instead of taking a slot, with the strides of the op table's `viewStrides` rule (a reshape of a
+// non-contiguous view still needs its own copy).
+import { viewStridesOf } from '../ir/ops.js';
+import { bytesOf, isDense, stridesOf } from '../ir/types.js';
+import type { Graph } from './graph.js';
 
 /** Where a node's value lives. */
 export type StorageKind = 'input' | 'const' | 'slot' | 'alias';
@@ -38,27 +39,6 @@ export interface MemoryPlan {
   readonly lastUse: Int32Array;
 }
 
-/** Dense iff every axis longer than 1 has its row-major stride. */
-export function isDense(shape: readonly number[], strides: readonly number[]): boolean {
-  const want = stridesOf(shape);
-  return shape.every((d, i) => d === 1 || strides[i] === want[i]);
-}
-
-/** Element strides of a view op's output, given its input's shape and strides (in the root's storage). */
-export function viewStrides(
-  node: Pick<GraphNode, 'op' | 'attrs' | 'type'>,
-  srcShape: readonly number[],
-  src: readonly number[],
-): number[] {
-  if (node.op === 'permute') return (node.attrs as { perm: number[] }).perm.map((p) => src[p]);
-  if (node.op === 'slice') return (node.attrs as { step: number[] }).step.map((s, i) => s * src[i]);
-  if (node.op === 'expand') {
-    const lead = node.type.shape.length - srcShape.length;
-    return node.type.shape.map((_, i) => (i < lead || srcShape[i - lead] === 1 ? 0 : src[i - lead]));
-  }
-  return stridesOf(node.type.shape); // reshape of a dense value
-}
-
 /** Plans storage for `graph`. With `zeroCopyViews`, view ops alias their input's storage. */
 export function planMemory(graph: Graph, opts: { zeroCopyViews: boolean }): MemoryPlan {
   const n = graph.nodes.length;
@@ -75,11 +55,19 @@ export function planMemory(graph: Graph, opts: { zeroCopyViews: boolean }): Memo
       continue;
     }
     kind[node.id] = 'slot';
-    if (!opts.zeroCopyViews || OPS[node.op].kind !== 'view') continue;
+    if (!opts.zeroCopyViews) continue;
     const src = node.inputs[0];
-    if (node.op === 'reshape' && !contiguous[src]) continue; // a reshape of a strided view must copy
-    strides[node.id] = viewStrides(node, graph.nodes[src].type.shape, strides[src]);
-    contiguous[node.id] = isDense(node.type.shape, strides[node.id]);
+    // the op table's stride rule; none for other ops, or for a view that must copy (a reshape of a strided view)
+    const viewed = viewStridesOf(
+      node.op,
+      node.attrs as never,
+      graph.nodes[src].type.shape,
+      strides[src],
+      node.type.shape,
+    );
+    if (!viewed) continue;
+    strides[node.id] = viewed;
+    contiguous[node.id] = isDense(node.type.shape, viewed);
     kind[node.id] = 'alias';
     root[node.id] = root[src];
   }

@@ -1,9 +1,30 @@
 // Shape rules of the op table: good shapes give the documented output types, bad ones a ShapeError that
 // names the op and the shapes.
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { ShapeError } from '../errors.js';
-import { inferType, OP_NAMES, OPS, type OpName } from './ops.js';
+import {
+  ACTIVATION_OPS,
+  type ActivationOp,
+  absorbsActivation,
+  BINARY_OPS,
+  type BinaryOp,
+  binaryScalar,
+  COMPOSITE_OPS,
+  type CompositeOp,
+  inferType,
+  OP_NAMES,
+  OPS,
+  type OpName,
+  REDUCE_OPS,
+  type ReduceOp,
+  UNARY_OPS,
+  type UnaryOp,
+  unaryScalar,
+  VIEW_OPS,
+  type ViewOp,
+  viewStridesOf,
+} from './ops.js';
 import { broadcastShapes } from './shape-utils.js';
 import type { TensorType } from './types.js';
 
@@ -193,5 +214,155 @@ describe('composites', () => {
       { strategy: 'gap' },
       /wfm2_weight is \[8,8,1,1\], expected \[72,8,1,1\]/,
     );
+  });
+});
+
+describe('op facts', () => {
+  it('the lists by kind hold exactly the ops of that kind, in table order', () => {
+    const lists: [string, readonly OpName[]][] = [
+      ['unary', UNARY_OPS],
+      ['binary', BINARY_OPS],
+      ['reduce', REDUCE_OPS],
+      ['view', VIEW_OPS],
+      ['composite', COMPOSITE_OPS],
+    ];
+    for (const [kind, list] of lists) {
+      expect(list.length).toBeGreaterThan(0);
+      expect(list).toEqual(OP_NAMES.filter((op) => OPS[op].kind === kind));
+    }
+    expect(ACTIVATION_OPS).toEqual(OP_NAMES.filter((op) => OPS[op].absorbsActivation));
+  });
+
+  it('the derived types name the ops of their kind (spot checks)', () => {
+    expectTypeOf<'neg' | 'cos'>().toMatchTypeOf<UnaryOp>();
+    expectTypeOf<'add'>().not.toMatchTypeOf<UnaryOp>();
+    expectTypeOf<'add' | 'greater'>().toMatchTypeOf<BinaryOp>();
+    expectTypeOf<'neg'>().not.toMatchTypeOf<BinaryOp>();
+    expectTypeOf<'sum' | 'l2norm'>().toMatchTypeOf<ReduceOp>();
+    expectTypeOf<'softmax'>().not.toMatchTypeOf<ReduceOp>();
+    expectTypeOf<'reshape' | 'permute' | 'expand' | 'slice'>().toMatchTypeOf<ViewOp>();
+    expectTypeOf<'concat'>().not.toMatchTypeOf<ViewOp>();
+    expectTypeOf<'linear' | 'dyn_linear'>().toMatchTypeOf<ActivationOp>();
+    expectTypeOf<'gelu'>().not.toMatchTypeOf<ActivationOp>();
+    expectTypeOf<'dyn_dwconv'>().toMatchTypeOf<CompositeOp>();
+    expectTypeOf<'matmul'>().not.toMatchTypeOf<CompositeOp>();
+  });
+
+  it('each fact sits on exactly the ops it belongs to', () => {
+    for (const op of OP_NAMES) {
+      const def = OPS[op];
+      const elementwise = def.kind === 'unary' || def.kind === 'binary';
+      expect(typeof def.scalar === 'function', op).toBe(elementwise);
+      if (elementwise) expect(def.scalar?.length, op).toBe(def.kind === 'unary' ? 1 : 2);
+      expect(typeof def.viewStrides === 'function', op).toBe(def.kind === 'view');
+    }
+  });
+
+  // independent values (tables, identities), one row list per op: an op added to the table without
+  // expectations here fails to compile
+  const UNARY_VALUES: Record<UnaryOp, [number, number][]> = {
+    neg: [
+      [2, -2],
+      [-0.5, 0.5],
+    ],
+    abs: [
+      [-3, 3],
+      [2, 2],
+    ],
+    exp: [
+      [0, 1],
+      [1, Math.E],
+    ],
+    log: [
+      [1, 0],
+      [Math.E, 1],
+    ],
+    sqrt: [
+      [9, 3],
+      [2, Math.SQRT2],
+    ],
+    tanh: [
+      [0, 0],
+      [0.5, 0.46211715726000974],
+    ],
+    erf: [
+      [0, 0],
+      [1, 0.8427007929497149],
+      [-2.5, -0.999593047982555],
+    ],
+    sigmoid: [
+      [0, 0.5],
+      [2, 0.8807970779778823],
+      [-2, 0.11920292202211755],
+    ],
+    relu: [
+      [-1, 0],
+      [2.5, 2.5],
+    ],
+    sin: [
+      [0, 0],
+      [Math.PI / 2, 1],
+    ],
+    cos: [
+      [0, 1],
+      [Math.PI, -1],
+    ],
+  };
+  const BINARY_VALUES: Record<BinaryOp, [number, number, number][]> = {
+    add: [[2, 3, 5]],
+    sub: [[2, 3, -1]],
+    mul: [[2, 3, 6]],
+    div: [[2, 4, 0.5]],
+    max: [
+      [2, 3, 3],
+      [-1, -4, -1],
+    ],
+    min: [
+      [2, 3, 2],
+      [-1, -4, -4],
+    ],
+    pow: [
+      [2, 3, 8],
+      [4, 0.5, 2],
+    ],
+    greater: [
+      [3, 2, 1],
+      [2, 2, 0],
+      [1, 2, 0],
+    ],
+  };
+
+  it('unary scalar functions are the ops’ definitions', () => {
+    for (const op of UNARY_OPS) {
+      for (const [x, y] of UNARY_VALUES[op]) expect(unaryScalar(op)(x), `${op}(${x})`).toBeCloseTo(y, 14);
+    }
+  });
+
+  it('binary scalar functions are the ops’ definitions', () => {
+    for (const op of BINARY_OPS) {
+      for (const [a, b, y] of BINARY_VALUES[op]) expect(binaryScalar(op)(a, b), `${op}(${a}, ${b})`).toBe(y);
+    }
+  });
+
+  it('view stride rules map the input strides', () => {
+    // [2,3,4] dense has strides [12,4,1]
+    expect(viewStridesOf('permute', { perm: [2, 0, 1] }, [2, 3, 4], [12, 4, 1], [4, 2, 3])).toEqual([
+      1, 12, 4,
+    ]);
+    expect(
+      viewStridesOf('slice', { begin: [0, 1], end: [4, 8], step: [1, 2] }, [4, 8], [8, 1], [4, 4]),
+    ).toEqual([8, 2]);
+    expect(viewStridesOf('expand', { shape: [2, 3, 4] }, [3, 1], [1, 1], [2, 3, 4])).toEqual([0, 1, 0]);
+    expect(viewStridesOf('reshape', { shape: [3, 2] }, [2, 3], [3, 1], [3, 2])).toEqual([2, 1]);
+    // a reshape of a transposed [3,2] (strides [1,3]) cannot be a view
+    expect(viewStridesOf('reshape', { shape: [6] }, [3, 2], [1, 3], [6])).toBeUndefined();
+    expect(viewStridesOf('add', {}, [2], [1], [2])).toBeUndefined();
+  });
+
+  it('only ops with an activation attribute absorb one', () => {
+    expect(absorbsActivation('linear')).toBe(true);
+    expect(absorbsActivation('dyn_linear')).toBe(true);
+    for (const op of ['gelu', 'matmul', 'dynamic_mlp', 'input', 'const', 'no_such_op'])
+      expect(absorbsActivation(op), op).toBe(false);
   });
 });

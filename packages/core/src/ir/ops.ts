@@ -1,7 +1,10 @@
 // The op table: the single source of truth for every operator of the IR. Each entry says what kind of op
 // it is, how its output type follows from its inputs (shape inference that rejects bad shapes with the
-// op and the shapes named), what it costs, and, for composites, how it lowers to primitives. Backends
-// implement primitives; a composite runs as its lowering unless a backend registers a fused kernel for it.
+// op and the shapes named), what it costs, and, for composites, how it lowers to primitives. Entries also
+// carry the facts other files used to repeat: an elementwise op's float64 scalar function, how a view op
+// maps its input's strides, and whether an op absorbs a fused activation. The op lists by kind (`UnaryOp`,
+// `BINARY_OPS`, ...) are derived from the table here; nothing else spells them out. Backends implement
+// primitives; a composite runs as its lowering unless a backend registers a fused kernel for it.
 import { fmtShape, ShapeError } from '../errors.js';
 import { lowerAttention, lowerAttentionMlp, lowerDynamicMlp } from '../ops/attention.js';
 import {
@@ -17,6 +20,7 @@ import { lowerDynDWConv } from '../ops/dyn-dwconv.js';
 import { lowerDynLinear } from '../ops/dyn-linear.js';
 import { lowerDynWeight } from '../ops/dyn-weight.js';
 import { DYN_DWCONV_PARAMS, DYN_LINEAR_PARAMS } from './dyn-params.js';
+import { erf, sigmoid } from './math.js';
 import {
   adaptiveBin,
   broadcastShapes,
@@ -27,7 +31,7 @@ import {
 } from './shape-utils.js';
 import type { Tensor } from './tensor.js';
 import type { DType, Shape, TensorType } from './types.js';
-import { sameShape, sizeOf } from './types.js';
+import { isDense, sameShape, sizeOf, stridesOf } from './types.js';
 
 /** An activation fused into a linear layer's output (GELU exact or tanh-approximated). */
 export type Activation = 'gelu' | 'gelu_tanh';
@@ -108,23 +112,6 @@ export interface ReduceAttrs {
 
 /** The name of an op in the table. */
 export type OpName = keyof OpAttrMap;
-/** The composite ops of the table (kind `composite`: they have a lowering); checked against OPS by a test. */
-export type CompositeOp =
-  | 'linear'
-  | 'affine'
-  | 'gelu'
-  | 'gelu_grad'
-  | 'layer_norm_grad'
-  | 'depthwise_weight_grad'
-  | 'silu'
-  | 'attention'
-  | 'attention_mlp'
-  | 'dynamic_mlp'
-  | 'dyn_weight'
-  | 'dyn_linear'
-  | 'dyn_dwconv';
-/** The primitive ops of the table: every backend implements them, and each has a gradient rule. */
-export type PrimitiveOp = Exclude<OpName, CompositeOp>;
 /** The attributes type of op `K`. */
 export type OpAttrs<K extends OpName> = OpAttrMap[K];
 
@@ -138,6 +125,35 @@ export interface NodeCost {
   /** Bytes read plus bytes written. */
   bytes: number;
 }
+
+/** A unary op's scalar function: the op's mathematical definition, evaluated in float64. */
+export type UnaryScalar = (x: number) => number;
+/** A binary op's scalar function: the op's mathematical definition, evaluated in float64. */
+export type BinaryScalar = (a: number, b: number) => number;
+
+/**
+ * A view op's stride rule: the element strides of its output as a view of its input, given the input's
+ * shape and strides (in the storage the input lives in) and the output's shape; `undefined` when the
+ * output cannot be such a view (a reshape of a strided value) and must be copied.
+ */
+export type ViewStridesRule<A> = (
+  attrs: A,
+  inShape: readonly number[],
+  inStrides: readonly number[],
+  outShape: readonly number[],
+) => number[] | undefined;
+
+/**
+ * `true` for the ops whose attributes carry an optional fused `activation` (only those may set
+ * `absorbsActivation`), `never` otherwise.
+ */
+type CanAbsorbActivation<K extends OpName> = string extends keyof OpAttrMap[K]
+  ? never
+  : 'activation' extends keyof OpAttrMap[K]
+    ? OpAttrMap[K] extends { activation?: Activation }
+      ? true
+      : never
+    : never;
 
 /** One entry of the op table. */
 export interface OpDef<K extends OpName = OpName> {
@@ -155,6 +171,18 @@ export interface OpDef<K extends OpName = OpName> {
   flops?(inputs: readonly TensorType[], out: TensorType, attrs: OpAttrs<K>): number;
   /** For composites: the same computation written with other ops. */
   lower?(inputs: readonly Tensor[], attrs: OpAttrs<K>): Tensor;
+  /**
+   * For unary and binary ops (and only those): the float64 scalar function, i.e. the op's mathematical
+   * definition (a `UnaryScalar` or a `BinaryScalar`; `unaryScalar`/`binaryScalar` give it typed).
+   */
+  readonly scalar?: UnaryScalar | BinaryScalar;
+  /** For view ops (and only those): how the output's strides follow from the input's. */
+  readonly viewStrides?: ViewStridesRule<OpAttrs<K>>;
+  /**
+   * Whether a following activation may fold into this op's `activation` attribute (the graph fusion
+   * pass `fuseActivations` folds a single-use GELU into such ops).
+   */
+  readonly absorbsActivation?: CanAbsorbActivation<K>;
 }
 
 type Table = { [K in OpName]: OpDef<K> };
@@ -174,11 +202,24 @@ function requireRank(op: string, t: TensorType, rank: number, what: string): voi
   }
 }
 
-function unary<K extends OpName>(name: K, doc: string, flopsPerElement = 1): OpDef<K> {
+/** An entry of a unary op: kind `unary`, with its scalar function. */
+type UnaryDef<K extends OpName> = OpDef<K> & { readonly kind: 'unary'; readonly scalar: UnaryScalar };
+/** An entry of a binary op: kind `binary`, with its scalar function. */
+type BinaryDef<K extends OpName> = OpDef<K> & { readonly kind: 'binary'; readonly scalar: BinaryScalar };
+/** An entry of a reduction: kind `reduce`. */
+type ReduceDef<K extends OpName> = OpDef<K> & { readonly kind: 'reduce' };
+
+function unary<K extends OpName>(
+  name: K,
+  doc: string,
+  scalar: UnaryScalar,
+  flopsPerElement = 1,
+): UnaryDef<K> {
   return {
     name,
     kind: 'unary',
     doc,
+    scalar,
     arity: [1, 1],
     infer: ([x]) => {
       requireFloat(name, [x]);
@@ -188,11 +229,12 @@ function unary<K extends OpName>(name: K, doc: string, flopsPerElement = 1): OpD
   };
 }
 
-function binary<K extends OpName>(name: K, doc: string): OpDef<K> {
+function binary<K extends OpName>(name: K, doc: string, scalar: BinaryScalar): BinaryDef<K> {
   return {
     name,
     kind: 'binary',
     doc,
+    scalar,
     arity: [2, 2],
     infer: ([a, b]) => {
       requireFloat(name, [a, b]);
@@ -202,11 +244,10 @@ function binary<K extends OpName>(name: K, doc: string): OpDef<K> {
   };
 }
 
-function reduce<K extends 'sum' | 'mean' | 'reduce_max' | 'l2norm'>(
-  name: K,
-  doc: string,
-  fpe: number,
-): OpDef<K> {
+/** The ops whose attributes are `ReduceAttrs` (those `reduce` can build entries for). */
+type ReduceAttrOp = { [K in OpName]: OpAttrMap[K] extends ReduceAttrs ? K : never }[OpName];
+
+function reduce<K extends ReduceAttrOp>(name: K, doc: string, fpe: number): ReduceDef<K> {
   return {
     name,
     kind: 'reduce',
@@ -287,30 +328,34 @@ function sliceRange(begin: number, end: number, step: number): number {
   return step > 0 ? Math.max(0, Math.ceil((end - begin) / step)) : 0;
 }
 
-/** The op table. */
-export const OPS: Table = {
-  neg: unary('neg', 'Elementwise negation -x.'),
-  abs: unary('abs', 'Elementwise absolute value |x|.'),
-  exp: unary('exp', 'Elementwise e^x.'),
-  log: unary('log', 'Elementwise natural logarithm.'),
-  sqrt: unary('sqrt', 'Elementwise square root.'),
-  tanh: unary('tanh', 'Elementwise hyperbolic tangent.'),
-  erf: unary('erf', 'Elementwise Gauss error function.'),
-  sigmoid: unary('sigmoid', 'Elementwise logistic 1 / (1 + e^-x).'),
-  relu: unary('relu', 'Elementwise max(x, 0).'),
-  sin: unary('sin', 'Elementwise sine.'),
-  cos: unary('cos', 'Elementwise cosine.'),
+/**
+ * The table itself, with each entry's literal type kept (`satisfies`), so the op lists by kind and
+ * by fact below are derived from it as types.
+ */
+const TABLE = {
+  neg: unary('neg', 'Elementwise negation -x.', (x) => -x),
+  abs: unary('abs', 'Elementwise absolute value |x|.', Math.abs),
+  exp: unary('exp', 'Elementwise e^x.', Math.exp),
+  log: unary('log', 'Elementwise natural logarithm.', Math.log),
+  sqrt: unary('sqrt', 'Elementwise square root.', Math.sqrt),
+  tanh: unary('tanh', 'Elementwise hyperbolic tangent.', Math.tanh),
+  erf: unary('erf', 'Elementwise Gauss error function.', erf),
+  sigmoid: unary('sigmoid', 'Elementwise logistic 1 / (1 + e^-x).', sigmoid),
+  relu: unary('relu', 'Elementwise max(x, 0).', (x) => Math.max(x, 0)),
+  sin: unary('sin', 'Elementwise sine.', Math.sin),
+  cos: unary('cos', 'Elementwise cosine.', Math.cos),
 
-  add: binary('add', 'a + b with NumPy broadcasting.'),
-  sub: binary('sub', 'a - b with NumPy broadcasting.'),
-  mul: binary('mul', 'a * b with NumPy broadcasting.'),
-  div: binary('div', 'a / b with NumPy broadcasting.'),
-  max: binary('max', 'Elementwise maximum with NumPy broadcasting.'),
-  min: binary('min', 'Elementwise minimum with NumPy broadcasting.'),
-  pow: binary('pow', 'a ** b with NumPy broadcasting.'),
+  add: binary('add', 'a + b with NumPy broadcasting.', (a, b) => a + b),
+  sub: binary('sub', 'a - b with NumPy broadcasting.', (a, b) => a - b),
+  mul: binary('mul', 'a * b with NumPy broadcasting.', (a, b) => a * b),
+  div: binary('div', 'a / b with NumPy broadcasting.', (a, b) => a / b),
+  max: binary('max', 'Elementwise maximum with NumPy broadcasting.', Math.max),
+  min: binary('min', 'Elementwise minimum with NumPy broadcasting.', Math.min),
+  pow: binary('pow', 'a ** b with NumPy broadcasting.', Math.pow),
   greater: binary(
     'greater',
     'Comparison a > b as float32 1 or 0, with NumPy broadcasting (the masks of gradients).',
+    (a, b) => (a > b ? 1 : 0),
   ),
 
   sum: reduce('sum', 'Sum over axes.', 1),
@@ -502,6 +547,9 @@ export const OPS: Table = {
       return { shape: out, dtype: x.dtype };
     },
     flops: () => 0,
+    // a dense input is re-read row-major; a strided one (a permuted or sliced view) must be copied
+    viewStrides: (_attrs, inShape, inStrides, outShape) =>
+      isDense(inShape, inStrides) ? stridesOf(outShape) : undefined,
   },
 
   permute: {
@@ -520,6 +568,7 @@ export const OPS: Table = {
       return { shape: perm.map((p) => x.shape[p]), dtype: x.dtype };
     },
     flops: () => 0,
+    viewStrides: ({ perm }, _inShape, inStrides) => perm.map((p) => inStrides[p]),
   },
 
   expand: {
@@ -535,6 +584,11 @@ export const OPS: Table = {
       return { shape: [...shape], dtype: x.dtype };
     },
     flops: () => 0,
+    // new leading axes and repeated size-1 axes read the same element: stride 0
+    viewStrides: (_attrs, inShape, inStrides, outShape) => {
+      const lead = outShape.length - inShape.length;
+      return outShape.map((_, i) => (i < lead || inShape[i - lead] === 1 ? 0 : inStrides[i - lead]));
+    },
   },
 
   slice: {
@@ -560,6 +614,8 @@ export const OPS: Table = {
       return { shape, dtype: x.dtype };
     },
     flops: () => 0,
+    // the begin offsets move the view's start, not its strides
+    viewStrides: ({ step }, _inShape, inStrides) => step.map((s, i) => s * inStrides[i]),
   },
 
   concat: {
@@ -625,6 +681,7 @@ export const OPS: Table = {
       return f32([...x.shape.slice(0, -1), w.shape[0]]);
     },
     lower: lowerLinear,
+    absorbsActivation: true,
   },
 
   affine: {
@@ -822,6 +879,7 @@ export const OPS: Table = {
       return f32([x.shape[0], n, cout]);
     },
     lower: lowerDynLinear,
+    absorbsActivation: true,
   },
 
   dyn_dwconv: {
@@ -850,10 +908,81 @@ export const OPS: Table = {
     },
     lower: lowerDynDWConv,
   },
-};
+} satisfies Table;
+
+/** The op table. */
+export const OPS: Table = TABLE;
 
 /** Every op name in table order. */
 export const OP_NAMES = Object.keys(OPS) as OpName[];
+
+/** The ops whose table entry has the properties `P` (a type derived from the table). */
+type OpsWhere<P> = { [K in OpName]: (typeof TABLE)[K] extends P ? K : never }[OpName];
+
+/** The elementwise unary ops (kind `unary`), derived from the table. */
+export type UnaryOp = OpsWhere<{ readonly kind: 'unary' }>;
+/** The elementwise broadcasting binary ops (kind `binary`), derived from the table. */
+export type BinaryOp = OpsWhere<{ readonly kind: 'binary' }>;
+/** The reductions (kind `reduce`), derived from the table. */
+export type ReduceOp = OpsWhere<{ readonly kind: 'reduce' }>;
+/** The view ops (kind `view`: each has a `viewStrides` rule), derived from the table. */
+export type ViewOp = OpsWhere<{ readonly kind: 'view' }>;
+/** The composite ops (kind `composite`: they have a lowering), derived from the table. */
+export type CompositeOp = OpsWhere<{ readonly kind: 'composite' }>;
+/** The primitive ops of the table: every backend implements them, and each has a gradient rule. */
+export type PrimitiveOp = Exclude<OpName, CompositeOp>;
+/** The ops that absorb a fused activation (`absorbsActivation: true`), derived from the table. */
+export type ActivationOp = OpsWhere<{ readonly absorbsActivation: true }>;
+
+function opsOfKind<K extends OpName>(kind: OpKind): readonly K[] {
+  // the kind is the table's, so the names found are exactly the ops of type K
+  return OP_NAMES.filter((op) => OPS[op].kind === kind) as K[];
+}
+
+/** The unary ops in table order. */
+export const UNARY_OPS: readonly UnaryOp[] = opsOfKind<UnaryOp>('unary');
+/** The binary ops in table order. */
+export const BINARY_OPS: readonly BinaryOp[] = opsOfKind<BinaryOp>('binary');
+/** The reductions in table order. */
+export const REDUCE_OPS: readonly ReduceOp[] = opsOfKind<ReduceOp>('reduce');
+/** The view ops in table order. */
+export const VIEW_OPS: readonly ViewOp[] = opsOfKind<ViewOp>('view');
+/** The composite ops in table order. */
+export const COMPOSITE_OPS: readonly CompositeOp[] = opsOfKind<CompositeOp>('composite');
+/** The ops that absorb a fused activation, in table order. */
+export const ACTIVATION_OPS: readonly ActivationOp[] = OP_NAMES.filter(
+  (op) => OPS[op].absorbsActivation === true,
+) as ActivationOp[];
+
+/** The float64 scalar function of a unary op (its mathematical definition, from the table). */
+export function unaryScalar(op: UnaryOp): UnaryScalar {
+  return TABLE[op].scalar;
+}
+
+/** The float64 scalar function of a binary op (its mathematical definition, from the table). */
+export function binaryScalar(op: BinaryOp): BinaryScalar {
+  return TABLE[op].scalar;
+}
+
+/**
+ * The element strides of `op`'s output as a view of its input (the op's `viewStrides` rule), or
+ * `undefined` when `op` is no view op or this output cannot view this input and must be copied.
+ */
+export function viewStridesOf<K extends OpName>(
+  op: K,
+  attrs: OpAttrs<K>,
+  inShape: readonly number[],
+  inStrides: readonly number[],
+  outShape: readonly number[],
+): number[] | undefined {
+  const def: OpDef<K> = OPS[op];
+  return def.viewStrides?.(attrs, inShape, inStrides, outShape);
+}
+
+/** Whether a following activation may fold into `op`'s `activation` attribute. */
+export function absorbsActivation(op: string): op is ActivationOp {
+  return op in OPS && OPS[op as OpName].absorbsActivation === true;
+}
 
 /** The table entry of `op`; throws for an unknown name. */
 export function opDef<K extends OpName>(op: K): OpDef<K> {

@@ -1,9 +1,10 @@
 // Every op of the table rejects inputs that do not fit it with a ShapeError that names the op and shows the
 // offending shapes (or dtype): one bad call per op, and the table must have one for each op.
 import { describe, expect, it } from 'vitest';
+import { opTable } from '../backend.js';
 import { fmtShape, ShapeError } from '../errors.js';
 import { trace } from '../graph/graph.js';
-import { OP_NAMES, type OpName } from './ops.js';
+import { BINARY_OPS, OP_NAMES, type OpName, REDUCE_OPS, UNARY_OPS } from './ops.js';
 
 type In = number[] | { shape: number[]; dtype: 'int32' };
 
@@ -16,21 +17,10 @@ interface Bad {
 }
 
 const i32 = (...shape: number[]) => ({ shape, dtype: 'int32' as const });
-const UNARY = ['neg', 'abs', 'exp', 'log', 'sqrt', 'tanh', 'erf', 'sigmoid', 'relu', 'sin', 'cos'] as const;
-const BINARY = ['add', 'sub', 'mul', 'div', 'max', 'min', 'pow', 'greater'] as const;
-const REDUCE = ['sum', 'mean', 'reduce_max', 'l2norm'] as const;
-
 const BAD: Record<OpName, Bad> = {
-  ...(Object.fromEntries(UNARY.map((op) => [op, { inputs: [i32(2, 3)], shows: ['int32'] }])) as Record<
-    (typeof UNARY)[number],
-    Bad
-  >),
-  ...(Object.fromEntries(
-    BINARY.map((op) => [op, { inputs: [[2, 3], [4]], shows: [fmtShape([2, 3]), fmtShape([4])] }]),
-  ) as Record<(typeof BINARY)[number], Bad>),
-  ...(Object.fromEntries(
-    REDUCE.map((op) => [op, { inputs: [[2, 3]], attrs: { axes: [2], keepDims: false } }]),
-  ) as Record<(typeof REDUCE)[number], Bad>),
+  ...opTable(UNARY_OPS, (): Bad => ({ inputs: [i32(2, 3)], shows: ['int32'] })),
+  ...opTable(BINARY_OPS, (): Bad => ({ inputs: [[2, 3], [4]], shows: [fmtShape([2, 3]), fmtShape([4])] })),
+  ...opTable(REDUCE_OPS, (): Bad => ({ inputs: [[2, 3]], attrs: { axes: [2], keepDims: false } })),
   matmul: {
     inputs: [
       [2, 3],

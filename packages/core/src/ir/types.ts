@@ -53,6 +53,12 @@ export function stridesOf(shape: Shape): number[] {
   return s;
 }
 
+/** Dense iff every axis longer than 1 has its row-major stride. */
+export function isDense(shape: readonly number[], strides: readonly number[]): boolean {
+  const want = stridesOf(shape);
+  return shape.every((d, i) => d === 1 || strides[i] === want[i]);
+}
+
 /** Makes host tensor data, checking that the array length matches the shape. */
 export function tensorData(
   shape: Shape,

@@ -7,7 +7,7 @@
 // `conformanceCases` lists them, `runConformance` runs them on a backend and reports what failed (usable in
 // a browser page); `describeConformance` (conformance.ts) registers the same cases as vitest tests. A
 // primitive op added to the table without a case here makes the suite fail.
-import type { AnyBackend } from '../backend.js';
+import { type AnyBackend, opTable } from '../backend.js';
 import { fmtShape, ShapeError } from '../errors.js';
 import { compile } from '../graph/compile.js';
 import { eager } from '../graph/eager.js';
@@ -15,7 +15,19 @@ import { type Graph, trace } from '../graph/graph.js';
 import { lowerGraph } from '../graph/lower.js';
 import { residentParameters } from '../graph/parameter-storage.js';
 import { parseSafetensors } from '../io/safetensors.js';
-import { type DynDWConvStrategy, type DynLinearStrategy, OP_NAMES, OPS, type OpName } from '../ir/ops.js';
+import {
+  BINARY_OPS,
+  type BinaryOp,
+  type DynDWConvStrategy,
+  type DynLinearStrategy,
+  OP_NAMES,
+  OPS,
+  type OpName,
+  REDUCE_OPS,
+  type ReduceOp,
+  UNARY_OPS,
+  type UnaryOp,
+} from '../ir/ops.js';
 import { Parameter } from '../ir/parameter.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { DType, TensorData } from '../ir/types.js';
@@ -101,10 +113,6 @@ function inputRecord(c: OpCase): Record<string, TensorData> {
 // ---------------------------------------------------------------------------------------------------------
 // cases for every primitive
 
-type UnaryOp = 'neg' | 'abs' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'erf' | 'sigmoid' | 'relu' | 'sin' | 'cos';
-type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'pow' | 'greater';
-type ReduceOp = 'sum' | 'mean' | 'reduce_max' | 'l2norm';
-
 const UNARY: Record<UnaryOp, { fn: (x: Tensor) => Tensor; range: [number, number] }> = {
   neg: { fn: F.neg, range: [-3, 3] },
   abs: { fn: F.abs, range: [-3, 3] },
@@ -132,17 +140,19 @@ function unaryCases(op: UnaryOp): CaseGen {
   ];
 }
 
+const BINARY: Record<BinaryOp, (a: F.TensorLike, b: F.TensorLike) => Tensor> = {
+  add: F.add,
+  sub: F.sub,
+  mul: F.mul,
+  div: F.div,
+  max: F.maximum,
+  min: F.minimum,
+  pow: F.pow,
+  greater: F.greater,
+};
+
 function binaryCases(op: BinaryOp): CaseGen {
-  const fn: (a: F.TensorLike, b: F.TensorLike) => Tensor = {
-    add: F.add,
-    sub: F.sub,
-    mul: F.mul,
-    div: F.div,
-    max: F.maximum,
-    min: F.minimum,
-    pow: F.pow,
-    greater: F.greater,
-  }[op];
+  const fn = BINARY[op];
   // Left operands: pow needs a positive base; right operands: div needs magnitudes away from 0.
   const left = (g: Gen, s: number[]) => (op === 'pow' ? g.t(s, 0.5, 2) : g.t(s, -2, 2));
   const right = (g: Gen, s: number[]) =>
@@ -170,8 +180,15 @@ function binaryCases(op: BinaryOp): CaseGen {
   ];
 }
 
+const REDUCE: Record<ReduceOp, typeof F.sum> = {
+  sum: F.sum,
+  mean: F.mean,
+  reduce_max: F.max,
+  l2norm: F.l2norm,
+};
+
 function reduceCases(op: ReduceOp): CaseGen {
-  const fn = { sum: F.sum, mean: F.mean, reduce_max: F.max, l2norm: F.l2norm }[op];
+  const fn = REDUCE[op];
   return (g) => [
     mk('[3,4,5] axis 1', [g.t([3, 4, 5])], ([x]) => fn(x, 1)),
     mk('[3,4,5] axes [0,2] keepDims', [g.t([3, 4, 5])], ([x]) => fn(x, [0, 2], true)),
@@ -464,29 +481,9 @@ const padCases: CaseGen = (g) => [
 
 /** Cases for every primitive; a primitive missing here fails the suite. */
 const PRIMITIVE_CASES: { readonly [K in OpName]?: CaseGen } = {
-  neg: unaryCases('neg'),
-  abs: unaryCases('abs'),
-  exp: unaryCases('exp'),
-  log: unaryCases('log'),
-  sqrt: unaryCases('sqrt'),
-  tanh: unaryCases('tanh'),
-  erf: unaryCases('erf'),
-  sigmoid: unaryCases('sigmoid'),
-  relu: unaryCases('relu'),
-  sin: unaryCases('sin'),
-  cos: unaryCases('cos'),
-  add: binaryCases('add'),
-  sub: binaryCases('sub'),
-  mul: binaryCases('mul'),
-  div: binaryCases('div'),
-  max: binaryCases('max'),
-  min: binaryCases('min'),
-  pow: binaryCases('pow'),
-  greater: binaryCases('greater'),
-  sum: reduceCases('sum'),
-  mean: reduceCases('mean'),
-  reduce_max: reduceCases('reduce_max'),
-  l2norm: reduceCases('l2norm'),
+  ...opTable(UNARY_OPS, unaryCases),
+  ...opTable(BINARY_OPS, binaryCases),
+  ...opTable(REDUCE_OPS, reduceCases),
   matmul: matmulCases,
   conv2d: conv2dCases,
   avg_pool2d: avgPoolCases,

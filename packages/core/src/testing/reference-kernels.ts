@@ -1,15 +1,29 @@
 // The float64 reference interpreter: the oracle every backend is tested against. It replays a graph
 // (`replayGraph`, the one graph walker) into a context that lowers composites to primitives and evaluates
 // each primitive with plain index loops over Float64Array,
-// written straight from the op definitions (SPEC.md and the op table's docs). It is deliberately slow and
-// simple, shares no kernel code with any backend, and recomputes each output shape on its own, failing
-// loudly when the op table's shape rule disagrees.
+// written straight from the op definitions (SPEC.md and the op table's docs); the elementwise ops apply
+// the op table's float64 scalar functions (the ops' mathematical definitions, which ops.test.ts checks
+// against independent values). It is deliberately slow and simple, shares no kernel code with any
+// backend, and recomputes each output shape on its own, failing loudly when the op table's shape rule
+// disagrees.
+import { opTable } from '../backend.js';
 import { fmtShape } from '../errors.js';
 import type { Graph } from '../graph/graph.js';
 import { emitLowered } from '../graph/lower.js';
 import { eliminateDeadCode, replayGraph } from '../graph/rewrite.js';
-import { erf } from '../ir/math.js';
-import { inferType, OPS, type OpAttrs, type OpName, type ReduceAttrs } from '../ir/ops.js';
+import {
+  BINARY_OPS,
+  binaryScalar,
+  inferType,
+  OPS,
+  type OpAttrs,
+  type OpName,
+  REDUCE_OPS,
+  type ReduceAttrs,
+  type ReduceOp,
+  UNARY_OPS,
+  unaryScalar,
+} from '../ir/ops.js';
 import { type Context, Tensor } from '../ir/tensor.js';
 import type { TensorData, TensorType } from '../ir/types.js';
 
@@ -121,28 +135,26 @@ function binary(f: (a: number, b: number) => number): RefKernel<unknown> {
   };
 }
 
-type ReduceKind = 'sum' | 'mean' | 'max' | 'l2';
-
-function reduce(kind: ReduceKind): RefKernel<ReduceAttrs> {
+function reduce(kind: ReduceOp): RefKernel<ReduceAttrs> {
   return ([x], { axes, keepDims }) => {
     const rank = x.shape.length;
     const red = new Set(axes.map((a) => normAxis(a, rank)));
     const keptShape = x.shape.map((d, i) => (red.has(i) ? 1 : d));
     const outShape = keepDims ? keptShape : x.shape.filter((_, i) => !red.has(i));
     const ks = strides(keptShape);
-    const acc = new Float64Array(size(keptShape)).fill(kind === 'max' ? Number.NEGATIVE_INFINITY : 0);
+    const acc = new Float64Array(size(keptShape)).fill(kind === 'reduce_max' ? Number.NEGATIVE_INFINITY : 0);
     let count = 1;
     for (const a of red) count *= x.shape[a];
     forEachIndex(x.shape, (idx, flat) => {
       let o = 0;
       for (let i = 0; i < rank; i++) if (!red.has(i)) o += idx[i] * ks[i];
       const v = x.data[flat];
-      if (kind === 'max') acc[o] = Math.max(acc[o], v);
-      else if (kind === 'l2') acc[o] += v * v;
+      if (kind === 'reduce_max') acc[o] = Math.max(acc[o], v);
+      else if (kind === 'l2norm') acc[o] += v * v;
       else acc[o] += v;
     });
     if (kind === 'mean') for (let i = 0; i < acc.length; i++) acc[i] /= count;
-    if (kind === 'l2') for (let i = 0; i < acc.length; i++) acc[i] = Math.sqrt(acc[i]);
+    if (kind === 'l2norm') for (let i = 0; i < acc.length; i++) acc[i] = Math.sqrt(acc[i]);
     return { shape: outShape, data: acc };
   };
 }
@@ -400,29 +412,9 @@ const pad: RefKernel<OpAttrs<'pad'>> = ([x], { pads, value }) => {
 
 /** The reference kernel of every primitive op. */
 const KERNELS: { readonly [K in OpName]?: RefKernel<OpAttrs<K>> } = {
-  neg: unary((v) => -v),
-  abs: unary(Math.abs),
-  exp: unary(Math.exp),
-  log: unary(Math.log),
-  sqrt: unary(Math.sqrt),
-  tanh: unary(Math.tanh),
-  erf: unary(erf),
-  sigmoid: unary((v) => 1 / (1 + Math.exp(-v))),
-  relu: unary((v) => Math.max(v, 0)),
-  sin: unary(Math.sin),
-  cos: unary(Math.cos),
-  add: binary((a, b) => a + b),
-  sub: binary((a, b) => a - b),
-  mul: binary((a, b) => a * b),
-  div: binary((a, b) => a / b),
-  max: binary(Math.max),
-  min: binary(Math.min),
-  pow: binary(Math.pow),
-  greater: binary((a, b) => (a > b ? 1 : 0)),
-  sum: reduce('sum'),
-  mean: reduce('mean'),
-  reduce_max: reduce('max'),
-  l2norm: reduce('l2'),
+  ...opTable(UNARY_OPS, (op) => unary(unaryScalar(op))),
+  ...opTable(BINARY_OPS, (op) => binary(binaryScalar(op))),
+  ...opTable(REDUCE_OPS, reduce),
   matmul,
   conv2d,
   avg_pool2d: avgPool2d,
