@@ -113,6 +113,8 @@ export const depthwiseWeightGrad: Kernel<CpuTensor, 'depthwise_weight_grad'> = (
   const hi = (k: number, p: number, s: number, n: number, outN: number) =>
     Math.min(outN, Math.floor((n - 1 + p - k) / s) + 1);
   const acc = new Float64Array(kh * kw);
+  const xj = sw * xw; // input step per output column
+  const unitRows = gw === 1 && xj === 1; // stride 1 over contiguous rows: the common case
   for (let ch = 0; ch < c; ch++) {
     acc.fill(0);
     for (let b = 0; b < bsz; b++) {
@@ -128,7 +130,8 @@ export const depthwiseWeightGrad: Kernel<CpuTensor, 'depthwise_weight_grad'> = (
           for (let i = i0; i < i1; i++) {
             const xr = x0 + (i * sh + u - ph) * xh + (v - pw) * xw;
             const gr = g0 + i * gh;
-            for (let j = j0; j < j1; j++) s += gd[gr + j * gw] * xd[xr + j * sw * xw];
+            if (unitRows) for (let j = j0; j < j1; j++) s += gd[gr + j] * xd[xr + j];
+            else for (let j = j0; j < j1; j++) s += gd[gr + j * gw] * xd[xr + j * xj];
           }
           acc[u * kw + v] += s;
         }
