@@ -144,6 +144,11 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
       '--backward',
       'also time forward + backward against forward on the cpu backend (WFM-T, DeiT-T at 224 px; WFM-MNIST batch 128); on by default in full mode',
     )
+    .option(
+      '--backward-runs <n>',
+      'interleaved forward / forward+backward pairs per backward row (default 3 quick, 5 full)',
+      int('--backward-runs'),
+    )
     .option('--no-progress', 'no progress bar')
     .option(
       '--no-relaxed-simd',
@@ -183,6 +188,7 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
         sharedDir: o.shared,
         extras: o.extras,
         backward: o.backward,
+        ...(o.backwardRuns !== undefined ? { backwardRuns: o.backwardRuns } : {}),
         checkStat: o.checkStat,
         policy: {
           ...(o.reps !== undefined ? { reps: o.reps } : {}),
