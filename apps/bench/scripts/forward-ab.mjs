@@ -4,7 +4,9 @@
 // is every round's medians and the median of the per-round ratios B / A. `--pairs N` instead loads both
 // in one process (a backend each) and alternates single runs A B B A ... N times: the median of the N
 // paired ratios, less exposed to load that changes between processes.
-//   node scripts/forward-ab.mjs --a DIR --b DIR [--rounds 6 | --pairs 40] [--runs 10] [--threads 1] [--size 224]
+// With `--pairs`, `--grad` times the gradient graph instead (forward plus backward: the input and every
+// trainable weight, loss sum(output * cotangent), as `WfModel.gradGraph`).
+//   node scripts/forward-ab.mjs --a DIR --b DIR [--rounds 6 | --pairs 40 [--grad]] [--runs 10] [--threads 1] [--size 224]
 // DIR is a checkout root whose packages/{core,backend-cpu,models}/dist are built. Run from apps/bench
 // (pnpm turbo run build --filter=@wf/bench...); needs ../shared.
 import { execFileSync } from 'node:child_process';
@@ -19,6 +21,7 @@ const argOf = (name, def) => {
 const runs = Number(argOf('--runs', '10'));
 const threads = Number(argOf('--threads', '1'));
 const size = Number(argOf('--size', '224'));
+const grad = process.argv.includes('--grad');
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -34,13 +37,31 @@ async function setup(root) {
   const model = await loadModel(readFileSync(sharedPath('fixtures/reference/wfm-tiny.safetensors')));
   const backend = createCpuBackend({ threads, shared: false });
   await backend.ready;
-  const compiled = await model.compile(backend, { height: size });
   const data = new Float32Array(3 * size * size).map((_, i) => Math.sin(i * 0.01));
   const input = { dtype: 'float32', shape: [1, 3, size, size], data };
-  for (let i = 0; i < 2; i++) await compiled.run(input);
+  let run;
+  if (grad) {
+    const { compile } = await from('core');
+    const compiled = await compile(model.gradGraph({ batch: 1, height: size, width: size }), backend);
+    const inputs = { input };
+    for (const [name, type] of compiled.inputTypes) {
+      if (name === 'input') continue;
+      const n = type.shape.reduce((p, d) => p * d, 1);
+      inputs[name] = model.weights.get(name) ?? {
+        dtype: 'float32',
+        shape: [...type.shape],
+        data: new Float32Array(n).map((_, i) => Math.cos(i * 0.01)),
+      };
+    }
+    run = () => compiled.run(inputs);
+  } else {
+    const compiled = await model.compile(backend, { height: size });
+    run = () => compiled.run(input);
+  }
+  for (let i = 0; i < 2; i++) await run();
   return async () => {
     const t0 = performance.now();
-    await compiled.run(input);
+    await run();
     return performance.now() - t0;
   };
 }
@@ -61,7 +82,9 @@ if (process.argv.includes('--pairs')) {
     }
   }
   const ratios = ta.map((t, i) => tb[i] / t);
-  console.log(`WFM-T ${size}px forward, cpu x${threads}, ${pairs} interleaved pairs in one process`);
+  console.log(
+    `WFM-T ${size}px ${grad ? 'forward + backward' : 'forward'}, cpu x${threads}, ${pairs} interleaved pairs in one process`,
+  );
   console.log(`A = ${resolve(argOf('--a'))}\nB = ${resolve(argOf('--b'))}`);
   console.log(
     `median A ${median(ta).toFixed(1)} ms, median B ${median(tb).toFixed(1)} ms, median of paired B/A ${median(ratios).toFixed(3)}`,
