@@ -27,15 +27,18 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-/** Loads the model from `root`'s packages and compiles it; resolves to a function that times one run. */
-async function setup(root) {
+/**
+ * Loads the model from `root`'s packages and compiles it; resolves to a function that times one run.
+ * `sharedHeap: false` gives the backend a plain heap (two backends in one process, `--pairs`).
+ */
+async function setup(root, sharedHeap = false) {
   const from = (pkg) => import(pathToFileURL(join(root, 'packages', pkg, 'dist/index.js')).href);
   const { loadModel } = await from('models');
   const { createCpuBackend, tryEnableRelaxedSimd } = await from('backend-cpu');
   const { sharedPath } = await import('@wf/test-fixtures');
   tryEnableRelaxedSimd?.();
   const model = await loadModel(readFileSync(sharedPath('fixtures/reference/wfm-tiny.safetensors')));
-  const backend = createCpuBackend({ threads, shared: false });
+  const backend = createCpuBackend({ threads, ...(sharedHeap ? {} : { shared: false }) });
   await backend.ready;
   const data = new Float32Array(3 * size * size).map((_, i) => Math.sin(i * 0.01));
   const input = { dtype: 'float32', shape: [1, 3, size, size], data };
@@ -90,27 +93,11 @@ if (process.argv.includes('--pairs')) {
     `median A ${median(ta).toFixed(1)} ms, median B ${median(tb).toFixed(1)} ms, median of paired B/A ${median(ratios).toFixed(3)}`,
   );
 } else if (process.argv.includes('--child')) {
-  const root = resolve(argOf('--root'));
-  const from = (pkg) => import(pathToFileURL(join(root, 'packages', pkg, 'dist/index.js')).href);
-  const { loadModel } = await from('models');
-  const { createCpuBackend, tryEnableRelaxedSimd } = await from('backend-cpu');
-  const { sharedPath } = await import('@wf/test-fixtures');
-  tryEnableRelaxedSimd?.();
-  const model = await loadModel(readFileSync(sharedPath('fixtures/reference/wfm-tiny.safetensors')));
-  const backend = createCpuBackend({ threads });
-  const compiled = await model.compile(backend, { height: size });
-  const data = new Float32Array(3 * size * size).map((_, i) => Math.sin(i * 0.01));
-  const input = { dtype: 'float32', shape: [1, 3, size, size], data };
-  for (let i = 0; i < 2; i++) await compiled.run(input);
+  const time = await setup(resolve(argOf('--root')), true);
   const ms = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await compiled.run(input);
-    ms.push(performance.now() - t0);
-  }
+  for (let i = 0; i < runs; i++) ms.push(await time());
   console.log(JSON.stringify({ median: median(ms) }));
-  await model.dispose();
-  backend.dispose();
+  process.exit(0);
 } else {
   const a = resolve(argOf('--a'));
   const b = resolve(argOf('--b'));

@@ -7,6 +7,23 @@ import { type CpuTensor, forEachOffset, stridedView } from '../nd.js';
 import { fastExp } from './fast-math.js';
 import { count, isDense } from './layout.js';
 
+/** Mean of the `d` values of a row at `xo`. */
+function rowMean(xd: ArrayLike<number>, xo: number, d: number): number {
+  let mean = 0;
+  for (let i = 0; i < d; i++) mean += xd[xo + i];
+  return mean / d;
+}
+
+/** 1/√(var + eps) of the row at `xo` with mean `mean` (the population variance, as layer norm uses). */
+function rowInvStd(xd: ArrayLike<number>, xo: number, d: number, mean: number, eps: number): number {
+  let v = 0;
+  for (let i = 0; i < d; i++) {
+    const t = xd[xo + i] - mean;
+    v += t * t;
+  }
+  return 1 / Math.sqrt(v / d + eps);
+}
+
 const layerNorm: Kernel<CpuTensor, 'layer_norm'> = (args) => {
   const [x, w, b] = args.inputs;
   const y = args.out!;
@@ -20,15 +37,8 @@ const layerNorm: Kernel<CpuTensor, 'layer_norm'> = (args) => {
   for (let r = 0; r < rows; r++) {
     const xo = x.offset + r * d;
     const yo = y.offset + r * d;
-    let mean = 0;
-    for (let i = 0; i < d; i++) mean += xd[xo + i];
-    mean /= d;
-    let v = 0;
-    for (let i = 0; i < d; i++) {
-      const t = xd[xo + i] - mean;
-      v += t * t;
-    }
-    const inv = 1 / Math.sqrt(v / d + eps);
+    const mean = rowMean(xd, xo, d);
+    const inv = rowInvStd(xd, xo, d, mean, eps);
     if (w && b) {
       const wd = w.data;
       const bd = b.data;
@@ -54,15 +64,8 @@ function layerNormGradRow(
   d: number,
   eps: number,
 ): void {
-  let mean = 0;
-  for (let i = 0; i < d; i++) mean += xd[xo + i];
-  mean /= d;
-  let v = 0;
-  for (let i = 0; i < d; i++) {
-    const t = xd[xo + i] - mean;
-    v += t * t;
-  }
-  const rstd = 1 / Math.sqrt(v / d + eps);
+  const mean = rowMean(xd, xo, d);
+  const rstd = rowInvStd(xd, xo, d, mean, eps);
   let m1 = 0;
   let m2 = 0;
   if (wd) {

@@ -244,6 +244,37 @@ function geluF32x4(x: number, out: number, l: ErfLocals): Code {
   ];
 }
 
+/** Scratch locals of the inline erf / odd-pieces code, made in `fn`. */
+function erfLocals(fn: FunctionBuilder, relaxed: boolean): ErfLocals {
+  return { ax: fn.local('v128'), index: fn.local('v128'), t: fn.local('v128'), y: fn.local('v128'), relaxed };
+}
+
+/**
+ * The two loops of a span function over the byte cursor `i` up to `end` (exclusive): `vector` while four
+ * floats remain (then i += 16), then `scalar` one float at a time in lane 0 (i += 4).
+ */
+function spanLoops(i: number, end: number, vector: Code, scalar: Code): Code {
+  const get = op.localGet;
+  return [
+    op.block(
+      op.loop(
+        op.brIf(1, op.i32GtS(op.i32Add(get(i), op.i32Const(16)), get(end))),
+        vector,
+        op.localSet(i, op.i32Add(get(i), op.i32Const(16))),
+        op.br(0),
+      ),
+    ),
+    op.block(
+      op.loop(
+        op.brIf(1, op.i32GeS(get(i), get(end))),
+        scalar,
+        op.localSet(i, op.i32Add(get(i), op.i32Const(4))),
+        op.br(0),
+      ),
+    ),
+  ];
+}
+
 /**
  * Emits `f(ptr, n)`: `kernel` applied in place to the n floats at byte offset ptr (four at a time, then one at
  * a time in lane 0). The kernel is inlined in the loop, so the engine can keep its constants out of the loop
@@ -259,34 +290,23 @@ function emitSpanFunction(
   const end = fn.local('i32');
   const x = fn.local('v128');
   const out = fn.local('v128');
-  const l: ErfLocals = {
-    ax: fn.local('v128'),
-    index: fn.local('v128'),
-    t: fn.local('v128'),
-    y: fn.local('v128'),
-    relaxed,
-  };
+  const l = erfLocals(fn, relaxed);
+  const get = op.localGet;
   fn.emit(
-    op.localSet(end, op.i32Add(op.localGet(ptr), op.i32Shl(op.localGet(n), op.i32Const(2)))),
-    op.block(
-      op.loop(
-        op.brIf(1, op.i32GtS(op.i32Add(op.localGet(ptr), op.i32Const(16)), op.localGet(end))),
-        op.localSet(x, op.v128Load(op.localGet(ptr), { align: 2 })),
+    op.localSet(end, op.i32Add(get(ptr), op.i32Shl(get(n), op.i32Const(2)))),
+    spanLoops(
+      ptr,
+      end,
+      [
+        op.localSet(x, op.v128Load(get(ptr), { align: 2 })),
         kernel(x, out, l),
-        op.v128Store(op.localGet(ptr), op.localGet(out), { align: 2 }),
-        op.localSet(ptr, op.i32Add(op.localGet(ptr), op.i32Const(16))),
-        op.br(0),
-      ),
-    ),
-    op.block(
-      op.loop(
-        op.brIf(1, op.i32GeS(op.localGet(ptr), op.localGet(end))),
-        op.localSet(x, op.f32x4Splat(op.f32Load(op.localGet(ptr)))),
+        op.v128Store(get(ptr), get(out), { align: 2 }),
+      ],
+      [
+        op.localSet(x, op.f32x4Splat(op.f32Load(get(ptr)))),
         kernel(x, out, l),
-        op.f32Store(op.localGet(ptr), op.f32x4ExtractLane(op.localGet(out), 0)),
-        op.localSet(ptr, op.i32Add(op.localGet(ptr), op.i32Const(4))),
-        op.br(0),
-      ),
+        op.f32Store(get(ptr), op.f32x4ExtractLane(get(out), 0)),
+      ],
     ),
   );
 }
@@ -300,38 +320,26 @@ function emitGeluGradSpan(fn: FunctionBuilder, relaxed: boolean): void {
   const [i, bytes] = [fn.local('i32'), fn.local('i32')];
   const x = fn.local('v128');
   const h = fn.local('v128');
-  const l: ErfLocals = {
-    ax: fn.local('v128'),
-    index: fn.local('v128'),
-    t: fn.local('v128'),
-    y: fn.local('v128'),
-    relaxed,
-  };
+  const l = erfLocals(fn, relaxed);
   const get = op.localGet;
   const at = (p: number): Code => op.i32Add(get(p), get(i));
   const result = (g: Code): Code => op.f32x4Mul(g, op.f32x4Add(splat(0.5), get(h)));
   fn.emit(
     op.localSet(bytes, op.i32Shl(get(n), op.i32Const(2))),
     op.localSet(i, op.i32Const(0)),
-    op.block(
-      op.loop(
-        op.brIf(1, op.i32GtS(op.i32Add(get(i), op.i32Const(16)), get(bytes))),
+    spanLoops(
+      i,
+      bytes,
+      [
         op.localSet(x, op.v128Load(at(xp), { align: 2 })),
         oddPiecesF32x4(GELU_GRAD_PIECES, x, h, l),
         op.v128Store(at(op_), result(op.v128Load(at(gp), { align: 2 })), { align: 2 }),
-        op.localSet(i, op.i32Add(get(i), op.i32Const(16))),
-        op.br(0),
-      ),
-    ),
-    op.block(
-      op.loop(
-        op.brIf(1, op.i32GeS(get(i), get(bytes))),
+      ],
+      [
         op.localSet(x, op.f32x4Splat(op.f32Load(at(xp)))),
         oddPiecesF32x4(GELU_GRAD_PIECES, x, h, l),
         op.f32Store(at(op_), op.f32x4ExtractLane(result(op.f32x4Splat(op.f32Load(at(gp)))), 0)),
-        op.localSet(i, op.i32Add(get(i), op.i32Const(4))),
-        op.br(0),
-      ),
+      ],
     ),
   );
 }

@@ -55,6 +55,62 @@ const hsum = (v: Code): Code =>
     op.f32Add(op.f32x4ExtractLane(v, 2), op.f32x4ExtractLane(v, 3)),
   );
 
+/** Code running `body` for byte offsets i = 0, 16, ... < bytes (a row of f32x4 vectors). */
+function overRow(i: number, bytes: number, ...body: Code[]): Code {
+  return [
+    op.localSet(i, op.i32Const(0)),
+    op.loop(
+      ...body,
+      op.brIf(0, op.i32LtU(op.localTee(i, op.i32Add(op.localGet(i), op.i32Const(16))), op.localGet(bytes))),
+    ),
+  ];
+}
+
+/** The locals `rowStats` reads (xp, i, bytes, df, eps) and sets (acc and t are scratch). */
+interface RowStatsLocals {
+  xp: number;
+  i: number;
+  bytes: number;
+  df: number;
+  eps: number;
+  acc: number;
+  t: number;
+  mean: number;
+  meanv: number;
+  inv: number;
+  invv: number;
+}
+
+/**
+ * Code setting `mean` (and its splat `meanv`) and `inv` = 1/√(var + eps) (and `invv`) of the row at `xp`:
+ * two passes in f32x4 lanes, the statistics of layer norm and of its gradient.
+ */
+function rowStats(l: RowStatsLocals): Code {
+  const get = op.localGet;
+  return [
+    op.localSet(l.acc, op.v128ConstF32x4([0, 0, 0, 0])),
+    overRow(
+      l.i,
+      l.bytes,
+      op.localSet(l.acc, op.f32x4Add(get(l.acc), op.v128Load(op.i32Add(get(l.xp), get(l.i))))),
+    ),
+    op.localSet(l.mean, op.f32Div(hsum(get(l.acc)), get(l.df))),
+    op.localSet(l.meanv, op.f32x4Splat(get(l.mean))),
+    op.localSet(l.acc, op.v128ConstF32x4([0, 0, 0, 0])),
+    overRow(
+      l.i,
+      l.bytes,
+      op.localSet(l.t, op.f32x4Sub(op.v128Load(op.i32Add(get(l.xp), get(l.i))), get(l.meanv))),
+      op.localSet(l.acc, op.f32x4Add(get(l.acc), op.f32x4Mul(get(l.t), get(l.t)))),
+    ),
+    op.localSet(
+      l.inv,
+      op.f32Div(op.f32Const(1), op.f32Sqrt(op.f32Add(op.f32Div(hsum(get(l.acc)), get(l.df)), get(l.eps)))),
+    ),
+    op.localSet(l.invv, op.f32x4Splat(get(l.inv))),
+  ];
+}
+
 /** Builds the module's binary. */
 export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
   const m = new ModuleBuilder();
@@ -67,11 +123,7 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
     const [mean, inv, df] = fn.locals('f32', 3);
     const [acc, t, meanv, invv] = fn.locals('v128', 4);
     const get = op.localGet;
-    // each loop walks byte offsets i = 0, 16, ... < bytes over the row
-    const overRow = (...body: Code[]): Code => [
-      op.localSet(i, op.i32Const(0)),
-      op.loop(...body, op.brIf(0, op.i32LtU(op.localTee(i, op.i32Add(get(i), op.i32Const(16))), get(bytes)))),
-    ];
+    const stats = rowStats({ xp, i, bytes, df, eps, acc, t, mean, meanv, inv, invv });
     fn.emit(
       op.block(
         op.brIf(0, op.i32Eqz(get(rows))),
@@ -82,24 +134,11 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
         op.localSet(xp, get(x)),
         op.localSet(yp, get(y)),
         op.loop(
-          // mean
-          op.localSet(acc, op.v128ConstF32x4([0, 0, 0, 0])),
-          overRow(op.localSet(acc, op.f32x4Add(get(acc), op.v128Load(op.i32Add(get(xp), get(i)))))),
-          op.localSet(mean, op.f32Div(hsum(get(acc)), get(df))),
-          op.localSet(meanv, op.f32x4Splat(get(mean))),
-          // variance
-          op.localSet(acc, op.v128ConstF32x4([0, 0, 0, 0])),
-          overRow(
-            op.localSet(t, op.f32x4Sub(op.v128Load(op.i32Add(get(xp), get(i))), get(meanv))),
-            op.localSet(acc, op.f32x4Add(get(acc), op.f32x4Mul(get(t), get(t)))),
-          ),
-          op.localSet(
-            inv,
-            op.f32Div(op.f32Const(1), op.f32Sqrt(op.f32Add(op.f32Div(hsum(get(acc)), get(df)), get(eps)))),
-          ),
-          op.localSet(invv, op.f32x4Splat(get(inv))),
+          stats,
           // y = (x - mean) * inv * w + b
           overRow(
+            i,
+            bytes,
             op.v128Store(
               op.i32Add(get(yp), get(i)),
               op.f32x4Add(
@@ -127,10 +166,6 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
     const [mean, rstd, df] = fn.locals('f32', 3);
     const [acc, acc2, t, gw, meanv, rstdv, m1v, kv] = fn.locals('v128', 8);
     const get = op.localGet;
-    const overRow = (...body: Code[]): Code => [
-      op.localSet(i, op.i32Const(0)),
-      op.loop(...body, op.brIf(0, op.i32LtU(op.localTee(i, op.i32Add(get(i), op.i32Const(16))), get(bytes)))),
-    ];
     const xc = (): Code => op.f32x4Sub(op.v128Load(op.i32Add(get(xp), get(i))), get(meanv));
     const gTimesW = (): Code =>
       op.f32x4Mul(op.v128Load(op.i32Add(get(gp), get(i))), op.v128Load(op.i32Add(get(w), get(i))));
@@ -146,21 +181,13 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
         op.localSet(op_, get(out)),
         op.loop(
           // mean and rstd, as the forward pass
-          op.localSet(acc, op.v128ConstF32x4([0, 0, 0, 0])),
-          overRow(op.localSet(acc, op.f32x4Add(get(acc), op.v128Load(op.i32Add(get(xp), get(i)))))),
-          op.localSet(mean, op.f32Div(hsum(get(acc)), get(df))),
-          op.localSet(meanv, op.f32x4Splat(get(mean))),
-          op.localSet(acc, op.v128ConstF32x4([0, 0, 0, 0])),
-          overRow(op.localSet(t, xc()), op.localSet(acc, op.f32x4Add(get(acc), op.f32x4Mul(get(t), get(t))))),
-          op.localSet(
-            rstd,
-            op.f32Div(op.f32Const(1), op.f32Sqrt(op.f32Add(op.f32Div(hsum(get(acc)), get(df)), get(eps)))),
-          ),
-          op.localSet(rstdv, op.f32x4Splat(get(rstd))),
+          rowStats({ xp, i, bytes, df, eps, acc, t, mean, meanv, inv: rstd, invv: rstdv }),
           // m1 = mean(g·w), k = mean(g·w·(x - mean)) · rstd²
           op.localSet(acc, op.v128ConstF32x4([0, 0, 0, 0])),
           op.localSet(acc2, op.v128ConstF32x4([0, 0, 0, 0])),
           overRow(
+            i,
+            bytes,
             op.localSet(gw, gTimesW()),
             op.localSet(acc, op.f32x4Add(get(acc), get(gw))),
             op.localSet(acc2, op.f32x4Add(get(acc2), op.f32x4Mul(get(gw), xc()))),
@@ -172,6 +199,8 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
           ),
           // out = rstd · (g·w - m1 - (x - mean) · k)
           overRow(
+            i,
+            bytes,
             op.v128Store(
               op.i32Add(get(op_), get(i)),
               op.f32x4Mul(

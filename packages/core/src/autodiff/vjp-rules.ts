@@ -12,6 +12,7 @@ import type { OpAttrs, PrimitiveOp } from '../ir/ops.js';
 import { adaptiveBin } from '../ir/shape-utils.js';
 import type { Tensor } from '../ir/tensor.js';
 import { type Shape, sameShape, sizeOf, type TensorType } from '../ir/types.js';
+import { convTap } from '../ops/basic-composites.js';
 import * as F from '../ops/functional.js';
 
 /** What a rule may read from the forward pass, besides the cotangent and the static types. */
@@ -207,12 +208,7 @@ function convVjp({ g, x, types, attrs, needs }: VjpArgs<'conv2d'>): (Tensor | un
       const taps: Tensor[] = [];
       for (let i = 0; i < kh; i++) {
         for (let j = 0; j < kw; j++) {
-          const xs = F.slice(
-            xp,
-            [0, 0, i, j],
-            [bsz, c, i + (oh - 1) * sh + 1, j + (ow - 1) * sw + 1],
-            [1, 1, sh, sw],
-          );
+          const xs = convTap(xp, i, j, [oh, ow], [sh, sw]);
           const gm = F.reshape(g, [bsz, groups, og, oh * ow]);
           const xm = F.reshape(xs, [bsz, groups, cg, oh * ow]);
           const t = F.matmul(gm, xm, { transB: true });

@@ -68,6 +68,21 @@ export function lowerLayerNormGrad(
 }
 
 /**
+ * The input values that kernel tap (i, j) of a convolution meets, as an [N, C, OH, OW] strided slice of the
+ * (already padded) input `xp` for an output of `outSize` with `stride`.
+ */
+export function convTap(
+  xp: Tensor,
+  i: number,
+  j: number,
+  [oh, ow]: readonly [number, number],
+  [sh, sw]: readonly [number, number],
+): Tensor {
+  const [n, c] = xp.shape;
+  return F.slice(xp, [0, 0, i, j], [n, c, i + (oh - 1) * sh + 1, j + (ow - 1) * sw + 1], [1, 1, sh, sw]);
+}
+
+/**
  * depthwise_weight_grad(x, g) = dL/dw of conv2d(x, w [C,1,kh,kw], groups C) for the cotangent g: each tap
  * (u, v) of channel c is Σ over batch and output pixels of g · the input window shifted by (u, v). Lowered
  * as every tap's strided slice of the padded input in one batched product [B,C,taps,L] @ [B,C,1,L]ᵀ.
@@ -92,15 +107,8 @@ export function lowerDepthwiseWeightGrad(
       : x;
   const taps: Tensor[] = [];
   for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) {
-      const xs = F.slice(
-        xp,
-        [0, 0, i, j],
-        [bsz, c, i + (oh - 1) * sh + 1, j + (ow - 1) * sw + 1],
-        [1, 1, sh, sw],
-      );
-      taps.push(F.reshape(xs, [bsz, c, 1, oh * ow]));
-    }
+    for (let j = 0; j < kw; j++)
+      taps.push(F.reshape(convTap(xp, i, j, [oh, ow], [sh, sw]), [bsz, c, 1, oh * ow]));
   }
   const xt = taps.length === 1 ? taps[0] : F.concat(taps, 2);
   const t = F.matmul(xt, F.reshape(g, [bsz, c, 1, oh * ow]), { transB: true });
