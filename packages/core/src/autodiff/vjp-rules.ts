@@ -2,7 +2,8 @@
 // the primitives (`{ [P in PrimitiveOp]: VjpRule<P> }`: a primitive added to the op table without a rule
 // here does not compile). Each rule declares what it saves from the forward pass (which inputs, whether
 // the output) and receives only that; it is written with `F.*` ops, so the backward graph is an ordinary
-// graph that runs on every backend. Composites have no rules: the gradient pass lowers them first.
+// graph that runs on every backend. Composites are lowered first by the gradient pass, except those with a
+// rule of their own in `COMPOSITE_VJP_RULES` (kept whole, so their fused kernels run in the forward pass).
 //
 // A rule gets the output cotangent `g` and returns one cotangent per input (`undefined` where the input
 // needs none: `needs[i]` false, or an integer input). Shapes: each returned cotangent has its input's
@@ -243,7 +244,6 @@ export const VJP_RULES: { readonly [P in PrimitiveOp]: VjpRule<P> } = {
     vjp: ({ g, x: [x] }) => [F.mul(g, F.mul(F.exp(F.neg(F.mul(x, x))), 2 / Math.sqrt(Math.PI)))],
   },
   sigmoid: { saves: OUTPUT, vjp: ({ g, y }) => [F.mul(g, F.mul(y, F.sub(1, y)))] },
-  relu: { saves: OUTPUT, vjp: ({ g, y }) => [F.mul(g, F.greater(y, 0))] },
   sin: { saves: INPUTS, vjp: ({ g, x: [x] }) => [F.mul(g, F.cos(x))] },
   cos: { saves: INPUTS, vjp: ({ g, x: [x] }) => [F.neg(F.mul(g, F.sin(x)))] },
 
@@ -505,7 +505,7 @@ export const VJP_RULES: { readonly [P in PrimitiveOp]: VjpRule<P> } = {
  * fused kernel and saves less); every other composite is differentiated through its lowering.
  */
 export const COMPOSITE_VJP_RULES: {
-  readonly [C in 'gelu' | 'linear']: {
+  readonly [C in 'gelu' | 'linear' | 'relu']: {
     /** What the rule reads from the forward pass (inputs and/or the output). */
     readonly saves: VjpSaves;
     /** The input cotangents from the output cotangent `g` (undefined for inputs that need none). */
@@ -517,6 +517,7 @@ export const COMPOSITE_VJP_RULES: {
     // one composite node: backends with a fused kernel run it in one pass, the rest lower it
     vjp: ({ g, x: [x], attrs }) => [F.geluGrad(x, g, attrs.approximate)],
   },
+  relu: { saves: OUTPUT, vjp: ({ g, y }) => [F.mul(g, F.greater(y, 0))] },
   linear: {
     saves: { inputs: [0, 1], output: false },
     vjp: ({ g, x, types, needs }) => {

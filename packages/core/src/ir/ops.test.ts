@@ -3,6 +3,9 @@
 import fc from 'fast-check';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { ShapeError } from '../errors.js';
+import { trace } from '../graph/graph.js';
+import * as F from '../ops/functional.js';
+import { evaluateF64 } from '../testing/reference-kernels.js';
 import {
   ACTIVATION_OPS,
   type ActivationOp,
@@ -26,6 +29,7 @@ import {
   viewStridesOf,
 } from './ops.js';
 import { broadcastShapes } from './shape-utils.js';
+import type { Tensor } from './tensor.js';
 import type { TensorType } from './types.js';
 
 const t = (...shape: number[]): TensorType => ({ shape, dtype: 'float32' });
@@ -295,10 +299,6 @@ describe('op facts', () => {
       [2, 0.8807970779778823],
       [-2, 0.11920292202211755],
     ],
-    relu: [
-      [-1, 0],
-      [2.5, 2.5],
-    ],
     sin: [
       [0, 0],
       [Math.PI / 2, 1],
@@ -331,6 +331,28 @@ describe('op facts', () => {
       [1, 2, 0],
     ],
   };
+
+  // the elementwise composites that were unary primitives: their lowerings, evaluated in float64
+  const COMPOSITE_UNARY: Record<'relu', { fn: (x: Tensor) => Tensor; rows: [number, number][] }> = {
+    relu: {
+      fn: F.relu,
+      rows: [
+        [-1, 0],
+        [2.5, 2.5],
+        [0, 0],
+      ],
+    },
+  };
+
+  it('elementwise composites lower to the ops’ definitions', () => {
+    for (const [op, { fn, rows }] of Object.entries(COMPOSITE_UNARY)) {
+      expect(OPS[op as OpName].kind, op).toBe('composite');
+      const graph = trace((g) => fn(g.input('x', [rows.length])));
+      const data = Float32Array.from(rows.map((r) => r[0]));
+      const y = evaluateF64(graph, { x: { dtype: 'float32', shape: [rows.length], data } }).output.data;
+      for (const [i, [xv, want]] of rows.entries()) expect(y[i], `${op}(${xv})`).toBeCloseTo(want, 14);
+    }
+  });
 
   it('unary scalar functions are the ops’ definitions', () => {
     for (const op of UNARY_OPS) {

@@ -14,6 +14,7 @@ import {
   lowerGeluGrad,
   lowerLayerNormGrad,
   lowerLinear,
+  lowerRelu,
   lowerSilu,
 } from '../ops/basic-composites.js';
 import { lowerDynDWConv } from '../ops/dyn-dwconv.js';
@@ -167,7 +168,11 @@ export interface OpDef<K extends OpName = OpName> {
   readonly arity: readonly [number, number];
   /** Output type from input types and attributes; throws ShapeError on bad shapes. */
   infer(inputs: readonly TensorType[], attrs: OpAttrs<K>): TensorType;
-  /** FLOPs of a primitive (bytes are derived from the types). Composites cost their lowering. */
+  /**
+   * FLOPs of a primitive (bytes are derived from the types). Composites cost their lowering, except those
+   * with their own `flops` (a composite that is one fused pass where backends have it: relu, sigmoid, ...),
+   * which cost one node like a primitive.
+   */
   flops?(inputs: readonly TensorType[], out: TensorType, attrs: OpAttrs<K>): number;
   /** For composites: the same computation written with other ops. */
   lower?(inputs: readonly Tensor[], attrs: OpAttrs<K>): Tensor;
@@ -341,7 +346,6 @@ const TABLE = {
   tanh: unary('tanh', 'Elementwise hyperbolic tangent.', Math.tanh),
   erf: unary('erf', 'Elementwise Gauss error function.', erf),
   sigmoid: unary('sigmoid', 'Elementwise logistic 1 / (1 + e^-x).', sigmoid),
-  relu: unary('relu', 'Elementwise max(x, 0).', (x) => Math.max(x, 0)),
   sin: unary('sin', 'Elementwise sine.', Math.sin),
   cos: unary('cos', 'Elementwise cosine.', Math.cos),
 
@@ -779,6 +783,19 @@ const TABLE = {
       return f32([c, 1, kernel[0], kernel[1]]);
     },
     lower: lowerDepthwiseWeightGrad,
+  },
+
+  relu: {
+    name: 'relu',
+    kind: 'composite',
+    doc: 'Elementwise max(x, 0) (lowered to max; a fused kernel where a backend has one).',
+    arity: [1, 1],
+    infer: ([x]) => {
+      requireFloat('relu', [x]);
+      return f32(x.shape);
+    },
+    flops: (_i, out) => sizeOf(out.shape),
+    lower: lowerRelu,
   },
 
   silu: {

@@ -111,3 +111,8 @@ export function lowerDepthwiseWeightGrad(
 export function lowerSilu([x]: readonly Tensor[]): Tensor {
   return F.mul(x, F.sigmoid(x));
 }
+
+/** relu(x) = max(x, 0). */
+export function lowerRelu([x]: readonly Tensor[]): Tensor {
+  return F.maximum(x, 0);
+}

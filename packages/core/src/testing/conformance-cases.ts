@@ -113,21 +113,28 @@ function inputRecord(c: OpCase): Record<string, TensorData> {
 // ---------------------------------------------------------------------------------------------------------
 // cases for every primitive
 
-const UNARY: Record<UnaryOp, { fn: (x: Tensor) => Tensor; range: [number, number] }> = {
-  neg: { fn: F.neg, range: [-3, 3] },
-  abs: { fn: F.abs, range: [-3, 3] },
-  exp: { fn: F.exp, range: [-4, 4] },
-  log: { fn: F.log, range: [0.05, 5] },
-  sqrt: { fn: F.sqrt, range: [0, 5] },
-  tanh: { fn: F.tanh, range: [-5, 5] },
-  erf: { fn: F.erf, range: [-4, 4] },
-  sigmoid: { fn: F.sigmoid, range: [-10, 10] },
-  relu: { fn: F.relu, range: [-1, 1] },
-  sin: { fn: F.sin, range: [-10, 10] },
-  cos: { fn: F.cos, range: [-10, 10] },
-};
+/**
+ * The elementwise composites that were unary primitives (their fused kernels are checked against the
+ * float64 evaluation of their lowerings with the same cases).
+ */
+type ElementwiseComposite = 'relu';
 
-function unaryCases(op: UnaryOp): CaseGen {
+const UNARY: Record<UnaryOp | ElementwiseComposite, { fn: (x: Tensor) => Tensor; range: [number, number] }> =
+  {
+    neg: { fn: F.neg, range: [-3, 3] },
+    abs: { fn: F.abs, range: [-3, 3] },
+    exp: { fn: F.exp, range: [-4, 4] },
+    log: { fn: F.log, range: [0.05, 5] },
+    sqrt: { fn: F.sqrt, range: [0, 5] },
+    tanh: { fn: F.tanh, range: [-5, 5] },
+    erf: { fn: F.erf, range: [-4, 4] },
+    sigmoid: { fn: F.sigmoid, range: [-10, 10] },
+    relu: { fn: F.relu, range: [-1, 1] },
+    sin: { fn: F.sin, range: [-10, 10] },
+    cos: { fn: F.cos, range: [-10, 10] },
+  };
+
+function unaryCases(op: UnaryOp | ElementwiseComposite): CaseGen {
   const { fn, range } = UNARY[op];
   const [lo, hi] = range;
   return (g) => [
@@ -620,6 +627,7 @@ function zeroColumn(t: TensorData, col: number): TensorData {
 
 /** Cases for every composite; a composite missing here fails the suite. */
 const COMPOSITE_CASES: { readonly [K in OpName]?: CaseGen } = {
+  relu: unaryCases('relu'),
   linear: (g) => [
     mk('x [2,3,5], weight [4,5], bias', [g.t([2, 3, 5]), g.t([4, 5]), g.t([4])], ([x, w, b]) =>
       F.linear(x, w, b),
