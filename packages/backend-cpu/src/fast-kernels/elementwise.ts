@@ -354,6 +354,8 @@ export const fastElementwiseKernels = defineKernels<CpuTensor>()({
   ...opTable(UNARY_OPS, unary),
   // the relu composite in one pass (without this kernel it lowers to max(x, 0))
   relu: unary('relu'),
+  // the sigmoid composite in one pass (without this kernel it lowers to exp, abs, greater and div)
+  sigmoid: unary('sigmoid'),
   // the silu composite in one pass (without this kernel it lowers to sigmoid and mul)
   silu: denseMap<'silu'>(siluOf, (args) => {
     const [a] = args.inputs;

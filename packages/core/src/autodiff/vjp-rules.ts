@@ -243,7 +243,6 @@ export const VJP_RULES: { readonly [P in PrimitiveOp]: VjpRule<P> } = {
     saves: INPUTS,
     vjp: ({ g, x: [x] }) => [F.mul(g, F.mul(F.exp(F.neg(F.mul(x, x))), 2 / Math.sqrt(Math.PI)))],
   },
-  sigmoid: { saves: OUTPUT, vjp: ({ g, y }) => [F.mul(g, F.mul(y, F.sub(1, y)))] },
   sin: { saves: INPUTS, vjp: ({ g, x: [x] }) => [F.mul(g, F.cos(x))] },
   cos: { saves: INPUTS, vjp: ({ g, x: [x] }) => [F.neg(F.mul(g, F.sin(x)))] },
 
@@ -505,7 +504,7 @@ export const VJP_RULES: { readonly [P in PrimitiveOp]: VjpRule<P> } = {
  * fused kernel and saves less); every other composite is differentiated through its lowering.
  */
 export const COMPOSITE_VJP_RULES: {
-  readonly [C in 'gelu' | 'linear' | 'relu']: {
+  readonly [C in 'gelu' | 'linear' | 'relu' | 'sigmoid']: {
     /** What the rule reads from the forward pass (inputs and/or the output). */
     readonly saves: VjpSaves;
     /** The input cotangents from the output cotangent `g` (undefined for inputs that need none). */
@@ -518,6 +517,7 @@ export const COMPOSITE_VJP_RULES: {
     vjp: ({ g, x: [x], attrs }) => [F.geluGrad(x, g, attrs.approximate)],
   },
   relu: { saves: OUTPUT, vjp: ({ g, y }) => [F.mul(g, F.greater(y, 0))] },
+  sigmoid: { saves: OUTPUT, vjp: ({ g, y }) => [F.mul(g, F.mul(y, F.sub(1, y)))] },
   linear: {
     saves: { inputs: [0, 1], output: false },
     vjp: ({ g, x, types, needs }) => {

@@ -294,11 +294,6 @@ describe('op facts', () => {
       [1, 0.8427007929497149],
       [-2.5, -0.999593047982555],
     ],
-    sigmoid: [
-      [0, 0.5],
-      [2, 0.8807970779778823],
-      [-2, 0.11920292202211755],
-    ],
     sin: [
       [0, 0],
       [Math.PI / 2, 1],
@@ -333,24 +328,46 @@ describe('op facts', () => {
   };
 
   // the elementwise composites that were unary primitives: their lowerings, evaluated in float64
-  const COMPOSITE_UNARY: Record<'relu', { fn: (x: Tensor) => Tensor; rows: [number, number][] }> = {
-    relu: {
-      fn: F.relu,
-      rows: [
-        [-1, 0],
-        [2.5, 2.5],
-        [0, 0],
-      ],
-    },
-  };
+  // (sigmoid at large |x|: relative error, no overflow, no 1 - p cancellation)
+  const COMPOSITE_UNARY: Record<'relu' | 'sigmoid', { fn: (x: Tensor) => Tensor; rows: [number, number][] }> =
+    {
+      relu: {
+        fn: F.relu,
+        rows: [
+          [-1, 0],
+          [2.5, 2.5],
+          [0, 0],
+        ],
+      },
+      sigmoid: {
+        fn: F.sigmoid,
+        rows: [
+          [0, 0.5],
+          [2, 0.8807970779778823],
+          [-2, 0.11920292202211755],
+          [30, 0.9999999999999065],
+          [-30, 9.3576229688393e-14],
+          [-40, 4.248354255291589e-18],
+          [80, 1],
+          [-80, 1.8048513878454153e-35],
+          [-700, 9.85967654375977e-305],
+          [-Infinity, 0],
+          [Infinity, 1],
+        ],
+      },
+    };
 
   it('elementwise composites lower to the ops’ definitions', () => {
     for (const [op, { fn, rows }] of Object.entries(COMPOSITE_UNARY)) {
       expect(OPS[op as OpName].kind, op).toBe('composite');
       const graph = trace((g) => fn(g.input('x', [rows.length])));
-      const data = Float32Array.from(rows.map((r) => r[0]));
-      const y = evaluateF64(graph, { x: { dtype: 'float32', shape: [rows.length], data } }).output.data;
-      for (const [i, [xv, want]] of rows.entries()) expect(y[i], `${op}(${xv})`).toBeCloseTo(want, 14);
+      const data = Float64Array.from(rows.map((r) => r[0]));
+      const y = evaluateF64(graph, { x: { shape: [rows.length], data } }).output.data;
+      for (const [i, [xv, want]] of rows.entries()) {
+        expect(Math.abs(y[i] - want), `${op}(${xv}) = ${y[i]}, want ${want}`).toBeLessThanOrEqual(
+          1e-14 * Math.abs(want),
+        );
+      }
     }
   });
 

@@ -15,13 +15,14 @@ import {
   lowerLayerNormGrad,
   lowerLinear,
   lowerRelu,
+  lowerSigmoid,
   lowerSilu,
 } from '../ops/basic-composites.js';
 import { lowerDynDWConv } from '../ops/dyn-dwconv.js';
 import { lowerDynLinear } from '../ops/dyn-linear.js';
 import { lowerDynWeight } from '../ops/dyn-weight.js';
 import { DYN_DWCONV_PARAMS, DYN_LINEAR_PARAMS } from './dyn-params.js';
-import { erf, sigmoid } from './math.js';
+import { erf } from './math.js';
 import {
   adaptiveBin,
   broadcastShapes,
@@ -345,7 +346,6 @@ const TABLE = {
   sqrt: unary('sqrt', 'Elementwise square root.', Math.sqrt),
   tanh: unary('tanh', 'Elementwise hyperbolic tangent.', Math.tanh),
   erf: unary('erf', 'Elementwise Gauss error function.', erf),
-  sigmoid: unary('sigmoid', 'Elementwise logistic 1 / (1 + e^-x).', sigmoid),
   sin: unary('sin', 'Elementwise sine.', Math.sin),
   cos: unary('cos', 'Elementwise cosine.', Math.cos),
 
@@ -796,6 +796,19 @@ const TABLE = {
     },
     flops: (_i, out) => sizeOf(out.shape),
     lower: lowerRelu,
+  },
+
+  sigmoid: {
+    name: 'sigmoid',
+    kind: 'composite',
+    doc: 'Elementwise logistic 1 / (1 + e^-x), lowered stably for large |x| (a fused kernel where a backend has one).',
+    arity: [1, 1],
+    infer: ([x]) => {
+      requireFloat('sigmoid', [x]);
+      return f32(x.shape);
+    },
+    flops: (_i, out) => sizeOf(out.shape),
+    lower: lowerSigmoid,
   },
 
   silu: {

@@ -112,6 +112,17 @@ export function lowerSilu([x]: readonly Tensor[]): Tensor {
   return F.mul(x, F.sigmoid(x));
 }
 
+/**
+ * sigmoid(x) = 1 / (1 + e^-x), written stably with e = e^-|x| (never overflows): 1 / (1 + e) for x > 0 and
+ * e / (1 + e) otherwise, i.e. (m + (1 - m) e) / (1 + e) with m = [x > 0]. Each branch is exact in relative
+ * terms for large |x| (no 1 - p cancellation), NaN stays NaN.
+ */
+export function lowerSigmoid([x]: readonly Tensor[]): Tensor {
+  const e = F.exp(F.neg(F.abs(x)));
+  const m = F.greater(x, 0);
+  return F.div(F.add(m, F.mul(F.sub(1, m), e)), F.add(e, 1));
+}
+
 /** relu(x) = max(x, 0). */
 export function lowerRelu([x]: readonly Tensor[]): Tensor {
   return F.maximum(x, 0);
