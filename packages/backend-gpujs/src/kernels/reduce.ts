@@ -29,8 +29,11 @@ export function loops(
   return emit(0, base);
 }
 
+/** The reduction primitives and the reductions that are composites fused here (mean). */
+type ReducePlanOp = ReduceOp | 'mean';
+
 /** A reduction over `axes` of a dense input. */
-function reduction(kind: ReduceOp): PlanBuilder<ReduceOp> {
+function reduction(kind: ReducePlanOp): PlanBuilder<ReducePlanOp> {
   return ({ inputTypes, type, attrs }): Plan => {
     const shape = inputTypes[0].shape;
     if (sizeOf(type.shape) === 0) return { kind: 'empty' };
@@ -169,6 +172,8 @@ export const layerNorm: PlanBuilder<'layer_norm'> = ({ inputTypes, type, attrs }
 /** Plan builders of the reductions and normalizations, keyed by op. */
 export const reducePlans = definePlans({
   ...opTable(REDUCE_OPS, reduction),
+  // the mean composite in one kernel (its lowering is sum · 1/n)
+  mean: reduction('mean'),
   softmax,
   layer_norm: layerNorm,
 });

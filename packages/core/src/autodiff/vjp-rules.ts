@@ -310,13 +310,6 @@ export const VJP_RULES: { readonly [P in PrimitiveOp]: VjpRule<P> } = {
     saves: NOTHING,
     vjp: ({ g, types: [t], attrs }) => [F.expand(keepShape(g, t.shape, attrs.axes), t.shape)],
   },
-  mean: {
-    saves: NOTHING,
-    vjp: ({ g, types: [t], out, attrs }) => {
-      const n = sizeOf(t.shape) / Math.max(1, sizeOf(out.shape));
-      return [F.expand(keepShape(F.mul(g, 1 / n), t.shape, attrs.axes), t.shape)];
-    },
-  },
   reduce_max: {
     saves: { inputs: 'all', output: true },
     vjp: ({ g, x: [x], y, types: [t], attrs }) => {
@@ -504,7 +497,7 @@ export const VJP_RULES: { readonly [P in PrimitiveOp]: VjpRule<P> } = {
  * fused kernel and saves less); every other composite is differentiated through its lowering.
  */
 export const COMPOSITE_VJP_RULES: {
-  readonly [C in 'gelu' | 'linear' | 'relu' | 'sigmoid']: {
+  readonly [C in 'gelu' | 'linear' | 'relu' | 'sigmoid' | 'mean']: {
     /** What the rule reads from the forward pass (inputs and/or the output). */
     readonly saves: VjpSaves;
     /** The input cotangents from the output cotangent `g` (undefined for inputs that need none). */
@@ -518,6 +511,13 @@ export const COMPOSITE_VJP_RULES: {
   },
   relu: { saves: OUTPUT, vjp: ({ g, y }) => [F.mul(g, F.greater(y, 0))] },
   sigmoid: { saves: OUTPUT, vjp: ({ g, y }) => [F.mul(g, F.mul(y, F.sub(1, y)))] },
+  mean: {
+    saves: NOTHING,
+    vjp: ({ g, types: [t], out, attrs }) => {
+      const n = sizeOf(t.shape) / Math.max(1, sizeOf(out.shape));
+      return [F.expand(keepShape(F.mul(g, 1 / n), t.shape, attrs.axes), t.shape)];
+    },
+  },
   linear: {
     saves: { inputs: [0, 1], output: false },
     vjp: ({ g, x, types, needs }) => {

@@ -14,6 +14,7 @@ import {
   lowerGeluGrad,
   lowerLayerNormGrad,
   lowerLinear,
+  lowerMean,
   lowerRelu,
   lowerSigmoid,
   lowerSilu,
@@ -274,6 +275,19 @@ function reduce<K extends ReduceAttrOp>(name: K, doc: string, fpe: number): Redu
   };
 }
 
+/**
+ * An entry of a reduction that is a composite (lowered to other reductions; a fused kernel where a backend
+ * has one): the reduction's shape rule and FLOPs, kind `composite`.
+ */
+function reduceComposite<K extends ReduceAttrOp>(
+  name: K,
+  doc: string,
+  fpe: number,
+  lower: (inputs: readonly Tensor[], attrs: OpAttrs<K>) => Tensor,
+): OpDef<K> & { readonly kind: 'composite' } {
+  return { ...reduce(name, doc, fpe), kind: 'composite', lower };
+}
+
 /** Checks a composite's named parameters against the expected shapes; lists every mismatch at once. */
 export function checkParams(
   op: string,
@@ -363,7 +377,6 @@ const TABLE = {
   ),
 
   sum: reduce('sum', 'Sum over axes.', 1),
-  mean: reduce('mean', 'Mean over axes.', 1),
   reduce_max: reduce('reduce_max', 'Maximum over axes.', 1),
   l2norm: reduce('l2norm', 'Euclidean norm sqrt(sum x^2) over axes.', 2),
 
@@ -784,6 +797,13 @@ const TABLE = {
     },
     lower: lowerDepthwiseWeightGrad,
   },
+
+  mean: reduceComposite(
+    'mean',
+    'Mean over axes: sum / n (a fused kernel where a backend has one).',
+    1,
+    lowerMean,
+  ),
 
   relu: {
     name: 'relu',

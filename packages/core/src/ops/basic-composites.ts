@@ -123,6 +123,16 @@ export function lowerSigmoid([x]: readonly Tensor[]): Tensor {
   return F.div(F.add(m, F.mul(F.sub(1, m), e)), F.add(e, 1));
 }
 
+/**
+ * mean(x, axes) = sum(x, axes) / n, n the number of elements reduced per output. Divided by n rather than
+ * multiplied by 1/n: n is exact as a float32 constant, 1/n is not (the float64 evaluator would be off by
+ * float32 rounding).
+ */
+export function lowerMean([x]: readonly Tensor[], { axes, keepDims }: OpAttrs<'mean'>): Tensor {
+  const n = axes.reduce((p, a) => p * x.shape[a < 0 ? a + x.rank : a], 1);
+  return F.div(F.sum(x, axes, keepDims), n);
+}
+
 /** relu(x) = max(x, 0). */
 export function lowerRelu([x]: readonly Tensor[]): Tensor {
   return F.maximum(x, 0);

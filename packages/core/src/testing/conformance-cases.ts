@@ -188,14 +188,17 @@ function binaryCases(op: BinaryOp): CaseGen {
   ];
 }
 
-const REDUCE: Record<ReduceOp, typeof F.sum> = {
+/** The reductions that are composites (their fused kernels checked with the reductions' cases). */
+type ReduceComposite = 'mean';
+
+const REDUCE: Record<ReduceOp | ReduceComposite, typeof F.sum> = {
   sum: F.sum,
   mean: F.mean,
   reduce_max: F.max,
   l2norm: F.l2norm,
 };
 
-function reduceCases(op: ReduceOp): CaseGen {
+function reduceCases(op: ReduceOp | ReduceComposite): CaseGen {
   const fn = REDUCE[op];
   return (g) => [
     mk('[3,4,5] axis 1', [g.t([3, 4, 5])], ([x]) => fn(x, 1)),
@@ -630,6 +633,7 @@ function zeroColumn(t: TensorData, col: number): TensorData {
 const COMPOSITE_CASES: { readonly [K in OpName]?: CaseGen } = {
   relu: unaryCases('relu'),
   sigmoid: unaryCases('sigmoid'),
+  mean: reduceCases('mean'),
   linear: (g) => [
     mk('x [2,3,5], weight [4,5], bias', [g.t([2, 3, 5]), g.t([4, 5]), g.t([4])], ([x, w, b]) =>
       F.linear(x, w, b),

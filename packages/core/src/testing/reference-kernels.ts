@@ -143,8 +143,6 @@ function reduce(kind: ReduceOp): RefKernel<ReduceAttrs> {
     const outShape = keepDims ? keptShape : x.shape.filter((_, i) => !red.has(i));
     const ks = strides(keptShape);
     const acc = new Float64Array(size(keptShape)).fill(kind === 'reduce_max' ? Number.NEGATIVE_INFINITY : 0);
-    let count = 1;
-    for (const a of red) count *= x.shape[a];
     forEachIndex(x.shape, (idx, flat) => {
       let o = 0;
       for (let i = 0; i < rank; i++) if (!red.has(i)) o += idx[i] * ks[i];
@@ -153,7 +151,6 @@ function reduce(kind: ReduceOp): RefKernel<ReduceAttrs> {
       else if (kind === 'l2norm') acc[o] += v * v;
       else acc[o] += v;
     });
-    if (kind === 'mean') for (let i = 0; i < acc.length; i++) acc[i] /= count;
     if (kind === 'l2norm') for (let i = 0; i < acc.length; i++) acc[i] = Math.sqrt(acc[i]);
     return { shape: outShape, data: acc };
   };
