@@ -282,4 +282,6 @@ export const fastNormReduceKernels = defineKernels<CpuTensor>()({
   ...opTable(REDUCE_OPS, reduce),
   // the mean composite in one pass (without this kernel it lowers to sum and mul)
   mean: reduce('mean'),
+  // the l2norm composite in one pass (without this kernel it lowers to mul, sum and sqrt)
+  l2norm: reduce('l2norm'),
 });

@@ -10,8 +10,8 @@ interface Fold {
   finish: (acc: number, count: number) => number;
 }
 
-/** The reduction primitives and the reductions that are composites (mean: fused kernels here). */
-export type ReduceKernelOp = ReduceOp | 'mean';
+/** The reduction primitives and the reductions that are composites (mean, l2norm: fused kernels here). */
+export type ReduceKernelOp = ReduceOp | 'mean' | 'l2norm';
 
 const FOLDS: Readonly<Record<ReduceKernelOp, Fold>> = {
   sum: { init: 0, step: (a, v) => a + v, finish: (a) => a },
@@ -54,8 +54,9 @@ export function reduceKernel(op: ReduceKernelOp): Kernel<CpuTensor, ReduceKernel
   };
 }
 
-/** Reduction kernels keyed by op, with the fused kernel of the mean composite (one pass, not sum · 1/n). */
+/** Reduction kernels keyed by op, with the fused kernels of the mean and l2norm composites (one pass each). */
 export const reduceKernels = defineKernels<CpuTensor>()({
   ...opTable(REDUCE_OPS, reduceKernel),
   mean: reduceKernel('mean'),
+  l2norm: reduceKernel('l2norm'),
 });

@@ -29,8 +29,8 @@ export function loops(
   return emit(0, base);
 }
 
-/** The reduction primitives and the reductions that are composites fused here (mean). */
-type ReducePlanOp = ReduceOp | 'mean';
+/** The reduction primitives and the reductions that are composites fused here (mean, l2norm). */
+type ReducePlanOp = ReduceOp | 'mean' | 'l2norm';
 
 /** A reduction over `axes` of a dense input. */
 function reduction(kind: ReducePlanOp): PlanBuilder<ReducePlanOp> {
@@ -174,6 +174,8 @@ export const reducePlans = definePlans({
   ...opTable(REDUCE_OPS, reduction),
   // the mean composite in one kernel (its lowering is sum · 1/n)
   mean: reduction('mean'),
+  // the l2norm composite in one kernel (its lowering is sqrt(sum(x²)))
+  l2norm: reduction('l2norm'),
   softmax,
   layer_norm: layerNorm,
 });

@@ -319,15 +319,6 @@ export const VJP_RULES: { readonly [P in PrimitiveOp]: VjpRule<P> } = {
       return [F.mul(F.div(mask, count), keepShape(g, t.shape, attrs.axes))];
     },
   },
-  l2norm: {
-    saves: { inputs: 'all', output: true },
-    vjp: ({ g, x: [x], y, types: [t], attrs }) => {
-      // x / ‖x‖, with 0 where the norm is 0 (PyTorch's subgradient), not 0/0
-      const yk = keepShape(y, t.shape, attrs.axes);
-      const safe = F.add(yk, F.sub(1, F.greater(yk, 0)));
-      return [F.mul(x, F.div(keepShape(g, t.shape, attrs.axes), safe))];
-    },
-  },
 
   matmul: {
     saves: INPUTS,
@@ -497,7 +488,7 @@ export const VJP_RULES: { readonly [P in PrimitiveOp]: VjpRule<P> } = {
  * fused kernel and saves less); every other composite is differentiated through its lowering.
  */
 export const COMPOSITE_VJP_RULES: {
-  readonly [C in 'gelu' | 'linear' | 'relu' | 'sigmoid' | 'mean']: {
+  readonly [C in 'gelu' | 'linear' | 'relu' | 'sigmoid' | 'mean' | 'l2norm']: {
     /** What the rule reads from the forward pass (inputs and/or the output). */
     readonly saves: VjpSaves;
     /** The input cotangents from the output cotangent `g` (undefined for inputs that need none). */
@@ -516,6 +507,15 @@ export const COMPOSITE_VJP_RULES: {
     vjp: ({ g, types: [t], out, attrs }) => {
       const n = sizeOf(t.shape) / Math.max(1, sizeOf(out.shape));
       return [F.expand(keepShape(F.mul(g, 1 / n), t.shape, attrs.axes), t.shape)];
+    },
+  },
+  l2norm: {
+    saves: { inputs: 'all', output: true },
+    vjp: ({ g, x: [x], y, types: [t], attrs }) => {
+      // x / ‖x‖, with 0 where the norm is 0 (PyTorch's subgradient), not 0/0
+      const yk = keepShape(y, t.shape, attrs.axes);
+      const safe = F.add(yk, F.sub(1, F.greater(yk, 0)));
+      return [F.mul(x, F.div(keepShape(g, t.shape, attrs.axes), safe))];
     },
   },
   linear: {

@@ -242,7 +242,9 @@ describe('op facts', () => {
     expectTypeOf<'add'>().not.toMatchTypeOf<UnaryOp>();
     expectTypeOf<'add' | 'greater'>().toMatchTypeOf<BinaryOp>();
     expectTypeOf<'neg'>().not.toMatchTypeOf<BinaryOp>();
-    expectTypeOf<'sum' | 'l2norm'>().toMatchTypeOf<ReduceOp>();
+    expectTypeOf<'sum' | 'reduce_max'>().toMatchTypeOf<ReduceOp>();
+    expectTypeOf<'mean' | 'l2norm'>().not.toMatchTypeOf<ReduceOp>();
+    expectTypeOf<'relu' | 'sigmoid' | 'mean' | 'l2norm'>().toMatchTypeOf<CompositeOp>();
     expectTypeOf<'softmax'>().not.toMatchTypeOf<ReduceOp>();
     expectTypeOf<'reshape' | 'permute' | 'expand' | 'slice'>().toMatchTypeOf<ViewOp>();
     expectTypeOf<'concat'>().not.toMatchTypeOf<ViewOp>();

@@ -12,6 +12,7 @@ import {
   lowerDepthwiseWeightGrad,
   lowerGelu,
   lowerGeluGrad,
+  lowerL2Norm,
   lowerLayerNormGrad,
   lowerLinear,
   lowerMean,
@@ -378,7 +379,6 @@ const TABLE = {
 
   sum: reduce('sum', 'Sum over axes.', 1),
   reduce_max: reduce('reduce_max', 'Maximum over axes.', 1),
-  l2norm: reduce('l2norm', 'Euclidean norm sqrt(sum x^2) over axes.', 2),
 
   matmul: {
     name: 'matmul',
@@ -803,6 +803,12 @@ const TABLE = {
     'Mean over axes: sum / n (a fused kernel where a backend has one).',
     1,
     lowerMean,
+  ),
+  l2norm: reduceComposite(
+    'l2norm',
+    'Euclidean norm sqrt(sum x^2) over axes (a fused kernel where a backend has one).',
+    2,
+    lowerL2Norm,
   ),
 
   relu: {

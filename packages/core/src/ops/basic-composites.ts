@@ -133,6 +133,11 @@ export function lowerMean([x]: readonly Tensor[], { axes, keepDims }: OpAttrs<'m
   return F.div(F.sum(x, axes, keepDims), n);
 }
 
+/** l2norm(x, axes) = sqrt(sum(x², axes)). */
+export function lowerL2Norm([x]: readonly Tensor[], { axes, keepDims }: OpAttrs<'l2norm'>): Tensor {
+  return F.sqrt(F.sum(F.mul(x, x), axes, keepDims));
+}
+
 /** relu(x) = max(x, 0). */
 export function lowerRelu([x]: readonly Tensor[]): Tensor {
   return F.maximum(x, 0);

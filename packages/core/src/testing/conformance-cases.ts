@@ -189,7 +189,7 @@ function binaryCases(op: BinaryOp): CaseGen {
 }
 
 /** The reductions that are composites (their fused kernels checked with the reductions' cases). */
-type ReduceComposite = 'mean';
+type ReduceComposite = 'mean' | 'l2norm';
 
 const REDUCE: Record<ReduceOp | ReduceComposite, typeof F.sum> = {
   sum: F.sum,
@@ -634,6 +634,7 @@ const COMPOSITE_CASES: { readonly [K in OpName]?: CaseGen } = {
   relu: unaryCases('relu'),
   sigmoid: unaryCases('sigmoid'),
   mean: reduceCases('mean'),
+  l2norm: reduceCases('l2norm'),
   linear: (g) => [
     mk('x [2,3,5], weight [4,5], bias', [g.t([2, 3, 5]), g.t([4, 5]), g.t([4])], ([x, w, b]) =>
       F.linear(x, w, b),

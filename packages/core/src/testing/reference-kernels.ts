@@ -148,10 +148,8 @@ function reduce(kind: ReduceOp): RefKernel<ReduceAttrs> {
       for (let i = 0; i < rank; i++) if (!red.has(i)) o += idx[i] * ks[i];
       const v = x.data[flat];
       if (kind === 'reduce_max') acc[o] = Math.max(acc[o], v);
-      else if (kind === 'l2norm') acc[o] += v * v;
       else acc[o] += v;
     });
-    if (kind === 'l2norm') for (let i = 0; i < acc.length; i++) acc[i] = Math.sqrt(acc[i]);
     return { shape: outShape, data: acc };
   };
 }
