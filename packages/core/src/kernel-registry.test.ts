@@ -30,7 +30,8 @@ const echo =
 describe('KernelRegistry: types', () => {
   it('types each entry by its key', () => {
     expectTypeOf<Parameters<KernelRegistry<H>['layer_norm']>[0]['attrs']>().toEqualTypeOf<{ eps: number }>();
-    expectTypeOf<KernelRegistry<H>['softmax']>().toEqualTypeOf<Kernel<H, 'softmax'>>();
+    expectTypeOf<KernelRegistry<H>['matmul']>().toEqualTypeOf<Kernel<H, 'matmul'>>();
+    expectTypeOf<KernelRegistry<H>['softmax']>().toEqualTypeOf<Kernel<H, 'softmax'> | undefined>();
     expectTypeOf<KernelRegistry<H>['dyn_linear']>().toEqualTypeOf<Kernel<H, 'dyn_linear'> | undefined>();
     expectTypeOf<FusedKernels<H>>().toMatchTypeOf<Partial<KernelRegistry<H>>>();
   });

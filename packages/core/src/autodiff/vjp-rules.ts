@@ -405,10 +405,6 @@ export const VJP_RULES: { readonly [P in PrimitiveOp]: VjpRule<P> } = {
       return [dx, dw, db];
     },
   },
-  softmax: {
-    saves: OUTPUT,
-    vjp: ({ g, y, attrs }) => [F.mul(y, F.sub(g, F.sum(F.mul(g, y), attrs.axis, true)))],
-  },
   gather: {
     saves: { inputs: [1], output: false },
     vjp: ({ g, x, types, needs }) => {
@@ -488,7 +484,7 @@ export const VJP_RULES: { readonly [P in PrimitiveOp]: VjpRule<P> } = {
  * fused kernel and saves less); every other composite is differentiated through its lowering.
  */
 export const COMPOSITE_VJP_RULES: {
-  readonly [C in 'gelu' | 'linear' | 'relu' | 'sigmoid' | 'mean' | 'l2norm']: {
+  readonly [C in 'gelu' | 'linear' | 'relu' | 'sigmoid' | 'mean' | 'l2norm' | 'softmax']: {
     /** What the rule reads from the forward pass (inputs and/or the output). */
     readonly saves: VjpSaves;
     /** The input cotangents from the output cotangent `g` (undefined for inputs that need none). */
@@ -517,6 +513,10 @@ export const COMPOSITE_VJP_RULES: {
       const safe = F.add(yk, F.sub(1, F.greater(yk, 0)));
       return [F.mul(x, F.div(keepShape(g, t.shape, attrs.axes), safe))];
     },
+  },
+  softmax: {
+    saves: OUTPUT,
+    vjp: ({ g, y, attrs }) => [F.mul(y, F.sub(g, F.sum(F.mul(g, y), attrs.axis, true)))],
   },
   linear: {
     saves: { inputs: [0, 1], output: false },

@@ -19,6 +19,7 @@ import {
   lowerRelu,
   lowerSigmoid,
   lowerSilu,
+  lowerSoftmax,
 } from '../ops/basic-composites.js';
 import { lowerDynDWConv } from '../ops/dyn-dwconv.js';
 import { lowerDynLinear } from '../ops/dyn-linear.js';
@@ -504,19 +505,6 @@ const TABLE = {
     flops: ([x]) => 8 * sizeOf(x.shape),
   },
 
-  softmax: {
-    name: 'softmax',
-    kind: 'compute',
-    doc: 'Numerically stable softmax along one axis.',
-    arity: [1, 1],
-    infer: ([x], { axis }) => {
-      requireFloat('softmax', [x]);
-      normAxis('softmax', axis, x.shape.length, x.shape);
-      return f32(x.shape);
-    },
-    flops: ([x]) => 5 * sizeOf(x.shape),
-  },
-
   gather: {
     name: 'gather',
     kind: 'movement',
@@ -810,6 +798,20 @@ const TABLE = {
     2,
     lowerL2Norm,
   ),
+
+  softmax: {
+    name: 'softmax',
+    kind: 'composite',
+    doc: 'Numerically stable softmax along one axis: exp(x - max) / sum (a fused kernel where a backend has one).',
+    arity: [1, 1],
+    infer: ([x], { axis }) => {
+      requireFloat('softmax', [x]);
+      normAxis('softmax', axis, x.shape.length, x.shape);
+      return f32(x.shape);
+    },
+    flops: ([x]) => 5 * sizeOf(x.shape),
+    lower: lowerSoftmax,
+  },
 
   relu: {
     name: 'relu',

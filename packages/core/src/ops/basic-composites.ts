@@ -138,6 +138,12 @@ export function lowerL2Norm([x]: readonly Tensor[], { axes, keepDims }: OpAttrs<
   return F.sqrt(F.sum(F.mul(x, x), axes, keepDims));
 }
 
+/** softmax(x, axis) = exp(x - max) / sum(exp(x - max)) along `axis` (max-subtracted: never overflows). */
+export function lowerSoftmax([x]: readonly Tensor[], { axis }: OpAttrs<'softmax'>): Tensor {
+  const e = F.exp(F.sub(x, F.max(x, axis, true)));
+  return F.div(e, F.sum(e, axis, true));
+}
+
 /** relu(x) = max(x, 0). */
 export function lowerRelu([x]: readonly Tensor[]): Tensor {
   return F.maximum(x, 0);

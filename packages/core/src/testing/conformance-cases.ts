@@ -500,7 +500,6 @@ const PRIMITIVE_CASES: { readonly [K in OpName]?: CaseGen } = {
   avg_pool2d: avgPoolCases,
   adaptive_avg_pool2d: adaptivePoolCases,
   layer_norm: layerNormCases,
-  softmax: softmaxCases,
   gather: gatherCases,
   cast: castCases,
   reshape: reshapeCases,
@@ -635,6 +634,7 @@ const COMPOSITE_CASES: { readonly [K in OpName]?: CaseGen } = {
   sigmoid: unaryCases('sigmoid'),
   mean: reduceCases('mean'),
   l2norm: reduceCases('l2norm'),
+  softmax: softmaxCases,
   linear: (g) => [
     mk('x [2,3,5], weight [4,5], bias', [g.t([2, 3, 5]), g.t([4, 5]), g.t([4])], ([x, w, b]) =>
       F.linear(x, w, b),

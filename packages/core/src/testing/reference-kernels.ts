@@ -297,25 +297,6 @@ const layerNorm: RefKernel<OpAttrs<'layer_norm'>> = ([x, weight, bias], { eps })
   return y;
 };
 
-const softmax: RefKernel<OpAttrs<'softmax'>> = ([x], { axis }) => {
-  const ax = normAxis(axis, x.shape.length);
-  const n = x.shape[ax];
-  const inner = size(x.shape.slice(ax + 1));
-  const outer = size(x.shape.slice(0, ax));
-  const y = zeros(x.shape);
-  for (let o = 0; o < outer; o++) {
-    for (let q = 0; q < inner; q++) {
-      const base = o * n * inner + q;
-      let mx = Number.NEGATIVE_INFINITY;
-      for (let i = 0; i < n; i++) mx = Math.max(mx, x.data[base + i * inner]);
-      let s = 0;
-      for (let i = 0; i < n; i++) s += Math.exp(x.data[base + i * inner] - mx);
-      for (let i = 0; i < n; i++) y.data[base + i * inner] = Math.exp(x.data[base + i * inner] - mx) / s;
-    }
-  }
-  return y;
-};
-
 const gather: RefKernel<OpAttrs<'gather'>> = ([table, idx]) => {
   const rest = table.shape.slice(1);
   const row = size(rest);
@@ -415,7 +396,6 @@ const KERNELS: { readonly [K in OpName]?: RefKernel<OpAttrs<K>> } = {
   avg_pool2d: avgPool2d,
   adaptive_avg_pool2d: adaptiveAvgPool2d,
   layer_norm: layerNorm,
-  softmax,
   gather,
   cast,
   reshape,
