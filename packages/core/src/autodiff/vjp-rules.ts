@@ -390,21 +390,6 @@ export const VJP_RULES: { readonly [P in PrimitiveOp]: VjpRule<P> } = {
       return [F.matmul(F.matmul(ah, g, { transA: true }), aw)];
     },
   },
-  layer_norm: {
-    saves: INPUTS,
-    vjp: ({ g, x, types, attrs, needs }) => {
-      const [xi, w] = x;
-      const d = types[0].shape[types[0].shape.length - 1];
-      // dx in one composite (fused where a backend has it); dw needs x̂, the forward pass without affine
-      const dx = needs[0] ? F.layerNormGrad(xi, g, types.length > 1 ? w : undefined, attrs.eps) : undefined;
-      const dw =
-        types.length > 1 && needs[1]
-          ? sumTo(F.mul(g, F.layerNorm(xi, undefined, undefined, attrs.eps)), [d])
-          : undefined;
-      const db = types.length > 2 && needs[2] ? sumTo(g, [d]) : undefined;
-      return [dx, dw, db];
-    },
-  },
   gather: {
     saves: { inputs: [1], output: false },
     vjp: ({ g, x, types, needs }) => {
@@ -484,7 +469,7 @@ export const VJP_RULES: { readonly [P in PrimitiveOp]: VjpRule<P> } = {
  * fused kernel and saves less); every other composite is differentiated through its lowering.
  */
 export const COMPOSITE_VJP_RULES: {
-  readonly [C in 'gelu' | 'linear' | 'relu' | 'sigmoid' | 'mean' | 'l2norm' | 'softmax']: {
+  readonly [C in 'gelu' | 'linear' | 'relu' | 'sigmoid' | 'mean' | 'l2norm' | 'softmax' | 'layer_norm']: {
     /** What the rule reads from the forward pass (inputs and/or the output). */
     readonly saves: VjpSaves;
     /** The input cotangents from the output cotangent `g` (undefined for inputs that need none). */
@@ -517,6 +502,21 @@ export const COMPOSITE_VJP_RULES: {
   softmax: {
     saves: OUTPUT,
     vjp: ({ g, y, attrs }) => [F.mul(y, F.sub(g, F.sum(F.mul(g, y), attrs.axis, true)))],
+  },
+  layer_norm: {
+    saves: INPUTS,
+    vjp: ({ g, x, types, attrs, needs }) => {
+      const [xi, w] = x;
+      const d = types[0].shape[types[0].shape.length - 1];
+      // dx in one composite (fused where a backend has it); dw needs x̂, the forward pass without affine
+      const dx = needs[0] ? F.layerNormGrad(xi, g, types.length > 1 ? w : undefined, attrs.eps) : undefined;
+      const dw =
+        types.length > 1 && needs[1]
+          ? sumTo(F.mul(g, F.layerNorm(xi, undefined, undefined, attrs.eps)), [d])
+          : undefined;
+      const db = types.length > 2 && needs[2] ? sumTo(g, [d]) : undefined;
+      return [dx, dw, db];
+    },
   },
   linear: {
     saves: { inputs: [0, 1], output: false },

@@ -13,6 +13,7 @@ import {
   lowerGelu,
   lowerGeluGrad,
   lowerL2Norm,
+  lowerLayerNorm,
   lowerLayerNormGrad,
   lowerLinear,
   lowerMean,
@@ -481,30 +482,6 @@ const TABLE = {
     },
   },
 
-  layer_norm: {
-    name: 'layer_norm',
-    kind: 'compute',
-    doc: 'Layer normalization over the last axis with eps; optional affine weight and bias.',
-    arity: [1, 3],
-    infer: (inputs, { eps }) => {
-      const [x, ...affine] = inputs;
-      requireFloat('layer_norm', inputs);
-      if (x.shape.length < 1) throw new ShapeError('layer_norm', 'input must have rank >= 1');
-      if (!(eps >= 0)) throw new ShapeError('layer_norm', `eps must be >= 0, got ${eps}`);
-      const d = x.shape[x.shape.length - 1];
-      for (const p of affine) {
-        if (p.shape.length !== 1 || p.shape[0] !== d) {
-          throw new ShapeError(
-            'layer_norm',
-            `affine parameter ${fmtShape(p.shape)} must be [${d}] for input ${fmtShape(x.shape)}`,
-          );
-        }
-      }
-      return f32(x.shape);
-    },
-    flops: ([x]) => 8 * sizeOf(x.shape),
-  },
-
   gather: {
     name: 'gather',
     kind: 'movement',
@@ -811,6 +788,31 @@ const TABLE = {
     },
     flops: ([x]) => 5 * sizeOf(x.shape),
     lower: lowerSoftmax,
+  },
+
+  layer_norm: {
+    name: 'layer_norm',
+    kind: 'composite',
+    doc: 'Layer normalization over the last axis with eps; optional affine weight and bias: (x - mean) / sqrt(var + eps) · w + b (a fused kernel where a backend has one).',
+    arity: [1, 3],
+    infer: (inputs, { eps }) => {
+      const [x, ...affine] = inputs;
+      requireFloat('layer_norm', inputs);
+      if (x.shape.length < 1) throw new ShapeError('layer_norm', 'input must have rank >= 1');
+      if (!(eps >= 0)) throw new ShapeError('layer_norm', `eps must be >= 0, got ${eps}`);
+      const d = x.shape[x.shape.length - 1];
+      for (const p of affine) {
+        if (p.shape.length !== 1 || p.shape[0] !== d) {
+          throw new ShapeError(
+            'layer_norm',
+            `affine parameter ${fmtShape(p.shape)} must be [${d}] for input ${fmtShape(x.shape)}`,
+          );
+        }
+      }
+      return f32(x.shape);
+    },
+    flops: ([x]) => 8 * sizeOf(x.shape),
+    lower: lowerLayerNorm,
   },
 
   relu: {

@@ -144,6 +144,18 @@ export function lowerSoftmax([x]: readonly Tensor[], { axis }: OpAttrs<'softmax'
   return F.div(e, F.sum(e, axis, true));
 }
 
+/**
+ * layer_norm(x, w?, b?) = (x - mean) / sqrt(var + eps) · w + b over the last axis (biased variance, taken
+ * two-pass from the centred values).
+ */
+export function lowerLayerNorm([x, w, b]: readonly Tensor[], { eps }: OpAttrs<'layer_norm'>): Tensor {
+  const xc = F.sub(x, F.mean(x, -1, true));
+  let y = F.div(xc, F.sqrt(F.add(F.mean(F.mul(xc, xc), -1, true), eps)));
+  if (w) y = F.mul(y, w);
+  if (b) y = F.add(y, b);
+  return y;
+}
+
 /** relu(x) = max(x, 0). */
 export function lowerRelu([x]: readonly Tensor[]): Tensor {
   return F.maximum(x, 0);

@@ -499,7 +499,6 @@ const PRIMITIVE_CASES: { readonly [K in OpName]?: CaseGen } = {
   conv2d: conv2dCases,
   avg_pool2d: avgPoolCases,
   adaptive_avg_pool2d: adaptivePoolCases,
-  layer_norm: layerNormCases,
   gather: gatherCases,
   cast: castCases,
   reshape: reshapeCases,
@@ -635,6 +634,7 @@ const COMPOSITE_CASES: { readonly [K in OpName]?: CaseGen } = {
   mean: reduceCases('mean'),
   l2norm: reduceCases('l2norm'),
   softmax: softmaxCases,
+  layer_norm: layerNormCases,
   linear: (g) => [
     mk('x [2,3,5], weight [4,5], bias', [g.t([2, 3, 5]), g.t([4, 5]), g.t([4])], ([x, w, b]) =>
       F.linear(x, w, b),

@@ -274,29 +274,6 @@ const adaptiveAvgPool2d: RefKernel<OpAttrs<'adaptive_avg_pool2d'>> = ([x], { out
   return y;
 };
 
-const layerNorm: RefKernel<OpAttrs<'layer_norm'>> = ([x, weight, bias], { eps }) => {
-  const d = x.shape[x.shape.length - 1];
-  const rows = d === 0 ? 0 : x.data.length / d;
-  const y = zeros(x.shape);
-  for (let r = 0; r < rows; r++) {
-    const o = r * d;
-    let mean = 0;
-    for (let i = 0; i < d; i++) mean += x.data[o + i];
-    mean /= d;
-    let v = 0;
-    for (let i = 0; i < d; i++) v += (x.data[o + i] - mean) ** 2;
-    v /= d;
-    const inv = 1 / Math.sqrt(v + eps);
-    for (let i = 0; i < d; i++) {
-      let z = (x.data[o + i] - mean) * inv;
-      if (weight) z *= weight.data[i];
-      if (bias) z += bias.data[i];
-      y.data[o + i] = z;
-    }
-  }
-  return y;
-};
-
 const gather: RefKernel<OpAttrs<'gather'>> = ([table, idx]) => {
   const rest = table.shape.slice(1);
   const row = size(rest);
@@ -395,7 +372,6 @@ const KERNELS: { readonly [K in OpName]?: RefKernel<OpAttrs<K>> } = {
   conv2d,
   avg_pool2d: avgPool2d,
   adaptive_avg_pool2d: adaptiveAvgPool2d,
-  layer_norm: layerNorm,
   gather,
   cast,
   reshape,
