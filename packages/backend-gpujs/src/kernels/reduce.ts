@@ -1,4 +1,5 @@
-// Reductions (sum, mean, max, L2 norm over any axes), softmax and layer normalization. A reduction is one
+// Reductions (sum, mean, max, L2 norm over any axes), softmax and layer normalization (sum and max are
+// primitives; mean, L2 norm, softmax and layer norm are composites fused here). A reduction is one
 // kernel per output element looping over the reduced axes with constant bounds; softmax and layer norm
 // first compute per-row statistics (max and sum of exponentials; mean and 1/std) in a small kernel, then
 // normalize every element in a second pass.

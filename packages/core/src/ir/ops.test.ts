@@ -19,6 +19,7 @@ import {
   OP_NAMES,
   OPS,
   type OpName,
+  type PrimitiveOp,
   REDUCE_OPS,
   type ReduceOp,
   UNARY_OPS,
@@ -244,7 +245,12 @@ describe('op facts', () => {
     expectTypeOf<'neg'>().not.toMatchTypeOf<BinaryOp>();
     expectTypeOf<'sum' | 'reduce_max'>().toMatchTypeOf<ReduceOp>();
     expectTypeOf<'mean' | 'l2norm'>().not.toMatchTypeOf<ReduceOp>();
-    expectTypeOf<'relu' | 'sigmoid' | 'mean' | 'l2norm'>().toMatchTypeOf<CompositeOp>();
+    expectTypeOf<
+      'relu' | 'sigmoid' | 'mean' | 'l2norm' | 'softmax' | 'layer_norm'
+    >().toMatchTypeOf<CompositeOp>();
+    expectTypeOf<
+      'relu' | 'sigmoid' | 'mean' | 'l2norm' | 'softmax' | 'layer_norm'
+    >().not.toMatchTypeOf<PrimitiveOp>();
     expectTypeOf<'softmax'>().not.toMatchTypeOf<ReduceOp>();
     expectTypeOf<'reshape' | 'permute' | 'expand' | 'slice'>().toMatchTypeOf<ViewOp>();
     expectTypeOf<'concat'>().not.toMatchTypeOf<ViewOp>();

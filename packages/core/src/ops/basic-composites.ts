@@ -1,5 +1,7 @@
 // Lowerings of the small composites: linear (PyTorch layout), affine (matmul + bias + activation), GELU
-// (erf and tanh forms) and its gradient, layer norm's input gradient, and SiLU.
+// (erf and tanh forms) and its gradient, layer norm and its input gradient, depthwise weight gradient,
+// SiLU, and the former primitives that backends keep as fused kernels: sigmoid, relu, mean, L2 norm and
+// softmax (each written with the remaining primitives).
 import type { Activation, OpAttrs } from '../ir/ops.js';
 import type { Tensor } from '../ir/tensor.js';
 import * as F from './functional.js';
