@@ -29,8 +29,12 @@ const echo =
 
 describe('KernelRegistry: types', () => {
   it('types each entry by its key', () => {
-    expectTypeOf<Parameters<KernelRegistry<H>['layer_norm']>[0]['attrs']>().toEqualTypeOf<{ eps: number }>();
-    expectTypeOf<KernelRegistry<H>['softmax']>().toEqualTypeOf<Kernel<H, 'softmax'>>();
+    expectTypeOf<Parameters<KernelRegistry<H>['conv2d']>[0]['attrs']['groups']>().toEqualTypeOf<number>();
+    expectTypeOf<Parameters<NonNullable<KernelRegistry<H>['layer_norm']>>[0]['attrs']>().toEqualTypeOf<{
+      eps: number;
+    }>();
+    expectTypeOf<KernelRegistry<H>['matmul']>().toEqualTypeOf<Kernel<H, 'matmul'>>();
+    expectTypeOf<KernelRegistry<H>['softmax']>().toEqualTypeOf<Kernel<H, 'softmax'> | undefined>();
     expectTypeOf<KernelRegistry<H>['dyn_linear']>().toEqualTypeOf<Kernel<H, 'dyn_linear'> | undefined>();
     expectTypeOf<FusedKernels<H>>().toMatchTypeOf<Partial<KernelRegistry<H>>>();
   });
@@ -40,15 +44,15 @@ describe('KernelRegistry: types', () => {
     const ok: KernelRegistry<H> = full;
     expect(Object.keys(ok)).toHaveLength(primitives.length);
 
-    const { layer_norm: _dropped, ...lacking } = full;
-    // @ts-expect-error a registry without the layer_norm primitive does not compile
+    const { conv2d: _dropped, ...lacking } = full;
+    // @ts-expect-error a registry without the conv2d primitive does not compile
     const bad: KernelRegistry<H> = lacking;
-    expect(bad.layer_norm).toBeUndefined();
+    expect(bad.conv2d).toBeUndefined();
 
-    const noSoftmax = defineKernels<H>()({ layer_norm: echo('layer_norm') });
+    const noMatmul = defineKernels<H>()({ conv2d: echo('conv2d') });
     // @ts-expect-error pieces that leave out primitives do not make a registry
-    const pieces: KernelRegistry<H> = { ...noSoftmax };
-    expect(pieces.softmax).toBeUndefined();
+    const pieces: KernelRegistry<H> = { ...noMatmul };
+    expect(pieces.matmul).toBeUndefined();
 
     // composites are optional: fused kernels
     const fused: KernelRegistry<H> = { ...full, ...defineKernels<H>()({ gelu: echo('gelu') }) };
@@ -102,8 +106,9 @@ describe('kernelOf', () => {
   it("looks up a kernel typed by a generic op's key", () => {
     const registry: KernelRegistry<H> = opTable(primitives, echo);
     const lookup = <K extends OpName>(op: K) => kernelOf(registry, op);
-    expectTypeOf(lookup('softmax')).toEqualTypeOf<Kernel<H, 'softmax'> | undefined>();
-    expect(lookup('softmax')).toBe(registry.softmax);
+    expectTypeOf(lookup('matmul')).toEqualTypeOf<Kernel<H, 'matmul'> | undefined>();
+    expect(lookup('matmul')).toBe(registry.matmul);
+    expect(lookup('matmul')).toBeTypeOf('function');
     expect(lookup('gelu')).toBeUndefined();
   });
 });
@@ -123,8 +128,10 @@ describe('wrapKernels', () => {
     expect(opsOf(wrapped).sort()).toEqual(opsOf(registry).sort());
     const out = { id: 'y' };
     const args = { inputs: [], inputTypes: [], type: { shape: [], dtype: 'float32' }, out } as const;
-    expect(await wrapped.layer_norm({ ...args, attrs: { eps: 1e-5 } })).toBe(out);
+    expect(await wrapped.conv2d({ ...args, attrs: { stride: [1, 1], padding: [0, 0], groups: 1 } })).toBe(
+      out,
+    );
     expect(await wrapped.gelu?.({ ...args, attrs: { approximate: 'none' } })).toBe(out);
-    expect(seen).toEqual(['layer_norm', 'gelu']);
+    expect(seen).toEqual(['conv2d', 'gelu']);
   });
 });

@@ -80,7 +80,10 @@ const simple =
     b.node(opType, inputs);
 
 /** A reduction: axes as an input from opset 18 (ReduceSum from 13), as an attribute before. */
-function reduceRule<K extends ReduceOp>(opType: string, axesInputSince: number): OnnxRule<K> {
+function reduceRule<K extends ReduceOp | 'mean' | 'l2norm'>(
+  opType: string,
+  axesInputSince: number,
+): OnnxRule<K> {
   return ({ b, opset, inputs, attrs }) => {
     const keep: AttrSpec = { i: attrs.keepDims ? 1 : 0 };
     if (opset >= axesInputSince) return b.node(opType, [inputs[0], b.int64(attrs.axes)], { keepdims: keep });

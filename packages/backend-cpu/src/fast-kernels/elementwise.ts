@@ -14,7 +14,12 @@ import {
   type UnaryOp,
   unaryScalar,
 } from '@wf/core';
-import { elementwiseKernels, map1 } from '../kernels/elementwise.js';
+import {
+  type ElementwiseComposite,
+  elementwiseKernels,
+  map1,
+  unaryFunction,
+} from '../kernels/elementwise.js';
 import { type CpuTensor, forEachOffset, stridedView } from '../nd.js';
 import { fastErf, fastExp, fastTanh } from './fast-math.js';
 import { count, isDense } from './layout.js';
@@ -209,9 +214,12 @@ function binary(op: BinaryOp): Kernel<CpuTensor, BinaryOp> {
   };
 }
 
+/** The unary primitives and the elementwise composites with a fused one-pass kernel here. */
+type FastUnaryOp = UnaryOp | ElementwiseComposite;
+
 /** `out[oo + i] = op(a[ao + i])` for `n` elements, the loop written out per op (no call per element). */
 function unaryLoop(
-  op: UnaryOp,
+  op: FastUnaryOp,
   od: Float32Array | Int32Array,
   oo: number,
   ad: Float32Array | Int32Array,
@@ -267,8 +275,12 @@ function sigmoidOf(x: number): number {
  * A unary kernel over dense tensors, or rows of strided views that are contiguous inside (e.g. a slice
  * of the last axis); other layouts defer to the plain kernel.
  */
-function unary(op: UnaryOp): Kernel<CpuTensor, UnaryOp> {
-  const plain = elementwiseKernels[op];
+function unary(op: FastUnaryOp): Kernel<CpuTensor, FastUnaryOp> {
+  const f = unaryFunction(op);
+  const plain: Kernel<CpuTensor, FastUnaryOp> = ({ inputs: [a], out }) => {
+    map1(out!, a, f);
+    return out!;
+  };
   return (args) => {
     const [a] = args.inputs;
     const o = args.out!;
@@ -340,6 +352,10 @@ const siluOf = (x: number): number => {
 export const fastElementwiseKernels = defineKernels<CpuTensor>()({
   ...opTable(BINARY_OPS, binary),
   ...opTable(UNARY_OPS, unary),
+  // the relu composite in one pass (without this kernel it lowers to max(x, 0))
+  relu: unary('relu'),
+  // the sigmoid composite in one pass (without this kernel it lowers to exp, abs, greater and div)
+  sigmoid: unary('sigmoid'),
   // the silu composite in one pass (without this kernel it lowers to sigmoid and mul)
   silu: denseMap<'silu'>(siluOf, (args) => {
     const [a] = args.inputs;

@@ -1,8 +1,8 @@
 // Fast row kernels for dense tensors: layer norm and softmax over the last axis, and reductions over one
 // run of adjacent axes (viewed as [outer, reduced, inner]). Other layouts defer to the plain kernels.
-import { defineKernels, type Kernel, normAxes, normAxis, opTable, REDUCE_OPS, type ReduceOp } from '@wf/core';
+import { defineKernels, type Kernel, normAxes, normAxis, opTable, REDUCE_OPS } from '@wf/core';
 import { normKernels } from '../kernels/norm.js';
-import { reduceKernels } from '../kernels/reduce.js';
+import { type ReduceKernelOp, reduceKernel } from '../kernels/reduce.js';
 import { type CpuTensor, forEachOffset, stridedView } from '../nd.js';
 import { fastExp } from './fast-math.js';
 import { count, isDense } from './layout.js';
@@ -173,8 +173,8 @@ const softmax: Kernel<CpuTensor, 'softmax'> = (args) => {
   return y;
 };
 
-function reduce(op: ReduceOp): Kernel<CpuTensor, ReduceOp> {
-  const plain = reduceKernels[op];
+function reduce(op: ReduceKernelOp): Kernel<CpuTensor, ReduceKernelOp> {
+  const plain = reduceKernel(op);
   return (args) => {
     const [x] = args.inputs;
     const y = args.out!;
@@ -233,7 +233,7 @@ function reduce(op: ReduceOp): Kernel<CpuTensor, ReduceOp> {
  * A dense reduction over non-adjacent `axes`, one run of adjacent axes at a time from the innermost,
  * through float64 intermediates (l2norm squares in the first pass and takes the root at the end).
  */
-function reduceInGroups(op: ReduceOp, x: CpuTensor, y: CpuTensor, axes: readonly number[]): void {
+function reduceInGroups(op: ReduceKernelOp, x: CpuTensor, y: CpuTensor, axes: readonly number[]): void {
   const groups: number[][] = [];
   for (const a of axes) {
     const last = groups[groups.length - 1];
@@ -283,4 +283,8 @@ export const fastNormReduceKernels = defineKernels<CpuTensor>()({
   layer_norm_grad: layerNormGrad,
   softmax,
   ...opTable(REDUCE_OPS, reduce),
+  // the mean composite in one pass (without this kernel it lowers to sum and mul)
+  mean: reduce('mean'),
+  // the l2norm composite in one pass (without this kernel it lowers to mul, sum and sqrt)
+  l2norm: reduce('l2norm'),
 });

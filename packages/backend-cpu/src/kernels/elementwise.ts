@@ -2,7 +2,7 @@
 // ops (ndarray-ops loops). Broadcasting is a stride-0 view of each operand, so no operand is ever
 // materialized at the output size.
 import type { BinaryOp, Kernel, UnaryOp } from '@wf/core';
-import { BINARY_OPS, defineKernels, opTable, UNARY_OPS, unaryScalar } from '@wf/core';
+import { BINARY_OPS, defineKernels, opTable, sigmoid, UNARY_OPS, unaryScalar } from '@wf/core';
 import ops from 'ndarray-ops';
 import { broadcastView, type CpuTensor, forEachOffset } from '../nd.js';
 
@@ -43,8 +43,36 @@ function binary(op: BinaryOp): Kernel<CpuTensor, BinaryOp> {
   };
 }
 
-/** Unary and binary elementwise kernels keyed by op. */
+/** The elementwise composites with a one-pass kernel here (their lowerings use several primitives). */
+export type ElementwiseComposite = 'relu' | 'sigmoid';
+
+/** The float64 definition of each elementwise composite, which its fused kernel computes. */
+const COMPOSITE_SCALAR: Readonly<Record<ElementwiseComposite, (x: number) => number>> = {
+  relu: (x) => Math.max(x, 0),
+  sigmoid,
+};
+
+/** The scalar function of a unary primitive (the op table's) or of an elementwise composite. */
+export function unaryFunction(op: UnaryOp | ElementwiseComposite): (x: number) => number {
+  return op === 'relu' || op === 'sigmoid' ? COMPOSITE_SCALAR[op] : unaryScalar(op);
+}
+
+/** A one-input elementwise kernel computing `f` (the fused kernels of the elementwise composites). */
+function mapKernel<K extends ElementwiseComposite>(op: K): Kernel<CpuTensor, K> {
+  const f = COMPOSITE_SCALAR[op];
+  return ({ inputs: [a], out }) => {
+    map1(out!, a, f);
+    return out!;
+  };
+}
+
+/**
+ * Unary and binary elementwise kernels keyed by op, and the fused kernels of the elementwise composites
+ * (relu, sigmoid: one pass instead of their lowerings).
+ */
 export const elementwiseKernels = defineKernels<CpuTensor>()({
   ...opTable(UNARY_OPS, unary),
   ...opTable(BINARY_OPS, binary),
+  relu: mapKernel('relu'),
+  sigmoid: mapKernel('sigmoid'),
 });

@@ -10,7 +10,10 @@ interface Fold {
   finish: (acc: number, count: number) => number;
 }
 
-const FOLDS: Readonly<Record<ReduceOp, Fold>> = {
+/** The reduction primitives and the reductions that are composites (mean, l2norm: fused kernels here). */
+export type ReduceKernelOp = ReduceOp | 'mean' | 'l2norm';
+
+const FOLDS: Readonly<Record<ReduceKernelOp, Fold>> = {
   sum: { init: 0, step: (a, v) => a + v, finish: (a) => a },
   mean: { init: 0, step: (a, v) => a + v, finish: (a, n) => a / n },
   reduce_max: {
@@ -21,7 +24,8 @@ const FOLDS: Readonly<Record<ReduceOp, Fold>> = {
   l2norm: { init: 0, step: (a, v) => a + v * v, finish: (a) => Math.sqrt(a) },
 };
 
-function reduceKernel(op: ReduceOp): Kernel<CpuTensor, ReduceOp> {
+/** The kernel of a reduction (a primitive's, or a composite's fused kernel). */
+export function reduceKernel(op: ReduceKernelOp): Kernel<CpuTensor, ReduceKernelOp> {
   const { init, step, finish } = FOLDS[op];
   return ({ inputs: [a], out, attrs }) => {
     const axes = normAxes(op, attrs.axes, a.shape.length);
@@ -50,5 +54,9 @@ function reduceKernel(op: ReduceOp): Kernel<CpuTensor, ReduceOp> {
   };
 }
 
-/** Reduction kernels keyed by op. */
-export const reduceKernels = defineKernels<CpuTensor>()(opTable(REDUCE_OPS, reduceKernel));
+/** Reduction kernels keyed by op, with the fused kernels of the mean and l2norm composites (one pass each). */
+export const reduceKernels = defineKernels<CpuTensor>()({
+  ...opTable(REDUCE_OPS, reduceKernel),
+  mean: reduceKernel('mean'),
+  l2norm: reduceKernel('l2norm'),
+});

@@ -69,8 +69,6 @@ export const UNARY_SOURCE: Readonly<Record<UnaryOp, ElementFn>> = {
   sqrt: ([x]) => `Math.sqrt(${x})`,
   tanh: ([x], n, l) => tanhExpr(x, n, l),
   erf: ([x], n, l) => erfExpr(x, n, l),
-  sigmoid: ([x], n, l) => sigmoidExpr(x, n, l),
-  relu: ([x]) => `Math.max(${x}, 0.0)`,
   sin: ([x], n, l) => sinExpr(x, false, n, l),
   cos: ([x], n, l) => sinExpr(x, true, n, l),
 };
@@ -110,6 +108,12 @@ export function elementwise(f: ElementFn): PlanBuilder {
 export const gelu: PlanBuilder<'gelu'> = (spec) =>
   elementwise(([x], n, l) => geluExpr(x, spec.attrs.approximate === 'tanh', n, l))(spec);
 
+/** relu in one pass (the composite's fused kernel; its lowering is max(x, 0)). */
+export const relu: PlanBuilder<'relu'> = elementwise(([x]) => `Math.max(${x}, 0.0)`);
+
+/** sigmoid in one pass, stable for large |x| (the composite's fused kernel). */
+export const sigmoid: PlanBuilder<'sigmoid'> = elementwise(([x], n, l) => sigmoidExpr(x, n, l));
+
 /** silu in one pass. */
 export const silu: PlanBuilder<'silu'> = elementwise(([x], n, l) => siluExpr(x, n, l));
 
@@ -129,6 +133,8 @@ export const elementwisePlans = definePlans({
   ...opTable(UNARY_OPS, (op) => elementwise(UNARY_SOURCE[op])),
   ...opTable(BINARY_OPS, (op) => elementwise(BINARY_SOURCE[op])),
   gelu,
+  relu,
+  sigmoid,
   silu,
   cast,
 });

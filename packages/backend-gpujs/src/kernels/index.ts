@@ -1,5 +1,5 @@
 // Every plan builder of the backend, keyed by op: all primitives of the op table plus the fused
-// composites (linear, affine, gelu, silu, dyn_linear, dyn_dwconv).
+// composites (linear, affine, gelu, relu, sigmoid, mean, l2norm, softmax, layer_norm, silu, dyn_linear, dyn_dwconv).
 import type { CompositeOp } from '@wf/core';
 import type { PlanBuilder, PlanBuilders } from '../plan.js';
 import { convPlans } from './conv.js';
@@ -36,6 +36,12 @@ export const FUSED_COMPOSITES: readonly (GpujsOp & CompositeOp)[] = [
   'linear',
   'affine',
   'gelu',
+  'relu',
+  'sigmoid',
+  'mean',
+  'l2norm',
+  'softmax',
+  'layer_norm',
   'silu',
   'dyn_linear',
   'dyn_dwconv',

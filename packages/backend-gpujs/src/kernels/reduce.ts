@@ -1,4 +1,5 @@
-// Reductions (sum, mean, max, L2 norm over any axes), softmax and layer normalization. A reduction is one
+// Reductions (sum, mean, max, L2 norm over any axes), softmax and layer normalization (sum and max are
+// primitives; mean, L2 norm, softmax and layer norm are composites fused here). A reduction is one
 // kernel per output element looping over the reduced axes with constant bounds; softmax and layer norm
 // first compute per-row statistics (max and sum of exponentials; mean and 1/std) in a small kernel, then
 // normalize every element in a second pass.
@@ -29,8 +30,11 @@ export function loops(
   return emit(0, base);
 }
 
+/** The reduction primitives and the reductions that are composites fused here (mean, l2norm). */
+type ReducePlanOp = ReduceOp | 'mean' | 'l2norm';
+
 /** A reduction over `axes` of a dense input. */
-function reduction(kind: ReduceOp): PlanBuilder<ReduceOp> {
+function reduction(kind: ReducePlanOp): PlanBuilder<ReducePlanOp> {
   return ({ inputTypes, type, attrs }): Plan => {
     const shape = inputTypes[0].shape;
     if (sizeOf(type.shape) === 0) return { kind: 'empty' };
@@ -169,6 +173,10 @@ export const layerNorm: PlanBuilder<'layer_norm'> = ({ inputTypes, type, attrs }
 /** Plan builders of the reductions and normalizations, keyed by op. */
 export const reducePlans = definePlans({
   ...opTable(REDUCE_OPS, reduction),
+  // the mean composite in one kernel (its lowering is sum · 1/n)
+  mean: reduction('mean'),
+  // the l2norm composite in one kernel (its lowering is sqrt(sum(x²)))
+  l2norm: reduction('l2norm'),
   softmax,
   layer_norm: layerNorm,
 });

@@ -2,7 +2,8 @@
 // the primitives (`{ [P in PrimitiveOp]: VjpRule<P> }`: a primitive added to the op table without a rule
 // here does not compile). Each rule declares what it saves from the forward pass (which inputs, whether
 // the output) and receives only that; it is written with `F.*` ops, so the backward graph is an ordinary
-// graph that runs on every backend. Composites have no rules: the gradient pass lowers them first.
+// graph that runs on every backend. Composites are lowered first by the gradient pass, except those with a
+// rule of their own in `COMPOSITE_VJP_RULES` (kept whole, so their fused kernels run in the forward pass).
 //
 // A rule gets the output cotangent `g` and returns one cotangent per input (`undefined` where the input
 // needs none: `needs[i]` false, or an integer input). Shapes: each returned cotangent has its input's
@@ -238,8 +239,6 @@ export const VJP_RULES: { readonly [P in PrimitiveOp]: VjpRule<P> } = {
     saves: INPUTS,
     vjp: ({ g, x: [x] }) => [F.mul(g, F.mul(F.exp(F.neg(F.mul(x, x))), 2 / Math.sqrt(Math.PI)))],
   },
-  sigmoid: { saves: OUTPUT, vjp: ({ g, y }) => [F.mul(g, F.mul(y, F.sub(1, y)))] },
-  relu: { saves: OUTPUT, vjp: ({ g, y }) => [F.mul(g, F.greater(y, 0))] },
   sin: { saves: INPUTS, vjp: ({ g, x: [x] }) => [F.mul(g, F.cos(x))] },
   cos: { saves: INPUTS, vjp: ({ g, x: [x] }) => [F.neg(F.mul(g, F.sin(x)))] },
 
@@ -307,13 +306,6 @@ export const VJP_RULES: { readonly [P in PrimitiveOp]: VjpRule<P> } = {
     saves: NOTHING,
     vjp: ({ g, types: [t], attrs }) => [F.expand(keepShape(g, t.shape, attrs.axes), t.shape)],
   },
-  mean: {
-    saves: NOTHING,
-    vjp: ({ g, types: [t], out, attrs }) => {
-      const n = sizeOf(t.shape) / Math.max(1, sizeOf(out.shape));
-      return [F.expand(keepShape(F.mul(g, 1 / n), t.shape, attrs.axes), t.shape)];
-    },
-  },
   reduce_max: {
     saves: { inputs: 'all', output: true },
     vjp: ({ g, x: [x], y, types: [t], attrs }) => {
@@ -321,15 +313,6 @@ export const VJP_RULES: { readonly [P in PrimitiveOp]: VjpRule<P> } = {
       const mask = F.sub(1, F.greater(keepShape(y, t.shape, attrs.axes), x));
       const count = F.sum(mask, attrs.axes, true);
       return [F.mul(F.div(mask, count), keepShape(g, t.shape, attrs.axes))];
-    },
-  },
-  l2norm: {
-    saves: { inputs: 'all', output: true },
-    vjp: ({ g, x: [x], y, types: [t], attrs }) => {
-      // x / ‖x‖, with 0 where the norm is 0 (PyTorch's subgradient), not 0/0
-      const yk = keepShape(y, t.shape, attrs.axes);
-      const safe = F.add(yk, F.sub(1, F.greater(yk, 0)));
-      return [F.mul(x, F.div(keepShape(g, t.shape, attrs.axes), safe))];
     },
   },
 
@@ -402,25 +385,6 @@ export const VJP_RULES: { readonly [P in PrimitiveOp]: VjpRule<P> } = {
       const aw = binMatrix(g, ow, w);
       return [F.matmul(F.matmul(ah, g, { transA: true }), aw)];
     },
-  },
-  layer_norm: {
-    saves: INPUTS,
-    vjp: ({ g, x, types, attrs, needs }) => {
-      const [xi, w] = x;
-      const d = types[0].shape[types[0].shape.length - 1];
-      // dx in one composite (fused where a backend has it); dw needs x̂, the forward pass without affine
-      const dx = needs[0] ? F.layerNormGrad(xi, g, types.length > 1 ? w : undefined, attrs.eps) : undefined;
-      const dw =
-        types.length > 1 && needs[1]
-          ? sumTo(F.mul(g, F.layerNorm(xi, undefined, undefined, attrs.eps)), [d])
-          : undefined;
-      const db = types.length > 2 && needs[2] ? sumTo(g, [d]) : undefined;
-      return [dx, dw, db];
-    },
-  },
-  softmax: {
-    saves: OUTPUT,
-    vjp: ({ g, y, attrs }) => [F.mul(y, F.sub(g, F.sum(F.mul(g, y), attrs.axis, true)))],
   },
   gather: {
     saves: { inputs: [1], output: false },
@@ -501,7 +465,7 @@ export const VJP_RULES: { readonly [P in PrimitiveOp]: VjpRule<P> } = {
  * fused kernel and saves less); every other composite is differentiated through its lowering.
  */
 export const COMPOSITE_VJP_RULES: {
-  readonly [C in 'gelu' | 'linear']: {
+  readonly [C in 'gelu' | 'linear' | 'relu' | 'sigmoid' | 'mean' | 'l2norm' | 'softmax' | 'layer_norm']: {
     /** What the rule reads from the forward pass (inputs and/or the output). */
     readonly saves: VjpSaves;
     /** The input cotangents from the output cotangent `g` (undefined for inputs that need none). */
@@ -512,6 +476,43 @@ export const COMPOSITE_VJP_RULES: {
     saves: INPUTS,
     // one composite node: backends with a fused kernel run it in one pass, the rest lower it
     vjp: ({ g, x: [x], attrs }) => [F.geluGrad(x, g, attrs.approximate)],
+  },
+  relu: { saves: OUTPUT, vjp: ({ g, y }) => [F.mul(g, F.greater(y, 0))] },
+  sigmoid: { saves: OUTPUT, vjp: ({ g, y }) => [F.mul(g, F.mul(y, F.sub(1, y)))] },
+  mean: {
+    saves: NOTHING,
+    vjp: ({ g, types: [t], out, attrs }) => {
+      const n = sizeOf(t.shape) / Math.max(1, sizeOf(out.shape));
+      return [F.expand(keepShape(F.mul(g, 1 / n), t.shape, attrs.axes), t.shape)];
+    },
+  },
+  l2norm: {
+    saves: { inputs: 'all', output: true },
+    vjp: ({ g, x: [x], y, types: [t], attrs }) => {
+      // x / ‖x‖, with 0 where the norm is 0 (PyTorch's subgradient), not 0/0
+      const yk = keepShape(y, t.shape, attrs.axes);
+      const safe = F.add(yk, F.sub(1, F.greater(yk, 0)));
+      return [F.mul(x, F.div(keepShape(g, t.shape, attrs.axes), safe))];
+    },
+  },
+  softmax: {
+    saves: OUTPUT,
+    vjp: ({ g, y, attrs }) => [F.mul(y, F.sub(g, F.sum(F.mul(g, y), attrs.axis, true)))],
+  },
+  layer_norm: {
+    saves: INPUTS,
+    vjp: ({ g, x, types, attrs, needs }) => {
+      const [xi, w] = x;
+      const d = types[0].shape[types[0].shape.length - 1];
+      // dx in one composite (fused where a backend has it); dw needs x̂, the forward pass without affine
+      const dx = needs[0] ? F.layerNormGrad(xi, g, types.length > 1 ? w : undefined, attrs.eps) : undefined;
+      const dw =
+        types.length > 1 && needs[1]
+          ? sumTo(F.mul(g, F.layerNorm(xi, undefined, undefined, attrs.eps)), [d])
+          : undefined;
+      const db = types.length > 2 && needs[2] ? sumTo(g, [d]) : undefined;
+      return [dx, dw, db];
+    },
   },
   linear: {
     saves: { inputs: [0, 1], output: false },

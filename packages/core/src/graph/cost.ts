@@ -1,6 +1,7 @@
 // The cost model: analytic FLOPs and bytes moved per node and per graph. Primitives count their own
 // FLOPs (OpDef.flops) and dense bytes read plus written (views move nothing); a composite costs what its
-// lowering to primitives costs, so fused kernels and lowerings are measured on one scale.
+// lowering to primitives costs, so fused kernels and lowerings are measured on one scale (a composite with
+// its own `flops`, one fused pass such as relu or softmax, costs one node like a primitive).
 import { type NodeCost, OPS, type OpAttrs, type OpName } from '../ir/ops.js';
 import type { Tensor } from '../ir/tensor.js';
 import { bytesOf, type TensorType } from '../ir/types.js';
@@ -36,7 +37,9 @@ function primitiveCost<K extends OpName>(
 /** FLOPs and bytes of applying `op` to inputs of the given types (composites: their full lowering). */
 export function opCost<K extends OpName>(op: K, inputs: readonly TensorType[], attrs: OpAttrs<K>): NodeCost {
   const def = OPS[op];
-  if (def.kind !== 'composite') return primitiveCost(op, inputs, def.infer(inputs, attrs), attrs);
+  // a composite with its own FLOPs (one fused pass: relu, softmax, ...) costs one node like a primitive
+  if (def.kind !== 'composite' || def.flops)
+    return primitiveCost(op, inputs, def.infer(inputs, attrs), attrs);
   const b = new LoweringBuilder(() => false);
   const ins: Tensor[] = inputs.map((t, i) => b.input(`in${i}`, t.shape, t.dtype));
   b.emit(op, ins, attrs);

@@ -3,6 +3,9 @@
 import fc from 'fast-check';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { ShapeError } from '../errors.js';
+import { trace } from '../graph/graph.js';
+import * as F from '../ops/functional.js';
+import { evaluateF64 } from '../testing/reference-kernels.js';
 import {
   ACTIVATION_OPS,
   type ActivationOp,
@@ -16,6 +19,7 @@ import {
   OP_NAMES,
   OPS,
   type OpName,
+  type PrimitiveOp,
   REDUCE_OPS,
   type ReduceOp,
   UNARY_OPS,
@@ -26,6 +30,7 @@ import {
   viewStridesOf,
 } from './ops.js';
 import { broadcastShapes } from './shape-utils.js';
+import type { Tensor } from './tensor.js';
 import type { TensorType } from './types.js';
 
 const t = (...shape: number[]): TensorType => ({ shape, dtype: 'float32' });
@@ -238,7 +243,14 @@ describe('op facts', () => {
     expectTypeOf<'add'>().not.toMatchTypeOf<UnaryOp>();
     expectTypeOf<'add' | 'greater'>().toMatchTypeOf<BinaryOp>();
     expectTypeOf<'neg'>().not.toMatchTypeOf<BinaryOp>();
-    expectTypeOf<'sum' | 'l2norm'>().toMatchTypeOf<ReduceOp>();
+    expectTypeOf<'sum' | 'reduce_max'>().toMatchTypeOf<ReduceOp>();
+    expectTypeOf<'mean' | 'l2norm'>().not.toMatchTypeOf<ReduceOp>();
+    expectTypeOf<
+      'relu' | 'sigmoid' | 'mean' | 'l2norm' | 'softmax' | 'layer_norm'
+    >().toMatchTypeOf<CompositeOp>();
+    expectTypeOf<
+      'relu' | 'sigmoid' | 'mean' | 'l2norm' | 'softmax' | 'layer_norm'
+    >().not.toMatchTypeOf<PrimitiveOp>();
     expectTypeOf<'softmax'>().not.toMatchTypeOf<ReduceOp>();
     expectTypeOf<'reshape' | 'permute' | 'expand' | 'slice'>().toMatchTypeOf<ViewOp>();
     expectTypeOf<'concat'>().not.toMatchTypeOf<ViewOp>();
@@ -290,15 +302,6 @@ describe('op facts', () => {
       [1, 0.8427007929497149],
       [-2.5, -0.999593047982555],
     ],
-    sigmoid: [
-      [0, 0.5],
-      [2, 0.8807970779778823],
-      [-2, 0.11920292202211755],
-    ],
-    relu: [
-      [-1, 0],
-      [2.5, 2.5],
-    ],
     sin: [
       [0, 0],
       [Math.PI / 2, 1],
@@ -331,6 +334,50 @@ describe('op facts', () => {
       [1, 2, 0],
     ],
   };
+
+  // the elementwise composites that were unary primitives: their lowerings, evaluated in float64
+  // (sigmoid at large |x|: relative error, no overflow, no 1 - p cancellation)
+  const COMPOSITE_UNARY: Record<'relu' | 'sigmoid', { fn: (x: Tensor) => Tensor; rows: [number, number][] }> =
+    {
+      relu: {
+        fn: F.relu,
+        rows: [
+          [-1, 0],
+          [2.5, 2.5],
+          [0, 0],
+        ],
+      },
+      sigmoid: {
+        fn: F.sigmoid,
+        rows: [
+          [0, 0.5],
+          [2, 0.8807970779778823],
+          [-2, 0.11920292202211755],
+          [30, 0.9999999999999065],
+          [-30, 9.3576229688393e-14],
+          [-40, 4.248354255291589e-18],
+          [80, 1],
+          [-80, 1.8048513878454153e-35],
+          [-700, 9.85967654375977e-305],
+          [-Infinity, 0],
+          [Infinity, 1],
+        ],
+      },
+    };
+
+  it('elementwise composites lower to the ops’ definitions', () => {
+    for (const [op, { fn, rows }] of Object.entries(COMPOSITE_UNARY)) {
+      expect(OPS[op as OpName].kind, op).toBe('composite');
+      const graph = trace((g) => fn(g.input('x', [rows.length])));
+      const data = Float64Array.from(rows.map((r) => r[0]));
+      const y = evaluateF64(graph, { x: { shape: [rows.length], data } }).output.data;
+      for (const [i, [xv, want]] of rows.entries()) {
+        expect(Math.abs(y[i] - want), `${op}(${xv}) = ${y[i]}, want ${want}`).toBeLessThanOrEqual(
+          1e-14 * Math.abs(want),
+        );
+      }
+    }
+  });
 
   it('unary scalar functions are the ops’ definitions', () => {
     for (const op of UNARY_OPS) {

@@ -12,15 +12,21 @@ import {
   lowerDepthwiseWeightGrad,
   lowerGelu,
   lowerGeluGrad,
+  lowerL2Norm,
+  lowerLayerNorm,
   lowerLayerNormGrad,
   lowerLinear,
+  lowerMean,
+  lowerRelu,
+  lowerSigmoid,
   lowerSilu,
+  lowerSoftmax,
 } from '../ops/basic-composites.js';
 import { lowerDynDWConv } from '../ops/dyn-dwconv.js';
 import { lowerDynLinear } from '../ops/dyn-linear.js';
 import { lowerDynWeight } from '../ops/dyn-weight.js';
 import { DYN_DWCONV_PARAMS, DYN_LINEAR_PARAMS } from './dyn-params.js';
-import { erf, sigmoid } from './math.js';
+import { erf } from './math.js';
 import {
   adaptiveBin,
   broadcastShapes,
@@ -167,7 +173,11 @@ export interface OpDef<K extends OpName = OpName> {
   readonly arity: readonly [number, number];
   /** Output type from input types and attributes; throws ShapeError on bad shapes. */
   infer(inputs: readonly TensorType[], attrs: OpAttrs<K>): TensorType;
-  /** FLOPs of a primitive (bytes are derived from the types). Composites cost their lowering. */
+  /**
+   * FLOPs of a primitive (bytes are derived from the types). Composites cost their lowering, except those
+   * with their own `flops` (a composite that is one fused pass where backends have it: relu, sigmoid, ...),
+   * which cost one node like a primitive.
+   */
   flops?(inputs: readonly TensorType[], out: TensorType, attrs: OpAttrs<K>): number;
   /** For composites: the same computation written with other ops. */
   lower?(inputs: readonly Tensor[], attrs: OpAttrs<K>): Tensor;
@@ -268,6 +278,19 @@ function reduce<K extends ReduceAttrOp>(name: K, doc: string, fpe: number): Redu
   };
 }
 
+/**
+ * An entry of a reduction that is a composite (lowered to other reductions; a fused kernel where a backend
+ * has one): the reduction's shape rule and FLOPs, kind `composite`.
+ */
+function reduceComposite<K extends ReduceAttrOp>(
+  name: K,
+  doc: string,
+  fpe: number,
+  lower: (inputs: readonly Tensor[], attrs: OpAttrs<K>) => Tensor,
+): OpDef<K> & { readonly kind: 'composite' } {
+  return { ...reduce(name, doc, fpe), kind: 'composite', lower };
+}
+
 /** Checks a composite's named parameters against the expected shapes; lists every mismatch at once. */
 export function checkParams(
   op: string,
@@ -340,8 +363,6 @@ const TABLE = {
   sqrt: unary('sqrt', 'Elementwise square root.', Math.sqrt),
   tanh: unary('tanh', 'Elementwise hyperbolic tangent.', Math.tanh),
   erf: unary('erf', 'Elementwise Gauss error function.', erf),
-  sigmoid: unary('sigmoid', 'Elementwise logistic 1 / (1 + e^-x).', sigmoid),
-  relu: unary('relu', 'Elementwise max(x, 0).', (x) => Math.max(x, 0)),
   sin: unary('sin', 'Elementwise sine.', Math.sin),
   cos: unary('cos', 'Elementwise cosine.', Math.cos),
 
@@ -359,9 +380,7 @@ const TABLE = {
   ),
 
   sum: reduce('sum', 'Sum over axes.', 1),
-  mean: reduce('mean', 'Mean over axes.', 1),
   reduce_max: reduce('reduce_max', 'Maximum over axes.', 1),
-  l2norm: reduce('l2norm', 'Euclidean norm sqrt(sum x^2) over axes.', 2),
 
   matmul: {
     name: 'matmul',
@@ -461,43 +480,6 @@ const TABLE = {
       }
       return x.shape[0] * x.shape[1] * cells;
     },
-  },
-
-  layer_norm: {
-    name: 'layer_norm',
-    kind: 'compute',
-    doc: 'Layer normalization over the last axis with eps; optional affine weight and bias.',
-    arity: [1, 3],
-    infer: (inputs, { eps }) => {
-      const [x, ...affine] = inputs;
-      requireFloat('layer_norm', inputs);
-      if (x.shape.length < 1) throw new ShapeError('layer_norm', 'input must have rank >= 1');
-      if (!(eps >= 0)) throw new ShapeError('layer_norm', `eps must be >= 0, got ${eps}`);
-      const d = x.shape[x.shape.length - 1];
-      for (const p of affine) {
-        if (p.shape.length !== 1 || p.shape[0] !== d) {
-          throw new ShapeError(
-            'layer_norm',
-            `affine parameter ${fmtShape(p.shape)} must be [${d}] for input ${fmtShape(x.shape)}`,
-          );
-        }
-      }
-      return f32(x.shape);
-    },
-    flops: ([x]) => 8 * sizeOf(x.shape),
-  },
-
-  softmax: {
-    name: 'softmax',
-    kind: 'compute',
-    doc: 'Numerically stable softmax along one axis.',
-    arity: [1, 1],
-    infer: ([x], { axis }) => {
-      requireFloat('softmax', [x]);
-      normAxis('softmax', axis, x.shape.length, x.shape);
-      return f32(x.shape);
-    },
-    flops: ([x]) => 5 * sizeOf(x.shape),
   },
 
   gather: {
@@ -779,6 +761,84 @@ const TABLE = {
       return f32([c, 1, kernel[0], kernel[1]]);
     },
     lower: lowerDepthwiseWeightGrad,
+  },
+
+  mean: reduceComposite(
+    'mean',
+    'Mean over axes: sum / n (a fused kernel where a backend has one).',
+    1,
+    lowerMean,
+  ),
+  l2norm: reduceComposite(
+    'l2norm',
+    'Euclidean norm sqrt(sum x^2) over axes (a fused kernel where a backend has one).',
+    2,
+    lowerL2Norm,
+  ),
+
+  softmax: {
+    name: 'softmax',
+    kind: 'composite',
+    doc: 'Numerically stable softmax along one axis: exp(x - max) / sum (a fused kernel where a backend has one).',
+    arity: [1, 1],
+    infer: ([x], { axis }) => {
+      requireFloat('softmax', [x]);
+      normAxis('softmax', axis, x.shape.length, x.shape);
+      return f32(x.shape);
+    },
+    flops: ([x]) => 5 * sizeOf(x.shape),
+    lower: lowerSoftmax,
+  },
+
+  layer_norm: {
+    name: 'layer_norm',
+    kind: 'composite',
+    doc: 'Layer normalization over the last axis with eps; optional affine weight and bias: (x - mean) / sqrt(var + eps) · w + b (a fused kernel where a backend has one).',
+    arity: [1, 3],
+    infer: (inputs, { eps }) => {
+      const [x, ...affine] = inputs;
+      requireFloat('layer_norm', inputs);
+      if (x.shape.length < 1) throw new ShapeError('layer_norm', 'input must have rank >= 1');
+      if (!(eps >= 0)) throw new ShapeError('layer_norm', `eps must be >= 0, got ${eps}`);
+      const d = x.shape[x.shape.length - 1];
+      for (const p of affine) {
+        if (p.shape.length !== 1 || p.shape[0] !== d) {
+          throw new ShapeError(
+            'layer_norm',
+            `affine parameter ${fmtShape(p.shape)} must be [${d}] for input ${fmtShape(x.shape)}`,
+          );
+        }
+      }
+      return f32(x.shape);
+    },
+    flops: ([x]) => 8 * sizeOf(x.shape),
+    lower: lowerLayerNorm,
+  },
+
+  relu: {
+    name: 'relu',
+    kind: 'composite',
+    doc: 'Elementwise max(x, 0) (lowered to max; a fused kernel where a backend has one).',
+    arity: [1, 1],
+    infer: ([x]) => {
+      requireFloat('relu', [x]);
+      return f32(x.shape);
+    },
+    flops: (_i, out) => sizeOf(out.shape),
+    lower: lowerRelu,
+  },
+
+  sigmoid: {
+    name: 'sigmoid',
+    kind: 'composite',
+    doc: 'Elementwise logistic 1 / (1 + e^-x), lowered stably for large |x| (a fused kernel where a backend has one).',
+    arity: [1, 1],
+    infer: ([x]) => {
+      requireFloat('sigmoid', [x]);
+      return f32(x.shape);
+    },
+    flops: (_i, out) => sizeOf(out.shape),
+    lower: lowerSigmoid,
   },
 
   silu: {

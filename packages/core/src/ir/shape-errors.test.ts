@@ -90,6 +90,10 @@ const BAD: Record<OpName, Bad> = {
     attrs: { kernel: [3, 3], stride: [1, 1], padding: [1, 1] },
     shows: [fmtShape([1, 2, 4, 4]), fmtShape([1, 2, 5, 5])],
   },
+  mean: { inputs: [[2, 3]], attrs: { axes: [2], keepDims: false } },
+  l2norm: { inputs: [[2, 3]], attrs: { axes: [2], keepDims: false } },
+  relu: { inputs: [i32(2, 3)], shows: ['int32'] },
+  sigmoid: { inputs: [i32(2, 3)], shows: ['int32'] },
   silu: { inputs: [i32(4)], attrs: {}, shows: ['int32'] },
   attention: {
     inputs: [

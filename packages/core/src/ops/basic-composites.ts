@@ -1,5 +1,7 @@
 // Lowerings of the small composites: linear (PyTorch layout), affine (matmul + bias + activation), GELU
-// (erf and tanh forms) and its gradient, layer norm's input gradient, and SiLU.
+// (erf and tanh forms) and its gradient, layer norm and its input gradient, depthwise weight gradient,
+// SiLU, and the former primitives that backends keep as fused kernels: sigmoid, relu, mean, L2 norm and
+// softmax (each written with the remaining primitives).
 import type { Activation, OpAttrs } from '../ir/ops.js';
 import type { Tensor } from '../ir/tensor.js';
 import * as F from './functional.js';
@@ -118,4 +120,53 @@ export function lowerDepthwiseWeightGrad(
 /** silu(x) = x · sigmoid(x). */
 export function lowerSilu([x]: readonly Tensor[]): Tensor {
   return F.mul(x, F.sigmoid(x));
+}
+
+/**
+ * sigmoid(x) = 1 / (1 + e^-x), written stably with e = e^-|x| (never overflows): 1 / (1 + e) for x > 0 and
+ * e / (1 + e) otherwise, i.e. (m + (1 - m) e) / (1 + e) with m = [x > 0]. Each branch is exact in relative
+ * terms for large |x| (no 1 - p cancellation), NaN stays NaN.
+ */
+export function lowerSigmoid([x]: readonly Tensor[]): Tensor {
+  const e = F.exp(F.neg(F.abs(x)));
+  const m = F.greater(x, 0);
+  return F.div(F.add(m, F.mul(F.sub(1, m), e)), F.add(e, 1));
+}
+
+/**
+ * mean(x, axes) = sum(x, axes) / n, n the number of elements reduced per output. Divided by n rather than
+ * multiplied by 1/n: n is exact as a float32 constant, 1/n is not (the float64 evaluator would be off by
+ * float32 rounding).
+ */
+export function lowerMean([x]: readonly Tensor[], { axes, keepDims }: OpAttrs<'mean'>): Tensor {
+  const n = axes.reduce((p, a) => p * x.shape[a < 0 ? a + x.rank : a], 1);
+  return F.div(F.sum(x, axes, keepDims), n);
+}
+
+/** l2norm(x, axes) = sqrt(sum(x², axes)). */
+export function lowerL2Norm([x]: readonly Tensor[], { axes, keepDims }: OpAttrs<'l2norm'>): Tensor {
+  return F.sqrt(F.sum(F.mul(x, x), axes, keepDims));
+}
+
+/** softmax(x, axis) = exp(x - max) / sum(exp(x - max)) along `axis` (max-subtracted: never overflows). */
+export function lowerSoftmax([x]: readonly Tensor[], { axis }: OpAttrs<'softmax'>): Tensor {
+  const e = F.exp(F.sub(x, F.max(x, axis, true)));
+  return F.div(e, F.sum(e, axis, true));
+}
+
+/**
+ * layer_norm(x, w?, b?) = (x - mean) / sqrt(var + eps) · w + b over the last axis (biased variance, taken
+ * two-pass from the centred values).
+ */
+export function lowerLayerNorm([x, w, b]: readonly Tensor[], { eps }: OpAttrs<'layer_norm'>): Tensor {
+  const xc = F.sub(x, F.mean(x, -1, true));
+  let y = F.div(xc, F.sqrt(F.add(F.mean(F.mul(xc, xc), -1, true), eps)));
+  if (w) y = F.mul(y, w);
+  if (b) y = F.add(y, b);
+  return y;
+}
+
+/** relu(x) = max(x, 0). */
+export function lowerRelu([x]: readonly Tensor[]): Tensor {
+  return F.maximum(x, 0);
 }

@@ -143,18 +143,13 @@ function reduce(kind: ReduceOp): RefKernel<ReduceAttrs> {
     const outShape = keepDims ? keptShape : x.shape.filter((_, i) => !red.has(i));
     const ks = strides(keptShape);
     const acc = new Float64Array(size(keptShape)).fill(kind === 'reduce_max' ? Number.NEGATIVE_INFINITY : 0);
-    let count = 1;
-    for (const a of red) count *= x.shape[a];
     forEachIndex(x.shape, (idx, flat) => {
       let o = 0;
       for (let i = 0; i < rank; i++) if (!red.has(i)) o += idx[i] * ks[i];
       const v = x.data[flat];
       if (kind === 'reduce_max') acc[o] = Math.max(acc[o], v);
-      else if (kind === 'l2norm') acc[o] += v * v;
       else acc[o] += v;
     });
-    if (kind === 'mean') for (let i = 0; i < acc.length; i++) acc[i] /= count;
-    if (kind === 'l2norm') for (let i = 0; i < acc.length; i++) acc[i] = Math.sqrt(acc[i]);
     return { shape: outShape, data: acc };
   };
 }
@@ -279,48 +274,6 @@ const adaptiveAvgPool2d: RefKernel<OpAttrs<'adaptive_avg_pool2d'>> = ([x], { out
   return y;
 };
 
-const layerNorm: RefKernel<OpAttrs<'layer_norm'>> = ([x, weight, bias], { eps }) => {
-  const d = x.shape[x.shape.length - 1];
-  const rows = d === 0 ? 0 : x.data.length / d;
-  const y = zeros(x.shape);
-  for (let r = 0; r < rows; r++) {
-    const o = r * d;
-    let mean = 0;
-    for (let i = 0; i < d; i++) mean += x.data[o + i];
-    mean /= d;
-    let v = 0;
-    for (let i = 0; i < d; i++) v += (x.data[o + i] - mean) ** 2;
-    v /= d;
-    const inv = 1 / Math.sqrt(v + eps);
-    for (let i = 0; i < d; i++) {
-      let z = (x.data[o + i] - mean) * inv;
-      if (weight) z *= weight.data[i];
-      if (bias) z += bias.data[i];
-      y.data[o + i] = z;
-    }
-  }
-  return y;
-};
-
-const softmax: RefKernel<OpAttrs<'softmax'>> = ([x], { axis }) => {
-  const ax = normAxis(axis, x.shape.length);
-  const n = x.shape[ax];
-  const inner = size(x.shape.slice(ax + 1));
-  const outer = size(x.shape.slice(0, ax));
-  const y = zeros(x.shape);
-  for (let o = 0; o < outer; o++) {
-    for (let q = 0; q < inner; q++) {
-      const base = o * n * inner + q;
-      let mx = Number.NEGATIVE_INFINITY;
-      for (let i = 0; i < n; i++) mx = Math.max(mx, x.data[base + i * inner]);
-      let s = 0;
-      for (let i = 0; i < n; i++) s += Math.exp(x.data[base + i * inner] - mx);
-      for (let i = 0; i < n; i++) y.data[base + i * inner] = Math.exp(x.data[base + i * inner] - mx) / s;
-    }
-  }
-  return y;
-};
-
 const gather: RefKernel<OpAttrs<'gather'>> = ([table, idx]) => {
   const rest = table.shape.slice(1);
   const row = size(rest);
@@ -419,8 +372,6 @@ const KERNELS: { readonly [K in OpName]?: RefKernel<OpAttrs<K>> } = {
   conv2d,
   avg_pool2d: avgPool2d,
   adaptive_avg_pool2d: adaptiveAvgPool2d,
-  layer_norm: layerNorm,
-  softmax,
   gather,
   cast,
   reshape,
