@@ -1,7 +1,7 @@
 // ndarray helpers for the CPU kernels: typed views over storage, broadcasting views (stride 0), dense
 // copies, and a strided N-d loop that visits matching elements of several arrays.
 import type { TensorData, TensorType } from '@wf/core';
-import { sizeOf, stridesOf } from '@wf/core';
+import { isDense, sizeOf, stridesOf } from '@wf/core';
 import ndarray, { type NdArray } from 'ndarray';
 import ops from 'ndarray-ops';
 
@@ -80,9 +80,7 @@ export function toTensorData(a: CpuTensor): TensorData {
   const isInt = a.data instanceof Int32Array;
   const out = isInt ? new Int32Array(n) : new Float32Array(n);
   const r = a.shape.length;
-  const rowMajor = stridesOf(a.shape);
-  const dense = a.stride.every((st, k) => a.shape[k] === 1 || st === rowMajor[k]);
-  if (dense) {
+  if (isDense(a.shape, a.stride)) {
     // one block copy (gradients of every weight are read back this way after each backward pass)
     out.set((a.data as Float32Array | Int32Array).subarray(a.offset, a.offset + n) as never);
   } else if (r > 0 && a.stride[r - 1] === 1) {

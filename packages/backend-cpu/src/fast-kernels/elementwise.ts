@@ -371,7 +371,7 @@ export const fastElementwiseKernels = defineKernels<CpuTensor>()({
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 /** g · gelu'(x) for the exact GELU, given erf(x / √2). */
-export function geluGradFromErf(x: number, erfHalf: number, g: number): number {
+function geluGradFromErf(x: number, erfHalf: number, g: number): number {
   return g * (0.5 * (1 + erfHalf) + x * fastExp(-0.5 * x * x) * INV_SQRT_2PI);
 }
 

@@ -1,13 +1,11 @@
 // Layout checks for the fast kernels: a fast kernel handles dense row-major tensors (the common case in
 // compiled graphs) and defers anything else to the plain reference kernel.
-import { stridesOf } from '@wf/core';
+import { isDense as denseStrides } from '@wf/core';
 import type { CpuTensor } from '../nd.js';
 
 /** True when `t` is dense row-major (axes of size 1 may have any stride). */
 export function isDense(t: CpuTensor): boolean {
-  const want = stridesOf(t.shape);
-  for (let i = 0; i < t.shape.length; i++) if (t.shape[i] !== 1 && t.stride[i] !== want[i]) return false;
-  return true;
+  return denseStrides(t.shape, t.stride);
 }
 
 /** Number of elements. */

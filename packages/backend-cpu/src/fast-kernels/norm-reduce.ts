@@ -90,10 +90,10 @@ function layerNormGradRow(
 }
 
 /**
- * Layer norm's input gradient (the `layer_norm_grad` composite) in two passes per row instead of about
- * fifteen lowered ops: the row's mean and rstd, then mean(gw) and mean(gw · x̂) with gw = g · w, then
- * dx = rstd · (gw - mean(gw) - x̂ · mean(gw · x̂)). Any strides (rows are walked with their own offsets);
- * float64 accumulators.
+ * Layer norm's input gradient (the `layer_norm_grad` composite) in one kernel instead of about fifteen
+ * lowered ops: per row its mean and rstd, then mean(gw) and mean(gw · x̂) with gw = g · w, then
+ * dx = rstd · (gw - mean(gw) - x̂ · mean(gw · x̂)); float64 accumulators. Dense rows are read in place;
+ * strided ones (a permuted input, a broadcast cotangent) are gathered into a row buffer first.
  */
 const layerNormGrad: Kernel<CpuTensor, 'layer_norm_grad'> = (args) => {
   const [x, g, w] = args.inputs;

@@ -121,8 +121,7 @@ export function erfF32(x: number): number {
  * evaluated like erf: four degree-9 pieces over |x| (bounds 1.2, 2, 3.6; piece 0 in u = x²), 1/2 from
  * |x| >= 6 (where x·φ(x) < 4e-8). Least-squares fits at 3000 Chebyshev nodes per piece, rounded to
  * float32; measured max abs error of the float32 evaluation 8e-8, about one float32 spacing (numpy fit,
- * checked every 1/8000 of each piece). Degree 7 gave 1.5e-7, enough for a gradient but visibly noisier
- * in the AdamW step parity (a sign test for parameters whose gradient is near zero).
+ * checked every 1/8000 of each piece); degree 7 gave 1.5e-7.
  */
 export const GELU_GRAD_PIECES: OddPieces = {
   bounds: [1.2, 2, 3.6].map(Math.fround),

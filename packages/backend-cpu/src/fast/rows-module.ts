@@ -55,7 +55,7 @@ const hsum = (v: Code): Code =>
     op.f32Add(op.f32x4ExtractLane(v, 2), op.f32x4ExtractLane(v, 3)),
   );
 
-/** Code running `body` for byte offsets i = 0, 16, ... < bytes (a row of f32x4 vectors). */
+/** Code running `body` for byte offsets i = 0, 16, ... < bytes (a row of f32x4 vectors; bytes > 0). */
 function overRow(i: number, bytes: number, ...body: Code[]): Code {
   return [
     op.localSet(i, op.i32Const(0)),
@@ -245,20 +245,18 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
     const [r, j, bytes, gp] = fn.locals('i32', 4);
     const [v] = fn.locals('v128', 1);
     const get = op.localGet;
-    const overCols = (...body: Code[]): Code => [
-      op.localSet(j, op.i32Const(0)),
-      op.loop(...body, op.brIf(0, op.i32LtU(op.localTee(j, op.i32Add(get(j), op.i32Const(16))), get(bytes)))),
-    ];
     fn.emit(
       op.block(
         op.brIf(0, op.i32Eqz(get(cols))),
         op.localSet(bytes, op.i32Shl(get(cols), op.i32Const(2))),
-        overCols(op.v128Store(op.i32Add(get(ss), get(j)), op.v128ConstF32x4([0, 0, 0, 0]))),
+        overRow(j, bytes, op.v128Store(op.i32Add(get(ss), get(j)), op.v128ConstF32x4([0, 0, 0, 0]))),
         op.brIf(0, op.i32Eqz(get(rows))),
         op.localSet(r, op.i32Const(0)),
         op.localSet(gp, get(g)),
         op.loop(
-          overCols(
+          overRow(
+            j,
+            bytes,
             op.localSet(v, op.v128Load(op.i32Add(get(gp), get(j)))),
             op.v128Store(
               op.i32Add(get(ss), get(j)),
@@ -286,8 +284,9 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
         op.localSet(r, op.i32Const(0)),
         op.localSet(row, op.i32Const(0)),
         op.loop(
-          op.localSet(j, op.i32Const(0)),
-          op.loop(
+          overRow(
+            j,
+            bytes,
             op.v128Store(
               op.i32Add(get(out), op.i32Add(get(row), get(j))),
               op.f32x4Add(
@@ -298,7 +297,6 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
                 ),
               ),
             ),
-            op.brIf(0, op.i32LtU(op.localTee(j, op.i32Add(get(j), op.i32Const(16))), get(bytes))),
           ),
           op.localSet(row, op.i32Add(get(row), get(bytes))),
           op.brIf(0, op.i32LtU(op.localTee(r, op.i32Add(get(r), op.i32Const(1))), get(rows))),

@@ -1,11 +1,10 @@
 // The float64 reference interpreter: the oracle every backend is tested against. It replays a graph
 // (`replayGraph`, the one graph walker) into a context that lowers composites to primitives and evaluates
-// each primitive with plain index loops over Float64Array,
-// written straight from the op definitions (SPEC.md and the op table's docs); the elementwise ops apply
-// the op table's float64 scalar functions (the ops' mathematical definitions, which ops.test.ts checks
-// against independent values). It is deliberately slow and simple, shares no kernel code with any
-// backend, and recomputes each output shape on its own, failing loudly when the op table's shape rule
-// disagrees.
+// each primitive with plain index loops over Float64Array, written straight from the op definitions
+// (SPEC.md and the op table's docs); the elementwise ops apply the op table's float64 scalar functions
+// (the ops' mathematical definitions, which ops.test.ts checks against independent values). It is
+// deliberately slow and simple, shares no kernel code with any backend, and recomputes each output shape
+// on its own, failing loudly when the op table's shape rule disagrees.
 import { opTable } from '../backend.js';
 import { fmtShape } from '../errors.js';
 import type { Graph } from '../graph/graph.js';
