@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 // `pnpm test`: set-up (scripts/setup.mjs), then build, typecheck and every package's test suite through
-// turbo, then Biome, then one line saying which tests skipped, why, and the command that would run them.
-// Under CI (any non-empty `CI` but "false"/"0") a skipped test fails the run: CI skips nothing.
+// turbo, then Biome, then one line saying which tests skipped, why, and the command that would run them,
+// and last, when tests failed, each failure with its first error lines (a log cut to its tail still says
+// what broke). Under CI (any non-empty `CI` but "false"/"0") a skipped test fails the run: CI skips nothing.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ci = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
-const SKIPS_FILE = '.skips.json'; // written by @wf/test-fixtures/skip-reporter in each package folder
+const REPORT_FILE = '.test-report.json'; // written by @wf/test-fixtures/skip-reporter in each package folder
 
 /** Every workspace package folder (the globs of pnpm-workspace.yaml: packages/*, apps/*, docs). */
 function packageDirs() {
@@ -36,14 +37,19 @@ function remedy(reason) {
   return '`CI=true pnpm test` (turns the skip into a failure that says why)';
 }
 
+/** Every package's report of its last test run: `{ package, skipped, failed }`. */
+function reports(dirs) {
+  return dirs
+    .map((d) => join(d, REPORT_FILE))
+    .filter((f) => existsSync(f))
+    .map((f) => JSON.parse(readFileSync(f, 'utf8')));
+}
+
 /** One line: each package's skipped tests with the first reason and what would run them. */
-function skipSummary(dirs) {
+function skipSummary(runs) {
   const groups = new Map();
   let total = 0;
-  for (const d of dirs) {
-    const f = join(d, SKIPS_FILE);
-    if (!existsSync(f)) continue;
-    const { package: pkg, skipped } = JSON.parse(readFileSync(f, 'utf8'));
+  for (const { package: pkg, skipped } of runs) {
     for (const s of skipped) {
       total++;
       const reason = String(s.reason).slice(0, 100);
@@ -58,8 +64,20 @@ function skipSummary(dirs) {
   return { total, line: `Skipped tests: ${total}: ${parts.join('; ')}.` };
 }
 
+/** The failed tests of every package, each with its first error lines; empty when none failed. */
+function failureSummary(runs) {
+  const lines = [];
+  for (const { package: pkg, failed = [] } of runs) {
+    for (const f of failed) {
+      lines.push(`FAILED ${pkg} ${f.file ? `${relative(root, f.file)} > ` : ''}${f.name}`);
+      for (const e of f.errors.slice(0, 2)) lines.push(...e.split('\n').map((l) => `    ${l}`));
+    }
+  }
+  return lines;
+}
+
 const dirs = packageDirs();
-for (const d of dirs) rmSync(join(d, SKIPS_FILE), { force: true });
+for (const d of dirs) rmSync(join(d, REPORT_FILE), { force: true });
 
 let status = step(process.execPath, [join(root, 'scripts', 'setup.mjs')]);
 if (status === 0) {
@@ -75,11 +93,17 @@ if (status === 0) {
   ]);
   const lint = step('pnpm', ['exec', 'biome', 'check', '.']);
   status = turbo || lint;
-  const { total, line } = skipSummary(dirs);
+  const runs = reports(dirs);
+  const { total, line } = skipSummary(runs);
   console.log(`\n${line}`);
   if (ci && total > 0) {
     console.error('CI is set and tests skipped: in CI every test must run.');
     status ||= 1;
   }
+  const failures = failureSummary(runs);
+  if (failures.length > 0)
+    console.log(
+      `\nFailed tests: ${failures.filter((l) => l.startsWith('FAILED')).length}\n${failures.join('\n')}`,
+    );
 }
 process.exit(status);

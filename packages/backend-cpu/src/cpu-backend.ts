@@ -23,6 +23,7 @@ import type { ScratchProvider } from './fast-kernels/attention.js';
 import { fastDynWeightKernels } from './fast-kernels/dyn-weight.js';
 import { fastElementwiseKernels } from './fast-kernels/elementwise.js';
 import { jsMatmulEngine, type MatmulEngine } from './fast-kernels/matmul-engine.js';
+import { fastMovementKernels } from './fast-kernels/movement.js';
 import { fastNormReduceKernels } from './fast-kernels/norm-reduce.js';
 import { productKernels } from './fast-kernels/products.js';
 import { simdRowKernels } from './fast-kernels/simd-rows.js';
@@ -54,6 +55,7 @@ export function fastKernels(
     ...fastElementwiseKernels,
     ...fastNormReduceKernels,
     ...fastDynWeightKernels,
+    ...fastMovementKernels,
     ...productKernels(engine, scratch),
   };
   return {

@@ -37,9 +37,16 @@ describe('fast kernels equal the plain ones', () => {
         const x2 = t.input('x2', [b, n, m]);
         const mm = F.matmul(F.transpose(xi), F.transpose(x2));
         const mmT = F.matmul(xi, x2, { transA: true, transB: true });
-        return { lin, aff, mm, mmT };
+        // a dense stack of A rows against one shared B (flattened into one product), B transposed too
+        const shared = F.matmul(F.reshape(xi, [b, 1, m, k]), t.input('w2', [k, n]));
+        const sharedT = F.matmul(xi, t.input('w2t', [n, k]), { transB: true });
+        return { lin, aff, mm, mmT, shared, sharedT };
       });
-      await both(g, { x, wb, x2: randomTensor([b, n, m], r) }, `b${b} m${m} k${k} n${n} ${act}`);
+      await both(
+        g,
+        { x, wb, x2: randomTensor([b, n, m], r), w2: randomTensor([k, n], r), w2t: randomTensor([n, k], r) },
+        `b${b} m${m} k${k} n${n} ${act}`,
+      );
     },
   );
 
@@ -74,6 +81,74 @@ describe('fast kernels equal the plain ones', () => {
   );
 
   it.each(Array.from({ length: 6 }, (_, i) => i))(
+    'transposed operands: binary ops and reshape copies of permuted views (tiled copies) #%i',
+    async () => {
+      const [b, m, n] = [pick(1, 3), pick(1, 70), pick(2, 45)];
+      const [h, w] = [pick(1, 5), pick(1, 6)];
+      const g = trace((t) => {
+        const x = t.input('x', [b, m, n]);
+        const yt = F.transpose(t.input('y', [b, n, m]));
+        const img = t.input('img', [b, n, h, w]);
+        return {
+          add: F.add(x, yt),
+          mulFirst: F.mul(yt, x),
+          bothSub: F.sub(yt, F.transpose(t.input('z', [b, n, m]))),
+          reshaped: F.reshape(yt, [b, m * n]),
+          // channels-last view of an image, as a permute's backward pass leaves it
+          channelsLast: F.reshape(F.permute(img, [0, 2, 3, 1]), [b, h * w, n]),
+          broadcastAndTransposed: F.add(F.add(x, yt), t.input('bias', [n])),
+        };
+      });
+      await both(
+        g,
+        {
+          x: randomTensor([b, m, n], r),
+          y: randomTensor([b, n, m], r),
+          z: randomTensor([b, n, m], r),
+          img: randomTensor([b, n, h, w], r),
+          bias: randomTensor([n], r),
+        },
+        `transposed b${b} ${m}x${n} img ${h}x${w}`,
+      );
+    },
+  );
+
+  it.each(Array.from({ length: 6 }, (_, i) => i))(
+    'depthwise weight gradient: 3x3 padding 1 (SIMD), strided, stride 2 #%i',
+    async () => {
+      const [b, c, h, w] = [pick(1, 3), pick(1, 9), pick(1, 16), pick(1, 17)];
+      const x = randomTensor([b, c, h, w], r);
+      const gy = randomTensor([b, c, h, w], r);
+      const oh = Math.floor((h - 1) / 2) + 1;
+      const ow = Math.floor((w - 1) / 2) + 1;
+      const g = trace((t) => {
+        const xi = t.input('x', [b, c, h, w]);
+        const gi = t.input('g', [b, c, h, w]);
+        return {
+          dense: F.depthwiseWeightGrad(xi, gi, [3, 3], { padding: 1 }),
+          strided: F.depthwiseWeightGrad(
+            F.mul(xi, 1),
+            F.permute(t.input('gt', [c, b, h, w]), [1, 0, 2, 3]),
+            [3, 3],
+            {
+              padding: 1,
+            },
+          ),
+          stride2: F.depthwiseWeightGrad(xi, t.input('g2', [b, c, oh, ow]), [3, 3], {
+            stride: 2,
+            padding: 1,
+          }),
+        };
+      });
+      await both(
+        g,
+        { x, g: gy, gt: randomTensor([c, b, h, w], r), g2: randomTensor([b, c, oh, ow], r) },
+        `depthwise_weight_grad b${b} c${c} ${h}x${w}`,
+      );
+    },
+  );
+
+  it.each(Array.from({ length: 6 }, (_, i) => i))(
     'dyn_weight (DynLinear normalized weight), dense and transposed #%i',
     async () => {
       const [b, cin, cout] = [pick(1, 3), pick(1, 40), pick(1, 50)];
@@ -93,6 +168,52 @@ describe('fast kernels equal the plain ones', () => {
         { g: gd, gt: randomTensor([b, cout, cin], r) },
         `dyn_weight b${b} ${cin}x${cout} s${scale}`,
       );
+    },
+  );
+
+  it.each(Array.from({ length: 6 }, (_, i) => i))(
+    'dyn_weight_grad (its backward pass), dense, transposed and with a zero column #%i',
+    async (i) => {
+      // odd cases: rows of a multiple of 4 floats (the SIMD kernel); even: any width (JavaScript)
+      const [b, cin, cout] = [pick(1, 3), pick(1, 40), i % 2 ? 4 * pick(1, 12) : pick(1, 50)];
+      const scale = (r() - 0.5) * 4;
+      const gd = randomTensor([b, cin, cout], r);
+      for (let i = 0; i < gd.data.length; i += cout) gd.data[i] = 0; // column 0 is zero: n = 0 there
+      const g = trace((t) => {
+        const gi = t.input('g', [b, cin, cout]);
+        const gy = t.input('gy', [b, cin, cout]);
+        return {
+          dense: F.dynWeightGrad(gi, gy, scale),
+          strided: F.dynWeightGrad(F.transpose(F.transpose(F.mul(gi, 1))), gy, scale),
+          viewed: F.dynWeightGrad(F.transpose(t.input('gt', [b, cout, cin])), gy, scale),
+        };
+      });
+      await both(
+        g,
+        { g: gd, gy: randomTensor([b, cin, cout], r), gt: randomTensor([b, cout, cin], r) },
+        `dyn_weight_grad b${b} ${cin}x${cout} s${scale}`,
+      );
+    },
+  );
+
+  it.each(Array.from({ length: 6 }, (_, i) => i))(
+    'column sums (bias and norm-weight gradients) and bias rows: SIMD widths #%i',
+    async () => {
+      const [b, rows, cols] = [pick(1, 3), pick(1, 300), 4 * pick(1, 50)];
+      const x = randomTensor([b, rows, cols], r);
+      const g = trace((t) => {
+        const xi = t.input('x', [b, rows, cols]);
+        return {
+          sumRows: F.sum(xi, 1, true),
+          meanRows: F.mean(xi, 1),
+          sumBoth: F.sum(xi, [0, 1]),
+          overUnit: F.sum(F.reshape(xi, [b, 1, rows, cols]), [1, 2]),
+          odd: F.sum(F.sliceAxis(xi, -1, 0, cols - 1), 1),
+          // and the bias-row add of the same widths, either operand order
+          ...((row) => ({ biasRow: F.add(xi, row), rowFirst: F.add(row, xi) }))(t.input('row', [cols])),
+        };
+      });
+      await both(g, { x, row: randomTensor([cols], r) }, `column sums b${b} ${rows}x${cols}`);
     },
   );
 

@@ -343,6 +343,7 @@ export const EXPORT_RULES: ExportRules = {
   attention_mlp: 'lower',
   dynamic_mlp: 'lower',
   dyn_weight: 'lower',
+  dyn_weight_grad: 'lower',
   dyn_linear: 'lower',
   // Dynamic batch: nine taps (no B·D-group convolution). Fixed batch: the op table's lowering, one
   // depthwise Conv with B·D groups and the per-sample kernels as its weight, as PyTorch's exporter writes

@@ -1,7 +1,8 @@
 // Fast elementwise kernels for dense outputs: binary ops walk runs of the output along which each operand
 // is contiguous or broadcast (same shape, scalars, bias rows, [.., 1] columns, middle-axis broadcasts),
 // with one written-out loop per op (no call per element); unary ops as flat loops over dense tensors or
-// contiguous rows of strided views. Other layouts (permuted innermost axes) defer to the plain kernels.
+// contiguous rows of strided views. An operand that is a transposed view of the output's shape is first
+// copied in tiles into scratch memory; other layouts (permuted innermost axes) defer to the plain kernels.
 import {
   BINARY_OPS,
   type BinaryOp,
@@ -10,10 +11,12 @@ import {
   type KernelArgs,
   type OpName,
   opTable,
+  stridesOf,
   UNARY_OPS,
   type UnaryOp,
   unaryScalar,
 } from '@wf/core';
+import ndarray from 'ndarray';
 import {
   type ElementwiseComposite,
   elementwiseKernels,
@@ -22,7 +25,7 @@ import {
 } from '../kernels/elementwise.js';
 import { type CpuTensor, forEachOffset, stridedView } from '../nd.js';
 import { fastErf, fastExp, fastTanh } from './fast-math.js';
-import { count, isDense } from './layout.js';
+import { count, isDense, transposedCopy } from './layout.js';
 
 /**
  * The scalar form of each binary op for the loops below, keyed by the op table's binary ops: the table's
@@ -173,45 +176,90 @@ function runPlan(a: CpuTensor, b: CpuTensor, shape: readonly number[]): RunPlan 
   return { inner, as, bs, outerShape, aStride, bStride };
 }
 
-function binary(op: BinaryOp): Kernel<CpuTensor, BinaryOp> {
+/** Scratch of the transposed operands' copies (JavaScript memory, grown on demand, reused). */
+let transposeScratch = new Float32Array(0);
+
+/**
+ * The fast kernel of a binary op. An operand that is a transposed float32 view with the output's shape (a
+ * permute's cotangent, e.g. [B, HW, C] read from [B, C, HW]) is first copied densely, in tiles, into
+ * JavaScript scratch memory.
+ */
+export function fastBinary(op: BinaryOp): Kernel<CpuTensor, BinaryOp> {
   const plain = elementwiseKernels[op];
   return (args) => {
     const [a, b] = args.inputs;
     const o = args.out!;
     if (!isDense(o)) return plain(args);
     const plan = runPlan(a, b, o.shape);
-    if (!plan) return plain(args);
-    const { inner, as, bs, outerShape, aStride, bStride } = plan;
-    const od = o.data;
-    const ad = a.data;
-    const bd = b.data;
-    const rank = outerShape.length;
-    const idx = new Int32Array(rank);
-    let ao = a.offset;
-    let bo = b.offset;
-    let oo = o.offset;
-    const runs = outerShape.reduce((p, d) => p * d, 1);
-    for (let r = 0; r < runs; r++) {
-      if (as === 1 && bs === 1) fullLoop(op, od, oo, ad, ao, bd, bo, inner);
-      else if (as === 1) scalarLoop(op, od, oo, ad, ao, bd[bo], inner, false);
-      else if (bs === 1) scalarLoop(op, od, oo, bd, bo, ad[ao], inner, true);
-      else {
-        // both operands broadcast along the run: one value, repeated
-        scalarLoop(op, od, oo, ad, ao, bd[bo], 1, false);
-        od.fill(od[oo], oo + 1, oo + inner);
-      }
-      oo += inner;
-      for (let k = rank - 1; k >= 0; k--) {
-        ao += aStride[k];
-        bo += bStride[k];
-        if (++idx[k] < outerShape[k]) break;
-        ao -= aStride[k] * outerShape[k];
-        bo -= bStride[k] * outerShape[k];
-        idx[k] = 0;
-      }
-    }
-    return o;
+    if (plan) return runBinary(op, a, b, o, plan);
+    const ta = isTransposedLike(a, o);
+    const tb = isTransposedLike(b, o);
+    if ((!ta && !runsAlong(a)) || (!tb && !runsAlong(b))) return plain(args);
+    const n = count(o);
+    if (transposeScratch.length < 2 * n) transposeScratch = new Float32Array(2 * n);
+    const da = ta ? transposedInto(a, transposeScratch.subarray(0, n)) : a;
+    const db = tb ? transposedInto(b, transposeScratch.subarray(n, 2 * n)) : b;
+    if (!da || !db) return plain(args);
+    const dense = runPlan(da, db, o.shape);
+    return dense ? runBinary(op, da, db, o, dense) : plain(args);
   };
+}
+
+/** Whether `t`'s innermost non-unit axis is contiguous or broadcast (the run plan can walk it). */
+function runsAlong(t: CpuTensor): boolean {
+  let ax = t.shape.length - 1;
+  while (ax >= 0 && t.shape[ax] === 1) ax--;
+  return ax < 0 || t.stride[ax] <= 1;
+}
+
+/** Whether `t` is a float32 view with `o`'s shape whose innermost axis is strided (a candidate copy). */
+function isTransposedLike(t: CpuTensor, o: CpuTensor): boolean {
+  return (
+    !runsAlong(t) &&
+    t.data instanceof Float32Array &&
+    t.shape.length === o.shape.length &&
+    t.shape.every((d, i) => d === o.shape[i])
+  );
+}
+
+/** A dense copy of the transposed view `t` in `into`, or undefined when `t` is not transposed. */
+function transposedInto(t: CpuTensor, into: Float32Array): CpuTensor | undefined {
+  const copy = ndarray(into, [...t.shape], stridesOf(t.shape), 0) as CpuTensor;
+  return transposedCopy(copy, t) ? copy : undefined;
+}
+
+/** `o = a op b` along the run plan `plan`. */
+function runBinary(op: BinaryOp, a: CpuTensor, b: CpuTensor, o: CpuTensor, plan: RunPlan): CpuTensor {
+  const { inner, as, bs, outerShape, aStride, bStride } = plan;
+  const od = o.data;
+  const ad = a.data;
+  const bd = b.data;
+  const rank = outerShape.length;
+  const idx = new Int32Array(rank);
+  let ao = a.offset;
+  let bo = b.offset;
+  let oo = o.offset;
+  const runs = outerShape.reduce((p, d) => p * d, 1);
+  for (let r = 0; r < runs; r++) {
+    if (as === 1 && bs === 1) fullLoop(op, od, oo, ad, ao, bd, bo, inner);
+    else if (as === 1) scalarLoop(op, od, oo, ad, ao, bd[bo], inner, false);
+    else if (bs === 1) scalarLoop(op, od, oo, bd, bo, ad[ao], inner, true);
+    else {
+      // both operands broadcast along the run: one value, repeated
+      scalarLoop(op, od, oo, ad, ao, bd[bo], 1, false);
+      od.fill(od[oo], oo + 1, oo + inner);
+    }
+    oo += inner;
+    for (let k = rank - 1; k >= 0; k--) {
+      ao += aStride[k];
+      bo += bStride[k];
+      if (++idx[k] < outerShape[k]) break;
+      ao -= aStride[k] * outerShape[k];
+      bo -= bStride[k] * outerShape[k];
+      idx[k] = 0;
+    }
+  }
+  return o;
 }
 
 /** The unary primitives and the elementwise composites with a fused one-pass kernel here. */
@@ -350,7 +398,7 @@ const siluOf = (x: number): number => {
 
 /** Fast elementwise kernels keyed by op. */
 export const fastElementwiseKernels = defineKernels<CpuTensor>()({
-  ...opTable(BINARY_OPS, binary),
+  ...opTable(BINARY_OPS, (op) => fastBinary(op)),
   ...opTable(UNARY_OPS, unary),
   // the relu composite in one pass (without this kernel it lowers to max(x, 0))
   relu: unary('relu'),

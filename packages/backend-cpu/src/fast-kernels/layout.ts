@@ -14,3 +14,77 @@ export function count(t: CpuTensor): number {
   for (const d of t.shape) n *= d;
   return n;
 }
+
+/** Side of the square tiles {@link jsTransposeBlock} walks (32 x 32 floats: 4 kB read, 4 kB written). */
+const TILE = 32;
+
+/**
+ * Copies one transposed block: `dd[do + i·n + j] = sd[so + j·ss + i]` for i < m, j < n. The JavaScript one
+ * walks square tiles so that the writes stay in cache; the SIMD kernels pass one on the wasm heap.
+ */
+export type TransposeBlock = (
+  sd: CpuTensor['data'],
+  so: number,
+  dd: CpuTensor['data'],
+  dOff: number,
+  m: number,
+  n: number,
+  ss: number,
+) => void;
+
+/** {@link TransposeBlock} in JavaScript, in 32 x 32 tiles. */
+export const jsTransposeBlock: TransposeBlock = (sd, so, dd, dOff, m, n, ss) => {
+  for (let m0 = 0; m0 < m; m0 += TILE) {
+    const m1 = Math.min(m, m0 + TILE);
+    for (let n0 = 0; n0 < n; n0 += TILE) {
+      const n1 = Math.min(n, n0 + TILE);
+      for (let j = n0; j < n1; j++) {
+        const s = so + j * ss;
+        const d = dOff + j;
+        for (let i = m0; i < m1; i++) dd[d + i * n] = sd[s + i];
+      }
+    }
+  }
+};
+
+/**
+ * Copies `src` into the dense `dst` (same element count, row-major order of `src`'s shape) when `src` is a
+ * transposed view: its size-1 axes dropped, the second-to-last axis has stride 1 and the last does not (a
+ * permuted [.., N, M] tensor read as [.., M, N], as the backward pass of a permute leaves its cotangent),
+ * one `block` per index of the leading axes. Returns false, copying nothing, for any other layout.
+ */
+export function transposedCopy(
+  dst: CpuTensor,
+  src: CpuTensor,
+  block: TransposeBlock = jsTransposeBlock,
+): boolean {
+  const shape: number[] = [];
+  const stride: number[] = [];
+  for (let a = 0; a < src.shape.length; a++) {
+    if (src.shape[a] === 1) continue;
+    shape.push(src.shape[a]);
+    stride.push(src.stride[a]);
+  }
+  const r = shape.length;
+  if (r < 2 || stride[r - 2] !== 1 || stride[r - 1] === 1 || !isDense(dst)) return false;
+  const m = shape[r - 2];
+  const n = shape[r - 1];
+  const sn = stride[r - 1];
+  const outer = shape.slice(0, r - 2);
+  const outerStride = stride.slice(0, r - 2);
+  const idx = new Array<number>(outer.length).fill(0);
+  const blocks = outer.reduce((p, d) => p * d, 1);
+  let so = src.offset;
+  let dOff = dst.offset;
+  for (let blk = 0; blk < blocks; blk++) {
+    block(src.data, so, dst.data, dOff, m, n, sn);
+    dOff += m * n;
+    for (let k = outer.length - 1; k >= 0; k--) {
+      so += outerStride[k];
+      if (++idx[k] < outer[k]) break;
+      so -= outerStride[k] * outer[k];
+      idx[k] = 0;
+    }
+  }
+  return true;
+}

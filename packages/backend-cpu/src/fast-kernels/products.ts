@@ -104,14 +104,34 @@ export function productKernels(
   const matmul: Kernel<CpuTensor, 'matmul'> = (args) => {
     const [a, b] = args.inputs;
     const { transA, transB } = args.attrs;
-    if (!isDense(args.out!)) return matmulKernels.matmul(args);
-    batched(engine, a, b, args.out!, {
+    const o = args.out!;
+    if (!isDense(o)) return matmulKernels.matmul(args);
+    if (b.shape.length === 2 && a.shape.length > 2 && !transA && isDense(a)) {
+      // one B for a dense stack of A matrices: one product of all their rows ([.., m, k] as [rows, k]), not a
+      // product per batch entry (e.g. [1, 192, 14, 3] @ [3, 14] in an adaptive pool's gradient)
+      const k = a.shape[a.shape.length - 1];
+      const n = o.shape[o.shape.length - 1];
+      const rows = count(a) / Math.max(1, k);
+      batched(
+        engine,
+        stridedView(a, [rows, k], [k, 1], a.offset),
+        b,
+        stridedView(o, [rows, n], [n, 1], o.offset),
+        {
+          transB,
+          bConstant: args.constants?.[1],
+          bVersion: args.versions?.[1],
+        },
+      );
+      return o;
+    }
+    batched(engine, a, b, o, {
       transA,
       transB,
       bConstant: args.constants?.[1],
       bVersion: args.versions?.[1],
     });
-    return args.out!;
+    return o;
   };
 
   const linear: Kernel<CpuTensor, 'linear'> = (args) => {

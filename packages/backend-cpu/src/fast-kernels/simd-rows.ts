@@ -1,12 +1,23 @@
-// Layer norm and its input gradient, same-shape add, dyn_weight, depthwise 3x3, erf and exact GELU on the WebAssembly SIMD kernels, for dense
+// Layer norm and its input gradient, same-shape add, dyn_weight and its backward pass, depthwise 3x3 and its
+// weight gradient, erf and exact GELU on the WebAssembly SIMD kernels, for dense
 // float32 tensors that live in the wasm engine's heap (rows a multiple of 4 floats long where it matters);
 // anything else goes to the JavaScript fast kernel they wrap.
-import type { Kernel, KernelTable } from '@wf/core';
+import {
+  BINARY_OPS,
+  type BinaryOp,
+  type Kernel,
+  type KernelTable,
+  normAxes,
+  opTable,
+  stridesOf,
+} from '@wf/core';
+import ndarray from 'ndarray';
 import type { CpuTensor } from '../nd.js';
 import type { ScratchProvider } from './attention.js';
 import { isDepthwise3x3 } from './depthwise.js';
 import { fastDynWeightKernels } from './dyn-weight.js';
-import { count, isDense } from './layout.js';
+import { fastBinary } from './elementwise.js';
+import { count, isDense, jsTransposeBlock, type TransposeBlock, transposedCopy } from './layout.js';
 import type { WasmMatmulEngine } from './wasm-engine.js';
 
 /** Heap address of a dense float32 tensor's first element, or -1 when it is not dense or not in the heap. */
@@ -16,19 +27,42 @@ function addressOf(engine: WasmMatmulEngine, t: CpuTensor | undefined): number {
 }
 
 /**
- * Wraps the JavaScript `layer_norm`, `add` and `conv2d` (its depthwise 3x3 case) kernels of `js`, and
- * `dyn_weight`, with their SIMD versions on `engine`'s heap. `scratch` must hand out memory in that heap (the backend's scratch provider).
+ * Wraps the JavaScript `layer_norm`, `add`, `conv2d` and `depthwise_weight_grad` (their depthwise 3x3 cases) kernels of `js`, and
+ * `dyn_weight` and `dyn_weight_grad`, with their SIMD versions on `engine`'s heap. `scratch` must hand out memory in that heap (the backend's scratch provider).
  */
 export function simdRowKernels(
   engine: WasmMatmulEngine,
   js: KernelTable<
     CpuTensor,
-    'layer_norm' | 'layer_norm_grad' | 'add' | 'conv2d' | 'erf' | 'gelu' | 'gelu_grad'
+    | 'layer_norm'
+    | 'layer_norm_grad'
+    | 'add'
+    | 'conv2d'
+    | 'depthwise_weight_grad'
+    | 'erf'
+    | 'gelu'
+    | 'gelu_grad'
+    | 'reshape'
+    | 'sum'
+    | 'mean'
   >,
   scratch: ScratchProvider,
 ): KernelTable<
   CpuTensor,
-  'gelu_grad' | 'layer_norm' | 'layer_norm_grad' | 'add' | 'dyn_weight' | 'conv2d' | 'erf' | 'gelu'
+  | BinaryOp
+  | 'reshape'
+  | 'sum'
+  | 'mean'
+  | 'gelu_grad'
+  | 'layer_norm'
+  | 'layer_norm_grad'
+  | 'add'
+  | 'dyn_weight'
+  | 'dyn_weight_grad'
+  | 'conv2d'
+  | 'depthwise_weight_grad'
+  | 'erf'
+  | 'gelu'
 > {
   const rows = engine.rows;
   const layerNorm: Kernel<CpuTensor, 'layer_norm'> = (args) => {
@@ -76,20 +110,117 @@ export function simdRowKernels(
     }
     return js.layer_norm_grad(args);
   };
-  const add: Kernel<CpuTensor, 'add'> = (args) => {
-    const [a, b] = args.inputs;
-    const o = args.out!;
-    const n = count(o);
-    if (n % 4 === 0 && count(a) === n && count(b) === n && a.shape.length === o.shape.length) {
-      const pa = addressOf(engine, a);
-      const pb = addressOf(engine, b);
+  /** The JavaScript binary kernels (the SIMD ones below defer to them). */
+  const binaries = opTable(BINARY_OPS, (op) => fastBinary(op));
+  /**
+   * A transposed block copy on the SIMD kernel, from the heap view whose element 0 is at byte address
+   * `base` (taken before any scratch request, which may grow and detach a plain heap's views) into `dd`,
+   * which must be in the heap (else the JavaScript tiles).
+   */
+  const heapTranspose =
+    (base: number): TransposeBlock =>
+    (sd, so, dd, dOff, m, n, ss) => {
+      const pd = dd instanceof Float32Array ? engine.address(dd, dOff) : -1;
+      if (base < 0 || pd < 0) jsTransposeBlock(sd, so, dd, dOff, m, n, ss);
+      else rows.transpose(base + 4 * so, pd, m, n, ss);
+    };
+  /** Heap address of element 0 of `t`'s storage, or -1 when it is not float32 heap memory. */
+  const heapBase = (t: CpuTensor): number =>
+    t.data instanceof Float32Array ? engine.address(t.data, 0) : -1;
+  /**
+   * add, mul and sub of same-shape operands on the SIMD kernels: each operand dense in the heap, or a
+   * transposed view copied there first (a permute's cotangent); anything else is the JavaScript kernel.
+   */
+  const sameShape =
+    <K extends 'add' | 'mul' | 'sub'>(
+      op: K,
+      run: (a: number, b: number, out: number, n: number) => void,
+    ): Kernel<CpuTensor, K> =>
+    (args) => {
+      const [a, b] = args.inputs;
+      const o = args.out!;
+      const n = count(o);
       const po = addressOf(engine, o);
-      if (pa >= 0 && pb >= 0 && po >= 0) {
-        rows.add(pa, pb, po, n);
-        return o;
+      const fits = (t: CpuTensor) => t.shape.length === o.shape.length && count(t) === n;
+      if (op === 'add' && po >= 0) {
+        // a + a bias row broadcast over the leading axes (either order)
+        const cols = o.shape[o.shape.length - 1];
+        const isRow = (t: CpuTensor) => count(t) === cols && t.shape[t.shape.length - 1] === cols;
+        const [m, row] =
+          fits(a) && isRow(b) && !fits(b) ? [a, b] : fits(b) && isRow(a) && !fits(a) ? [b, a] : [];
+        const pm = m ? addressOf(engine, m) : -1;
+        const pr = row ? addressOf(engine, row) : -1;
+        if (cols % 4 === 0 && pm >= 0 && pr >= 0) {
+          rows.addRow(pm, pr, po, n / cols, cols);
+          return o;
+        }
       }
-    }
-    return js.add(args);
+      if (n % 4 === 0 && po >= 0 && fits(a) && fits(b)) {
+        let pa = addressOf(engine, a);
+        let pb = addressOf(engine, b);
+        if (pa < 0 || pb < 0) {
+          // a transposed operand: addresses first, then the scratch (both copies' room at once)
+          const baseA = pa < 0 ? heapBase(a) : -1;
+          const baseB = pb < 0 ? heapBase(b) : -1;
+          if ((pa < 0 && baseA < 0) || (pb < 0 && baseB < 0)) return binaries[op](args);
+          const buf = scratch(2 * n);
+          if (pa < 0) pa = transposedAt(a, baseA, buf, 0, n);
+          if (pb < 0) pb = transposedAt(b, baseB, buf, n, n);
+        }
+        if (pa >= 0 && pb >= 0) {
+          run(pa, pb, po, n);
+          return o;
+        }
+      }
+      return binaries[op](args);
+    };
+  /**
+   * Heap address of a dense copy, at `buf[at..at + n)`, of the transposed view `t` whose storage starts at
+   * heap address `base`; -1 when `t` is not transposed.
+   */
+  const transposedAt = (t: CpuTensor, base: number, buf: Float32Array, at: number, n: number): number => {
+    const copy = ndarray(buf.subarray(at, at + n), [...t.shape], stridesOf(t.shape), 0) as CpuTensor;
+    return transposedCopy(copy, t, heapTranspose(base)) ? engine.address(buf, at) : -1;
+  };
+  /**
+   * sum and mean over one run of adjacent axes (size-1 axes aside) with an inner extent of a multiple of
+   * four floats (column sums: bias and norm-weight gradients) on the SIMD `col_sum`, totals in float64.
+   */
+  const columnReduce =
+    <K extends 'sum' | 'mean'>(op: K): Kernel<CpuTensor, K> =>
+    (args) => {
+      const [x] = args.inputs;
+      const y = args.out!;
+      const axes = normAxes(op, args.attrs.axes, x.shape.length).filter((a) => x.shape[a] !== 1);
+      const first = axes[0];
+      const last = axes[axes.length - 1];
+      const px = addressOf(engine, x);
+      const py = addressOf(engine, y);
+      if (axes.length === 0 || last - first !== axes.length - 1 || px < 0 || py < 0) return js[op](args);
+      const extent = (from: number, to: number) => x.shape.slice(from, to).reduce((p, d) => p * d, 1);
+      const inner = extent(last + 1, x.shape.length);
+      if (inner % 4 !== 0) return js[op](args);
+      const red = extent(first, last + 1);
+      const outer = extent(0, first);
+      const s = scratch(2 * inner + 4); // float64 totals, 16-byte aligned
+      const skip = ((16 - (s.byteOffset % 16)) % 16) / 4;
+      const totals = new Float64Array(s.buffer, s.byteOffset + 4 * skip, inner);
+      // y through the heap's current buffer (the scratch request may have grown and detached a plain heap)
+      const yd = new Float32Array(s.buffer, py, outer * inner);
+      for (let o = 0; o < outer; o++) {
+        totals.fill(0);
+        rows.colSum(px + 4 * o * red * inner, engine.address(s, skip), red, inner);
+        const yo = o * inner;
+        if (op === 'mean') for (let i = 0; i < inner; i++) yd[yo + i] = totals[i] / red;
+        else for (let i = 0; i < inner; i++) yd[yo + i] = totals[i];
+      }
+      return y;
+    };
+  /** reshape's copy of a transposed view on the SIMD transpose. */
+  const reshape: Kernel<CpuTensor, 'reshape'> = (args) => {
+    const out = args.out;
+    if (out && transposedCopy(out, args.inputs[0], heapTranspose(heapBase(args.inputs[0])))) return out;
+    return js.reshape(args);
   };
   const jsDynWeight = fastDynWeightKernels.dyn_weight;
   const dynWeight: Kernel<CpuTensor, 'dyn_weight'> = (args) => {
@@ -112,6 +243,43 @@ export function simdRowKernels(
     }
     return o;
   };
+  const jsDynWeightGrad = fastDynWeightKernels.dyn_weight_grad;
+  /** dyn_weight's backward pass (see dyn-weight.ts): column sums of g² and gy·g, then gy·a[col] + g·b[col]. */
+  const dynWeightGrad: Kernel<CpuTensor, 'dyn_weight_grad'> = (args) => {
+    const [g, gy] = args.inputs;
+    const o = args.out!;
+    const cin = g.shape[g.shape.length - 2];
+    const cout = g.shape[g.shape.length - 1];
+    const pg = addressOf(engine, g);
+    const py = addressOf(engine, gy);
+    const po = addressOf(engine, o);
+    if (cout % 4 !== 0 || cin === 0 || pg < 0 || py < 0 || po < 0) return jsDynWeightGrad(args);
+    const { scale } = args.attrs;
+    const absScale = Math.abs(scale);
+    const s3 = scale * scale * scale;
+    const s = scratch(4 * cout); // [Σg² | Σgy·g | a | b]
+    const ps = engine.address(s, 0);
+    const per = cin * cout;
+    for (let b = 0; b < count(g) / per; b++) {
+      rows.colSumSqDot(pg + 4 * b * per, py + 4 * b * per, ps, cin, cout);
+      for (let j = 0; j < cout; j++) {
+        const n = absScale * Math.sqrt(s[j]);
+        const n1 = n + 1;
+        s[2 * cout + j] = scale / n1;
+        s[3 * cout + j] = n > 0 ? (-s3 * s[cout + j]) / (n * n1 * n1) : 0;
+      }
+      rows.combineCols(
+        py + 4 * b * per,
+        ps + 8 * cout,
+        pg + 4 * b * per,
+        ps + 12 * cout,
+        po + 4 * b * per,
+        cin,
+        cout,
+      );
+    }
+    return o;
+  };
   const jsConv = js.conv2d;
   const conv2d: Kernel<CpuTensor, 'conv2d'> = (args) => {
     const [x, w, bias] = args.inputs;
@@ -127,6 +295,26 @@ export function simdRowKernels(
     const pad = scratch((h + 2) * wp);
     pad.fill(0, 0, (h + 2) * wp);
     rows.depthwise3x3(px, pk, pb, py, n * c, c, h, wd, engine.address(pad, 0), wp);
+    return o;
+  };
+  const jsDepthwiseWeightGrad = js.depthwise_weight_grad;
+  /** The weight gradient of a dense depthwise 3x3 (stride 1, padding 1) on the SIMD kernel. */
+  const depthwiseWeightGrad: Kernel<CpuTensor, 'depthwise_weight_grad'> = (args) => {
+    const [x, g] = args.inputs;
+    const o = args.out!;
+    const { kernel, stride, padding } = args.attrs;
+    const k3 = kernel[0] === 3 && kernel[1] === 3 && stride[0] === 1 && stride[1] === 1;
+    if (!k3 || padding[0] !== 1 || padding[1] !== 1) return jsDepthwiseWeightGrad(args);
+    const px = addressOf(engine, x);
+    const pg = addressOf(engine, g);
+    const po = addressOf(engine, o);
+    if (px < 0 || pg < 0 || po < 0) return jsDepthwiseWeightGrad(args);
+    const [n, c, h, wd] = x.shape;
+    const wp = wd + 5;
+    o.data.fill(0, o.offset, o.offset + c * 9); // before the scratch request, which may detach a plain heap's views
+    const pad = scratch((2 * h + 2) * wp);
+    pad.fill(0, 0, (2 * h + 2) * wp);
+    rows.depthwise3x3WeightGrad(px, pg, po, n * c, c, h, wd, engine.address(pad, 0), wp);
     return o;
   };
   /** erf or exact GELU of a dense tensor: copy into the output (unless in place), then the SIMD span. */
@@ -162,12 +350,20 @@ export function simdRowKernels(
     return js.gelu_grad(args);
   };
   return {
+    ...binaries,
+    sum: columnReduce('sum'),
+    mean: columnReduce('mean'),
+    add: sameShape('add', rows.add),
+    mul: sameShape('mul', rows.mul),
+    sub: sameShape('sub', rows.sub),
+    reshape,
     gelu_grad: geluGrad,
     layer_norm: layerNorm,
     layer_norm_grad: layerNormGrad,
-    add,
     dyn_weight: dynWeight,
+    dyn_weight_grad: dynWeightGrad,
     conv2d,
+    depthwise_weight_grad: depthwiseWeightGrad,
     erf: spanKernel('erf', (p, n) => engine.erfInPlace(p, n)),
     gelu: spanKernel('gelu', (p, n) => engine.geluInPlace(p, n)),
   };

@@ -1,6 +1,6 @@
 // The WebAssembly matrix-product engine: runs C = act(A @ B + bias) with the generated SIMD gemm module on
 // the backend's heap, rows split over worker threads once the pool is up (single-threaded before, and
-// always on a plain, non-shared heap). A pool that fails to start leaves the engine on one thread, with
+// always on a plain, non-shared heap); the exact GELU and its gradient are split over them too. A pool that fails to start leaves the engine on one thread, with
 // the reason in `threadError`.
 // Operands living outside the heap, a non-row-major C, and the tanh-GELU epilogue are handled here by
 // copies and a JS pass; packed copies of constant weights are cached until their storage is released, one per
@@ -84,14 +84,22 @@ export class WasmMatmulEngine implements MatmulEngine {
     this.local.instance.erf_f32(ptr, n);
   }
 
-  /** In place on this thread: exact GELU of `n` floats at byte address `ptr` (the SIMD `gelu_f32`). */
+  /**
+   * In place: exact GELU of `n` floats at byte address `ptr` (the SIMD `gelu_f32`), spans shared by the
+   * worker threads once the pool is up (bit-identical to one thread).
+   */
   geluInPlace(ptr: number, n: number): void {
-    this.local.instance.gelu_f32(ptr, n);
+    if (this.pool) this.pool.geluInPlace(ptr, n);
+    else this.local.instance.gelu_f32(ptr, n);
   }
 
-  /** On this thread: out = g · gelu'(x) (exact GELU) over `n` floats at byte addresses (the SIMD `gelu_grad_f32`). */
+  /**
+   * out = g · gelu'(x) (exact GELU) over `n` floats at byte addresses (the SIMD `gelu_grad_f32`), spans
+   * shared by the worker threads once the pool is up (bit-identical to one thread).
+   */
   geluGrad(x: number, g: number, out: number, n: number): void {
-    this.local.instance.gelu_grad_f32(x, g, out, n);
+    if (this.pool) this.pool.geluGrad(x, g, out, n);
+    else this.local.instance.gelu_grad_f32(x, g, out, n);
   }
 
   /** Records a buffer of the heap's memory (views over it can be passed by pointer). */

@@ -1,6 +1,7 @@
 // WebAssembly SIMD row kernels of the fast CPU path, generated from TypeScript like the gemm module: layer
 // norm over the last axis (with its affine weight and bias), the same-shape elementwise add, the two
-// passes of DynLinear's normalized weight, and the depthwise 3x3 convolution. They run on the backend's
+// passes of DynLinear's normalized weight and of its backward pass, and the depthwise 3x3 convolution and
+// its weight gradient. They run on the backend's
 // heap, four floats per instruction; a scalar JavaScript loop takes 4-10 ns per element here, these about
 // one. Rows must be a multiple of 4 floats long where noted (the callers check; others stay in JavaScript).
 //
@@ -8,8 +9,14 @@
 //   mean = Σx / d;  var = Σ(x - mean)² / d;  y = (x - mean) · (1/√(var + eps)) · w + b
 // layer_norm_grad(x, g, w, out, rows, d, eps), its input gradient in four passes per row (rstd as above):
 //   m1 = Σ g·w / d;  k = Σ g·w·(x - mean) / d · rstd²;  out = rstd · (g·w - m1 - (x - mean) · k)
-// add(a, b, out, n): out[i] = a[i] + b[i] for n (a multiple of 4) floats.
+// add, mul and sub(a, b, out, n): out[i] = a[i] op b[i] for n (a multiple of 4) floats; add_row: a + a bias row.
 // col_sumsq and add_scaled_cols: the two passes of dyn_weight (column sums of squares; w + g · s[col]).
+// col_sumsq_dot and combine_cols: the two of its backward pass, dyn_weight_grad (column sums of g² and
+// gy·g; gy · a[col] + g · b[col]).
+// depthwise3x3 and depthwise3x3_wgrad: the convolution and its weight gradient (nine tap sums per plane),
+// four columns at a time over zero-bordered copies of each plane.
+// transpose(src, dst, rows, cols, ss): a transposed copy in 4 x 4 blocks (lane shuffles).
+// col_sum(x, acc, rows, cols): column sums, eight rows at a time in float32, totals in float64.
 
 import type { WasmHeap } from './heap.js';
 import { type Code, ModuleBuilder, op } from './wasm-emitter.js';
@@ -25,6 +32,12 @@ export interface RowKernels {
   layerNormGrad(x: number, g: number, w: number, out: number, rows: number, d: number, eps: number): void;
   /** `out = a + b` over `n` floats (n % 4 === 0). */
   add(a: number, b: number, out: number, n: number): void;
+  /** `out[i, j] = a[i, j] + b[j]` for a `rows x cols` matrix and a row of `cols` floats (cols % 4 === 0). */
+  addRow(a: number, b: number, out: number, rows: number, cols: number): void;
+  /** `out = a · b` over `n` floats (n % 4 === 0). */
+  mul(a: number, b: number, out: number, n: number): void;
+  /** `out = a - b` over `n` floats (n % 4 === 0). */
+  sub(a: number, b: number, out: number, n: number): void;
   /** `ss[j] = Σ_i g[i, j]²` for a `rows x cols` matrix `g` (cols % 4 === 0). */
   colSumSq(g: number, ss: number, rows: number, cols: number): void;
   /**
@@ -44,8 +57,38 @@ export interface RowKernels {
     scratch: number,
     wp: number,
   ): void;
+  /**
+   * The weight gradient of {@link RowKernels.depthwise3x3} over `planes` planes of x and of the output's
+   * cotangent g (both `h x w`): `out[(p % c)·9 + tap]` += each plane's sums (the caller zeroes `out`, c·9
+   * floats). `scratch`: (2h + 2) x `wp` floats, zeroed, with `wp >= w + 5`.
+   */
+  depthwise3x3WeightGrad(
+    x: number,
+    g: number,
+    out: number,
+    planes: number,
+    c: number,
+    h: number,
+    w: number,
+    scratch: number,
+    wp: number,
+  ): void;
+  /**
+   * `acc[j] += Σ_i x[i, j]` for a `rows x cols` matrix (cols % 4 === 0), `acc` float64 (8 bytes a column,
+   * 16-byte aligned): float32 sums of at most eight rows, added in float64.
+   */
+  colSum(x: number, acc: number, rows: number, cols: number): void;
+  /** `dst[i·cols + j] = src[j·ss + i]` for i < rows, j < cols: a transposed copy, 4 x 4 blocks at a time. */
+  transpose(src: number, dst: number, rows: number, cols: number, ss: number): void;
   /** `out[i, j] = w[i, j] + g[i, j] · s[j]` for `rows x cols` matrices (cols % 4 === 0). */
   addScaledCols(w: number, g: number, s: number, out: number, rows: number, cols: number): void;
+  /**
+   * `acc[j] = Σ_i g[i, j]²` and `acc[cols + j] = Σ_i y[i, j] · g[i, j]` for `rows x cols` matrices (cols %
+   * 4 === 0; `acc` holds 2·cols floats).
+   */
+  colSumSqDot(g: number, y: number, acc: number, rows: number, cols: number): void;
+  /** `out[i, j] = x[i, j] · a[j] + y[i, j] · b[j]` for `rows x cols` matrices (cols % 4 === 0). */
+  combineCols(x: number, a: number, y: number, b: number, out: number, rows: number, cols: number): void;
 }
 
 /** Sum of the four lanes of `v`. */
@@ -218,8 +261,13 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
     );
   }
 
-  {
-    const { fn } = m.addFunction(['i32', 'i32', 'i32', 'i32'], [], 'add');
+  // add, mul and sub of two dense float arrays: out[i] = a[i] op b[i] for n (a multiple of 4) floats
+  for (const [name, f] of [
+    ['add', op.f32x4Add],
+    ['mul', op.f32x4Mul],
+    ['sub', op.f32x4Sub],
+  ] as const) {
+    const { fn } = m.addFunction(['i32', 'i32', 'i32', 'i32'], [], name);
     const [a, b, out, n] = fn.params;
     const [i, bytes] = fn.locals('i32', 2);
     const get = op.localGet;
@@ -231,7 +279,7 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
         op.loop(
           op.v128Store(
             op.i32Add(get(out), get(i)),
-            op.f32x4Add(op.v128Load(op.i32Add(get(a), get(i))), op.v128Load(op.i32Add(get(b), get(i)))),
+            f(op.v128Load(op.i32Add(get(a), get(i))), op.v128Load(op.i32Add(get(b), get(i)))),
           ),
           op.brIf(0, op.i32LtU(op.localTee(i, op.i32Add(get(i), op.i32Const(16))), get(bytes))),
         ),
@@ -295,6 +343,157 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
                   op.v128Load(op.i32Add(get(g), op.i32Add(get(row), get(j)))),
                   op.v128Load(op.i32Add(get(sc), get(j))),
                 ),
+              ),
+            ),
+          ),
+          op.localSet(row, op.i32Add(get(row), get(bytes))),
+          op.brIf(0, op.i32LtU(op.localTee(r, op.i32Add(get(r), op.i32Const(1))), get(rows))),
+        ),
+      ),
+    );
+  }
+  {
+    // out[i, j] = a[i, j] + b[j] over `rows` rows of `cols` floats (cols % 4 === 0): a bias row
+    const { fn } = m.addFunction(['i32', 'i32', 'i32', 'i32', 'i32'], [], 'add_row');
+    const [a, b, out, rows, cols] = fn.params;
+    const [r, j, bytes, row] = fn.locals('i32', 4);
+    const get = op.localGet;
+    const at = (base: number) => op.i32Add(get(base), op.i32Add(get(row), get(j)));
+    fn.emit(
+      op.block(
+        op.brIf(0, op.i32Eqz(get(cols))),
+        op.brIf(0, op.i32Eqz(get(rows))),
+        op.localSet(bytes, op.i32Shl(get(cols), op.i32Const(2))),
+        op.localSet(r, op.i32Const(0)),
+        op.localSet(row, op.i32Const(0)),
+        op.loop(
+          overRow(
+            j,
+            bytes,
+            op.v128Store(at(out), op.f32x4Add(op.v128Load(at(a)), op.v128Load(op.i32Add(get(b), get(j))))),
+          ),
+          op.localSet(row, op.i32Add(get(row), get(bytes))),
+          op.brIf(0, op.i32LtU(op.localTee(r, op.i32Add(get(r), op.i32Const(1))), get(rows))),
+        ),
+      ),
+    );
+  }
+  {
+    // acc[j] += sum_i x[i, j] over `rows` rows of `cols` floats (cols % 4 === 0), acc in float64 (8 bytes
+    // a column): blocks of up to eight rows are summed in f32x4 lanes, each block's sums widened and added
+    // to the float64 totals (so the float32 rounding is that of eight terms, however many rows)
+    const { fn } = m.addFunction(['i32', 'i32', 'i32', 'i32'], [], 'col_sum');
+    const [x, acc, rows, cols] = fn.params;
+    const [r, r1, j, bytes, row, p, ap, k] = fn.locals('i32', 8);
+    const [v] = fn.locals('v128', 1);
+    const get = op.localGet;
+    const i32 = op.i32Const;
+    const add = op.i32Add;
+    fn.emit(
+      op.block(
+        op.brIf(0, op.i32Eqz(get(cols))),
+        op.brIf(0, op.i32Eqz(get(rows))),
+        op.localSet(bytes, op.i32Shl(get(cols), i32(2))),
+        op.localSet(r, i32(0)),
+        op.loop(
+          // rows r .. r1 - 1 (at most eight)
+          op.localSet(r1, add(get(r), i32(8))),
+          op.if(op.i32GtS(get(r1), get(rows)), op.localSet(r1, get(rows))),
+          op.localSet(row, add(get(x), op.i32Mul(get(r), get(bytes)))),
+          op.localSet(j, i32(0)),
+          op.loop(
+            op.localSet(v, op.v128ConstF32x4([0, 0, 0, 0])),
+            op.localSet(p, add(get(row), get(j))),
+            op.localSet(k, get(r)),
+            op.loop(
+              op.localSet(v, op.f32x4Add(get(v), op.v128Load(get(p)))),
+              op.localSet(p, add(get(p), get(bytes))),
+              op.brIf(0, op.i32LtU(op.localTee(k, add(get(k), i32(1))), get(r1))),
+            ),
+            op.localSet(ap, add(get(acc), op.i32Shl(get(j), i32(1)))),
+            op.v128Store(get(ap), op.f64x2Add(op.v128Load(get(ap)), op.f64x2PromoteLowF32x4(get(v)))),
+            op.v128Store(
+              get(ap),
+              op.f64x2Add(
+                op.v128Load(get(ap), { offset: 16 }),
+                op.f64x2PromoteLowF32x4(op.i32x4Shuffle(get(v), get(v), [2, 3, 0, 1])),
+              ),
+              { offset: 16 },
+            ),
+            op.brIf(0, op.i32LtU(op.localTee(j, add(get(j), i32(16))), get(bytes))),
+          ),
+          op.localSet(r, get(r1)),
+          op.brIf(0, op.i32LtU(get(r), get(rows))),
+        ),
+      ),
+    );
+  }
+  {
+    // acc[j] = sum_i g[i, j]^2 and acc[cols + j] = sum_i y[i, j] * g[i, j] (cols % 4 === 0): the column
+    // sums of dyn_weight_grad in one pass
+    const { fn } = m.addFunction(['i32', 'i32', 'i32', 'i32', 'i32'], [], 'col_sumsq_dot');
+    const [g, y, acc, rows, cols] = fn.params;
+    const [r, j, bytes, row, acc2] = fn.locals('i32', 5);
+    const [v] = fn.locals('v128', 1);
+    const get = op.localGet;
+    const at = (base: number) => op.i32Add(get(base), op.i32Add(get(row), get(j)));
+    fn.emit(
+      op.block(
+        op.brIf(0, op.i32Eqz(get(cols))),
+        op.localSet(bytes, op.i32Shl(get(cols), op.i32Const(2))),
+        op.localSet(acc2, op.i32Add(get(acc), get(bytes))),
+        overRow(
+          j,
+          bytes,
+          op.v128Store(op.i32Add(get(acc), get(j)), op.v128ConstF32x4([0, 0, 0, 0])),
+          op.v128Store(op.i32Add(get(acc2), get(j)), op.v128ConstF32x4([0, 0, 0, 0])),
+        ),
+        op.brIf(0, op.i32Eqz(get(rows))),
+        op.localSet(r, op.i32Const(0)),
+        op.localSet(row, op.i32Const(0)),
+        op.loop(
+          overRow(
+            j,
+            bytes,
+            op.localSet(v, op.v128Load(at(g))),
+            op.v128Store(
+              op.i32Add(get(acc), get(j)),
+              op.f32x4Add(op.v128Load(op.i32Add(get(acc), get(j))), op.f32x4Mul(get(v), get(v))),
+            ),
+            op.v128Store(
+              op.i32Add(get(acc2), get(j)),
+              op.f32x4Add(op.v128Load(op.i32Add(get(acc2), get(j))), op.f32x4Mul(op.v128Load(at(y)), get(v))),
+            ),
+          ),
+          op.localSet(row, op.i32Add(get(row), get(bytes))),
+          op.brIf(0, op.i32LtU(op.localTee(r, op.i32Add(get(r), op.i32Const(1))), get(rows))),
+        ),
+      ),
+    );
+  }
+  {
+    // out[i, j] = x[i, j] * a[j] + y[i, j] * b[j] over `rows` rows of `cols` floats (cols % 4 === 0)
+    const { fn } = m.addFunction(['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], [], 'combine_cols');
+    const [x, a, y, b, out, rows, cols] = fn.params;
+    const [r, j, bytes, row] = fn.locals('i32', 4);
+    const get = op.localGet;
+    const at = (base: number) => op.i32Add(get(base), op.i32Add(get(row), get(j)));
+    fn.emit(
+      op.block(
+        op.brIf(0, op.i32Eqz(get(cols))),
+        op.brIf(0, op.i32Eqz(get(rows))),
+        op.localSet(bytes, op.i32Shl(get(cols), op.i32Const(2))),
+        op.localSet(r, op.i32Const(0)),
+        op.localSet(row, op.i32Const(0)),
+        op.loop(
+          overRow(
+            j,
+            bytes,
+            op.v128Store(
+              at(out),
+              op.f32x4Add(
+                op.f32x4Mul(op.v128Load(at(x)), op.v128Load(op.i32Add(get(a), get(j)))),
+                op.f32x4Mul(op.v128Load(at(y)), op.v128Load(op.i32Add(get(b), get(j)))),
               ),
             ),
           ),
@@ -413,6 +612,176 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
       ),
     );
   }
+  {
+    // The weight gradient of that depthwise 3x3 (stride 1, zero padding 1) over `planes` = N·C planes:
+    // out[(p % c)·9 + 3u + v] += Σ_{i,j} g[p, i, j] · x[p, i + u - 1, j + v - 1]. Each x plane is copied into
+    // a zero-bordered scratch of (h + 2) rows of `wp` floats, each g plane into the h rows of `wp` floats
+    // after it, whose columns w.. stay zero (the caller zeroes both once; only the interiors are
+    // rewritten), so every row runs four columns at a time and the zero columns of g cancel the overhang.
+    const { fn } = m.addFunction(
+      ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'],
+      [],
+      'depthwise3x3_wgrad',
+    );
+    const [x, g, out, planes, c, h, w, scratch, wp] = fn.params;
+    const [p, i, j, srcX, srcG, gs, op_, rowBytes] = fn.locals('i32', 8);
+    const [gv] = fn.locals('v128', 1);
+    const acc = fn.locals('v128', 9);
+    const get = op.localGet;
+    const i32 = op.i32Const;
+    const add = op.i32Add;
+    const mul = op.i32Mul;
+    // byte address in the x scratch of padded (row r, column col), and in the g scratch of (row r, col)
+    const sp = (r: Code, col: Code): Code => add(get(scratch), op.i32Shl(add(mul(r, get(wp)), col), i32(2)));
+    const gp = (r: Code, col: Code): Code => add(get(gs), op.i32Shl(add(mul(r, get(wp)), col), i32(2)));
+    fn.emit(
+      op.block(
+        op.brIf(0, op.i32Eqz(get(planes))),
+        op.brIf(0, op.i32Eqz(get(w))),
+        op.brIf(0, op.i32Eqz(get(h))),
+        op.localSet(rowBytes, op.i32Shl(get(w), i32(2))),
+        op.localSet(gs, sp(add(get(h), i32(2)), i32(0))),
+        op.localSet(p, i32(0)),
+        op.localSet(srcX, get(x)),
+        op.localSet(srcG, get(g)),
+        op.loop(
+          // copy the planes: x into the padded interior (row i + 1, columns 1..w), g into rows 0..h-1
+          op.localSet(i, i32(0)),
+          op.loop(
+            op.localSet(j, i32(0)),
+            op.loop(
+              op.f32Store(
+                sp(add(get(i), i32(1)), add(get(j), i32(1))),
+                op.f32Load(add(get(srcX), op.i32Shl(add(mul(get(i), get(w)), get(j)), i32(2)))),
+              ),
+              op.f32Store(
+                gp(get(i), get(j)),
+                op.f32Load(add(get(srcG), op.i32Shl(add(mul(get(i), get(w)), get(j)), i32(2)))),
+              ),
+              op.brIf(0, op.i32LtU(op.localTee(j, add(get(j), i32(1))), get(w))),
+            ),
+            op.brIf(0, op.i32LtU(op.localTee(i, add(get(i), i32(1))), get(h))),
+          ),
+          ...acc.map((a) => op.localSet(a, op.v128ConstF32x4([0, 0, 0, 0]))),
+          op.localSet(i, i32(0)),
+          op.loop(
+            op.localSet(j, i32(0)),
+            op.loop(
+              op.localSet(gv, op.v128Load(gp(get(i), get(j)))),
+              ...[0, 1, 2].flatMap((u) =>
+                [0, 1, 2].map((v) =>
+                  op.localSet(
+                    acc[3 * u + v],
+                    op.f32x4Add(
+                      get(acc[3 * u + v]),
+                      op.f32x4Mul(get(gv), op.v128Load(sp(add(get(i), i32(u)), add(get(j), i32(v))))),
+                    ),
+                  ),
+                ),
+              ),
+              op.brIf(0, op.i32LtS(op.localTee(j, add(get(j), i32(4))), get(w))),
+            ),
+            op.brIf(0, op.i32LtU(op.localTee(i, add(get(i), i32(1))), get(h))),
+          ),
+          // out[(p % c)·9 + t] += the four lanes of acc[t]
+          op.localSet(op_, add(get(out), mul(op.i32RemU(get(p), get(c)), i32(36)))),
+          ...acc.map((a, t) =>
+            op.f32Store(get(op_), op.f32Add(op.f32Load(get(op_), { offset: 4 * t }), hsum(get(a))), {
+              offset: 4 * t,
+            }),
+          ),
+          op.localSet(srcX, add(get(srcX), mul(get(h), get(rowBytes)))),
+          op.localSet(srcG, add(get(srcG), mul(get(h), get(rowBytes)))),
+          op.brIf(0, op.i32LtU(op.localTee(p, add(get(p), i32(1))), get(planes))),
+        ),
+      ),
+    );
+  }
+  {
+    // dst[i·n + j] = src[j·ss + i] for i < m, j < n: a transpose (src rows of stride ss floats), four by
+    // four through lane shuffles; the last m % 4 rows and n % 4 columns one float at a time
+    const { fn } = m.addFunction(['i32', 'i32', 'i32', 'i32', 'i32'], [], 'transpose');
+    const [src, dst, rows, cols, ss] = fn.params;
+    const [i, j, i4, j4, sp, dp] = fn.locals('i32', 6);
+    const r = fn.locals('v128', 4);
+    const t = fn.locals('v128', 4);
+    const get = op.localGet;
+    const i32 = op.i32Const;
+    const add = op.i32Add;
+    const mul = op.i32Mul;
+    const srcAt = (row: Code, col: Code): Code =>
+      add(get(src), op.i32Shl(add(mul(row, get(ss)), col), i32(2)));
+    const dstAt = (row: Code, col: Code): Code =>
+      add(get(dst), op.i32Shl(add(mul(row, get(cols)), col), i32(2)));
+    // one element: dst[i, j] = src[j, i]
+    const one = (ii: Code, jj: Code): Code => op.f32Store(dstAt(ii, jj), op.f32Load(srcAt(jj, ii)));
+    fn.emit(
+      op.block(
+        op.brIf(0, op.i32Eqz(get(rows))),
+        op.brIf(0, op.i32Eqz(get(cols))),
+        op.localSet(i4, op.i32And(get(rows), i32(-4))),
+        op.localSet(j4, op.i32And(get(cols), i32(-4))),
+        op.localSet(i, i32(0)),
+        op.block(
+          op.brIf(0, op.i32Eqz(get(i4))),
+          op.loop(
+            op.localSet(j, i32(0)),
+            op.block(
+              op.brIf(0, op.i32Eqz(get(j4))),
+              op.loop(
+                op.localSet(sp, srcAt(get(j), get(i))),
+                op.localSet(dp, dstAt(get(i), get(j))),
+                ...r.map((v, k) =>
+                  op.localSet(v, op.v128Load(add(get(sp), op.i32Shl(mul(i32(k), get(ss)), i32(2))))),
+                ),
+                op.localSet(t[0], op.i32x4Shuffle(get(r[0]), get(r[1]), [0, 4, 1, 5])),
+                op.localSet(t[1], op.i32x4Shuffle(get(r[0]), get(r[1]), [2, 6, 3, 7])),
+                op.localSet(t[2], op.i32x4Shuffle(get(r[2]), get(r[3]), [0, 4, 1, 5])),
+                op.localSet(t[3], op.i32x4Shuffle(get(r[2]), get(r[3]), [2, 6, 3, 7])),
+                ...[
+                  [0, 2, [0, 1, 4, 5]],
+                  [0, 2, [2, 3, 6, 7]],
+                  [1, 3, [0, 1, 4, 5]],
+                  [1, 3, [2, 3, 6, 7]],
+                ].map(([a, b, lanes], k) =>
+                  op.v128Store(
+                    add(get(dp), op.i32Shl(mul(i32(k), get(cols)), i32(2))),
+                    op.i32x4Shuffle(
+                      get(t[a as number]),
+                      get(t[b as number]),
+                      lanes as [number, number, number, number],
+                    ),
+                  ),
+                ),
+                op.brIf(0, op.i32LtU(op.localTee(j, add(get(j), i32(4))), get(j4))),
+              ),
+            ),
+            // the last n % 4 columns of these four rows
+            op.block(
+              op.brIf(0, op.i32GeS(get(j), get(cols))),
+              op.loop(
+                ...[0, 1, 2, 3].map((k) => one(add(get(i), i32(k)), get(j))),
+                op.brIf(0, op.i32LtU(op.localTee(j, add(get(j), i32(1))), get(cols))),
+              ),
+            ),
+            op.brIf(0, op.i32LtU(op.localTee(i, add(get(i), i32(4))), get(i4))),
+          ),
+        ),
+        // the last m % 4 rows
+        op.block(
+          op.brIf(0, op.i32GeS(get(i), get(rows))),
+          op.loop(
+            op.localSet(j, i32(0)),
+            op.loop(
+              one(get(i), get(j)),
+              op.brIf(0, op.i32LtU(op.localTee(j, add(get(j), i32(1))), get(cols))),
+            ),
+            op.brIf(0, op.i32LtU(op.localTee(i, add(get(i), i32(1))), get(rows))),
+          ),
+        ),
+      ),
+    );
+  }
   return m.build();
 }
 
@@ -428,16 +797,32 @@ export function createRowKernels(heap: WasmHeap): RowKernels {
     layer_norm: RowKernels['layerNorm'];
     layer_norm_grad: RowKernels['layerNormGrad'];
     add: RowKernels['add'];
+    mul: RowKernels['mul'];
+    sub: RowKernels['sub'];
     col_sumsq: RowKernels['colSumSq'];
     add_scaled_cols: RowKernels['addScaledCols'];
+    col_sumsq_dot: RowKernels['colSumSqDot'];
+    combine_cols: RowKernels['combineCols'];
     depthwise3x3: RowKernels['depthwise3x3'];
+    depthwise3x3_wgrad: RowKernels['depthwise3x3WeightGrad'];
+    transpose: RowKernels['transpose'];
+    col_sum: RowKernels['colSum'];
+    add_row: RowKernels['addRow'];
   };
   return {
     layerNorm: ex.layer_norm,
     layerNormGrad: ex.layer_norm_grad,
     add: ex.add,
+    mul: ex.mul,
+    sub: ex.sub,
     colSumSq: ex.col_sumsq,
     addScaledCols: ex.add_scaled_cols,
+    colSumSqDot: ex.col_sumsq_dot,
+    combineCols: ex.combine_cols,
     depthwise3x3: ex.depthwise3x3,
+    depthwise3x3WeightGrad: ex.depthwise3x3_wgrad,
+    transpose: ex.transpose,
+    colSum: ex.col_sum,
+    addRow: ex.add_row,
   };
 }

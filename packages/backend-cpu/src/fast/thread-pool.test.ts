@@ -99,6 +99,39 @@ describe('GemmThreadPool', () => {
     },
   );
 
+  it.each([2, 3])(
+    'splits the exact GELU and its gradient over threads, bit for bit as on one thread (threads = %i)',
+    async (threads) => {
+      const pool = await GemmThreadPool.create({ heap, threads });
+      pools.push(pool);
+      const single = createGemm(heap);
+      const rand = seededRandom(10 + threads);
+      const before = pool.stats.jobs;
+      // sizes above and below the span threshold, with 1-3 float tails
+      for (const n of [150_528, 65_537, 40_003, 4_099, 3]) {
+        const [x, g, o1, o2, y1, y2] = Array.from({ length: 6 }, () => heap.alloc(4 * n));
+        fillRandom(heap.f32(x, n), rand);
+        heap.f32(x, n).forEach((v, i, d) => {
+          d[i] = 8 * v; // the erf pieces and the clamp
+        });
+        fillRandom(heap.f32(g, n), rand);
+        pool.geluGrad(x, g, o1, n);
+        single.instance.gelu_grad_f32(x, g, o2, n);
+        heap.f32(y1, n).set(heap.f32(x, n));
+        heap.f32(y2, n).set(heap.f32(x, n));
+        pool.geluInPlace(y1, n);
+        single.instance.gelu_f32(y2, n);
+        const same = (p: number, q: number) =>
+          heap.f32(p, n).every((v, i) => Object.is(v, heap.f32(q, n)[i]));
+        expect(same(o1, o2), `gelu_grad n ${n}`).toBe(true);
+        expect(same(y1, y2), `gelu n ${n}`).toBe(true);
+        for (const p of [x, g, o1, o2, y1, y2]) heap.free(p);
+      }
+      expect(pool.stats.jobs - before, 'the three large sizes, twice each, ran as jobs').toBe(6);
+      single.dispose();
+    },
+  );
+
   it('splits even small products when asked, and runs tiny ones on the calling thread by default', async () => {
     const pool = await GemmThreadPool.create({ heap, threads: 2 });
     pools.push(pool);

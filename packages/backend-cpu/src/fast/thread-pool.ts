@@ -1,6 +1,6 @@
 // Runs one matrix product on several cores: the rows of C are shared between the calling thread and
 // `threads - 1` workers, each running its own instance of the same generated gemm module on the same shared
-// memory. Dispatch goes through a small control block in a SharedArrayBuffer (Atomics.store / notify /
+// memory. The module's exact GELU and GELU gradient run the same way over spans of floats (job kinds). Dispatch goes through a small control block in a SharedArrayBuffer (Atomics.store / notify /
 // wait); there is no message passing per call once the pool is up, and `gemm` is synchronous.
 //
 // One product (a "job"):
@@ -65,8 +65,18 @@ const GRAB = 16;
 /** Workers that joined the current job, plus the CLOSED bit once the caller stops admitting them. */
 const STATE = 17;
 const CLOSED = 1 << 30;
+/** What the current job runs: {@link JOB_GEMM}, {@link JOB_GELU} or {@link JOB_GELU_GRAD}. */
+const KIND = 18;
 /** Slots in the control block. */
-const CONTROL_SLOTS = 18;
+const CONTROL_SLOTS = 19;
+/** A job kind: rows of a gemm (ARGS: the 11 gemm arguments; items are rows of C). */
+const JOB_GEMM = 0;
+/** A job kind: exact GELU in place (ARGS: n, pointer; items are floats). */
+const JOB_GELU = 1;
+/** A job kind: g · gelu'(x) (ARGS: n, x, g, out; items are floats). */
+const JOB_GELU_GRAD = 2;
+/** Fewest floats of an elementwise job worth waking the workers for. */
+const MIN_PARALLEL_SPAN = 1 << 15;
 
 /**
  * Busy-wait iterations of the calling thread before it sleeps waiting for the workers that joined a job (a
@@ -122,11 +132,16 @@ function run(data, ready) {
     if ((state & ${CLOSED}) !== 0) continue;
     try {
       const a = ${ARGS};
+      const kind = ctl[${KIND}];
       const M = ctl[a];
       const grab = ctl[${GRAB}];
       for (let m0 = Atomics.add(ctl, ${NEXT}, grab); m0 < M; m0 = Atomics.add(ctl, ${NEXT}, grab)) {
-        ex.gemm(M, ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], ctl[a + 5], ctl[a + 6], ctl[a + 7],
-          ctl[a + 8], ctl[a + 9], ctl[a + 10], m0, Math.min(M, m0 + grab));
+        const m1 = Math.min(M, m0 + grab);
+        if (kind === ${JOB_GEMM})
+          ex.gemm(M, ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], ctl[a + 5], ctl[a + 6], ctl[a + 7],
+            ctl[a + 8], ctl[a + 9], ctl[a + 10], m0, m1);
+        else if (kind === ${JOB_GELU}) ex.gelu_f32(ctl[a + 1] + 4 * m0, m1 - m0);
+        else ex.gelu_grad_f32(ctl[a + 1] + 4 * m0, ctl[a + 2] + 4 * m0, ctl[a + 3] + 4 * m0, m1 - m0);
       }
     } catch (e) {
       Atomics.store(ctl, ${ERROR}, 1);
@@ -341,7 +356,6 @@ export class GemmThreadPool {
     }
     // About four takes per thread (for balance), in whole MR-row panels, at most one MC block.
     const grab = Math.min(mc, Math.ceil(M / (4 * this.threads) / mr) * mr);
-    const ctl = this.control;
     const values = [
       M,
       N,
@@ -355,7 +369,65 @@ export class GemmThreadPool {
       args.biasPtr ?? 0,
       args.flags ?? 0,
     ];
+    this.runJob(JOB_GEMM, values, grab, (m0, m1) => this.local.gemm(args, m0, m1), 'gemm');
+  }
+
+  /** Exact GELU in place over `n` floats at byte address `ptr`, spans shared by all threads. */
+  geluInPlace(ptr: number, n: number): void {
+    if (this.disposed) throw new Error('GemmThreadPool: used after dispose');
+    if (this.threads === 1 || n < MIN_PARALLEL_SPAN) {
+      this.local.instance.gelu_f32(ptr, n);
+      return;
+    }
+    this.runJob(
+      JOB_GELU,
+      [n, ptr],
+      this.spanGrab(n),
+      (s, e) => this.local.instance.gelu_f32(ptr + 4 * s, e - s),
+      'gelu',
+    );
+  }
+
+  /** out = g · gelu'(x) over `n` floats at byte addresses, spans shared by all threads. */
+  geluGrad(x: number, g: number, out: number, n: number): void {
+    if (this.disposed) throw new Error('GemmThreadPool: used after dispose');
+    if (this.threads === 1 || n < MIN_PARALLEL_SPAN) {
+      this.local.instance.gelu_grad_f32(x, g, out, n);
+      return;
+    }
+    this.runJob(
+      JOB_GELU_GRAD,
+      [n, x, g, out],
+      this.spanGrab(n),
+      (s, e) => this.local.instance.gelu_grad_f32(x + 4 * s, g + 4 * s, out + 4 * s, e - s),
+      'gelu_grad',
+    );
+  }
+
+  /**
+   * Floats per take of an elementwise job: about four takes per thread, a multiple of four (so every span
+   * but the last is whole SIMD vectors, and each float is computed exactly as on one thread).
+   */
+  private spanGrab(n: number): number {
+    return Math.max(4, Math.ceil(n / (4 * this.threads) / 4) * 4);
+  }
+
+  /**
+   * Runs one job: writes its kind and arguments (`values[0]` is the item count), wakes the workers, takes
+   * `grab` items at a time with `local` until none are left, then closes the job and waits for the workers
+   * that joined. Throws if a worker's part failed.
+   */
+  private runJob(
+    kind: number,
+    values: readonly number[],
+    grab: number,
+    local: (from: number, to: number) => void,
+    what: string,
+  ): void {
+    const ctl = this.control;
+    const total = values[0];
     for (let i = 0; i < values.length; i++) ctl[ARGS + i] = values[i];
+    ctl[KIND] = kind;
     ctl[GRAB] = grab;
     Atomics.store(ctl, NEXT, 0);
     Atomics.store(ctl, DONE, 0);
@@ -365,8 +437,8 @@ export class GemmThreadPool {
     Atomics.add(ctl, SEQ, 1);
     Atomics.notify(ctl, SEQ);
     try {
-      for (let m0 = Atomics.add(ctl, NEXT, grab); m0 < M; m0 = Atomics.add(ctl, NEXT, grab)) {
-        this.local.gemm(args, m0, Math.min(M, m0 + grab));
+      for (let m0 = Atomics.add(ctl, NEXT, grab); m0 < total; m0 = Atomics.add(ctl, NEXT, grab)) {
+        local(m0, Math.min(total, m0 + grab));
       }
     } finally {
       // Close the job (no more workers may join) and wait for those that did.
@@ -375,7 +447,7 @@ export class GemmThreadPool {
       this.jobs++;
       this.joins += joined;
     }
-    if (Atomics.load(ctl, ERROR) !== 0) throw new Error('GemmThreadPool: a worker failed during gemm');
+    if (Atomics.load(ctl, ERROR) !== 0) throw new Error(`GemmThreadPool: a worker failed during ${what}`);
   }
 
   /**

@@ -249,6 +249,9 @@ export const op = {
   v128Bitselect: (a: Code, b: Code, mask: Code): Code => [a, b, mask, simd(0x52)],
   f32x4Abs: (a: Code): Code => [a, simd(0xe0)],
   f32x4Add: (a: Code, b: Code): Code => [a, b, simd(0xe4)],
+  /** The two low f32 lanes widened to f64 (`f64x2.promote_low_f32x4`). */
+  f64x2PromoteLowF32x4: (a: Code): Code => [a, simd(0x5f)],
+  f64x2Add: (a: Code, b: Code): Code => [a, b, simd(0xf0)],
   f32x4Sub: (a: Code, b: Code): Code => [a, b, simd(0xe5)],
   f32x4Mul: (a: Code, b: Code): Code => [a, b, simd(0xe6)],
   f32x4Min: (a: Code, b: Code): Code => [a, b, simd(0xe8)],

@@ -465,7 +465,16 @@ export const VJP_RULES: { readonly [P in PrimitiveOp]: VjpRule<P> } = {
  * fused kernel and saves less); every other composite is differentiated through its lowering.
  */
 export const COMPOSITE_VJP_RULES: {
-  readonly [C in 'gelu' | 'linear' | 'relu' | 'sigmoid' | 'mean' | 'l2norm' | 'softmax' | 'layer_norm']: {
+  readonly [C in
+    | 'gelu'
+    | 'linear'
+    | 'relu'
+    | 'sigmoid'
+    | 'mean'
+    | 'l2norm'
+    | 'softmax'
+    | 'layer_norm'
+    | 'dyn_weight']: {
     /** What the rule reads from the forward pass (inputs and/or the output). */
     readonly saves: VjpSaves;
     /** The input cotangents from the output cotangent `g` (undefined for inputs that need none). */
@@ -513,6 +522,14 @@ export const COMPOSITE_VJP_RULES: {
       const db = types.length > 2 && needs[2] ? sumTo(g, [d]) : undefined;
       return [dx, dw, db];
     },
+  },
+  dyn_weight: {
+    saves: { inputs: [0], output: false },
+    // dg in one composite (fused where a backend has it) instead of the lowering's norm, divide and sum rules
+    vjp: ({ g, x: [graw], types, attrs, needs }) => [
+      needs[0] ? F.dynWeightGrad(graw, g, attrs.scale) : undefined,
+      needs[1] ? sumTo(g, types[1].shape) : undefined,
+    ],
   },
   linear: {
     saves: { inputs: [0, 1], output: false },

@@ -24,7 +24,7 @@ import {
 } from '../ops/basic-composites.js';
 import { lowerDynDWConv } from '../ops/dyn-dwconv.js';
 import { lowerDynLinear } from '../ops/dyn-linear.js';
-import { lowerDynWeight } from '../ops/dyn-weight.js';
+import { lowerDynWeight, lowerDynWeightGrad } from '../ops/dyn-weight.js';
 import { DYN_DWCONV_PARAMS, DYN_LINEAR_PARAMS } from './dyn-params.js';
 import { erf } from './math.js';
 import {
@@ -104,6 +104,7 @@ export interface OpAttrMap {
   attention_mlp: { heads: number; scale?: number };
   dynamic_mlp: { activation: MlpActivation };
   dyn_weight: { scale: number };
+  dyn_weight_grad: { scale: number };
   dyn_linear: { strategy: DynLinearStrategy; grid: [number, number]; activation?: Activation };
   dyn_dwconv: { strategy: DynDWConvStrategy };
 }
@@ -902,6 +903,27 @@ const TABLE = {
       return f32(g.shape);
     },
     lower: lowerDynWeight,
+  },
+
+  dyn_weight_grad: {
+    name: 'dyn_weight_grad',
+    kind: 'composite',
+    doc: "dyn_weight's vector-Jacobian product w.r.t. the raw generator product g, for the cotangent gy of its output (the backward pass of dyn_weight in one fused pass where a backend has it; the static weight's gradient is gy summed over the batch).",
+    arity: [2, 2],
+    infer: ([g, gy], { scale }) => {
+      requireFloat('dyn_weight_grad', [g, gy]);
+      if (g.shape.length < 2)
+        throw new ShapeError('dyn_weight_grad', `dynamic weight ${fmtShape(g.shape)} must have rank >= 2`);
+      if (!sameShape(g.shape, gy.shape))
+        throw new ShapeError(
+          'dyn_weight_grad',
+          `the cotangent ${fmtShape(gy.shape)} must have the dynamic weight's shape ${fmtShape(g.shape)}`,
+        );
+      if (!Number.isFinite(scale))
+        throw new ShapeError('dyn_weight_grad', `scale must be finite, got ${scale}`);
+      return f32(g.shape);
+    },
+    lower: lowerDynWeightGrad,
   },
 
   dyn_linear: {

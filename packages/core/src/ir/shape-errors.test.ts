@@ -130,6 +130,14 @@ const BAD: Record<OpName, Bad> = {
     attrs: { scale: 1 },
     shows: [fmtShape([2, 6, 5]), fmtShape([5, 6])],
   },
+  dyn_weight_grad: {
+    inputs: [
+      [2, 6, 5],
+      [2, 5, 6],
+    ],
+    attrs: { scale: 1 },
+    shows: [fmtShape([2, 6, 5]), fmtShape([2, 5, 6])],
+  },
   dyn_linear: {
     inputs: [[1, 12, 8], [8, 8], [8], [4, 8], [4], [2, 8], [2, 8]],
     attrs: { strategy: 'bilateral', grid: [3, 3] },

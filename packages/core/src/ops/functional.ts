@@ -251,6 +251,12 @@ export const dynamicMlp = (x: Tensor, w1: Tensor, w2: Tensor, activation: MlpAct
  */
 export const dynWeight = (g: Tensor, w: Tensor, scale: number): Tensor =>
   emit('dyn_weight', [g, w], { scale });
+/**
+ * The backward pass of {@link dynWeight} w.r.t. the raw product `g`: dL/dg for the cotangent `gy` of its
+ * output (same shape as `g`).
+ */
+export const dynWeightGrad = (g: Tensor, gy: Tensor, scale: number): Tensor =>
+  emit('dyn_weight_grad', [g, gy], { scale });
 
 /** Parameters of DynLinear by name (see DYN_LINEAR_PARAMS for each strategy's list and shapes). */
 export type DynLinearParams = Record<string, Tensor>;

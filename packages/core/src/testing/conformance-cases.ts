@@ -738,6 +738,18 @@ const COMPOSITE_CASES: { readonly [K in OpName]?: CaseGen } = {
       F.dynWeight(d, w, 2),
     ),
   ],
+  dyn_weight_grad: (g) => [
+    mk('g [2,6,5], scale 0.3', [g.t([2, 6, 5]), g.t([2, 6, 5])], ([d, c]) => F.dynWeightGrad(d, c, 0.3)),
+    mk('g [8,12] unbatched, scale -1/49', [g.t([8, 12], -4, 4), g.t([8, 12])], ([d, c]) =>
+      F.dynWeightGrad(d, c, -1 / 49),
+    ),
+    mk('permuted g [5,4] -> [4,5], broadcast cotangent view', [g.t([5, 4]), g.t([5])], ([d, c]) =>
+      F.dynWeightGrad(F.permute(d, [1, 0]), F.expand(c, [4, 5]), 2),
+    ),
+    mk('g [1,3,4] with a zero column', [zeroColumn(g.t([1, 3, 4]), 1), g.t([1, 3, 4])], ([d, c]) =>
+      F.dynWeightGrad(d, c, 2),
+    ),
+  ],
   dyn_linear: (g) => [
     ...(['bilateral', 'gap', 'linear', 'nonlinear', 'deep'] as const).flatMap((s) => [
       dynLinearCase(g, s, 2, [4, 4], 8, 12),

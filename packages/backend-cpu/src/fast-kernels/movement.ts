@@ -1,0 +1,16 @@
+// Fast data movement: reshape's copy of a transposed view (the layout a permute's backward pass leaves)
+// walks tiles instead of elements; every other reshape is the plain kernel (a view, or ndarray's copy).
+import { defineKernels, type Kernel } from '@wf/core';
+import { movementKernels } from '../kernels/movement.js';
+import type { CpuTensor } from '../nd.js';
+import { transposedCopy } from './layout.js';
+
+const reshape: Kernel<CpuTensor, 'reshape'> = (args) => {
+  const [x] = args.inputs;
+  const out = args.out;
+  if (out && transposedCopy(out, x)) return out;
+  return movementKernels.reshape(args);
+};
+
+/** The fast movement kernels keyed by op. */
+export const fastMovementKernels = defineKernels<CpuTensor>()({ reshape });
