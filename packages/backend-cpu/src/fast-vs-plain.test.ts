@@ -81,7 +81,7 @@ describe('fast kernels equal the plain ones', () => {
   );
 
   it.each(Array.from({ length: 6 }, (_, i) => i))(
-    'transposed operands: binary ops and reshape copies of permuted views (tiled copies) #%i',
+    'transposed operands: binary ops and reshape copies of permuted, broadcast and strided views #%i',
     async () => {
       const [b, m, n] = [pick(1, 3), pick(1, 70), pick(2, 45)];
       const [h, w] = [pick(1, 5), pick(1, 6)];
@@ -97,6 +97,13 @@ describe('fast kernels equal the plain ones', () => {
           // channels-last view of an image, as a permute's backward pass leaves it
           channelsLast: F.reshape(F.permute(img, [0, 2, 3, 1]), [b, h * w, n]),
           broadcastAndTransposed: F.add(F.add(x, yt), t.input('bias', [n])),
+          // broadcast views copied (a 2x2 average pool's gradient spread over its windows; a sliced view)
+          upsampled: F.reshape(F.expand(F.reshape(img, [b, n, h, 1, w, 1]), [b, n, h, 2, w, 2]), [
+            b,
+            n,
+            4 * h * w,
+          ]),
+          everyOther: F.reshape(F.slice(x, [0, 0, 0], [b, m, n], [1, 2, 2]), [-1]),
         };
       });
       await both(
@@ -214,6 +221,41 @@ describe('fast kernels equal the plain ones', () => {
         };
       });
       await both(g, { x, row: randomTensor([cols], r) }, `column sums b${b} ${rows}x${cols}`);
+    },
+  );
+
+  it.each([true, false])(
+    'SIMD kernels that reuse scratch memory after the heap grew (shared memory: %s)',
+    async (sharedMemory) => {
+      // The scratch region is made while the heap is small; a later graph grows the heap and puts its
+      // tensors past the end of the buffer the scratch view was made on. Column sums wrote their result
+      // through that stale buffer (a RangeError in the getting-started snippets).
+      const grown = createCpuBackend({ initialHeapBytes: 1 << 16, threads: 1, sharedMemory });
+      try {
+        const small = trace((t) => ({ s: F.sum(F.mul(t.input('x', [1, 4, 64]), 1), 1, true) }));
+        const big = trace((t) => {
+          const x = F.mul(t.input('x', [1, 4096, 64]), 1);
+          return {
+            s: F.sum(x, 1, true),
+            m: F.mean(x, 1),
+            t: F.add(x, F.transpose(t.input('y', [1, 64, 4096]))),
+          };
+        });
+        const xs = randomTensor([1, 4, 64], r);
+        const xb = randomTensor([1, 4096, 64], r);
+        const yb = randomTensor([1, 64, 4096], r);
+        for (const [graph, inputs] of [
+          [small, { x: xs }],
+          [big, { x: xb, y: yb }],
+        ] as const) {
+          const [p, f] = await Promise.all([compile(graph, plain), compile(graph, grown)]);
+          const a = await p.run(inputs);
+          const b = await f.run(inputs);
+          for (const k of Object.keys(a)) expectClose(b[k], a[k], 2e-5, `grown heap: ${k}`);
+        }
+      } finally {
+        grown.dispose();
+      }
     },
   );
 

@@ -88,3 +88,66 @@ export function transposedCopy(
   }
   return true;
 }
+
+/**
+ * Copies any view `src` into the dense `dst` (same element count, row-major order of `src`'s shape), after
+ * merging the axes that step through memory together: the last two remaining axes run as plain nested
+ * loops, the others as an odometer. For broadcast views (stride 0, e.g. a pooling gradient spread over
+ * its windows) and other strided copies whose innermost runs are short; ndarray's generic copy pays a
+ * loop per innermost run. Returns false for a non-dense `dst`.
+ */
+export function stridedCopy(dst: CpuTensor, src: CpuTensor): boolean {
+  if (!isDense(dst)) return false;
+  // merge axis a into the one after it when stepping a is stepping the next one its full extent
+  const shape: number[] = [];
+  const stride: number[] = [];
+  for (let a = 0; a < src.shape.length; a++) {
+    const d = src.shape[a];
+    if (d === 1) continue;
+    const last = shape.length - 1;
+    if (last >= 0 && stride[last] === src.stride[a] * d) {
+      shape[last] *= d;
+      stride[last] = src.stride[a];
+    } else {
+      shape.push(d);
+      stride.push(src.stride[a]);
+    }
+  }
+  const sd = src.data;
+  const dd = dst.data;
+  let d = dst.offset;
+  if (shape.length === 0) {
+    dd[d] = sd[src.offset];
+    return true;
+  }
+  while (shape.length < 2) {
+    shape.unshift(1);
+    stride.unshift(0);
+  }
+  const r = shape.length;
+  const [m, n] = [shape[r - 2], shape[r - 1]];
+  const [sm, sn] = [stride[r - 2], stride[r - 1]];
+  const outer = shape.slice(0, r - 2);
+  const outerStride = stride.slice(0, r - 2);
+  const idx = new Array<number>(outer.length).fill(0);
+  const blocks = outer.reduce((p, k) => p * k, 1);
+  let so = src.offset;
+  for (let blk = 0; blk < blocks; blk++) {
+    for (let i = 0; i < m; i++) {
+      const s = so + i * sm;
+      if (sn === 0) {
+        dd.fill(sd[s], d, d + n);
+        d += n;
+      } else if (sn === 1) {
+        for (let j = 0; j < n; j++) dd[d++] = sd[s + j];
+      } else for (let j = 0; j < n; j++) dd[d++] = sd[s + j * sn];
+    }
+    for (let k = outer.length - 1; k >= 0; k--) {
+      so += outerStride[k];
+      if (++idx[k] < outer[k]) break;
+      so -= outerStride[k] * outer[k];
+      idx[k] = 0;
+    }
+  }
+  return true;
+}

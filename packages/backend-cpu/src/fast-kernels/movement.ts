@@ -1,14 +1,15 @@
 // Fast data movement: reshape's copy of a transposed view (the layout a permute's backward pass leaves)
-// walks tiles instead of elements; every other reshape is the plain kernel (a view, or ndarray's copy).
+// walks tiles; other copies (broadcast views, short strided runs) merge axes and loop over the last two;
+// a reshape without an output buffer is the plain kernel's view.
 import { defineKernels, type Kernel } from '@wf/core';
 import { movementKernels } from '../kernels/movement.js';
 import type { CpuTensor } from '../nd.js';
-import { transposedCopy } from './layout.js';
+import { stridedCopy, transposedCopy } from './layout.js';
 
 const reshape: Kernel<CpuTensor, 'reshape'> = (args) => {
   const [x] = args.inputs;
   const out = args.out;
-  if (out && transposedCopy(out, x)) return out;
+  if (out && (transposedCopy(out, x) || stridedCopy(out, x))) return out;
   return movementKernels.reshape(args);
 };
 

@@ -204,12 +204,13 @@ export function simdRowKernels(
       const outer = extent(0, first);
       const s = scratch(2 * inner + 4); // float64 totals, 16-byte aligned
       const skip = ((16 - (s.byteOffset % 16)) % 16) / 4;
-      const totals = new Float64Array(s.buffer, s.byteOffset + 4 * skip, inner);
-      // y through the heap's current buffer (the scratch request may have grown and detached a plain heap)
-      const yd = new Float32Array(s.buffer, py, outer * inner);
+      const pt = engine.address(s, skip);
+      // views of the heap's current memory (not `s.buffer`: the heap may have grown since `s` was made)
+      const totals = engine.f64At(pt, inner);
+      const yd = engine.f32At(py, outer * inner);
       for (let o = 0; o < outer; o++) {
         totals.fill(0);
-        rows.colSum(px + 4 * o * red * inner, engine.address(s, skip), red, inner);
+        rows.colSum(px + 4 * o * red * inner, pt, red, inner);
         const yo = o * inner;
         if (op === 'mean') for (let i = 0; i < inner; i++) yd[yo + i] = totals[i] / red;
         else for (let i = 0; i < inner; i++) yd[yo + i] = totals[i];
@@ -334,6 +335,7 @@ export function simdRowKernels(
       }
       return js[op](args);
     };
+  const spanGelu = spanKernel('gelu', (p, n) => engine.gelu(p, p, n));
   /** Exact GELU's backward pass in one SIMD pass (gelu' as odd polynomial pieces, see gelu-erf.ts). */
   const geluGrad: Kernel<CpuTensor, 'gelu_grad'> = (args) => {
     const [x, g] = args.inputs;
@@ -365,6 +367,15 @@ export function simdRowKernels(
     conv2d,
     depthwise_weight_grad: depthwiseWeightGrad,
     erf: spanKernel('erf', (p, n) => engine.erfInPlace(p, n)),
-    gelu: spanKernel('gelu', (p, n) => engine.geluInPlace(p, n)),
+    gelu: (args) => {
+      // a heap input: the copy into the output runs in the same (threaded) pass
+      const px = addressOf(engine, args.inputs[0]);
+      const po = addressOf(engine, args.out);
+      if (args.attrs.approximate !== 'tanh' && px >= 0 && po >= 0) {
+        engine.gelu(px, po, count(args.out!));
+        return args.out!;
+      }
+      return spanGelu(args);
+    },
   };
 }

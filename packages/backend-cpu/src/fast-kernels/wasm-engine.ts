@@ -1,7 +1,7 @@
 // The WebAssembly matrix-product engine: runs C = act(A @ B + bias) with the generated SIMD gemm module on
 // the backend's heap, rows split over worker threads once the pool is up (single-threaded before, and
-// always on a plain, non-shared heap); the exact GELU and its gradient are split over them too. A pool that fails to start leaves the engine on one thread, with
-// the reason in `threadError`.
+// always on a plain, non-shared heap); the exact GELU and its gradient are split over them too. A pool
+// that fails to start leaves the engine on one thread, with the reason in `threadError`.
 // Operands living outside the heap, a non-row-major C, and the tanh-GELU epilogue are handled here by
 // copies and a JS pass; packed copies of constant weights are cached until their storage is released, one per
 // view of the storage (offset, shape, strides): the same constant is read transposed by `linear` and
@@ -85,12 +85,19 @@ export class WasmMatmulEngine implements MatmulEngine {
   }
 
   /**
-   * In place: exact GELU of `n` floats at byte address `ptr` (the SIMD `gelu_f32`), spans shared by the
-   * worker threads once the pool is up (bit-identical to one thread).
+   * Exact GELU of `n` floats at byte address `src` into `dst` (the same address: in place; the SIMD
+   * `gelu_f32`), spans shared by the worker threads once the pool is up (bit-identical to one thread).
    */
-  geluInPlace(ptr: number, n: number): void {
-    if (this.pool) this.pool.geluInPlace(ptr, n);
-    else this.local.instance.gelu_f32(ptr, n);
+  gelu(src: number, dst: number, n: number): void {
+    if (this.pool) {
+      this.pool.gelu(src, dst, n);
+      return;
+    }
+    if (src !== dst) {
+      const f = new Float32Array(this.heap.memory.buffer);
+      f.copyWithin(dst / 4, src / 4, src / 4 + n);
+    }
+    this.local.instance.gelu_f32(dst, n);
   }
 
   /**
@@ -105,6 +112,19 @@ export class WasmMatmulEngine implements MatmulEngine {
   /** Records a buffer of the heap's memory (views over it can be passed by pointer). */
   noteBuffer(buffer: ArrayBufferLike): void {
     this.heapBuffers.add(buffer);
+  }
+
+  /**
+   * A view of `length` floats at byte `address` of the heap's current memory. Views made earlier keep the
+   * buffer of their time, which a grown shared memory has outgrown (and a grown plain one has detached).
+   */
+  f32At(address: number, length: number): Float32Array {
+    return new Float32Array(this.heap.memory.buffer, address, length);
+  }
+
+  /** {@link WasmMatmulEngine.f32At} for float64 values (`address` a multiple of 8). */
+  f64At(address: number, length: number): Float64Array {
+    return new Float64Array(this.heap.memory.buffer, address, length);
   }
 
   /** Byte address in the heap of element `offset` of `data`, or -1 when `data` lives outside the heap. */

@@ -109,7 +109,7 @@ describe('GemmThreadPool', () => {
       const before = pool.stats.jobs;
       // sizes above and below the span threshold, with 1-3 float tails
       for (const n of [150_528, 65_537, 40_003, 4_099, 3]) {
-        const [x, g, o1, o2, y1, y2] = Array.from({ length: 6 }, () => heap.alloc(4 * n));
+        const [x, g, o1, o2, y1, y2, y3] = Array.from({ length: 7 }, () => heap.alloc(4 * n));
         fillRandom(heap.f32(x, n), rand);
         heap.f32(x, n).forEach((v, i, d) => {
           d[i] = 8 * v; // the erf pieces and the clamp
@@ -117,17 +117,19 @@ describe('GemmThreadPool', () => {
         fillRandom(heap.f32(g, n), rand);
         pool.geluGrad(x, g, o1, n);
         single.instance.gelu_grad_f32(x, g, o2, n);
-        heap.f32(y1, n).set(heap.f32(x, n));
         heap.f32(y2, n).set(heap.f32(x, n));
-        pool.geluInPlace(y1, n);
+        heap.f32(y3, n).set(heap.f32(x, n));
+        pool.gelu(x, y1, n); // copied span by span, then in place
+        pool.gelu(y3, y3, n); // in place
         single.instance.gelu_f32(y2, n);
         const same = (p: number, q: number) =>
           heap.f32(p, n).every((v, i) => Object.is(v, heap.f32(q, n)[i]));
         expect(same(o1, o2), `gelu_grad n ${n}`).toBe(true);
         expect(same(y1, y2), `gelu n ${n}`).toBe(true);
-        for (const p of [x, g, o1, o2, y1, y2]) heap.free(p);
+        expect(same(y3, y2), `gelu in place n ${n}`).toBe(true);
+        for (const p of [x, g, o1, o2, y1, y2, y3]) heap.free(p);
       }
-      expect(pool.stats.jobs - before, 'the three large sizes, twice each, ran as jobs').toBe(6);
+      expect(pool.stats.jobs - before, 'the three large sizes, three jobs each').toBe(9);
       single.dispose();
     },
   );

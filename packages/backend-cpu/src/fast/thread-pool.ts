@@ -1,7 +1,8 @@
 // Runs one matrix product on several cores: the rows of C are shared between the calling thread and
 // `threads - 1` workers, each running its own instance of the same generated gemm module on the same shared
-// memory. The module's exact GELU and GELU gradient run the same way over spans of floats (job kinds). Dispatch goes through a small control block in a SharedArrayBuffer (Atomics.store / notify /
-// wait); there is no message passing per call once the pool is up, and `gemm` is synchronous.
+// memory. The module's exact GELU and GELU gradient run the same way over spans of floats (job kinds).
+// Dispatch goes through a small control block in a SharedArrayBuffer (Atomics.store / notify / wait);
+// there is no message passing per call once the pool is up, and `gemm` is synchronous.
 //
 // One product (a "job"):
 //   1. The calling thread writes the arguments, opens the job (STATE = 0) and bumps SEQ, waking the workers.
@@ -71,7 +72,7 @@ const KIND = 18;
 const CONTROL_SLOTS = 19;
 /** A job kind: rows of a gemm (ARGS: the 11 gemm arguments; items are rows of C). */
 const JOB_GEMM = 0;
-/** A job kind: exact GELU in place (ARGS: n, pointer; items are floats). */
+/** A job kind: exact GELU (ARGS: n, source, destination; items are floats, copied first unless in place). */
 const JOB_GELU = 1;
 /** A job kind: g · gelu'(x) (ARGS: n, x, g, out; items are floats). */
 const JOB_GELU_GRAD = 2;
@@ -140,7 +141,13 @@ function run(data, ready) {
         if (kind === ${JOB_GEMM})
           ex.gemm(M, ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], ctl[a + 5], ctl[a + 6], ctl[a + 7],
             ctl[a + 8], ctl[a + 9], ctl[a + 10], m0, m1);
-        else if (kind === ${JOB_GELU}) ex.gelu_f32(ctl[a + 1] + 4 * m0, m1 - m0);
+        else if (kind === ${JOB_GELU}) {
+          if (ctl[a + 1] !== ctl[a + 2]) {
+            const f = new Float32Array(memory.buffer);
+            f.copyWithin(ctl[a + 2] / 4 + m0, ctl[a + 1] / 4 + m0, ctl[a + 1] / 4 + m1);
+          }
+          ex.gelu_f32(ctl[a + 2] + 4 * m0, m1 - m0);
+        }
         else ex.gelu_grad_f32(ctl[a + 1] + 4 * m0, ctl[a + 2] + 4 * m0, ctl[a + 3] + 4 * m0, m1 - m0);
       }
     } catch (e) {
@@ -372,20 +379,21 @@ export class GemmThreadPool {
     this.runJob(JOB_GEMM, values, grab, (m0, m1) => this.local.gemm(args, m0, m1), 'gemm');
   }
 
-  /** Exact GELU in place over `n` floats at byte address `ptr`, spans shared by all threads. */
-  geluInPlace(ptr: number, n: number): void {
+  /**
+   * Exact GELU of `n` floats at byte address `src` into `dst` (the same address: in place), spans shared by
+   * all threads, each copying its span before the in-place SIMD pass.
+   */
+  gelu(src: number, dst: number, n: number): void {
     if (this.disposed) throw new Error('GemmThreadPool: used after dispose');
-    if (this.threads === 1 || n < MIN_PARALLEL_SPAN) {
-      this.local.instance.gelu_f32(ptr, n);
-      return;
-    }
-    this.runJob(
-      JOB_GELU,
-      [n, ptr],
-      this.spanGrab(n),
-      (s, e) => this.local.instance.gelu_f32(ptr + 4 * s, e - s),
-      'gelu',
-    );
+    const span = (s: number, e: number) => {
+      if (src !== dst) {
+        const f = new Float32Array(this.heap.memory.buffer);
+        f.copyWithin(dst / 4 + s, src / 4 + s, src / 4 + e);
+      }
+      this.local.instance.gelu_f32(dst + 4 * s, e - s);
+    };
+    if (this.threads === 1 || n < MIN_PARALLEL_SPAN) span(0, n);
+    else this.runJob(JOB_GELU, [n, src, dst], this.spanGrab(n), span, 'gelu');
   }
 
   /** out = g · gelu'(x) over `n` floats at byte addresses, spans shared by all threads. */
