@@ -70,23 +70,33 @@ export function transposedCopy(
   const m = shape[r - 2];
   const n = shape[r - 1];
   const sn = stride[r - 1];
-  const outer = shape.slice(0, r - 2);
-  const outerStride = stride.slice(0, r - 2);
-  const idx = new Array<number>(outer.length).fill(0);
-  const blocks = outer.reduce((p, d) => p * d, 1);
-  let so = src.offset;
   let dOff = dst.offset;
-  for (let blk = 0; blk < blocks; blk++) {
+  overOuter(shape.slice(0, r - 2), stride.slice(0, r - 2), src.offset, (so) => {
     block(src.data, so, dst.data, dOff, m, n, sn);
     dOff += m * n;
-    for (let k = outer.length - 1; k >= 0; k--) {
-      so += outerStride[k];
-      if (++idx[k] < outer[k]) break;
-      so -= outerStride[k] * outer[k];
+  });
+  return true;
+}
+
+/** Calls `fn` with `start + Σ index·stride` for every index of `shape`, row-major (once for no axes). */
+function overOuter(
+  shape: readonly number[],
+  stride: readonly number[],
+  start: number,
+  fn: (offset: number) => void,
+): void {
+  const idx = new Array<number>(shape.length).fill(0);
+  const blocks = shape.reduce((p, d) => p * d, 1);
+  let at = start;
+  for (let blk = 0; blk < blocks; blk++) {
+    fn(at);
+    for (let k = shape.length - 1; k >= 0; k--) {
+      at += stride[k];
+      if (++idx[k] < shape[k]) break;
+      at -= stride[k] * shape[k];
       idx[k] = 0;
     }
   }
-  return true;
 }
 
 /**
@@ -127,12 +137,7 @@ export function stridedCopy(dst: CpuTensor, src: CpuTensor): boolean {
   const r = shape.length;
   const [m, n] = [shape[r - 2], shape[r - 1]];
   const [sm, sn] = [stride[r - 2], stride[r - 1]];
-  const outer = shape.slice(0, r - 2);
-  const outerStride = stride.slice(0, r - 2);
-  const idx = new Array<number>(outer.length).fill(0);
-  const blocks = outer.reduce((p, k) => p * k, 1);
-  let so = src.offset;
-  for (let blk = 0; blk < blocks; blk++) {
+  overOuter(shape.slice(0, r - 2), stride.slice(0, r - 2), src.offset, (so) => {
     for (let i = 0; i < m; i++) {
       const s = so + i * sm;
       if (sn === 0) {
@@ -142,12 +147,6 @@ export function stridedCopy(dst: CpuTensor, src: CpuTensor): boolean {
         for (let j = 0; j < n; j++) dd[d++] = sd[s + j];
       } else for (let j = 0; j < n; j++) dd[d++] = sd[s + j * sn];
     }
-    for (let k = outer.length - 1; k >= 0; k--) {
-      so += outerStride[k];
-      if (++idx[k] < outer[k]) break;
-      so -= outerStride[k] * outer[k];
-      idx[k] = 0;
-    }
-  }
+  });
   return true;
 }

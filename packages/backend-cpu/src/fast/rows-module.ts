@@ -109,6 +109,19 @@ function overRow(i: number, bytes: number, ...body: Code[]): Code {
   ];
 }
 
+/** Code running `body` for every (i, j) with i < h, j < w (locals; h, w > 0), j the inner loop. */
+function overPlane(i: number, j: number, h: number, w: number, ...body: Code[]): Code {
+  const get = op.localGet;
+  return [
+    op.localSet(i, op.i32Const(0)),
+    op.loop(
+      op.localSet(j, op.i32Const(0)),
+      op.loop(...body, op.brIf(0, op.i32LtU(op.localTee(j, op.i32Add(get(j), op.i32Const(1))), get(w)))),
+      op.brIf(0, op.i32LtU(op.localTee(i, op.i32Add(get(i), op.i32Const(1))), get(h))),
+    ),
+  ];
+}
+
 /** The locals `rowStats` reads (xp, i, bytes, df, eps) and sets (acc and t are scratch). */
 interface RowStatsLocals {
   xp: number;
@@ -548,17 +561,15 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
             ),
           ),
           // copy the plane into the scratch's interior (row r + 1, columns 1..w)
-          op.localSet(i, i32(0)),
-          op.loop(
-            op.localSet(j, i32(0)),
-            op.loop(
-              op.f32Store(
-                sp(add(get(i), i32(1)), add(get(j), i32(1))),
-                op.f32Load(add(get(src), op.i32Shl(add(mul(get(i), get(w)), get(j)), i32(2)))),
-              ),
-              op.brIf(0, op.i32LtU(op.localTee(j, add(get(j), i32(1))), get(w))),
+          overPlane(
+            i,
+            j,
+            h,
+            w,
+            op.f32Store(
+              sp(add(get(i), i32(1)), add(get(j), i32(1))),
+              op.f32Load(add(get(src), op.i32Shl(add(mul(get(i), get(w)), get(j)), i32(2)))),
             ),
-            op.brIf(0, op.i32LtU(op.localTee(i, add(get(i), i32(1))), get(h))),
           ),
           // output rows
           op.localSet(i, i32(0)),
@@ -646,21 +657,19 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
         op.localSet(srcG, get(g)),
         op.loop(
           // copy the planes: x into the padded interior (row i + 1, columns 1..w), g into rows 0..h-1
-          op.localSet(i, i32(0)),
-          op.loop(
-            op.localSet(j, i32(0)),
-            op.loop(
-              op.f32Store(
-                sp(add(get(i), i32(1)), add(get(j), i32(1))),
-                op.f32Load(add(get(srcX), op.i32Shl(add(mul(get(i), get(w)), get(j)), i32(2)))),
-              ),
-              op.f32Store(
-                gp(get(i), get(j)),
-                op.f32Load(add(get(srcG), op.i32Shl(add(mul(get(i), get(w)), get(j)), i32(2)))),
-              ),
-              op.brIf(0, op.i32LtU(op.localTee(j, add(get(j), i32(1))), get(w))),
+          overPlane(
+            i,
+            j,
+            h,
+            w,
+            op.f32Store(
+              sp(add(get(i), i32(1)), add(get(j), i32(1))),
+              op.f32Load(add(get(srcX), op.i32Shl(add(mul(get(i), get(w)), get(j)), i32(2)))),
             ),
-            op.brIf(0, op.i32LtU(op.localTee(i, add(get(i), i32(1))), get(h))),
+            op.f32Store(
+              gp(get(i), get(j)),
+              op.f32Load(add(get(srcG), op.i32Shl(add(mul(get(i), get(w)), get(j)), i32(2)))),
+            ),
           ),
           ...acc.map((a) => op.localSet(a, op.v128ConstF32x4([0, 0, 0, 0]))),
           op.localSet(i, i32(0)),
