@@ -259,6 +259,38 @@ describe('fast kernels equal the plain ones', () => {
     },
   );
 
+  it.each(Array.from({ length: 6 }, (_, i) => i))(
+    'layer norm and its gradient on SIMD rows from transposed and broadcast views #%i',
+    async () => {
+      const [b, n, d] = [pick(1, 2), pick(1, 40), 4 * pick(1, 12)];
+      const g = trace((t) => {
+        const xt = F.transpose(t.input('xt', [b, d, n])); // [b, n, d], stride 1 along n
+        const w = t.input('w', [d]);
+        const bias = t.input('bias', [d]);
+        const gy = t.input('gy', [b, n, d]);
+        const gb = F.expand(t.input('row', [d]), [b, n, d]); // a broadcast cotangent
+        return {
+          ln: F.layerNorm(xt, w, bias),
+          plainLn: F.layerNorm(xt),
+          grad: F.layerNormGrad(xt, gy, w),
+          gradBroadcast: F.layerNormGrad(xt, gb),
+          gradDenseX: F.layerNormGrad(F.mul(xt, 1), gb, w),
+        };
+      });
+      await both(
+        g,
+        {
+          xt: randomTensor([b, d, n], r),
+          w: randomTensor([d], r),
+          bias: randomTensor([d], r),
+          gy: randomTensor([b, n, d], r),
+          row: randomTensor([d], r),
+        },
+        `layer norm staged b${b} n${n} d${d}`,
+      );
+    },
+  );
+
   it.each(Array.from({ length: 6 }, (_, i) => i))('norms, reductions and broadcasting #%i', async () => {
     const shape = [pick(1, 3), pick(1, 9), pick(1, 33)];
     const x = randomTensor(shape, r);

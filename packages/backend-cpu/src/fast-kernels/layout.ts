@@ -15,6 +15,30 @@ export function count(t: CpuTensor): number {
   return n;
 }
 
+/** `t`'s axes of extent other than 1, with their strides. */
+function withoutUnitAxes(t: CpuTensor): { shape: number[]; stride: number[] } {
+  const shape: number[] = [];
+  const stride: number[] = [];
+  for (let a = 0; a < t.shape.length; a++) {
+    if (t.shape[a] === 1) continue;
+    shape.push(t.shape[a]);
+    stride.push(t.stride[a]);
+  }
+  return { shape, stride };
+}
+
+/** Whether axes `shape` with `stride` (no unit axes) read a transposed matrix: stride 1 second to last. */
+function isTransposed(shape: readonly number[], stride: readonly number[]): boolean {
+  const r = shape.length;
+  return r >= 2 && stride[r - 2] === 1 && stride[r - 1] !== 1;
+}
+
+/** Whether {@link transposedCopy} copies `t` (a transposed view, see there). */
+export function isTransposedView(t: CpuTensor): boolean {
+  const { shape, stride } = withoutUnitAxes(t);
+  return isTransposed(shape, stride);
+}
+
 /** Side of the square tiles {@link jsTransposeBlock} walks (32 x 32 floats: 4 kB read, 4 kB written). */
 const TILE = 32;
 
@@ -58,15 +82,9 @@ export function transposedCopy(
   src: CpuTensor,
   block: TransposeBlock = jsTransposeBlock,
 ): boolean {
-  const shape: number[] = [];
-  const stride: number[] = [];
-  for (let a = 0; a < src.shape.length; a++) {
-    if (src.shape[a] === 1) continue;
-    shape.push(src.shape[a]);
-    stride.push(src.stride[a]);
-  }
+  const { shape, stride } = withoutUnitAxes(src);
   const r = shape.length;
-  if (r < 2 || stride[r - 2] !== 1 || stride[r - 1] === 1 || !isDense(dst)) return false;
+  if (!isTransposed(shape, stride) || !isDense(dst)) return false;
   const m = shape[r - 2];
   const n = shape[r - 1];
   const sn = stride[r - 1];

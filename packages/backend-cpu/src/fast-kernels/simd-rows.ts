@@ -17,7 +17,15 @@ import type { ScratchProvider } from './attention.js';
 import { isDepthwise3x3 } from './depthwise.js';
 import { fastDynWeightKernels } from './dyn-weight.js';
 import { fastBinary } from './elementwise.js';
-import { count, isDense, jsTransposeBlock, type TransposeBlock, transposedCopy } from './layout.js';
+import {
+  count,
+  isDense,
+  isTransposedView,
+  jsTransposeBlock,
+  stridedCopy,
+  type TransposeBlock,
+  transposedCopy,
+} from './layout.js';
 import type { WasmMatmulEngine } from './wasm-engine.js';
 
 /** Heap address of a dense float32 tensor's first element, or -1 when it is not dense or not in the heap. */
@@ -65,46 +73,60 @@ export function simdRowKernels(
   | 'gelu'
 > {
   const rows = engine.rows;
+  /**
+   * Layer norm on the SIMD rows (d a multiple of 4): x dense in the heap, or copied there first (a
+   * transposed view, e.g. the patch embedding's tokens; any other view); weight and bias in the heap.
+   */
   const layerNorm: Kernel<CpuTensor, 'layer_norm'> = (args) => {
     const [x, w, b] = args.inputs;
     const y = args.out!;
     const d = x.shape[x.shape.length - 1];
     if (d % 4 === 0) {
-      const px = addressOf(engine, x);
       const py = addressOf(engine, y);
       let pw = addressOf(engine, w);
       let pb = addressOf(engine, b);
-      if (px >= 0 && py >= 0 && (pw >= 0 || !w) && (pb >= 0 || !b)) {
-        if (!w || !b) {
+      const sx = py >= 0 && (pw >= 0 || !w) && (pb >= 0 || !b) ? stage(x) : undefined;
+      if (sx) {
+        const n = count(x);
+        const copies = 'ptr' in sx ? 0 : n;
+        const affine = w && b ? 0 : 2 * d;
+        const buf = copies + affine > 0 ? scratch(copies + affine) : undefined;
+        const px = place(sx, buf, 0, n);
+        if (buf && (!w || !b)) {
           // no affine (x̂ for a weight gradient) or weight only: ones and zeros in scratch memory
-          const ab = scratch(2 * d);
-          ab.fill(1, 0, d).fill(0, d, 2 * d);
-          if (!w) pw = engine.address(ab, 0);
-          if (!b) pb = engine.address(ab, d);
+          buf.fill(1, copies, copies + d).fill(0, copies + d, copies + 2 * d);
+          if (!w) pw = engine.address(buf, copies);
+          if (!b) pb = engine.address(buf, copies + d);
         }
-        rows.layerNorm(px, py, pw, pb, count(x) / d, d, args.attrs.eps);
+        rows.layerNorm(px, py, pw, pb, n / d, d, args.attrs.eps);
         return y;
       }
     }
     return js.layer_norm(args);
   };
-  /** Layer norm's input gradient (see rows-module.ts), for dense rows of a multiple of 4 floats. */
+  /** Layer norm's input gradient (see rows-module.ts) on the SIMD rows, x and g staged as in layerNorm. */
   const layerNormGrad: Kernel<CpuTensor, 'layer_norm_grad'> = (args) => {
     const [x, g, w] = args.inputs;
     const o = args.out!;
     const d = x.shape[x.shape.length - 1];
     if (d % 4 === 0) {
-      const px = addressOf(engine, x);
-      const pg = addressOf(engine, g);
       const po = addressOf(engine, o);
       let pw = addressOf(engine, w);
-      if (px >= 0 && pg >= 0 && po >= 0 && (pw >= 0 || !w)) {
-        if (!w) {
-          const ones = scratch(d);
-          ones.fill(1, 0, d);
-          pw = engine.address(ones, 0);
+      const sx = po >= 0 && (pw >= 0 || !w) ? stage(x) : undefined;
+      const sg = sx ? stage(g) : undefined;
+      if (sx && sg) {
+        const n = count(x);
+        const cx = 'ptr' in sx ? 0 : n;
+        const cg = 'ptr' in sg ? 0 : n;
+        const ones = w ? 0 : d;
+        const buf = cx + cg + ones > 0 ? scratch(cx + cg + ones) : undefined;
+        const px = place(sx, buf, 0, n);
+        const pg = place(sg, buf, cx, n);
+        if (buf && !w) {
+          buf.fill(1, cx + cg, cx + cg + d);
+          pw = engine.address(buf, cx + cg);
         }
-        rows.layerNormGrad(px, pg, pw, po, count(x) / d, d, args.attrs.eps);
+        rows.layerNormGrad(px, pg, pw, po, n / d, d, args.attrs.eps);
         return o;
       }
     }
@@ -127,6 +149,36 @@ export function simdRowKernels(
   /** Heap address of element 0 of `t`'s storage, or -1 when it is not float32 heap memory. */
   const heapBase = (t: CpuTensor): number =>
     t.data instanceof Float32Array ? engine.address(t.data, 0) : -1;
+  /**
+   * An operand of the SIMD row kernels: its heap address when it is dense in the heap; else how to make a
+   * dense copy in scratch memory: a transposed heap view by the SIMD transpose (from its storage address,
+   * taken now), any other float32 view by a JavaScript copy made now (a later scratch request may grow a
+   * plain heap and detach the views it reads).
+   */
+  type Staged = { ptr: number } | { base: number; t: CpuTensor } | { tmp: Float32Array };
+  const stage = (t: CpuTensor): Staged | undefined => {
+    const ptr = addressOf(engine, t);
+    if (ptr >= 0) return { ptr };
+    if (!(t.data instanceof Float32Array)) return undefined;
+    const base = heapBase(t);
+    if (base >= 0 && isTransposedView(t)) return { base, t };
+    const tmp = new Float32Array(count(t));
+    stridedCopy(ndarray(tmp, [...t.shape], stridesOf(t.shape), 0) as CpuTensor, t);
+    return { tmp };
+  };
+  /** The heap address of a staged operand of `n` floats, copied to `buf[at..at + n)` unless it is in place. */
+  const place = (s: Staged, buf: Float32Array | undefined, at: number, n: number): number => {
+    if ('ptr' in s) return s.ptr;
+    const copy = buf!.subarray(at, at + n);
+    if ('base' in s)
+      transposedCopy(
+        ndarray(copy, [...s.t.shape], stridesOf(s.t.shape), 0) as CpuTensor,
+        s.t,
+        heapTranspose(s.base),
+      );
+    else copy.set(s.tmp);
+    return engine.address(buf!, at);
+  };
   /**
    * add, mul and sub of same-shape operands on the SIMD kernels: each operand dense in the heap, or a
    * transposed view copied there first (a permute's cotangent); anything else is the JavaScript kernel.
