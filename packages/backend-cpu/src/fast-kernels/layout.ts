@@ -156,15 +156,19 @@ export function stridedCopy(dst: CpuTensor, src: CpuTensor): boolean {
   const [m, n] = [shape[r - 2], shape[r - 1]];
   const [sm, sn] = [stride[r - 2], stride[r - 1]];
   overOuter(shape.slice(0, r - 2), stride.slice(0, r - 2), src.offset, (so) => {
+    // a local write position: `d` itself lives in the closure's context, a memory access per use
+    let at = d;
     for (let i = 0; i < m; i++) {
       const s = so + i * sm;
       if (sn === 0) {
-        dd.fill(sd[s], d, d + n);
-        d += n;
-      } else if (sn === 1) {
-        for (let j = 0; j < n; j++) dd[d++] = sd[s + j];
-      } else for (let j = 0; j < n; j++) dd[d++] = sd[s + j * sn];
+        const v = sd[s];
+        if (n >= 16) dd.fill(v, at, at + n);
+        else for (let j = 0; j < n; j++) dd[at + j] = v;
+      } else if (sn === 1) for (let j = 0; j < n; j++) dd[at + j] = sd[s + j];
+      else for (let j = 0; j < n; j++) dd[at + j] = sd[s + j * sn];
+      at += n;
     }
+    d = at;
   });
   return true;
 }
