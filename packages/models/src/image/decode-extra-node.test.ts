@@ -102,6 +102,22 @@ describe('WebP, GIF, BMP', () => {
     expect(decodeImage(gif([pixels()])).width).toBe(W);
   });
 
+  it('a GIF whose first frame runs past the image fails in one line (omggif took 10 s over its pixels)', () => {
+    // two damaged files the fuzz test below found (seed 1485905098, 2026-12-04): the frame descriptor
+    // claims a 34593x16290 frame, or a 25158x60058 one at row 54197, on a 7x5 image
+    for (const b64 of [
+      'R0lGODlhBwAFAIMAAAD/AKBfkEC/oOAfMIB/QCDfUMA/4GCf8AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAACH/C05FVFNDQVBFMi4wAwEAAAAh+QQACgAAACwAAAAhh6I/iQAEDxAEMUgxR1KLdb3Z9HVTBAA7',
+      'R0lGODlhBwAFAIMAAAD/AKBfkEC/oOAfMIB/QCDfUMA/4GCf8AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAACH/C05FVFNDQVBFMi4wAwEAAAAh+QQACgAAACwAALXTRmKa6gAEDxAEMUgxR1KLdb3Z9HVTBAA7',
+    ]) {
+      const bytes = new Uint8Array(Buffer.from(b64, 'base64'));
+      const t0 = performance.now();
+      expect(() => decodeImage(bytes)).toThrow(
+        /^corrupt or truncated GIF: the first frame \(\d+x\d+ at \d+,\d+\) runs past the 7x5 image[^\n]*$/,
+      );
+      expect(performance.now() - t0).toBeLessThan(1000);
+    }
+  });
+
   const runs = fuzzParams(150);
   it('damaged files fail with a one-line WfError or decode to a well-formed image', async () => {
     const files = [webp, gif([pixels()]), bmp()];

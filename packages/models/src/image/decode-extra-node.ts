@@ -151,7 +151,14 @@ export function decodeGif(b: Uint8Array, width: number, height: number): RgbaIma
   try {
     reader = new GifReader(b);
     if (reader.numFrames() < 1) throw new Error('the file holds no frame');
-    checkGifLzw(b, reader.frameInfo(0).data_offset);
+    const f = reader.frameInfo(0);
+    // omggif walks every pixel of the frame (a damaged descriptor can claim 34593x16290 on a 7x5 image: ten
+    // seconds) and writes only those inside the image
+    if (f.x + f.width > reader.width || f.y + f.height > reader.height)
+      throw new Error(
+        `the first frame (${f.width}x${f.height} at ${f.x},${f.y}) runs past the ${reader.width}x${reader.height} image`,
+      );
+    checkGifLzw(b, f.data_offset);
     reader.decodeAndBlitFrameRGBA(0, data);
   } catch (e) {
     if (e instanceof WfError) throw e;
