@@ -22,7 +22,7 @@ import { createGpujsBackend, type GpujsMode } from '@wf/backend-gpujs';
 import { type AnyBackend, compile, parseSafetensors, type TensorData } from '@wf/core';
 import { type ConformanceCase, conformanceCases } from '@wf/core/testing/runner';
 import { loadModel, randomModel } from '@wf/models';
-import { parityError } from '@wf/test-fixtures/parity-error';
+import { fixtureInputs, parityError } from '@wf/test-fixtures/parity';
 
 // ---------------------------------------------------------------------------------------------- options
 const argv = process.argv.slice(2);
@@ -276,10 +276,7 @@ async function stepParity(deadline: number): Promise<Omit<StepResult, 'ms'>> {
     try {
       const model = await loadModel(fx(`reference/${weights}.safetensors`));
       const io = parseSafetensors(fx(`reference/${run}.io.safetensors`));
-      const inputs: Record<string, TensorData> =
-        model.config.arch === 'wfm-dit'
-          ? { x: io.tensor('x'), t: io.tensor('t'), y: io.tensor('y') }
-          : { input: io.tensor('input') };
+      const inputs: Record<string, TensorData> = fixtureInputs(model.config.arch, io);
       const out = await model.run(backend, inputs, { hidden: true });
       let compared = 0;
       const worst = { name: '', err: 0, rel: 0 };

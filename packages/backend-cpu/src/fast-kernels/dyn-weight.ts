@@ -12,6 +12,13 @@ function dense(t: CpuTensor): { data: ArrayLike<number>; offset: number } {
   return isDense(t) ? { data: t.data, offset: t.offset } : { data: toTensorData(t).data, offset: 0 };
 }
 
+/** Where to write `o` row-major: its own storage when dense, else a buffer that `done()` writes back. */
+function denseOut(o: CpuTensor): { data: CpuTensor['data']; offset: number; done(): void } {
+  if (isDense(o)) return { data: o.data, offset: o.offset, done: () => {} };
+  const data = new Float32Array(count(o));
+  return { data, offset: 0, done: () => writeThrough(o, data) };
+}
+
 const dynWeight: Kernel<CpuTensor, 'dyn_weight'> = (args) => {
   const [g, w] = args.inputs;
   const o = args.out!;
@@ -19,9 +26,7 @@ const dynWeight: Kernel<CpuTensor, 'dyn_weight'> = (args) => {
   const [cin, cout] = w.shape;
   const { data: gd, offset: go } = dense(g);
   const { data: wd, offset: wo } = dense(w);
-  const outIsDense = isDense(o);
-  const od = outIsDense ? o.data : new Float32Array(count(o));
-  const oo = outIsDense ? o.offset : 0;
+  const { data: od, offset: oo, done } = denseOut(o);
   const per = cin * cout;
   const batches = per === 0 ? 0 : count(g) / per;
   const ss = new Float64Array(cout);
@@ -44,7 +49,7 @@ const dynWeight: Kernel<CpuTensor, 'dyn_weight'> = (args) => {
       for (let j = 0; j < cout; j++) od[ob + row + j] = wd[wo + row + j] + gd[gb + row + j] * inv[j];
     }
   }
-  if (!outIsDense) writeThrough(o, od as Float32Array);
+  done();
   return o;
 };
 
@@ -60,9 +65,7 @@ const dynWeightGrad: Kernel<CpuTensor, 'dyn_weight_grad'> = (args) => {
   const cout = g.shape[g.shape.length - 1];
   const { data: gd, offset: go } = dense(g);
   const { data: yd, offset: yo } = dense(gy);
-  const outIsDense = isDense(o);
-  const od = outIsDense ? o.data : new Float32Array(count(o));
-  const oo = outIsDense ? o.offset : 0;
+  const { data: od, offset: oo, done } = denseOut(o);
   const per = cin * cout;
   const batches = per === 0 ? 0 : count(g) / per;
   const ss = new Float64Array(cout);
@@ -97,7 +100,7 @@ const dynWeightGrad: Kernel<CpuTensor, 'dyn_weight_grad'> = (args) => {
       for (let j = 0; j < cout; j++) od[ob + r + j] = yd[yb + r + j] * a[j] - gd[gb + r + j] * c[j];
     }
   }
-  if (!outIsDense) writeThrough(o, od as Float32Array);
+  done();
   return o;
 };
 

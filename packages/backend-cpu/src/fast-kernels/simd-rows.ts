@@ -26,6 +26,7 @@ import {
   type TransposeBlock,
   transposedCopy,
 } from './layout.js';
+import { fastReshape } from './movement.js';
 import type { WasmMatmulEngine } from './wasm-engine.js';
 
 /** Heap address of a dense float32 tensor's first element, or -1 when it is not dense or not in the heap. */
@@ -50,7 +51,6 @@ export function simdRowKernels(
     | 'erf'
     | 'gelu'
     | 'gelu_grad'
-    | 'reshape'
     | 'sum'
     | 'mean'
   >,
@@ -180,8 +180,8 @@ export function simdRowKernels(
     return engine.address(buf!, at);
   };
   /**
-   * add, mul and sub of same-shape operands on the SIMD kernels: each operand dense in the heap, or a
-   * transposed view copied there first (a permute's cotangent); anything else is the JavaScript kernel.
+   * add, mul and sub of same-shape operands on the SIMD kernels, each operand dense in the heap or staged
+   * there (see `stage`), and add of a bias row; anything else is the JavaScript kernel.
    */
   const sameShape =
     <K extends 'add' | 'mul' | 'sub'>(
@@ -208,32 +208,19 @@ export function simdRowKernels(
         }
       }
       if (n % 4 === 0 && po >= 0 && fits(a) && fits(b)) {
-        let pa = addressOf(engine, a);
-        let pb = addressOf(engine, b);
-        if (pa < 0 || pb < 0) {
-          // a transposed operand: addresses first, then the scratch (both copies' room at once)
-          const baseA = pa < 0 ? heapBase(a) : -1;
-          const baseB = pb < 0 ? heapBase(b) : -1;
-          if ((pa < 0 && baseA < 0) || (pb < 0 && baseB < 0)) return binaries[op](args);
-          const buf = scratch(2 * n);
-          if (pa < 0) pa = transposedAt(a, baseA, buf, 0, n);
-          if (pb < 0) pb = transposedAt(b, baseB, buf, n, n);
-        }
-        if (pa >= 0 && pb >= 0) {
-          run(pa, pb, po, n);
+        // operands dense in the heap, or staged there (a permute's cotangent: a transposed view)
+        const sa = stage(a);
+        const sb = sa ? stage(b) : undefined;
+        if (sa && sb) {
+          const ca = 'ptr' in sa ? 0 : n;
+          const cb = 'ptr' in sb ? 0 : n;
+          const buf = ca + cb > 0 ? scratch(ca + cb) : undefined;
+          run(place(sa, buf, 0, n), place(sb, buf, ca, n), po, n);
           return o;
         }
       }
       return binaries[op](args);
     };
-  /**
-   * Heap address of a dense copy, at `buf[at..at + n)`, of the transposed view `t` whose storage starts at
-   * heap address `base`; -1 when `t` is not transposed.
-   */
-  const transposedAt = (t: CpuTensor, base: number, buf: Float32Array, at: number, n: number): number => {
-    const copy = ndarray(buf.subarray(at, at + n), [...t.shape], stridesOf(t.shape), 0) as CpuTensor;
-    return transposedCopy(copy, t, heapTranspose(base)) ? engine.address(buf, at) : -1;
-  };
   /**
    * sum and mean over one run of adjacent axes (size-1 axes aside) with an inner extent of a multiple of
    * four floats (column sums: bias and norm-weight gradients) on the SIMD `col_sum`, totals in float64.
@@ -270,11 +257,7 @@ export function simdRowKernels(
       return y;
     };
   /** reshape's copy of a transposed view on the SIMD transpose. */
-  const reshape: Kernel<CpuTensor, 'reshape'> = (args) => {
-    const out = args.out;
-    if (out && transposedCopy(out, args.inputs[0], heapTranspose(heapBase(args.inputs[0])))) return out;
-    return js.reshape(args);
-  };
+  const reshape = fastReshape((x) => heapTranspose(heapBase(x)));
   const jsDynWeight = fastDynWeightKernels.dyn_weight;
   const dynWeight: Kernel<CpuTensor, 'dyn_weight'> = (args) => {
     const [g, w] = args.inputs;

@@ -11,7 +11,7 @@
 import { createGemm, type Gemm, GemmFlags } from '../fast/gemm-module.js';
 import type { WasmHeap } from '../fast/heap.js';
 import { createRowKernels, type RowKernels } from '../fast/rows-module.js';
-import { GemmThreadPool } from '../fast/thread-pool.js';
+import { GemmThreadPool, geluSpan } from '../fast/thread-pool.js';
 import { activate, type MatmulEngine, type MatmulOptions, type MatView } from './matmul-engine.js';
 
 /** A WASM engine bound to one heap. */
@@ -89,15 +89,8 @@ export class WasmMatmulEngine implements MatmulEngine {
    * `gelu_f32`), spans shared by the worker threads once the pool is up (bit-identical to one thread).
    */
   gelu(src: number, dst: number, n: number): void {
-    if (this.pool) {
-      this.pool.gelu(src, dst, n);
-      return;
-    }
-    if (src !== dst) {
-      const f = new Float32Array(this.heap.memory.buffer);
-      f.copyWithin(dst / 4, src / 4, src / 4 + n);
-    }
-    this.local.instance.gelu_f32(dst, n);
+    if (this.pool) this.pool.gelu(src, dst, n);
+    else geluSpan(this.local, this.heap.memory, src, dst, 0, n);
   }
 
   /**

@@ -109,6 +109,23 @@ function overRow(i: number, bytes: number, ...body: Code[]): Code {
   ];
 }
 
+/**
+ * Code running `body` for each of `rows` rows (rows > 0): local `r` counts them, local `row` is the byte
+ * offset of row `r` in a matrix whose rows are `bytes` apart.
+ */
+function overRows(r: number, row: number, rows: number, bytes: number, ...body: Code[]): Code {
+  const get = op.localGet;
+  return [
+    op.localSet(r, op.i32Const(0)),
+    op.localSet(row, op.i32Const(0)),
+    op.loop(
+      ...body,
+      op.localSet(row, op.i32Add(get(row), get(bytes))),
+      op.brIf(0, op.i32LtU(op.localTee(r, op.i32Add(get(r), op.i32Const(1))), get(rows))),
+    ),
+  ];
+}
+
 /** Code running `body` for every (i, j) with i < h, j < w (locals; h, w > 0), j the inner loop. */
 function overPlane(i: number, j: number, h: number, w: number, ...body: Code[]): Code {
   const get = op.localGet;
@@ -342,9 +359,11 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
         op.brIf(0, op.i32Eqz(get(cols))),
         op.brIf(0, op.i32Eqz(get(rows))),
         op.localSet(bytes, op.i32Shl(get(cols), op.i32Const(2))),
-        op.localSet(r, op.i32Const(0)),
-        op.localSet(row, op.i32Const(0)),
-        op.loop(
+        overRows(
+          r,
+          row,
+          rows,
+          bytes,
           overRow(
             j,
             bytes,
@@ -359,8 +378,6 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
               ),
             ),
           ),
-          op.localSet(row, op.i32Add(get(row), get(bytes))),
-          op.brIf(0, op.i32LtU(op.localTee(r, op.i32Add(get(r), op.i32Const(1))), get(rows))),
         ),
       ),
     );
@@ -377,16 +394,16 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
         op.brIf(0, op.i32Eqz(get(cols))),
         op.brIf(0, op.i32Eqz(get(rows))),
         op.localSet(bytes, op.i32Shl(get(cols), op.i32Const(2))),
-        op.localSet(r, op.i32Const(0)),
-        op.localSet(row, op.i32Const(0)),
-        op.loop(
+        overRows(
+          r,
+          row,
+          rows,
+          bytes,
           overRow(
             j,
             bytes,
             op.v128Store(at(out), op.f32x4Add(op.v128Load(at(a)), op.v128Load(op.i32Add(get(b), get(j))))),
           ),
-          op.localSet(row, op.i32Add(get(row), get(bytes))),
-          op.brIf(0, op.i32LtU(op.localTee(r, op.i32Add(get(r), op.i32Const(1))), get(rows))),
         ),
       ),
     );
@@ -462,9 +479,11 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
           op.v128Store(op.i32Add(get(acc2), get(j)), op.v128ConstF32x4([0, 0, 0, 0])),
         ),
         op.brIf(0, op.i32Eqz(get(rows))),
-        op.localSet(r, op.i32Const(0)),
-        op.localSet(row, op.i32Const(0)),
-        op.loop(
+        overRows(
+          r,
+          row,
+          rows,
+          bytes,
           overRow(
             j,
             bytes,
@@ -478,8 +497,6 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
               op.f32x4Add(op.v128Load(op.i32Add(get(acc2), get(j))), op.f32x4Mul(op.v128Load(at(y)), get(v))),
             ),
           ),
-          op.localSet(row, op.i32Add(get(row), get(bytes))),
-          op.brIf(0, op.i32LtU(op.localTee(r, op.i32Add(get(r), op.i32Const(1))), get(rows))),
         ),
       ),
     );
@@ -496,9 +513,11 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
         op.brIf(0, op.i32Eqz(get(cols))),
         op.brIf(0, op.i32Eqz(get(rows))),
         op.localSet(bytes, op.i32Shl(get(cols), op.i32Const(2))),
-        op.localSet(r, op.i32Const(0)),
-        op.localSet(row, op.i32Const(0)),
-        op.loop(
+        overRows(
+          r,
+          row,
+          rows,
+          bytes,
           overRow(
             j,
             bytes,
@@ -510,8 +529,6 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
               ),
             ),
           ),
-          op.localSet(row, op.i32Add(get(row), get(bytes))),
-          op.brIf(0, op.i32LtU(op.localTee(r, op.i32Add(get(r), op.i32Const(1))), get(rows))),
         ),
       ),
     );

@@ -31,6 +31,23 @@
 import { createGemm, type Gemm, type GemmArgs, type GemmConfig, gemmScratchBytes } from './gemm-module.js';
 import type { WasmHeap } from './heap.js';
 
+/**
+ * Exact GELU of floats [from, to) of the array at byte address `src` into the one at `dst` (copied first,
+ * unless in place) with `gemm`'s `gelu_f32`: one span of a pool job, or a whole array on one thread. (The
+ * workers' loop repeats it in its source text.)
+ */
+export function geluSpan(
+  gemm: Gemm,
+  memory: WebAssembly.Memory,
+  src: number,
+  dst: number,
+  from: number,
+  to: number,
+): void {
+  if (src !== dst) new Float32Array(memory.buffer).copyWithin(dst / 4 + from, src / 4 + from, src / 4 + to);
+  gemm.instance.gelu_f32(dst + 4 * from, to - from);
+}
+
 /** Options of `GemmThreadPool.create`. */
 export interface GemmThreadPoolOptions {
   /** The heap whose memory holds all operands. */
@@ -387,13 +404,7 @@ export class GemmThreadPool {
    */
   gelu(src: number, dst: number, n: number): void {
     if (this.disposed) throw new Error('GemmThreadPool: used after dispose');
-    const span = (s: number, e: number) => {
-      if (src !== dst) {
-        const f = new Float32Array(this.heap.memory.buffer);
-        f.copyWithin(dst / 4 + s, src / 4 + s, src / 4 + e);
-      }
-      this.local.instance.gelu_f32(dst + 4 * s, e - s);
-    };
+    const span = (s: number, e: number) => geluSpan(this.local, this.heap.memory, src, dst, s, e);
     if (this.threads === 1 || n < MIN_PARALLEL_SPAN) span(0, n);
     else this.runJob(JOB_GELU, [n, src, dst], this.spanGrab(n), span, 'gelu');
   }
