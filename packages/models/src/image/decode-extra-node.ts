@@ -152,7 +152,7 @@ export function decodeGif(b: Uint8Array, width: number, height: number): RgbaIma
     reader = new GifReader(b);
     if (reader.numFrames() < 1) throw new Error('the file holds no frame');
     const f = reader.frameInfo(0);
-    // omggif walks every pixel of the frame (a damaged descriptor can claim 34593x16290 on a 7x5 image: ten
+    // omggif walks every pixel of the frame (a damaged descriptor can claim 41607x35135 on a 7x5 image: ten
     // seconds) and writes only those inside the image
     if (f.x + f.width > reader.width || f.y + f.height > reader.height)
       throw new Error(
