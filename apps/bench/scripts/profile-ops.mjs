@@ -3,6 +3,8 @@
 // matrix products by shape), averaged over the timed runs. `--grad` profiles the gradient graph instead
 // (forward plus backward: input and every trainable parameter, loss sum(output * cotangent)).
 //   node scripts/profile-ops.mjs [--threads N] [--runs N] [--plain-heap] [--grad] [--mnist [--batch B]] [--top N]
+//     [--strides]
+// `--strides`: applications are told apart by their inputs' strides too (views: transposed, broadcast).
 // `--mnist`: the built-in WeightFormer MNIST model at 32 px, batch 128 (or B), on a synthetic input.
 // Run from apps/bench after building it (pnpm turbo run build --filter=@wf/bench...); needs ../shared.
 import { readFileSync } from 'node:fs';
@@ -19,6 +21,7 @@ const arg = (name, def) => {
 };
 const threads = arg('--threads', 2);
 const runs = arg('--runs', 20);
+const strides = process.argv.includes('--strides');
 tryEnableRelaxedSimd();
 const backend = createCpuBackend({
   threads,
@@ -31,7 +34,10 @@ for (const [op, k] of Object.entries(backend.kernels)) {
     const t0 = performance.now();
     const r = k(args);
     const ms = performance.now() - t0;
-    const key = `${op} ${args.inputTypes.map((t) => `[${t.shape.join('x')}]`).join(' ')} ${JSON.stringify(args.attrs ?? {})}`;
+    const layout = strides
+      ? ` strides ${args.inputs.map((t) => (t?.stride ? `(${t.stride.join(',')})` : '()')).join(' ')}`
+      : '';
+    const key = `${op} ${args.inputTypes.map((t) => `[${t.shape.join('x')}]`).join(' ')} ${JSON.stringify(args.attrs ?? {})}${layout}`;
     const e = times.get(key) ?? { op, ms: 0, calls: 0 };
     e.ms += ms;
     e.calls++;

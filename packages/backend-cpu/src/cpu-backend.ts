@@ -25,6 +25,7 @@ import { fastElementwiseKernels } from './fast-kernels/elementwise.js';
 import { jsMatmulEngine, type MatmulEngine } from './fast-kernels/matmul-engine.js';
 import { fastMovementKernels } from './fast-kernels/movement.js';
 import { fastNormReduceKernels } from './fast-kernels/norm-reduce.js';
+import { fastPoolingKernels } from './fast-kernels/pooling.js';
 import { productKernels } from './fast-kernels/products.js';
 import { simdRowKernels } from './fast-kernels/simd-rows.js';
 import { WasmMatmulEngine } from './fast-kernels/wasm-engine.js';
@@ -56,6 +57,7 @@ export function fastKernels(
     ...fastNormReduceKernels,
     ...fastDynWeightKernels,
     ...fastMovementKernels,
+    ...fastPoolingKernels,
     ...productKernels(engine, scratch),
   };
   return {

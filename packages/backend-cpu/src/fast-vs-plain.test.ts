@@ -291,6 +291,58 @@ describe('fast kernels equal the plain ones', () => {
     },
   );
 
+  it.each(Array.from({ length: 8 }, (_, i) => i))(
+    'average and adaptive pooling, dense and channels-last views #%i',
+    async () => {
+      // channel counts that are multiples of 4 take the SIMD path on a channels-last view
+      const [b, c, h, w] = [pick(1, 2), [1, 3, 4, 8, 12][pick(0, 4)], pick(1, 15), pick(1, 15)];
+      const [kh, kw] = [pick(1, Math.min(3, h)), pick(1, Math.min(3, w))];
+      const [sh, sw] = [pick(1, 3), pick(1, 3)];
+      const [oh, ow] = [pick(1, h + 2), pick(1, w + 2)]; // more bins than rows: overlapping bins
+      const x = randomTensor([b, h * w, c], r);
+      const g = trace((t) => {
+        const tokens = t.input('x', [b, h * w, c]);
+        // a token grid viewed as an image (channels-last in memory), and a dense copy of it
+        const img = F.permute(F.reshape(tokens, [b, h, w, c]), [0, 3, 1, 2]);
+        const dense = F.add(img, 0);
+        return {
+          pool: F.avgPool2d(img, [kh, kw], [sh, sw]),
+          poolDense: F.avgPool2d(dense, [kh, kw], [sh, sw]),
+          adaptive: F.adaptiveAvgPool2d(img, [oh, ow]),
+          adaptiveDense: F.adaptiveAvgPool2d(dense, [oh, ow]),
+        };
+      });
+      await both(g, { x }, `pool b${b} c${c} ${h}x${w} k${kh}x${kw} s${sh}x${sw} bins ${oh}x${ow}`);
+    },
+  );
+
+  it.each(Array.from({ length: 6 }, (_, i) => i))(
+    'concat along any axis, short and long runs #%i',
+    async () => {
+      const rank = pick(1, 4);
+      const axis = pick(0, rank - 1);
+      const base = Array.from({ length: rank }, () => pick(1, 5));
+      const shapes = Array.from({ length: pick(1, 4) }, () =>
+        base.map((d, i) => (i === axis ? pick(1, 40) : d)),
+      );
+      const feeds = Object.fromEntries(shapes.map((sh, i) => [`x${i}`, randomTensor(sh, r)]));
+      const g = trace((t) => {
+        const xs = shapes.map((sh, i) => t.input(`x${i}`, sh));
+        return {
+          dense: F.concat(xs, axis),
+          // a flipped kernel as the depthwise gradient builds it: size-1 slices concatenated
+          flipped: F.concat(
+            Array.from({ length: shapes[0][axis] }, (_, i) => F.sliceAxis(xs[0], axis, i, i + 1)).reverse(),
+            axis,
+          ),
+          // a strided input (a transposed view) takes the plain path
+          ...(rank >= 2 ? { strided: F.concat([F.transpose(xs[0]), F.transpose(xs[0])], 0) } : {}),
+        };
+      });
+      await both(g, feeds, `concat ${JSON.stringify(shapes)} axis ${axis}`);
+    },
+  );
+
   it.each(Array.from({ length: 6 }, (_, i) => i))('norms, reductions and broadcasting #%i', async () => {
     const shape = [pick(1, 3), pick(1, 9), pick(1, 33)];
     const x = randomTensor(shape, r);
@@ -310,6 +362,17 @@ describe('fast kernels equal the plain ones', () => {
         siluSlice: F.silu(F.sliceAxis(xi, -1, 0, Math.max(1, d - 1))),
         sigmoidT: F.sigmoid(F.transpose(xi)),
         addT: F.add(F.transpose(xi), F.transpose(F.mul(xi, 2))),
+        // reductions of broadcast views (a mean's cotangent spread over its tokens, summed for a bias grad)
+        ...(() => {
+          const spread = F.expand(F.sliceAxis(xi, 1, 0, 1), shape);
+          return {
+            sumSpread: F.sum(spread, [1], true),
+            sumSpreadAll: F.sum(spread, [0, 1]),
+            meanSpread: F.mean(spread, [1, 2]),
+            maxSpread: F.max(spread, 1),
+            l2Spread: F.l2norm(spread, 1, true),
+          };
+        })(),
       };
     });
     await both(g, { x }, `norm ${shape}`);

@@ -27,10 +27,22 @@ function withoutUnitAxes(t: CpuTensor): { shape: number[]; stride: number[] } {
   return { shape, stride };
 }
 
-/** Whether axes `shape` with `stride` (no unit axes) read a transposed matrix: stride 1 second to last. */
+/**
+ * Whether axes `shape` with `stride` (no unit axes) read a transposed matrix worth tiling: stride 1 second
+ * to last, the last strided but not broadcast (stride 0 is a broadcast: {@link stridedCopy} fills it), and
+ * both at least 4 long (thinner blocks cost more per call than they move: a pooling gradient's 7 x 2
+ * windows took 7 ns a float as transposes).
+ */
 function isTransposed(shape: readonly number[], stride: readonly number[]): boolean {
   const r = shape.length;
-  return r >= 2 && stride[r - 2] === 1 && stride[r - 1] !== 1;
+  return (
+    r >= 2 &&
+    stride[r - 2] === 1 &&
+    stride[r - 1] !== 1 &&
+    stride[r - 1] !== 0 &&
+    shape[r - 2] >= 4 &&
+    shape[r - 1] >= 4
+  );
 }
 
 /** Whether {@link transposedCopy} copies `t` (a transposed view, see there). */
@@ -119,7 +131,7 @@ function overOuter(
 
 /**
  * Copies any view `src` into the dense `dst` (same element count, row-major order of `src`'s shape), after
- * merging the axes that step through memory together: the last two remaining axes run as plain nested
+ * merging the axes that step through memory together: the last four remaining axes run as plain nested
  * loops, the others as an odometer. For broadcast views (stride 0, e.g. a pooling gradient spread over
  * its windows) and other strided copies whose innermost runs are short; ndarray's generic copy pays a
  * loop per innermost run. Returns false for a non-dense `dst`.
@@ -148,25 +160,30 @@ export function stridedCopy(dst: CpuTensor, src: CpuTensor): boolean {
     dd[d] = sd[src.offset];
     return true;
   }
-  while (shape.length < 2) {
+  // the last four axes as nested loops written out (no call per short run), the others as an odometer
+  while (shape.length < 4) {
     shape.unshift(1);
     stride.unshift(0);
   }
   const r = shape.length;
-  const [m, n] = [shape[r - 2], shape[r - 1]];
-  const [sm, sn] = [stride[r - 2], stride[r - 1]];
-  overOuter(shape.slice(0, r - 2), stride.slice(0, r - 2), src.offset, (so) => {
+  const [s0, s1, s2, n] = shape.slice(r - 4);
+  const [t0, t1, t2, sn] = stride.slice(r - 4);
+  overOuter(shape.slice(0, r - 4), stride.slice(0, r - 4), src.offset, (so) => {
     // a local write position: `d` itself lives in the closure's context, a memory access per use
     let at = d;
-    for (let i = 0; i < m; i++) {
-      const s = so + i * sm;
-      if (sn === 0) {
-        const v = sd[s];
-        if (n >= 16) dd.fill(v, at, at + n);
-        else for (let j = 0; j < n; j++) dd[at + j] = v;
-      } else if (sn === 1) for (let j = 0; j < n; j++) dd[at + j] = sd[s + j];
-      else for (let j = 0; j < n; j++) dd[at + j] = sd[s + j * sn];
-      at += n;
+    for (let i0 = 0; i0 < s0; i0++) {
+      for (let i1 = 0; i1 < s1; i1++) {
+        for (let i2 = 0; i2 < s2; i2++) {
+          const s = so + i0 * t0 + i1 * t1 + i2 * t2;
+          if (sn === 0) {
+            const v = sd[s];
+            if (n >= 16) dd.fill(v, at, at + n);
+            else for (let j = 0; j < n; j++) dd[at + j] = v;
+          } else if (sn === 1) for (let j = 0; j < n; j++) dd[at + j] = sd[s + j];
+          else for (let j = 0; j < n; j++) dd[at + j] = sd[s + j * sn];
+          at += n;
+        }
+      }
     }
     d = at;
   });

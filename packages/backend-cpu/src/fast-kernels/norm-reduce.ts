@@ -173,11 +173,58 @@ const softmax: Kernel<CpuTensor, 'softmax'> = (args) => {
   return y;
 };
 
+/**
+ * `x` without the broadcast (stride 0) axes among `axes`, each viewed as size 1, and what that changes: a
+ * sum over a broadcast axis of extent n is n times one value, an L2 norm √n times; undefined when `x`
+ * broadcasts along none of `axes` (a cotangent spread by a mean or an expand often does).
+ */
+export function withoutBroadcastAxes(
+  x: CpuTensor,
+  axes: readonly number[],
+): { view: CpuTensor; times: number } | undefined {
+  let times = 1;
+  const shape = [...x.shape];
+  for (const a of axes)
+    if (x.stride[a] === 0 && shape[a] > 1) {
+      times *= shape[a];
+      shape[a] = 1;
+    }
+  return times === 1 ? undefined : { view: stridedView(x, shape, x.stride, x.offset), times };
+}
+
+/** Scales `y` (dense) in place by `f`. */
+function scaleInPlace(y: CpuTensor, f: number): void {
+  const yd = y.data;
+  const n = count(y);
+  for (let i = 0; i < n; i++) yd[y.offset + i] *= f;
+}
+
+/**
+ * A reduction of a broadcast view by `kernel` over its other axes, then scaled (see
+ * {@link withoutBroadcastAxes}); undefined when `x` broadcasts along none of the reduced axes.
+ */
+export function reduceBroadcast<K extends ReduceKernelOp>(
+  op: K,
+  args: Parameters<Kernel<CpuTensor, K>>[0],
+  kernel: Kernel<CpuTensor, K>,
+): CpuTensor | undefined {
+  const [x] = args.inputs;
+  const y = args.out!;
+  const dropped = withoutBroadcastAxes(x, normAxes(op, args.attrs.axes, x.shape.length));
+  if (!dropped || !isDense(y)) return undefined;
+  kernel({ ...args, inputs: [dropped.view] } as typeof args);
+  const f = op === 'sum' ? dropped.times : op === 'l2norm' ? Math.sqrt(dropped.times) : 1;
+  if (f !== 1) scaleInPlace(y, f);
+  return y;
+}
+
 function reduce(op: ReduceKernelOp): Kernel<CpuTensor, ReduceKernelOp> {
   const plain = reduceKernel(op);
-  return (args) => {
+  const kernel: Kernel<CpuTensor, ReduceKernelOp> = (args) => {
     const [x] = args.inputs;
     const y = args.out!;
+    const spread = reduceBroadcast(op, args, kernel);
+    if (spread) return spread;
     // size-1 axes change nothing: [1, C, H, W] over (0, 2, 3) is a reduction over the adjacent (2, 3)
     const all = normAxes(op, args.attrs.axes, x.shape.length);
     const sized = all.filter((a) => x.shape[a] !== 1);
@@ -205,7 +252,21 @@ function reduce(op: ReduceKernelOp): Kernel<CpuTensor, ReduceKernelOp> {
             if (e > v || Number.isNaN(e)) v = e;
           }
         } else if (op === 'l2norm') for (let r = 0; r < red; r++) v += xd[base + r] * xd[base + r];
-        else for (let r = 0; r < red; r++) v += xd[base + r];
+        else {
+          // four running sums: one chain of dependent adds runs at a quarter of the adder's rate
+          let v1 = 0;
+          let v2 = 0;
+          let v3 = 0;
+          let r = 0;
+          for (; r + 4 <= red; r += 4) {
+            v += xd[base + r];
+            v1 += xd[base + r + 1];
+            v2 += xd[base + r + 2];
+            v3 += xd[base + r + 3];
+          }
+          for (; r < red; r++) v += xd[base + r];
+          v += v1 + (v2 + v3);
+        }
         yd[y.offset + o] = op === 'mean' ? v / red : op === 'l2norm' ? Math.sqrt(v) : v;
       }
       return y;
@@ -241,6 +302,7 @@ function reduce(op: ReduceKernelOp): Kernel<CpuTensor, ReduceKernelOp> {
     }
     return y;
   };
+  return kernel;
 }
 
 /**

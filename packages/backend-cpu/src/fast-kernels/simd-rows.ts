@@ -27,6 +27,7 @@ import {
   transposedCopy,
 } from './layout.js';
 import { fastReshape } from './movement.js';
+import { adaptivePoolBins, avgPoolBins, type Bins } from './pooling.js';
 import type { WasmMatmulEngine } from './wasm-engine.js';
 
 /** Heap address of a dense float32 tensor's first element, or -1 when it is not dense or not in the heap. */
@@ -53,6 +54,8 @@ export function simdRowKernels(
     | 'gelu_grad'
     | 'sum'
     | 'mean'
+    | 'avg_pool2d'
+    | 'adaptive_avg_pool2d'
   >,
   scratch: ScratchProvider,
 ): KernelTable<
@@ -71,6 +74,8 @@ export function simdRowKernels(
   | 'depthwise_weight_grad'
   | 'erf'
   | 'gelu'
+  | 'avg_pool2d'
+  | 'adaptive_avg_pool2d'
 > {
   const rows = engine.rows;
   /**
@@ -256,6 +261,61 @@ export function simdRowKernels(
       }
       return y;
     };
+  /**
+   * Average pooling (windows or adaptive bins) on the SIMD column sums, C a multiple of 4, input in the
+   * heap: a channels-last view (a token grid [B, H·W, C] permuted to [B, C, H, W], strides
+   * [H·W·C, 1, W·C, C]) is read in place; a dense NCHW input is first transposed to [H·W, C] per image (the
+   * SIMD transpose). Each bin row is then a run of adjacent tokens, so a cell is a few column sums over
+   * [tokens, C] blocks (float64 totals). Other layouts are the JavaScript kernel.
+   */
+  const channelsLastPool =
+    <K extends 'avg_pool2d' | 'adaptive_avg_pool2d'>(
+      op: K,
+      bins: (args: Parameters<Kernel<CpuTensor, K>>[0]) => [Bins, Bins],
+    ): Kernel<CpuTensor, K> =>
+    (args) => {
+      const [x] = args.inputs;
+      const y = args.out!;
+      const [bsz, c, h, w] = x.shape;
+      const [sn, sc, sh, sw] = x.stride;
+      const hw = h * w;
+      const channelsLast = sc === 1 && sw === c && sh === w * c && (bsz === 1 || sn === hw * c);
+      const dense = !channelsLast && isDense(x);
+      const base = heapBase(x);
+      const py = addressOf(engine, y);
+      if (!(channelsLast || dense) || c % 4 !== 0 || base < 0 || py < 0) return js[op](args);
+      const [rowBins, colBins] = bins(args);
+      const [, , oh, ow] = y.shape;
+      // [float64 totals (2c floats), 16-byte aligned | one image channels-last when transposed]
+      const image = dense ? hw * c : 0;
+      const s = scratch(2 * c + 4 + image);
+      const skip = ((16 - (s.byteOffset % 16)) % 16) / 4;
+      const pt = engine.address(s, skip);
+      const pimg = engine.address(s, skip + 2 * c);
+      // views of the heap's current memory (scratch may have grown it)
+      const totals = engine.f64At(pt, c);
+      const yd = engine.f32At(py, count(y));
+      const [yn, yc, yh, yw] = y.stride;
+      for (let n = 0; n < bsz; n++) {
+        let at = base + 4 * (x.offset + n * sn);
+        if (dense) {
+          rows.transpose(at, pimg, hw, c, hw);
+          at = pimg;
+        }
+        for (let i = 0; i < oh; i++) {
+          const [r0, r1] = rowBins[i];
+          for (let j = 0; j < ow; j++) {
+            const [c0, c1] = colBins[j];
+            totals.fill(0);
+            for (let r = r0; r < r1; r++) rows.colSum(at + 4 * (r * w + c0) * c, pt, c1 - c0, c);
+            const inv = 1 / ((r1 - r0) * (c1 - c0));
+            const yo = n * yn + i * yh + j * yw;
+            for (let ch = 0; ch < c; ch++) yd[yo + ch * yc] = totals[ch] * inv;
+          }
+        }
+      }
+      return y;
+    };
   /** reshape's copy of a transposed view on the SIMD transpose. */
   const reshape = fastReshape((x) => heapTranspose(heapBase(x)));
   const jsDynWeight = fastDynWeightKernels.dyn_weight;
@@ -390,6 +450,8 @@ export function simdRowKernels(
     ...binaries,
     sum: columnReduce('sum'),
     mean: columnReduce('mean'),
+    avg_pool2d: channelsLastPool('avg_pool2d', avgPoolBins),
+    adaptive_avg_pool2d: channelsLastPool('adaptive_avg_pool2d', adaptivePoolBins),
     add: sameShape('add', rows.add),
     mul: sameShape('mul', rows.mul),
     sub: sameShape('sub', rows.sub),
