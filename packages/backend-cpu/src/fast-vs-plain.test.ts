@@ -361,6 +361,10 @@ describe('fast kernels equal the plain ones', () => {
         // strided rows (a slice of the last axis) and a transposed view
         siluSlice: F.silu(F.sliceAxis(xi, -1, 0, Math.max(1, d - 1))),
         sigmoidT: F.sigmoid(F.transpose(xi)),
+        // SIMD sigmoid and SiLU: dense, and rows of a slice (whole vectors plus a JavaScript tail), wide range
+        sigmoidWide: F.sigmoid(F.mul(xi, 40)),
+        siluWide: F.silu(F.mul(xi, 40)),
+        sigmoidSlice: F.sigmoid(F.sliceAxis(F.mul(xi, 10), -1, Math.min(1, d - 1), d)),
         addT: F.add(F.transpose(xi), F.transpose(F.mul(xi, 2))),
         // reductions of broadcast views (a mean's cotangent spread over its tokens, summed for a bias grad)
         ...(() => {

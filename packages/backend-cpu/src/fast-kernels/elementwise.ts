@@ -313,7 +313,7 @@ function unaryLoop(
 }
 
 /** Logistic sigmoid, stable for either sign. */
-function sigmoidOf(x: number): number {
+export function sigmoidOf(x: number): number {
   if (x >= 0) return 1 / (1 + fastExp(-x));
   const e = fastExp(x);
   return e / (1 + e);
@@ -390,7 +390,7 @@ const GELU_K = Math.sqrt(2 / Math.PI);
 const geluTanh = (x: number): number => 0.5 * x * (1 + fastTanh(GELU_K * (x + 0.044715 * x * x * x)));
 
 /** x · sigmoid(x), stable for either sign (the fused form of the `silu` composite). */
-const siluOf = (x: number): number => {
+export const siluOf = (x: number): number => {
   if (x >= 0) return x / (1 + fastExp(-x));
   const e = fastExp(x);
   return (x * e) / (1 + e);

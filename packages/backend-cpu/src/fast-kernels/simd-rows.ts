@@ -12,11 +12,11 @@ import {
   stridesOf,
 } from '@wf/core';
 import ndarray from 'ndarray';
-import type { CpuTensor } from '../nd.js';
+import { type CpuTensor, forEachOffset, stridedView } from '../nd.js';
 import type { ScratchProvider } from './attention.js';
 import { isDepthwise3x3 } from './depthwise.js';
 import { fastDynWeightKernels } from './dyn-weight.js';
-import { fastBinary } from './elementwise.js';
+import { fastBinary, sigmoidOf, siluOf } from './elementwise.js';
 import {
   count,
   isDense,
@@ -56,6 +56,8 @@ export function simdRowKernels(
     | 'mean'
     | 'avg_pool2d'
     | 'adaptive_avg_pool2d'
+    | 'sigmoid'
+    | 'silu'
   >,
   scratch: ScratchProvider,
 ): KernelTable<
@@ -76,6 +78,8 @@ export function simdRowKernels(
   | 'gelu'
   | 'avg_pool2d'
   | 'adaptive_avg_pool2d'
+  | 'sigmoid'
+  | 'silu'
 > {
   const rows = engine.rows;
   /**
@@ -316,6 +320,43 @@ export function simdRowKernels(
       }
       return y;
     };
+  /**
+   * sigmoid and SiLU on the SIMD rows (e^-|x| as 2^k · p(f), see rows-module.ts) into a dense heap output,
+   * from a dense heap input or from rows of a view whose last axis is contiguous (a slice of the last
+   * axis, as WeightFormer's weight generator splits its hidden layer); the n % 4 floats past the last whole
+   * vector of each run in JavaScript. Other layouts: the JavaScript kernel.
+   */
+  const logistic =
+    <K extends 'sigmoid' | 'silu'>(
+      op: K,
+      simd: (x: number, out: number, n: number) => void,
+      f: (x: number) => number,
+    ): Kernel<CpuTensor, K> =>
+    (args) => {
+      const [x] = args.inputs;
+      const o = args.out!;
+      const po = addressOf(engine, o);
+      const base = heapBase(x);
+      const r = x.shape.length;
+      const d = r ? x.shape[r - 1] : 1;
+      if (po < 0 || base < 0 || (!isDense(x) && (r < 2 || x.stride[r - 1] !== 1))) return js[op](args);
+      const xd = x.data;
+      const od = o.data;
+      const run = (xo: number, oo: number, n: number) => {
+        simd(base + 4 * xo, po + 4 * (oo - o.offset), n);
+        for (let i = n - (n % 4); i < n; i++) od[oo + i] = f(xd[xo + i]);
+      };
+      if (isDense(x)) run(x.offset, o.offset, count(o));
+      else {
+        const lead = x.shape.slice(0, -1);
+        let oo = o.offset;
+        forEachOffset(lead, [stridedView(x, lead, x.stride.slice(0, -1), x.offset)], (at) => {
+          run(at[0], oo, d);
+          oo += d;
+        });
+      }
+      return o;
+    };
   /** reshape's copy of a transposed view on the SIMD transpose. */
   const reshape = fastReshape((x) => heapTranspose(heapBase(x)));
   const jsDynWeight = fastDynWeightKernels.dyn_weight;
@@ -450,6 +491,8 @@ export function simdRowKernels(
     ...binaries,
     sum: columnReduce('sum'),
     mean: columnReduce('mean'),
+    sigmoid: logistic('sigmoid', rows.sigmoid, sigmoidOf),
+    silu: logistic('silu', rows.silu, siluOf),
     avg_pool2d: channelsLastPool('avg_pool2d', avgPoolBins),
     adaptive_avg_pool2d: channelsLastPool('adaptive_avg_pool2d', adaptivePoolBins),
     add: sameShape('add', rows.add),

@@ -38,6 +38,13 @@ export interface RowKernels {
   mul(a: number, b: number, out: number, n: number): void;
   /** `out = a - b` over `n` floats (n % 4 === 0). */
   sub(a: number, b: number, out: number, n: number): void;
+  /**
+   * `out = sigmoid(x)` over the first `n - n % 4` of `n` floats (the caller does the rest), through
+   * e^-|x| = 2^k · e^r (see `expNegAbs`): relative error below 2.5e-7 (a few float32 ulps), NaN stays NaN.
+   */
+  sigmoid(x: number, out: number, n: number): void;
+  /** `out = x · sigmoid(x)` (SiLU) over the first `n - n % 4` of `n` floats, as {@link RowKernels.sigmoid}. */
+  silu(x: number, out: number, n: number): void;
   /** `ss[j] = Σ_i g[i, j]²` for a `rows x cols` matrix `g` (cols % 4 === 0). */
   colSumSq(g: number, ss: number, rows: number, cols: number): void;
   /**
@@ -97,6 +104,85 @@ const hsum = (v: Code): Code =>
     op.f32Add(op.f32x4ExtractLane(v, 0), op.f32x4ExtractLane(v, 1)),
     op.f32Add(op.f32x4ExtractLane(v, 2), op.f32x4ExtractLane(v, 3)),
   );
+
+/** A v128 of four equal f32 lanes. */
+const splatF32 = (x: number): Code => op.v128ConstF32x4([x, x, x, x]);
+
+/** Taylor coefficients of e^r, degree 7: for |r| <= ln 2 / 2 the truncation error is below 5e-9 relative. */
+const EXP_TAYLOR = [1, 1, 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720, 1 / 5040];
+
+/** ln 2 split in two for the reduction r = x - k ln 2 (Cody and Waite): k · LN2_HI is exact in float32. */
+const LN2_HI = 0.693359375;
+const LN2_LO = -2.1219444e-4;
+
+/** e^-|x| is below float32's smallest normal past this |x| (e^-87.3365 = 2^-126): flushed to 0 there. */
+const EXP_FLUSH = 87.33654;
+
+/** The v128 locals {@link expNegAbs} reads (constants set once by {@link expConstants}) and uses. */
+interface ExpLocals {
+  /** Splats of the Taylor coefficients. */
+  coef: readonly number[];
+  negLog2e: number;
+  ln2Hi: number;
+  ln2Lo: number;
+  minK: number;
+  flush: number;
+  bias: number;
+  zero: number;
+  a: number;
+  k: number;
+  r: number;
+}
+
+/** Declares the locals of {@link expNegAbs} in `fn`. */
+function expLocals(fn: { locals(type: 'v128', n: number): number[] }): ExpLocals {
+  const coef = fn.locals('v128', EXP_TAYLOR.length);
+  const [negLog2e, ln2Hi, ln2Lo, minK, flush, bias, zero, a, k, r] = fn.locals('v128', 10);
+  return { coef, negLog2e, ln2Hi, ln2Lo, minK, flush, bias, zero, a, k, r };
+}
+
+/**
+ * Code setting the constant locals of {@link expNegAbs} (outside the loop: a v128.const costs three
+ * instructions in V8).
+ */
+function expConstants(l: ExpLocals): Code {
+  return [
+    ...EXP_TAYLOR.map((c, i) => op.localSet(l.coef[i], splatF32(c))),
+    op.localSet(l.negLog2e, splatF32(-Math.LOG2E)),
+    op.localSet(l.ln2Hi, splatF32(LN2_HI)),
+    op.localSet(l.ln2Lo, splatF32(LN2_LO)),
+    op.localSet(l.minK, splatF32(-126)),
+    op.localSet(l.flush, splatF32(EXP_FLUSH)),
+    op.localSet(l.bias, op.v128ConstI32x4([127, 127, 127, 127])),
+    op.localSet(l.zero, splatF32(0)),
+  ];
+}
+
+/**
+ * Code setting local `e` to e^-|v| per f32 lane of local `v`: k = max(nearest(-|v| log2 e), -126),
+ * r = -|v| - k ln 2 (in two parts, so r keeps float32 precision however large k), then 2^k (exponent bits)
+ * times e^r (Horner). 0 where |v| > 87.34 (below float32's normals, as the JavaScript kernels give);
+ * a NaN lane stays NaN.
+ */
+function expNegAbs(v: number, e: number, l: ExpLocals): Code {
+  const get = op.localGet;
+  let p: Code = get(l.coef[EXP_TAYLOR.length - 1]);
+  for (let c = EXP_TAYLOR.length - 2; c >= 0; c--) p = op.f32x4Add(op.f32x4Mul(p, get(l.r)), get(l.coef[c]));
+  const pow2k = op.i32x4Shl(op.i32x4Add(op.i32x4TruncSatF32x4S(get(l.k)), get(l.bias)), op.i32Const(23));
+  const negA = op.f32x4Sub(get(l.zero), get(l.a));
+  return [
+    op.localSet(l.a, op.f32x4Abs(get(v))),
+    op.localSet(l.k, op.f32x4Max(op.f32x4Nearest(op.f32x4Mul(get(l.a), get(l.negLog2e))), get(l.minK))),
+    op.localSet(
+      l.r,
+      op.f32x4Sub(
+        op.f32x4Sub(negA, op.f32x4Mul(get(l.k), get(l.ln2Hi))),
+        op.f32x4Mul(get(l.k), get(l.ln2Lo)),
+      ),
+    ),
+    op.localSet(e, op.v128Bitselect(get(l.zero), op.f32x4Mul(p, pow2k), op.f32x4Gt(get(l.a), get(l.flush)))),
+  ];
+}
 
 /** Code running `body` for byte offsets i = 0, 16, ... < bytes (a row of f32x4 vectors; bytes > 0). */
 function overRow(i: number, bytes: number, ...body: Code[]): Code {
@@ -311,6 +397,33 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
             op.i32Add(get(out), get(i)),
             f(op.v128Load(op.i32Add(get(a), get(i))), op.v128Load(op.i32Add(get(b), get(i)))),
           ),
+          op.brIf(0, op.i32LtU(op.localTee(i, op.i32Add(get(i), op.i32Const(16))), get(bytes))),
+        ),
+      ),
+    );
+  }
+  // sigmoid and SiLU of whole f32x4 vectors: out[i] = s(x[i]) or x[i] · s(x[i]) for i < n - n % 4
+  for (const name of ['sigmoid', 'silu'] as const) {
+    const { fn } = m.addFunction(['i32', 'i32', 'i32'], [], name);
+    const [x, out, n] = fn.params;
+    const [i, bytes] = fn.locals('i32', 2);
+    const [v, e, d, one] = fn.locals('v128', 4);
+    const l = expLocals(fn);
+    const get = op.localGet;
+    // s = 1 / (1 + e) where x >= 0, e / (1 + e) elsewhere (NaN included), e = e^-|x|
+    const sig = op.v128Bitselect(get(d), op.f32x4Mul(get(e), get(d)), op.f32x4Ge(get(v), get(l.zero)));
+    fn.emit(
+      op.block(
+        op.localSet(bytes, op.i32Shl(op.i32And(get(n), op.i32Const(-4)), op.i32Const(2))),
+        op.brIf(0, op.i32Eqz(get(bytes))),
+        expConstants(l),
+        op.localSet(one, splatF32(1)),
+        op.localSet(i, op.i32Const(0)),
+        op.loop(
+          op.localSet(v, op.v128Load(op.i32Add(get(x), get(i)))),
+          expNegAbs(v, e, l),
+          op.localSet(d, op.f32x4Div(get(one), op.f32x4Add(get(one), get(e)))),
+          op.v128Store(op.i32Add(get(out), get(i)), name === 'silu' ? op.f32x4Mul(get(v), sig) : sig),
           op.brIf(0, op.i32LtU(op.localTee(i, op.i32Add(get(i), op.i32Const(16))), get(bytes))),
         ),
       ),
@@ -825,6 +938,8 @@ export function createRowKernels(heap: WasmHeap): RowKernels {
     add: RowKernels['add'];
     mul: RowKernels['mul'];
     sub: RowKernels['sub'];
+    sigmoid: RowKernels['sigmoid'];
+    silu: RowKernels['silu'];
     col_sumsq: RowKernels['colSumSq'];
     add_scaled_cols: RowKernels['addScaledCols'];
     col_sumsq_dot: RowKernels['colSumSqDot'];
@@ -841,6 +956,8 @@ export function createRowKernels(heap: WasmHeap): RowKernels {
     add: ex.add,
     mul: ex.mul,
     sub: ex.sub,
+    sigmoid: ex.sigmoid,
+    silu: ex.silu,
     colSumSq: ex.col_sumsq,
     addScaledCols: ex.add_scaled_cols,
     colSumSqDot: ex.col_sumsq_dot,

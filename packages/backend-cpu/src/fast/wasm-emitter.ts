@@ -242,6 +242,7 @@ export const op = {
   f32x4Splat: (x: Code): Code => [x, simd(0x13)],
   f32x4ExtractLane: (v: Code, lane: number): Code => [v, simd(0x1f), lane],
   f32x4Lt: (a: Code, b: Code): Code => [a, b, simd(0x43)],
+  f32x4Gt: (a: Code, b: Code): Code => [a, b, simd(0x44)],
   f32x4Ge: (a: Code, b: Code): Code => [a, b, simd(0x46)],
   v128And: (a: Code, b: Code): Code => [a, b, simd(0x4e)],
   v128Or: (a: Code, b: Code): Code => [a, b, simd(0x50)],
@@ -256,6 +257,13 @@ export const op = {
   f32x4Mul: (a: Code, b: Code): Code => [a, b, simd(0xe6)],
   f32x4Min: (a: Code, b: Code): Code => [a, b, simd(0xe8)],
   f32x4Max: (a: Code, b: Code): Code => [a, b, simd(0xe9)],
+  f32x4Div: (a: Code, b: Code): Code => [a, b, simd(0xe7)],
+  /** `f32x4.nearest`: round each lane to the nearest integer, ties to even. */
+  f32x4Nearest: (a: Code): Code => [a, simd(0x6a)],
+  /** `i32x4.trunc_sat_f32x4_s`: each f32 lane truncated to a signed i32 (saturating; NaN to 0). */
+  i32x4TruncSatF32x4S: (a: Code): Code => [a, simd(0xf8)],
+  /** `i32x4.shl(v, count)`: each i32 lane shifted left by the i32 `count` (mod 32). */
+  i32x4Shl: (a: Code, count: Code): Code => [a, count, simd(0xab)],
   /**
    * Relaxed SIMD `f32x4.relaxed_madd(a, b, c)` = a * b + c, fused or not at the engine's choice (opcode
    * 0x105). Only valid where the runtime supports relaxed SIMD: see `relaxedSimdSupported`.
