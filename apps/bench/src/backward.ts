@@ -31,7 +31,16 @@ export interface BackwardRow {
   backwardPeakBytes: number;
   /** backwardPeakBytes / forwardPeakBytes. */
   memoryRatio: number;
+  /**
+   * FLOPs of the gradient graph over the forward graph's (the cost model, both as compiled): the time ratio
+   * a backward pass exactly as efficient per FLOP as the forward would give (3 for a network of matrix
+   * products: two backward products per forward one).
+   */
+  flopRatio: number;
 }
+
+/** Total FLOPs of a compiled graph by the cost model. */
+const compiledFlops = (c: CompiledGraph): number => c.cost().flops;
 
 /** Peak bytes of a compiled graph: planned intermediates at their peak plus every input and constant. */
 export function compiledPeakBytes(c: CompiledGraph): number {
@@ -103,6 +112,7 @@ export async function measureBackward(
         forwardPeakBytes,
         backwardPeakBytes,
         memoryRatio: backwardPeakBytes / forwardPeakBytes,
+        flopRatio: compiledFlops(bwd) / compiledFlops(fwd),
       });
     } finally {
       fwd.dispose();
@@ -115,5 +125,5 @@ export async function measureBackward(
 /** One printed line per row. */
 export function formatBackwardRow(r: BackwardRow): string {
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
-  return `  forward+backward ${r.model} ${r.px} px b${r.batch} on ${r.engine}: ${r.backwardMs.toFixed(1)} ms vs forward ${r.forwardMs.toFixed(1)} ms (x${r.timeRatio.toFixed(2)}), peak memory ${mb(r.backwardPeakBytes)} vs ${mb(r.forwardPeakBytes)} (x${r.memoryRatio.toFixed(2)})`;
+  return `  forward+backward ${r.model} ${r.px} px b${r.batch} on ${r.engine}: ${r.backwardMs.toFixed(1)} ms vs forward ${r.forwardMs.toFixed(1)} ms (x${r.timeRatio.toFixed(2)}; FLOPs x${r.flopRatio.toFixed(2)}), peak memory ${mb(r.backwardPeakBytes)} vs ${mb(r.forwardPeakBytes)} (x${r.memoryRatio.toFixed(2)})`;
 }

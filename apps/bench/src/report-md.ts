@@ -175,6 +175,7 @@ export function renderMarkdown(r: BenchResults): string {
           'forward ms',
           'forward + backward ms',
           'ratio',
+          'FLOP ratio',
           'forward peak MiB',
           'backward peak MiB',
           'memory ratio',
@@ -185,13 +186,14 @@ export function renderMarkdown(r: BenchResults): string {
           fmtNum(b.forwardMs, 1),
           fmtNum(b.backwardMs, 1),
           fmtNum(b.timeRatio, 2),
+          b.flopRatio === undefined ? '—' : fmtNum(b.flopRatio, 2),
           fmtNum(b.forwardPeakBytes / 2 ** 20, 1),
           fmtNum(b.backwardPeakBytes / 2 ** 20, 1),
           fmtNum(b.memoryRatio, 2),
         ]),
       ),
       '',
-      "Medians of interleaved runs (forward, then forward + backward, alternately). Peak memory: the compiled graph's planned intermediates at their peak plus its inputs and weights. Backward: the gradient of sum(output * cotangent) w.r.t. the input and every trainable parameter.",
+      "Medians of interleaved runs (forward, then forward + backward, alternately). Peak memory: the compiled graph's planned intermediates at their peak plus its inputs and weights. Backward: the gradient of sum(output * cotangent) w.r.t. the input and every trainable parameter. FLOP ratio: the gradient graph's FLOPs over the forward's (cost model), the time ratio of a backward pass as efficient per FLOP as the forward.",
       '',
     );
   }
