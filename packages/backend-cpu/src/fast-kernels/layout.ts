@@ -109,7 +109,7 @@ export function transposedCopy(
 }
 
 /** Calls `fn` with `start + Σ index·stride` for every index of `shape`, row-major (once for no axes). */
-function overOuter(
+export function overOuter(
   shape: readonly number[],
   stride: readonly number[],
   start: number,

@@ -231,6 +231,14 @@ export function simdRowKernels(
       return binaries[op](args);
     };
   /**
+   * Heap address of `n` float64 totals in scratch memory, 16-byte aligned, followed by `floats` more float32
+   * values (at address + 8n). Take views after this call: it may grow the heap.
+   */
+  const f64Scratch = (n: number, floats = 0): number => {
+    const s = scratch(2 * n + 4 + floats);
+    return engine.address(s, ((16 - (s.byteOffset % 16)) % 16) / 4);
+  };
+  /**
    * sum and mean over one run of adjacent axes (size-1 axes aside) with an inner extent of a multiple of
    * four floats (column sums: bias and norm-weight gradients) on the SIMD `col_sum`, totals in float64.
    */
@@ -250,9 +258,7 @@ export function simdRowKernels(
       if (inner % 4 !== 0) return js[op](args);
       const red = extent(first, last + 1);
       const outer = extent(0, first);
-      const s = scratch(2 * inner + 4); // float64 totals, 16-byte aligned
-      const skip = ((16 - (s.byteOffset % 16)) % 16) / 4;
-      const pt = engine.address(s, skip);
+      const pt = f64Scratch(inner);
       // views of the heap's current memory (not `s.buffer`: the heap may have grown since `s` was made)
       const totals = engine.f64At(pt, inner);
       const yd = engine.f32At(py, outer * inner);
@@ -290,12 +296,9 @@ export function simdRowKernels(
       if (!(channelsLast || dense) || c % 4 !== 0 || base < 0 || py < 0) return js[op](args);
       const [rowBins, colBins] = bins(args);
       const [, , oh, ow] = y.shape;
-      // [float64 totals (2c floats), 16-byte aligned | one image channels-last when transposed]
-      const image = dense ? hw * c : 0;
-      const s = scratch(2 * c + 4 + image);
-      const skip = ((16 - (s.byteOffset % 16)) % 16) / 4;
-      const pt = engine.address(s, skip);
-      const pimg = engine.address(s, skip + 2 * c);
+      // [c float64 totals | one image channels-last when transposed]
+      const pt = f64Scratch(c, dense ? hw * c : 0);
+      const pimg = pt + 8 * c;
       // views of the heap's current memory (scratch may have grown it)
       const totals = engine.f64At(pt, c);
       const yd = engine.f32At(py, count(y));

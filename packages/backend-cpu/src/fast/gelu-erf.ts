@@ -22,7 +22,7 @@
 // float32 spacing is 6e-8. NaN gives NaN, +-Infinity +-1.
 // The same evaluator (`OddPieces`) gives GELU's derivative for the backward pass: gelu'(x) - 1/2 is odd too
 // (see `GELU_GRAD_PIECES`), so g · gelu'(x) is one more table of coefficients, with no exp.
-import { type Code, type FunctionBuilder, type ModuleBuilder, op } from './wasm-emitter.js';
+import { type Code, type FunctionBuilder, type ModuleBuilder, op, splatF32 } from './wasm-emitter.js';
 
 /** Lower bounds of pieces 1, 2, 3 of |x| (float32 values, as the SIMD code compares with them). */
 export const ERF_PIECE_BOUNDS: readonly number[] = [1, 1.8, 2.7].map(Math.fround);
@@ -168,11 +168,6 @@ export function geluF32(x: number): number {
 // WebAssembly SIMD
 // ---------------------------------------------------------------------------------------------------------
 
-/** A v128 with `value` (as float32) in all four lanes. */
-function splat(value: number): Code {
-  return op.v128ConstF32x4([value, value, value, value]);
-}
-
 /** A v128 whose lane p is `perPiece[p]`: a table for `i8x16.swizzle`. */
 function pieceTable(perPiece: readonly number[]): Code {
   return op.v128ConstF32x4([perPiece[0], perPiece[1], perPiece[2], perPiece[3]]);
@@ -193,7 +188,7 @@ interface ErfLocals {
 function oddPiecesF32x4(pieces: OddPieces, x: number, out: number, l: ErfLocals): Code {
   const { ax, index, t, y } = l;
   const get = op.localGet;
-  const reaches = (bound: number): Code => op.f32x4Ge(get(ax), splat(bound));
+  const reaches = (bound: number): Code => op.f32x4Ge(get(ax), splatF32(bound));
   const swizzle = l.relaxed ? op.i8x16RelaxedSwizzle : op.i8x16Swizzle;
   /** The table entry of each lane's piece. */
   const gather = (perPiece: readonly number[]): Code => swizzle(pieceTable(perPiece), get(index));
@@ -208,7 +203,7 @@ function oddPiecesF32x4(pieces: OddPieces, x: number, out: number, l: ErfLocals)
     horner.push(op.localSet(y, op.f32x4Add(op.f32x4Mul(get(y), get(t)), cj)));
   }
   // Piece 0 (NaN lanes are not, but stay NaN whichever way they go).
-  const inPiece0 = (): Code => op.f32x4Lt(get(ax), splat(pieces.bounds[0]));
+  const inPiece0 = (): Code => op.f32x4Lt(get(ax), splatF32(pieces.bounds[0]));
   return [
     op.localSet(ax, op.f32x4Abs(get(x))),
     op.localSet(index, indexCode),
@@ -216,13 +211,13 @@ function oddPiecesF32x4(pieces: OddPieces, x: number, out: number, l: ErfLocals)
     op.localSet(t, op.v128Bitselect(op.f32x4Mul(get(ax), get(ax)), get(ax), inPiece0())),
     op.localSet(t, op.f32x4Mul(op.f32x4Sub(get(t), gather(pieces.center)), gather(pieces.scale))),
     horner,
-    op.localSet(y, op.f32x4Mul(get(y), op.v128Bitselect(get(ax), splat(1), inPiece0()))),
+    op.localSet(y, op.f32x4Mul(get(y), op.v128Bitselect(get(ax), splatF32(1), inPiece0()))),
     op.localSet(
       y,
-      op.v128Bitselect(splat(pieces.clampValue), get(y), op.f32x4Ge(get(ax), splat(pieces.clamp))),
+      op.v128Bitselect(splatF32(pieces.clampValue), get(y), op.f32x4Ge(get(ax), splatF32(pieces.clamp))),
     ),
     // Copy the sign bit of x (the bits of -0.0) onto the non-negative result.
-    op.localSet(out, op.v128Or(get(y), op.v128And(get(x), splat(-0)))),
+    op.localSet(out, op.v128Or(get(y), op.v128And(get(x), splatF32(-0)))),
   ];
 }
 
@@ -234,11 +229,11 @@ function erfF32x4(x: number, out: number, l: ErfLocals): Code {
 /** Code setting local `out` to GELU of local `x` (four lanes of `geluF32`); `out` must differ from `x`. */
 function geluF32x4(x: number, out: number, l: ErfLocals): Code {
   return [
-    op.localSet(out, op.f32x4Mul(op.localGet(x), splat(SQRT1_2_F32))),
+    op.localSet(out, op.f32x4Mul(op.localGet(x), splatF32(SQRT1_2_F32))),
     erfF32x4(out, out, l),
     op.localSet(
       out,
-      op.f32x4Mul(op.f32x4Mul(op.localGet(x), splat(0.5)), op.f32x4Add(splat(1), op.localGet(out))),
+      op.f32x4Mul(op.f32x4Mul(op.localGet(x), splatF32(0.5)), op.f32x4Add(splatF32(1), op.localGet(out))),
     ),
   ];
 }
@@ -322,7 +317,7 @@ function emitGeluGradSpan(fn: FunctionBuilder, relaxed: boolean): void {
   const l = erfLocals(fn, relaxed);
   const get = op.localGet;
   const at = (p: number): Code => op.i32Add(get(p), get(i));
-  const result = (g: Code): Code => op.f32x4Mul(g, op.f32x4Add(splat(0.5), get(h)));
+  const result = (g: Code): Code => op.f32x4Mul(g, op.f32x4Add(splatF32(0.5), get(h)));
   fn.emit(
     op.localSet(bytes, op.i32Shl(get(n), op.i32Const(2))),
     op.localSet(i, op.i32Const(0)),

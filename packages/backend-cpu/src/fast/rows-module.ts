@@ -19,7 +19,7 @@
 // col_sum(x, acc, rows, cols): column sums, eight rows at a time in float32, totals in float64.
 
 import type { WasmHeap } from './heap.js';
-import { type Code, ModuleBuilder, op } from './wasm-emitter.js';
+import { type Code, ModuleBuilder, op, splatF32 } from './wasm-emitter.js';
 
 /** The exports of the row-kernel module (byte addresses in the heap). */
 export interface RowKernels {
@@ -104,9 +104,6 @@ const hsum = (v: Code): Code =>
     op.f32Add(op.f32x4ExtractLane(v, 0), op.f32x4ExtractLane(v, 1)),
     op.f32Add(op.f32x4ExtractLane(v, 2), op.f32x4ExtractLane(v, 3)),
   );
-
-/** A v128 of four equal f32 lanes. */
-const splatF32 = (x: number): Code => op.v128ConstF32x4([x, x, x, x]);
 
 /** Taylor coefficients of e^r, degree 7: for |r| <= ln 2 / 2 the truncation error is below 5e-9 relative. */
 const EXP_TAYLOR = [1, 1, 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720, 1 / 5040];

@@ -271,6 +271,9 @@ export const op = {
   f32x4RelaxedMadd: (a: Code, b: Code, c: Code): Code => [a, b, c, simd(0x105)],
 } as const;
 
+/** A v128 constant with `value` (as float32) in all four lanes. */
+export const splatF32 = (value: number): Code => op.v128ConstF32x4([value, value, value, value]);
+
 // ---------------------------------------------------------------------------------------------------------
 // Functions and modules
 // ---------------------------------------------------------------------------------------------------------
