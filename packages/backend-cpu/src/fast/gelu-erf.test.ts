@@ -63,9 +63,9 @@ describe('float32 erf model', () => {
 });
 
 describe("float32 GELU derivative model (gelu' as odd pieces)", () => {
-  // measured 1.3e-7 (near x = 1.18, where gelu' is 1.02 and the float32 spacing 1.2e-7): the fit's 8e-8
-  // plus the final rounding
-  it("gives g · gelu'(x) within 1.5e-7 of the float64 definition", () => {
+  // measured 2.1e-7 (near x = 4.04, where gelu' is just above 1 and the float32 spacing 1.2e-7): the fit's
+  // 8e-8 plus the roundings of Estrin's scheme (Horner's rule gave 1.3e-7, at x = 1.18)
+  it("gives g · gelu'(x) within 2.5e-7 of the float64 definition", () => {
     const c = 1 / Math.sqrt(2 * Math.PI);
     let worst = 0;
     let at = 0;
@@ -78,7 +78,7 @@ describe("float32 GELU derivative model (gelu' as odd pieces)", () => {
         at = x;
       }
     }
-    expect(worst, `max |geluGradF32 - gelu'| = ${worst} at x = ${at}`).toBeLessThan(1.5e-7);
+    expect(worst, `max |geluGradF32 - gelu'| = ${worst} at x = ${at}`).toBeLessThan(2.5e-7);
   });
 
   it('handles special values and scales by g', () => {

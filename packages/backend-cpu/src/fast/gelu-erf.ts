@@ -11,15 +11,16 @@
 //   p = 2   1.8 <= ax < 2.7   u = ax     erf = P_2(t)
 //   p = 3   2.7 <= ax < 3.9   u = ax     erf = P_3(t)
 //   ax >= 3.9                            erf = 1           (1 - erf(3.9) = 3.5e-8)
-// With the same polynomial length for every piece, the SIMD code evaluates one Horner chain whose
+// With the same polynomial length for every piece, the SIMD code evaluates one polynomial whose
 // coefficients are picked per lane by `i8x16.swizzle` from a 16-byte table holding the four pieces' values
 // (the piece index p is the number of bounds 1, 1.8, 2.7 that ax reaches), instead of evaluating every
 // piece in every lane and selecting.
-// Horner's rule uses separate float32 multiply and add (no fusion: the result does not depend on the
-// engine). The coefficients are least-squares fits of the float64 erf at 3000 Chebyshev nodes of each piece
-// (near-minimax), rounded to float32. Measured maximum absolute error of this float32 evaluation against a
-// float64 erf (every 11th float in [0.125, 4) and a 1e-6 grid on [0, 6]): 1.0e-7, near x = 0.98, where the
-// float32 spacing is 6e-8. NaN gives NaN, +-Infinity +-1.
+// The polynomial is evaluated by Estrin's scheme (`estrin`: a dependency chain of depth log2 of the length
+// instead of Horner's length - 1, which made the SIMD loop wait on latency), with separate float32 multiply
+// and add (no fusion: the result does not depend on the engine). The coefficients are least-squares fits
+// of the float64 erf at 3000 Chebyshev nodes of each piece (near-minimax), rounded to float32. Maximum
+// absolute error of this float32 evaluation against a float64 erf: 1.7e-7 near x = 2.7, where the float32
+// spacing is 6e-8 (random probes of gelu-erf.test.ts; Horner's rule gave 1.0e-7, near x = 0.98). NaN gives NaN, +-Infinity +-1.
 // The same evaluator (`OddPieces`) gives GELU's derivative for the backward pass: gelu'(x) - 1/2 is odd too
 // (see `GELU_GRAD_PIECES`), so g · gelu'(x) is one more table of coefficients, with no exp.
 import { type Code, type FunctionBuilder, type ModuleBuilder, op, splatF32 } from './wasm-emitter.js';
@@ -52,6 +53,35 @@ export const ERF_COEFFICIENTS: readonly (readonly number[])[] = [
     -2.664506246219389e-5, 1.8515473129809834e-5, -1.2184674233139958e-5, 4.436202743818285e-6,
   ],
 ];
+
+/**
+ * Estrin's scheme for c[0] + c[1] t + c[2] t² + ...: the pairs c[2i] + c[2i+1] t become the coefficients of
+ * a polynomial in t², and so on until one term is left (an odd one out passes up unchanged). `powers[k]` is
+ * t^(2^k) (as many as the halvings need: `estrinPowers`). Written once over an arithmetic, so the SIMD code
+ * and its scalar model do the same operations in the same order.
+ */
+export function estrin<T>(
+  c: readonly T[],
+  powers: readonly T[],
+  add: (a: T, b: T) => T,
+  mul: (a: T, b: T) => T,
+): T {
+  let level = c;
+  for (let k = 0; level.length > 1; k++) {
+    const up: T[] = [];
+    for (let i = 0; i < level.length; i += 2)
+      up.push(i + 1 < level.length ? add(level[i], mul(level[i + 1], powers[k])) : level[i]);
+    level = up;
+  }
+  return level[0];
+}
+
+/** Number of powers t, t², t⁴, ... that `estrin` uses for `terms` coefficients. */
+export function estrinPowers(terms: number): number {
+  let count = 0;
+  for (let n = terms; n > 1; n = Math.ceil(n / 2)) count++;
+  return count;
+}
 
 /** 1 / sqrt(2) as float32. */
 export const SQRT1_2_F32 = Math.fround(Math.SQRT1_2);
@@ -99,10 +129,16 @@ export function oddPiecesF32(pieces: OddPieces, x: number): number {
   for (const bound of pieces.bounds) if (ax >= bound) p++;
   const u = p === 0 ? f32(ax * ax) : ax;
   const t = f32(f32(u - pieces.center[p]) * pieces.scale[p]);
-  const c = pieces.coefficients[p];
-  const terms = c.length;
-  let y = f32(c[terms - 1]);
-  for (let j = terms - 2; j >= 0; j--) y = f32(f32(y * t) + f32(c[j]));
+  const powers = [t];
+  while (powers.length < estrinPowers(pieces.coefficients[p].length))
+    powers.push(f32(powers[powers.length - 1] * powers[powers.length - 1]));
+  const c = pieces.coefficients[p].map(f32);
+  let y = estrin(
+    c,
+    powers,
+    (a, b) => f32(a + b),
+    (a, b) => f32(a * b),
+  );
   y = f32(y * (p === 0 ? ax : 1));
   if (ax >= pieces.clamp) y = pieces.clampValue;
   return x < 0 || Object.is(x, -0) ? -y : y;
@@ -121,7 +157,7 @@ export function erfF32(x: number): number {
  * evaluated like erf: four degree-9 pieces over |x| (bounds 1.2, 2, 3.6; piece 0 in u = x²), 1/2 from
  * |x| >= 6 (where x·φ(x) < 4e-8). Least-squares fits at 3000 Chebyshev nodes per piece, rounded to
  * float32; measured max abs error of the float32 evaluation 8e-8, about one float32 spacing (numpy fit,
- * checked every 1/8000 of each piece); degree 7 gave 1.5e-7.
+ * checked every 1/8000 of each piece; 2.1e-7 with Estrin's roundings); degree 7 gave 1.5e-7.
  */
 export const GELU_GRAD_PIECES: OddPieces = {
   bounds: [1.2, 2, 3.6].map(Math.fround),
@@ -175,6 +211,8 @@ function pieceTable(perPiece: readonly number[]): Code {
 
 /** Scratch locals of the inline erf, and whether relaxed SIMD may be used. */
 interface ErfLocals {
+  /** t², t⁴, ... for Estrin's scheme (as many as the longest polynomial needs, less one). */
+  powers: number[];
   ax: number;
   /** Byte indices selecting each lane's piece in a table: 4p + (0, 1, 2, 3). */
   index: number;
@@ -197,11 +235,19 @@ function oddPiecesF32x4(pieces: OddPieces, x: number, out: number, l: ErfLocals)
   const four = op.v128ConstI32x4([0x04040404, 0x04040404, 0x04040404, 0x04040404]);
   let indexCode: Code = op.v128ConstI32x4([0x03020100, 0x03020100, 0x03020100, 0x03020100]);
   for (const bound of pieces.bounds) indexCode = op.i32x4Add(indexCode, op.v128And(reaches(bound), four));
-  const horner: Code[] = [op.localSet(y, gather(pieces.coefficients.map((c) => c[terms - 1])))];
-  for (let j = terms - 2; j >= 0; j--) {
-    const cj = gather(pieces.coefficients.map((c) => c[j]));
-    horner.push(op.localSet(y, op.f32x4Add(op.f32x4Mul(get(y), get(t)), cj)));
-  }
+  const powers = [t, ...l.powers.slice(0, estrinPowers(terms) - 1)];
+  const polynomial: Code[] = [
+    ...powers.slice(1).map((p, k) => op.localSet(p, op.f32x4Mul(get(powers[k]), get(powers[k])))),
+    op.localSet(
+      y,
+      estrin(
+        Array.from({ length: terms }, (_, j) => gather(pieces.coefficients.map((c) => c[j]))),
+        powers.map(get),
+        op.f32x4Add,
+        op.f32x4Mul,
+      ),
+    ),
+  ];
   // Piece 0 (NaN lanes are not, but stay NaN whichever way they go).
   const inPiece0 = (): Code => op.f32x4Lt(get(ax), splatF32(pieces.bounds[0]));
   return [
@@ -210,7 +256,7 @@ function oddPiecesF32x4(pieces: OddPieces, x: number, out: number, l: ErfLocals)
     // t = (u - center) * scale, with u = ax^2 on piece 0, else ax.
     op.localSet(t, op.v128Bitselect(op.f32x4Mul(get(ax), get(ax)), get(ax), inPiece0())),
     op.localSet(t, op.f32x4Mul(op.f32x4Sub(get(t), gather(pieces.center)), gather(pieces.scale))),
-    horner,
+    polynomial,
     op.localSet(y, op.f32x4Mul(get(y), op.v128Bitselect(get(ax), splatF32(1), inPiece0()))),
     op.localSet(
       y,
@@ -240,7 +286,15 @@ function geluF32x4(x: number, out: number, l: ErfLocals): Code {
 
 /** Scratch locals of the inline erf / odd-pieces code, made in `fn`. */
 function erfLocals(fn: FunctionBuilder, relaxed: boolean): ErfLocals {
-  return { ax: fn.local('v128'), index: fn.local('v128'), t: fn.local('v128'), y: fn.local('v128'), relaxed };
+  const terms = Math.max(ERF_COEFFICIENTS[0].length, GELU_GRAD_PIECES.coefficients[0].length);
+  return {
+    ax: fn.local('v128'),
+    index: fn.local('v128'),
+    t: fn.local('v128'),
+    y: fn.local('v128'),
+    powers: fn.locals('v128', estrinPowers(terms) - 1),
+    relaxed,
+  };
 }
 
 /**
