@@ -1,6 +1,7 @@
 // Interleaved repetition order: the workloads compared in one group run as A B C A B C ..., so slow
 // drift of the machine (thermal state, other processes) hits every side alike. Workloads needing fewer
 // repetitions drop out of later rounds.
+import type { SettleOptions } from './settle.js';
 
 /** Warm-up order: each task `warmup` times, alternating (A B A B for two warm-ups). */
 export function warmupOrder(tasks: number, warmup: number): number[] {
@@ -30,6 +31,11 @@ export interface RepPolicy {
   targetMs: number;
   minReps: number;
   maxReps: number;
+  /**
+   * Before each timed run, wait for the process to go idle (see settle.ts); null or absent: time each run
+   * right after the previous one.
+   */
+  settle?: SettleOptions | null;
 }
 
 /** Repetitions for a task whose warm-up run took `warmMs`. */

@@ -149,6 +149,10 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
       'interleaved forward / forward+backward pairs per backward row (default 3 quick, 5 full)',
       int('--backward-runs'),
     )
+    .option(
+      '--no-settle',
+      "time each run right after the previous one (default: wait until the last engine's threads are idle)",
+    )
     .option('--no-progress', 'no progress bar')
     .option(
       '--no-relaxed-simd',
@@ -193,6 +197,7 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
         policy: {
           ...(o.reps !== undefined ? { reps: o.reps } : {}),
           ...(o.warmup !== undefined ? { warmup: o.warmup } : {}),
+          ...(o.settle === false ? { settle: null } : {}),
         },
         browser: o.browser === true,
         node: o.node,

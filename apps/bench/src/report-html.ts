@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fmtGflop, fmtMiB, fmtMs, fmtNum, fmtTokens } from './format.js';
-import { describeCrossover, engineLine } from './report-md.js';
+import { describeCrossover, engineLine, settleSentence } from './report-md.js';
 import type { BenchResults } from './schema.js';
 
 /** The Chart.js UMD bundle from node_modules (chart.js does not export it, so it is found beside its main). */
@@ -242,7 +242,7 @@ th:first-child, td:first-child { text-align: left; }
 <h1>WeightFormer.js bench (${esc(r.mode)} mode)</h1>
 <p class="machine">Machine: <b>${esc(r.machine.label)}</b>. Absolute times belong to this machine; ratios were measured in this
 run with the compared workloads interleaved. Run ${esc(r.createdAt)}, ${(r.durationMs / 1000).toFixed(1)} s; engines
-${esc(engineLine(r))}. The PyTorch curves come from another machine (H200 host): compare their shape only.</p>
+${esc(engineLine(r))}. ${esc(settleSentence(r))} The PyTorch curves come from another machine (H200 host): compare their shape only.</p>
 ${charts}
 ${checks}
 ${interference}

@@ -4,6 +4,7 @@
 import type { Crossover } from './crossover.js';
 import { fmtGflop, fmtMiB, fmtMs, fmtNum, fmtTokens } from './format.js';
 import type { BenchResults } from './schema.js';
+import { median } from './stats.js';
 
 function table(head: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
@@ -27,6 +28,22 @@ export function engineLine(r: BenchResults): string {
     .join(', ');
 }
 
+/**
+ * How the timed runs were started: after the process went idle (`policy.settle`, with the median wait), or
+ * right after each other.
+ */
+export function settleSentence(r: BenchResults): string {
+  const s = r.config.policy.settle;
+  if (!s) return 'Each timed run started right after the previous one.';
+  const waits = r.rows.flatMap((row) => row.settleMs ?? []);
+  const wait = waits.length ? `; median wait ${fmtMs(median(waits))} ms` : '';
+  return (
+    `Each timed run started once the process had gone idle (at most ${s.idleCores} cores busy over ${s.sliceMs} ms, ` +
+    `waiting at most ${s.maxMs} ms${wait}), so no run pays for work the previous engine's threads left running; ` +
+    'the alone / interleaved table measures that work.'
+  );
+}
+
 /** Renders the results as markdown. */
 export function renderMarkdown(r: BenchResults): string {
   const out: string[] = [];
@@ -37,7 +54,7 @@ export function renderMarkdown(r: BenchResults): string {
     '',
     `Run ${r.createdAt}, ${(r.durationMs / 1000).toFixed(1)} s; engines ${engineLine(r)}; ` +
       `policy: ${r.config.policy.warmup} warm-up, ${r.config.policy.minReps}..${r.config.policy.maxReps} reps ` +
-      `(~${r.config.policy.targetMs} ms per row).`,
+      `(~${r.config.policy.targetMs} ms per row). ${settleSentence(r)}`,
     '',
   );
   if (r.checks.length) {

@@ -6,6 +6,7 @@ import type { Runner } from './engines/types.js';
 import { interleaveOrder, type RepPolicy, repsFor, warmupOrder } from './interleave.js';
 import { type MemorySnapshot, type RssSampler, snapshot } from './memory.js';
 import type { EngineKind, Family, ModelId, Purpose, Row, WorkloadId } from './schema.js';
+import { waitForIdle } from './settle.js';
 import { median, summarize } from './stats.js';
 
 /** What a task measures: the identity of its row. */
@@ -94,6 +95,7 @@ export async function runGroup(
   progress?.plan(reps.reduce((a, b) => a + b, 0));
   const samples: number[][] = tasks.map(() => []);
   const cpu: number[][] = tasks.map(() => []);
+  const settled: number[][] = tasks.map(() => []);
   const peaks: number[] = tasks.map(() => 0);
   const runDelta: number[] = tasks.map(() => 0);
   const mem: MemorySnapshot[] = tasks.map(() => ({
@@ -108,6 +110,7 @@ export async function runGroup(
       continue;
     }
     try {
+      if (policy.settle) settled[i].push(await waitForIdle(policy.settle));
       await sampler?.reset();
       const before = process.memoryUsage.rss();
       const t = await timeRun(tasks[i].runner);
@@ -146,6 +149,7 @@ export async function runGroup(
       samplesMs: samples[i],
       cpuSamplesMs: cpu[i],
       cpuMedianMs: median(cpu[i]),
+      ...(policy.settle ? { settleMs: settled[i] } : {}),
       ...stats,
       flops: t.flops,
       gflopsPerSecond: t.flops / (stats.medianMs * 1e6),

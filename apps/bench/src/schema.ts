@@ -91,6 +91,11 @@ export interface Row {
    */
   cpuSamplesMs: number[];
   cpuMedianMs: number;
+  /**
+   * Time waited before each timed run for the process to go idle (`policy.settle`), ms; absent when the
+   * runs followed each other directly (`--no-settle`, or files of older runs).
+   */
+  settleMs?: number[];
   /** FLOPs of one forward pass from the cost model (`graphCost`), identical for every engine. */
   flops: number;
   /** `flops / medianMs`, in GFLOP/s. */
@@ -347,6 +352,8 @@ export function validateResults(value: unknown): string[] {
       errs.push(`${where}.samplesMs: length differs from runs`);
     if (!Array.isArray(row.cpuSamplesMs) || row.cpuSamplesMs.length !== row.runs || !isNum(row.cpuMedianMs))
       errs.push(`${where}.cpuSamplesMs: length differs from runs`);
+    if (row.settleMs !== undefined && (!Array.isArray(row.settleMs) || row.settleMs.length !== row.runs))
+      errs.push(`${where}.settleMs: length differs from runs`);
     if (isNum(row.minMs) && isNum(row.medianMs) && isNum(row.maxMs)) {
       if (!(row.minMs <= row.medianMs && row.medianMs <= row.maxMs))
         errs.push(`${where}: min <= median <= max`);
