@@ -74,9 +74,26 @@ describe('fast kernels equal the plain ones', () => {
             groups: c + 1,
           },
         );
-        return { patch, one, dw };
+        // one window over the whole image: a single pixel per channel (no transpose of the product)
+        const whole = F.conv2d(
+          xi,
+          t.constant(randomTensor([o, c, p * s, p * s], r)),
+          t.constant(randomTensor([o], r)),
+          { stride: p * s },
+        );
+        // weights that are graph inputs, not constants (as a gradient pass's reshaped weights): the
+        // product the other way round, the bias added after
+        const patchIn = F.conv2d(xi, t.input('wp', [o, c, p, p]), t.input('bp', [o]), { stride: p });
+        const oneIn = F.conv2d(patch, t.input('w1', [c + 1, o, 1, 1]), undefined);
+        return { patch, one, dw, whole, patchIn, oneIn };
       });
-      await both(g, { x }, `conv b${b} c${c} p${p} s${s} o${o}`);
+      const inputs = {
+        x,
+        wp: randomTensor([o, c, p, p], r),
+        bp: randomTensor([o], r),
+        w1: randomTensor([c + 1, o, 1, 1], r),
+      };
+      await both(g, inputs, `conv b${b} c${c} p${p} s${s} o${o}`);
     },
   );
 

@@ -130,6 +130,47 @@ export function overOuter(
 }
 
 /**
+ * The four nested loops of `stridedCopy` (extents s0, s1, s2, n; source strides t0, t1, t2, sn) from source
+ * offset `so` to `dd` at `at`; returns the next write position. Written as its own function with the source
+ * offset stepped, not recomputed: inside `stridedCopy`'s closure the same loops ran 4x slower (6 ns a float
+ * for a pooling gradient's [192, 7, 2, 7, 2] broadcast).
+ */
+function copyLastFour(
+  dd: CpuTensor['data'],
+  at: number,
+  sd: CpuTensor['data'],
+  so: number,
+  s0: number,
+  s1: number,
+  s2: number,
+  n: number,
+  t0: number,
+  t1: number,
+  t2: number,
+  sn: number,
+): number {
+  for (let i0 = 0; i0 < s0; i0++) {
+    for (let i1 = 0; i1 < s1; i1++) {
+      let s = so + i0 * t0 + i1 * t1;
+      if (sn === 0) {
+        for (let i2 = 0; i2 < s2; i2++, s += t2) {
+          const v = sd[s];
+          if (n >= 16) {
+            dd.fill(v, at, at + n);
+            at += n;
+          } else for (let j = 0; j < n; j++) dd[at++] = v;
+        }
+      } else if (sn === 1) {
+        for (let i2 = 0; i2 < s2; i2++, s += t2) for (let j = 0; j < n; j++) dd[at++] = sd[s + j];
+      } else {
+        for (let i2 = 0; i2 < s2; i2++, s += t2) for (let j = 0; j < n; j++) dd[at++] = sd[s + j * sn];
+      }
+    }
+  }
+  return at;
+}
+
+/**
  * Copies any view `src` into the dense `dst` (same element count, row-major order of `src`'s shape), after
  * merging the axes that step through memory together: the last four remaining axes run as plain nested
  * loops, the others as an odometer. For broadcast views (stride 0, e.g. a pooling gradient spread over
@@ -169,23 +210,7 @@ export function stridedCopy(dst: CpuTensor, src: CpuTensor): boolean {
   const [s0, s1, s2, n] = shape.slice(r - 4);
   const [t0, t1, t2, sn] = stride.slice(r - 4);
   overOuter(shape.slice(0, r - 4), stride.slice(0, r - 4), src.offset, (so) => {
-    // a local write position: `d` itself lives in the closure's context, a memory access per use
-    let at = d;
-    for (let i0 = 0; i0 < s0; i0++) {
-      for (let i1 = 0; i1 < s1; i1++) {
-        for (let i2 = 0; i2 < s2; i2++) {
-          const s = so + i0 * t0 + i1 * t1 + i2 * t2;
-          if (sn === 0) {
-            const v = sd[s];
-            if (n >= 16) dd.fill(v, at, at + n);
-            else for (let j = 0; j < n; j++) dd[at + j] = v;
-          } else if (sn === 1) for (let j = 0; j < n; j++) dd[at + j] = sd[s + j];
-          else for (let j = 0; j < n; j++) dd[at + j] = sd[s + j * sn];
-          at += n;
-        }
-      }
-    }
-    d = at;
+    d = copyLastFour(dd, d, sd, so, s0, s1, s2, n, t0, t1, t2, sn);
   });
   return true;
 }

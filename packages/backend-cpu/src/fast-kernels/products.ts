@@ -3,12 +3,13 @@
 // patch embedding via im2col); the depthwise 3x3 convolution and its weight gradient. Other cases defer to
 // the plain kernels.
 import type { Activation, Kernel, KernelTable } from '@wf/core';
+import ndarray from 'ndarray';
 import { convKernels } from '../kernels/conv.js';
 import { matmulKernels } from '../kernels/matmul.js';
 import { broadcastView, type CpuTensor, forEachOffset, stridedView } from '../nd.js';
 import { attentionKernel, type ScratchProvider } from './attention.js';
 import { depthwise3x3, depthwiseWeightGrad, isDepthwise3x3 } from './depthwise.js';
-import { count, isDense } from './layout.js';
+import { count, isDense, stridedCopy, transposedCopy } from './layout.js';
 import type { MatmulEngine, MatView } from './matmul-engine.js';
 
 /** A rank >= 2 tensor's last two axes as a matrix view at `offset` (optionally transposed). */
@@ -91,6 +92,11 @@ function batched(
       bVersion: opts.bVersion,
     });
   });
+}
+
+/** The transpose of a matrix view (rows and columns swapped, no copy). */
+function transposed(v: MatView): MatView {
+  return { ...v, rows: v.cols, cols: v.rows, rowStride: v.colStride, colStride: v.rowStride };
 }
 
 /** Builds the product kernels for one engine. */
@@ -200,39 +206,86 @@ export function productKernels(
       attrs.padding[1] === 0 &&
       attrs.stride[0] === kh &&
       attrs.stride[1] === kw;
-    if (!patchLike || !isDense(x) || !isDense(w) || !isDense(o) || h % kh !== 0 || wd % kw !== 0) {
+    if (
+      !patchLike ||
+      !isDense(x) ||
+      !isDense(w) ||
+      !isDense(o) ||
+      (bias && bias.stride[0] !== 1) ||
+      h % kh !== 0 ||
+      wd % kw !== 0
+    ) {
       return convKernels.conv2d(args);
     }
-    // Non-overlapping windows (1x1 convs and patch embeddings): y[n] = W[oc, c·kh·kw] @ cols[c·kh·kw, pixels].
+    // Non-overlapping windows (1x1 convs and patch embeddings): one product per image with cols
+    // [c·kh·kw, pixels], which for a 1x1 conv is x[n] itself, read in place, and for a patch embedding is
+    // gathered into scratch. A weight the engine keeps packed between runs (a constant or a parameter) is B
+    // of the transposed product y[n]ᵀ = colsᵀ · Wᵀ, with the bias fused, transposed into NCHW after; any
+    // other weight (a gradient pass's reshaped copy, packed on every call either way) is A of
+    // y[n] = W · cols, written in place.
+    const cached = args.constants?.[1] === true;
     const [, , oh, ow] = o.shape;
     const pixels = oh * ow;
     const kk = c * kh * kw;
-    const cols = new Float32Array(kk * pixels);
-    const xd = x.data;
+    const unit = kh === 1 && kw === 1;
+    const yLength = cached ? pixels * oc : 0;
+    const buf = scratch(yLength + (unit ? 0 : pixels * kk));
+    const yT = buf.subarray(0, yLength);
+    const colsT = buf.subarray(yLength);
+    const xd = x.data as Float32Array;
+    const wv: MatView = {
+      data: w.data as Float32Array,
+      offset: w.offset,
+      rows: oc,
+      cols: kk,
+      rowStride: kk,
+      colStride: 1,
+    };
     for (let b = 0; b < n; b++) {
-      if (kh === 1 && kw === 1)
-        cols.set(xd.subarray(x.offset + b * c * h * wd, x.offset + (b + 1) * c * h * wd));
+      const xb = x.offset + b * c * h * wd;
+      let cols: MatView;
+      if (unit) cols = { data: xd, offset: xb, rows: c, cols: pixels, rowStride: pixels, colStride: 1 };
       else {
-        for (let ch = 0; ch < c; ch++)
-          for (let u = 0; u < kh; u++)
-            for (let v = 0; v < kw; v++) {
-              const row = ((ch * kh + u) * kw + v) * pixels;
-              for (let i = 0; i < oh; i++) {
-                const src = x.offset + ((b * c + ch) * h + i * kh + u) * wd + v;
-                for (let j = 0; j < ow; j++) cols[row + i * ow + j] = xd[src + j * kw];
+        // row p = (i, j) of colsT holds window (i, j) in (channel, row, column) order: runs of kw floats
+        let at = 0;
+        for (let i = 0; i < oh; i++)
+          for (let j = 0; j < ow; j++)
+            for (let ch = 0; ch < c; ch++)
+              for (let u = 0; u < kh; u++) {
+                const src = xb + (ch * h + i * kh + u) * wd + j * kw;
+                for (let v = 0; v < kw; v++) colsT[at++] = xd[src + v];
               }
-            }
+        cols = { data: colsT, offset: 0, rows: kk, cols: pixels, rowStride: 1, colStride: kk };
       }
       const yo = o.offset + b * oc * pixels;
-      engine.matmul(
-        { data: w.data as Float32Array, offset: w.offset, rows: oc, cols: kk, rowStride: kk, colStride: 1 },
-        { data: cols, offset: 0, rows: kk, cols: pixels, rowStride: pixels, colStride: 1 },
-        { data: o.data as Float32Array, offset: yo, rows: oc, cols: pixels, rowStride: pixels, colStride: 1 },
-      );
+      if (cached) {
+        engine.matmul(
+          transposed(cols),
+          transposed(wv),
+          { data: yT, offset: 0, rows: pixels, cols: oc, rowStride: oc, colStride: 1 },
+          {
+            bias: bias ? { data: bias.data as Float32Array, offset: bias.offset } : undefined,
+            bConstant: true,
+            bVersion: args.versions?.[1],
+          },
+        );
+        const ob = stridedView(o, [oc, pixels], [pixels, 1], yo);
+        const y = ndarray(yT, [oc, pixels], [1, oc], 0) as CpuTensor;
+        if (!transposedCopy(ob, y)) stridedCopy(ob, y); // one pixel or one channel: no transpose
+        continue;
+      }
+      engine.matmul(wv, cols, {
+        data: o.data as Float32Array,
+        offset: yo,
+        rows: oc,
+        cols: pixels,
+        rowStride: pixels,
+        colStride: 1,
+      });
       if (bias) {
         const od = o.data;
         for (let ch = 0; ch < oc; ch++) {
-          const bv = bias.data[bias.offset + ch * bias.stride[0]];
+          const bv = bias.data[bias.offset + ch];
           for (let p = 0; p < pixels; p++) od[yo + ch * pixels + p] += bv;
         }
       }

@@ -216,7 +216,10 @@ export function simdRowKernels(
           return o;
         }
       }
-      if (n % 4 === 0 && po >= 0 && fits(a) && fits(b)) {
+      // any other view (rows of a wider tensor, a broadcast) runs faster in the JavaScript kernel, which walks
+      // it in place, than copied densely first
+      const sameLayout = (t: CpuTensor) => addressOf(engine, t) >= 0 || isTransposedView(t);
+      if (n % 4 === 0 && po >= 0 && fits(a) && fits(b) && sameLayout(a) && sameLayout(b)) {
         // operands dense in the heap, or staged there (a permute's cotangent: a transposed view)
         const sa = stage(a);
         const sb = sa ? stage(b) : undefined;

@@ -138,7 +138,17 @@ function convVjp({ g, x, types, attrs, needs }: VjpArgs<'conv2d'>): (Tensor | un
   let dx: Tensor | undefined;
   let dw: Tensor | undefined;
   const patchify = groups === 1 && sh === kh && sw === kw && ph === 0 && pw === 0 && kh * kw > 1;
-  if (patchify) {
+  const pointwise = groups === 1 && kh === 1 && kw === 1 && sh === 1 && sw === 1 && ph === 0 && pw === 0;
+  if (pointwise) {
+    // a 1x1 convolution is W [o, c] times each image's pixels [c, h·w]: dx = Wᵀ g, dw = Σ g xᵀ, read in
+    // place (no transposed copy of the weight, no convolution of the cotangent)
+    const gm = F.reshape(g, [bsz, o, oh * ow]);
+    if (needs[0]) dx = F.reshape(F.matmul(F.reshape(x[1], [o, c]), gm, { transA: true }), xt.shape);
+    if (needs[1]) {
+      const t = F.matmul(gm, F.reshape(x[0], [bsz, c, h * wd]), { transB: true });
+      dw = F.reshape(bsz > 1 ? F.sum(t, 0) : t, wt.shape);
+    }
+  } else if (patchify) {
     // non-overlapping windows: a matmul over patches
     const gm = F.reshape(F.permute(g, [0, 2, 3, 1]), [bsz * oh * ow, o]);
     if (needs[1]) {

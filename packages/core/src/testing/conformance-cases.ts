@@ -792,7 +792,7 @@ const CONST_GRAD_PICKS: { readonly [K in OpName]?: readonly number[] } = {
   matmul: [0, 1, 6, 7, 9, 13],
   linear: [0, 1, 2, 3, 4],
   affine: [0, 1, 2],
-  conv2d: [0, 1, 2, 3],
+  conv2d: [0, 1, 2, 3, 8],
   layer_norm: [0, 1],
   attention: [0],
 };
