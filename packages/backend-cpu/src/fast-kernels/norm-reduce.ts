@@ -241,6 +241,10 @@ function reduce(op: ReduceKernelOp): Kernel<CpuTensor, ReduceKernelOp> {
     const inner = x.shape.slice(axes[axes.length - 1] + 1).reduce((p, d) => p * d, 1);
     const xd = x.data;
     const yd = y.data;
+    if (inner === 1 && (op === 'sum' || op === 'mean') && xd instanceof Float32Array) {
+      sumRows(xd, x.offset, outer, red, yd, y.offset, op === 'mean' ? red : 1);
+      return y;
+    }
     if (inner === 1) {
       // reduction over the innermost axes: one contiguous row per output element
       for (let o = 0; o < outer; o++) {
@@ -252,21 +256,7 @@ function reduce(op: ReduceKernelOp): Kernel<CpuTensor, ReduceKernelOp> {
             if (e > v || Number.isNaN(e)) v = e;
           }
         } else if (op === 'l2norm') for (let r = 0; r < red; r++) v += xd[base + r] * xd[base + r];
-        else {
-          // four running sums: one chain of dependent adds runs at a quarter of the adder's rate
-          let v1 = 0;
-          let v2 = 0;
-          let v3 = 0;
-          let r = 0;
-          for (; r + 4 <= red; r += 4) {
-            v += xd[base + r];
-            v1 += xd[base + r + 1];
-            v2 += xd[base + r + 2];
-            v3 += xd[base + r + 3];
-          }
-          for (; r < red; r++) v += xd[base + r];
-          v += v1 + (v2 + v3);
-        }
+        else for (let r = 0; r < red; r++) v += xd[base + r];
         yd[y.offset + o] = op === 'mean' ? v / red : op === 'l2norm' ? Math.sqrt(v) : v;
       }
       return y;
@@ -303,6 +293,40 @@ function reduce(op: ReduceKernelOp): Kernel<CpuTensor, ReduceKernelOp> {
     return y;
   };
   return kernel;
+}
+
+/**
+ * `y[yo + o] = Σ_r x[xo + o·red + r] / divisor` for `outer` rows of `red` floats (sum and mean over the innermost
+ * axes: bias gradients of convolutions, token sums), with four running sums (one chain of dependent adds
+ * runs at a quarter of the adder's rate). Its own function over float32 views: inlined in the reduction
+ * kernel shared by every reduce op and dtype, the same loop took 2.4 ns a float.
+ */
+function sumRows(
+  xd: Float32Array,
+  xo: number,
+  outer: number,
+  red: number,
+  yd: CpuTensor['data'],
+  yo: number,
+  divisor: number,
+): void {
+  for (let o = 0; o < outer; o++) {
+    const base = xo + o * red;
+    let v0 = 0;
+    let v1 = 0;
+    let v2 = 0;
+    let v3 = 0;
+    let r = 0;
+    for (; r + 4 <= red; r += 4) {
+      v0 += xd[base + r];
+      v1 += xd[base + r + 1];
+      v2 += xd[base + r + 2];
+      v3 += xd[base + r + 3];
+    }
+    for (; r < red; r++) v0 += xd[base + r];
+    const v = v0 + v1 + (v2 + v3);
+    yd[yo + o] = divisor === 1 ? v : v / divisor;
+  }
 }
 
 /**
