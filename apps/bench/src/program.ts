@@ -162,6 +162,16 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
       '--browser',
       'also run WFM-T (224 px) in headless Chromium: ours and onnxruntime-web, isolated and ordinary page',
     )
+    .option(
+      '--browser-rounds <n>',
+      'with --browser: rounds over both pages (default 3 quick, 10 full)',
+      int('--browser-rounds'),
+    )
+    .option(
+      '--browser-block <n>',
+      'with --browser: consecutive runs of an engine per round (default 2 quick, 3 full)',
+      int('--browser-block'),
+    )
     .option('--no-node', 'skip the Node measurements (with --browser: the browser bench alone)')
     .option('--check', "exit 1 unless issue 5's checks pass on the cpu backend")
     .addOption(
@@ -199,7 +209,13 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
           ...(o.warmup !== undefined ? { warmup: o.warmup } : {}),
           ...(o.settle === false ? { settle: null } : {}),
         },
-        browser: o.browser === true,
+        browser:
+          o.browser === true && (o.browserRounds !== undefined || o.browserBlock !== undefined)
+            ? {
+                ...(o.browserRounds !== undefined ? { rounds: o.browserRounds } : {}),
+                ...(o.browserBlock !== undefined ? { block: o.browserBlock } : {}),
+              }
+            : o.browser === true,
         node: o.node,
         log: o.verbose ? (l) => io.err(`  ${l}`) : undefined,
         progress: o.progress ? bar : undefined,
