@@ -54,13 +54,14 @@ it('pins a slowdown on the neighbour that causes it (three engines, every pair)'
   });
   const rows = await measureInterference(
     [
-      // 5 ms runs against 50 ms ones, 3 rounds: a few ms of scheduling noise on a loaded machine (CI runs
-      // every suite at once on 2 cores) cannot move a median across the bounds below.
-      { name: 'A', runner: runner('A', () => 5) },
-      { name: 'B', runner: runner('B', () => 5) },
-      { name: 'C', runner: runner('C', () => (last === 'A' ? 50 : 5)) },
+      // 10 ms runs against 100 ms ones, 5 runs a block: scheduling noise on a loaded machine (CI runs every
+      // suite at once on 2 cores; with 5 ms runs and 3 a block, one CI run measured 2.58 for C with B) cannot
+      // move a median across the bounds below.
+      { name: 'A', runner: runner('A', () => 10) },
+      { name: 'B', runner: runner('B', () => 10) },
+      { name: 'C', runner: runner('C', () => (last === 'A' ? 100 : 10)) },
     ],
-    3,
+    5,
   );
   expect(rows.map((r) => `${r.engine}/${r.with}`)).toEqual(['A/B', 'A/C', 'B/A', 'B/C', 'C/A', 'C/B']);
   const c = (w: string) => rows.find((r) => r.engine === 'C' && r.with === w)!;

@@ -209,15 +209,49 @@ function overRows(r: number, row: number, rows: number, bytes: number, ...body: 
   ];
 }
 
-/** Code running `body` for every (i, j) with i < h, j < w (locals; h, w > 0), j the inner loop. */
-function overPlane(i: number, j: number, h: number, w: number, ...body: Code[]): Code {
+/**
+ * Code copying an h x w plane of floats from byte address `src` (rows w floats apart) to byte address `dst`
+ * (rows `wp` floats apart): four floats at a time, then each row's last w % 4 one by one. Locals `i`, `j`,
+ * `s` and `d` are scratch (i32).
+ */
+function copyPlane(
+  l: { i: number; j: number; s: number; d: number },
+  src: Code,
+  dst: Code,
+  h: number,
+  w: number,
+  wp: number,
+): Code {
+  const { i, j, s, d } = l;
   const get = op.localGet;
+  const i32 = op.i32Const;
+  const add = op.i32Add;
+  const at = (base: number): Code => add(get(base), op.i32Shl(get(j), i32(2)));
   return [
-    op.localSet(i, op.i32Const(0)),
+    op.localSet(s, src),
+    op.localSet(d, dst),
+    op.localSet(i, i32(0)),
     op.loop(
-      op.localSet(j, op.i32Const(0)),
-      op.loop(...body, op.brIf(0, op.i32LtU(op.localTee(j, op.i32Add(get(j), op.i32Const(1))), get(w)))),
-      op.brIf(0, op.i32LtU(op.localTee(i, op.i32Add(get(i), op.i32Const(1))), get(h))),
+      op.localSet(j, i32(0)),
+      op.block(
+        op.loop(
+          op.brIf(1, op.i32GtS(add(get(j), i32(4)), get(w))),
+          op.v128Store(at(d), op.v128Load(at(s), { align: 2 }), { align: 2 }),
+          op.localSet(j, add(get(j), i32(4))),
+          op.br(0),
+        ),
+      ),
+      op.block(
+        op.loop(
+          op.brIf(1, op.i32GeS(get(j), get(w))),
+          op.f32Store(at(d), op.f32Load(at(s))),
+          op.localSet(j, add(get(j), i32(1))),
+          op.br(0),
+        ),
+      ),
+      op.localSet(s, add(get(s), op.i32Shl(get(w), i32(2)))),
+      op.localSet(d, add(get(d), op.i32Shl(get(wp), i32(2)))),
+      op.brIf(0, op.i32LtU(op.localTee(i, add(get(i), i32(1))), get(h))),
     ),
   ];
 }
@@ -656,6 +690,9 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
     );
     const [x, k, bias, y, planes, c, h, w, scratch, wp] = fn.params;
     const [p, i, j, src, dst, row, kp, rowBytes, lanes] = fn.locals('i32', 9);
+    const copy = { i, j, s: fn.local('i32'), d: fn.local('i32') };
+    const rows = fn.locals('i32', 3);
+    const jb = fn.local('i32');
     const [bv] = fn.locals('f32', 1);
     const [acc] = fn.locals('v128', 1);
     const taps = fn.locals('v128', 9);
@@ -688,23 +725,16 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
             ),
           ),
           // copy the plane into the scratch's interior (row r + 1, columns 1..w)
-          overPlane(
-            i,
-            j,
-            h,
-            w,
-            op.f32Store(
-              sp(add(get(i), i32(1)), add(get(j), i32(1))),
-              op.f32Load(add(get(src), op.i32Shl(add(mul(get(i), get(w)), get(j)), i32(2)))),
-            ),
-          ),
-          // output rows
+          copyPlane(copy, get(src), sp(i32(1), i32(1)), h, w, wp),
+          // output rows (input rows i..i+2 of the scratch at byte addresses in rows[0..2]; taps by offset)
           op.localSet(i, i32(0)),
           op.loop(
             op.localSet(row, add(get(dst), mul(get(i), get(rowBytes)))),
+            ...rows.map((r, u) => op.localSet(r, sp(add(get(i), i32(u)), i32(0)))),
             op.localSet(j, i32(0)),
             op.loop(
               op.localSet(acc, op.f32x4Splat(get(bv))),
+              op.localSet(jb, op.i32Shl(get(j), i32(2))),
               ...[0, 1, 2].flatMap((u) =>
                 [0, 1, 2].map((v) =>
                   op.localSet(
@@ -713,7 +743,7 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
                       get(acc),
                       op.f32x4Mul(
                         get(taps[3 * u + v]),
-                        op.v128Load(sp(add(get(i), i32(u)), add(get(j), i32(v)))),
+                        op.v128Load(add(get(rows[u]), get(jb)), { offset: 4 * v, align: 2 }),
                       ),
                     ),
                   ),
@@ -763,6 +793,9 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
     );
     const [x, g, out, planes, c, h, w, scratch, wp] = fn.params;
     const [p, i, j, srcX, srcG, gs, op_, rowBytes] = fn.locals('i32', 8);
+    const copy = { i, j, s: fn.local('i32'), d: fn.local('i32') };
+    const rows = fn.locals('i32', 3);
+    const [gRow, jb] = fn.locals('i32', 2);
     const [gv] = fn.locals('v128', 1);
     const acc = fn.locals('v128', 9);
     const get = op.localGet;
@@ -784,33 +817,28 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
         op.localSet(srcG, get(g)),
         op.loop(
           // copy the planes: x into the padded interior (row i + 1, columns 1..w), g into rows 0..h-1
-          overPlane(
-            i,
-            j,
-            h,
-            w,
-            op.f32Store(
-              sp(add(get(i), i32(1)), add(get(j), i32(1))),
-              op.f32Load(add(get(srcX), op.i32Shl(add(mul(get(i), get(w)), get(j)), i32(2)))),
-            ),
-            op.f32Store(
-              gp(get(i), get(j)),
-              op.f32Load(add(get(srcG), op.i32Shl(add(mul(get(i), get(w)), get(j)), i32(2)))),
-            ),
-          ),
+          copyPlane(copy, get(srcX), sp(i32(1), i32(1)), h, w, wp),
+          copyPlane(copy, get(srcG), gp(i32(0), i32(0)), h, w, wp),
           ...acc.map((a) => op.localSet(a, op.v128ConstF32x4([0, 0, 0, 0]))),
           op.localSet(i, i32(0)),
           op.loop(
+            // x rows i..i+2 of the scratch and g row i at byte addresses; the taps by offset
+            ...rows.map((r, u) => op.localSet(r, sp(add(get(i), i32(u)), i32(0)))),
+            op.localSet(gRow, gp(get(i), i32(0))),
             op.localSet(j, i32(0)),
             op.loop(
-              op.localSet(gv, op.v128Load(gp(get(i), get(j)))),
+              op.localSet(jb, op.i32Shl(get(j), i32(2))),
+              op.localSet(gv, op.v128Load(add(get(gRow), get(jb)), { align: 2 })),
               ...[0, 1, 2].flatMap((u) =>
                 [0, 1, 2].map((v) =>
                   op.localSet(
                     acc[3 * u + v],
                     op.f32x4Add(
                       get(acc[3 * u + v]),
-                      op.f32x4Mul(get(gv), op.v128Load(sp(add(get(i), i32(u)), add(get(j), i32(v))))),
+                      op.f32x4Mul(
+                        get(gv),
+                        op.v128Load(add(get(rows[u]), get(jb)), { offset: 4 * v, align: 2 }),
+                      ),
                     ),
                   ),
                 ),
