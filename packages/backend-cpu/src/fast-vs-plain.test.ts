@@ -106,6 +106,8 @@ describe('fast kernels equal the plain ones', () => {
         const x = t.input('x', [b, m, n]);
         const yt = F.transpose(t.input('y', [b, n, m]));
         const img = t.input('img', [b, n, h, w]);
+        const img4 = t.input('img4', [b, n, 2, 6]);
+        const cb = t.input('cb', [b, n, 1, 1]);
         return {
           add: F.add(x, yt),
           mulFirst: F.mul(yt, x),
@@ -121,6 +123,10 @@ describe('fast kernels equal the plain ones', () => {
             4 * h * w,
           ]),
           everyOther: F.reshape(F.slice(x, [0, 0, 0], [b, m, n], [1, 2, 2]), [-1]),
+          // per-channel biases of NCHW planes (the SIMD column add when a plane is a multiple of 4 floats)
+          channelBias: F.add(img, cb),
+          channelBiasFirst: F.add(cb, F.mul(img4, 2)),
+          sharedChannelBias: F.add(img4, t.input('cb1', [1, n, 1, 1])),
         };
       });
       await both(
@@ -131,6 +137,9 @@ describe('fast kernels equal the plain ones', () => {
           z: randomTensor([b, n, m], r),
           img: randomTensor([b, n, h, w], r),
           bias: randomTensor([n], r),
+          img4: randomTensor([b, n, 2, 6], r),
+          cb: randomTensor([b, n, 1, 1], r),
+          cb1: randomTensor([1, n, 1, 1], r),
         },
         `transposed b${b} ${m}x${n} img ${h}x${w}`,
       );

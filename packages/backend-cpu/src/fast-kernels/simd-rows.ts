@@ -215,6 +215,22 @@ export function simdRowKernels(
           rows.addRow(pm, pr, po, n / cols, cols);
           return o;
         }
+        // a + a column broadcast over the trailing axes (either order): a per-channel bias of NCHW planes
+        const colsOf = (t: CpuTensor): number => {
+          let k = t.shape.length;
+          while (k > 0 && t.shape[k - 1] === 1) k--;
+          if (t.shape.length !== o.shape.length || k === t.shape.length) return 0;
+          for (let i = 0; i < k; i++) if (t.shape[i] !== o.shape[i]) return 0;
+          return o.shape.slice(k).reduce((p, d) => p * d, 1);
+        };
+        const [full, col] = fits(a) && !fits(b) ? [a, b] : fits(b) && !fits(a) ? [b, a] : [];
+        const span = col ? colsOf(col) : 0;
+        const pf = full && span % 4 === 0 && span > 0 ? addressOf(engine, full) : -1;
+        const pc = pf >= 0 ? addressOf(engine, col!) : -1;
+        if (pc >= 0) {
+          rows.addCol(pf, pc, po, n / span, span);
+          return o;
+        }
       }
       // any other view (rows of a wider tensor, a broadcast) runs faster in the JavaScript kernel, which walks
       // it in place, than copied densely first

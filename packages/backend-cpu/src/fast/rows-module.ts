@@ -34,6 +34,8 @@ export interface RowKernels {
   add(a: number, b: number, out: number, n: number): void;
   /** `out[i, j] = a[i, j] + b[j]` for a `rows x cols` matrix and a row of `cols` floats (cols % 4 === 0). */
   addRow(a: number, b: number, out: number, rows: number, cols: number): void;
+  /** `out[i, j] = a[i, j] + b[i]` for a `rows x cols` matrix and a column of `rows` floats (cols % 4 === 0). */
+  addCol(a: number, b: number, out: number, rows: number, cols: number): void;
   /** `out = a · b` over `n` floats (n % 4 === 0). */
   mul(a: number, b: number, out: number, n: number): void;
   /** `out = a - b` over `n` floats (n % 4 === 0). */
@@ -553,6 +555,31 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
     );
   }
   {
+    // out[i, j] = a[i, j] + b[i] over `rows` rows of `cols` floats (cols % 4 === 0): a per-channel bias of
+    // NCHW planes
+    const { fn } = m.addFunction(['i32', 'i32', 'i32', 'i32', 'i32'], [], 'add_col');
+    const [a, b, out, rows, cols] = fn.params;
+    const [r, j, bytes, row] = fn.locals('i32', 4);
+    const [bv] = fn.locals('v128', 1);
+    const get = op.localGet;
+    const at = (base: number) => op.i32Add(get(base), op.i32Add(get(row), get(j)));
+    fn.emit(
+      op.block(
+        op.brIf(0, op.i32Eqz(get(cols))),
+        op.brIf(0, op.i32Eqz(get(rows))),
+        op.localSet(bytes, op.i32Shl(get(cols), op.i32Const(2))),
+        overRows(
+          r,
+          row,
+          rows,
+          bytes,
+          op.localSet(bv, op.v128Load32Splat(op.i32Add(get(b), op.i32Shl(get(r), op.i32Const(2))))),
+          overRow(j, bytes, op.v128Store(at(out), op.f32x4Add(op.v128Load(at(a)), get(bv)))),
+        ),
+      ),
+    );
+  }
+  {
     // acc[j] += sum_i x[i, j] over `rows` rows of `cols` floats (cols % 4 === 0), acc in float64 (8 bytes
     // a column): blocks of up to eight rows are summed in f32x4 lanes, each block's sums widened and added
     // to the float64 totals (so the float32 rounding is that of eight terms, however many rows)
@@ -974,6 +1001,7 @@ export function createRowKernels(heap: WasmHeap): RowKernels {
     transpose: RowKernels['transpose'];
     col_sum: RowKernels['colSum'];
     add_row: RowKernels['addRow'];
+    add_col: RowKernels['addCol'];
   };
   return {
     layerNorm: ex.layer_norm,
@@ -992,5 +1020,6 @@ export function createRowKernels(heap: WasmHeap): RowKernels {
     transpose: ex.transpose,
     colSum: ex.col_sum,
     addRow: ex.add_row,
+    addCol: ex.add_col,
   };
 }
