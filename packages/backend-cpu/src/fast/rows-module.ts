@@ -212,6 +212,37 @@ function overRows(r: number, row: number, rows: number, bytes: number, ...body: 
 }
 
 /**
+ * Emits `name(a, b, out, rows, cols)`: out[i, j] = a[i, j] + b[j] (a bias row) or, `perRow`, a[i, j] + b[i]
+ * (a per-channel bias of NCHW planes), over `rows` rows of `cols` floats (cols % 4 === 0).
+ */
+function emitAddBroadcast(m: ModuleBuilder, name: string, perRow: boolean): void {
+  const { fn } = m.addFunction(['i32', 'i32', 'i32', 'i32', 'i32'], [], name);
+  const [a, b, out, rows, cols] = fn.params;
+  const [r, j, bytes, row] = fn.locals('i32', 4);
+  const [bv] = fn.locals('v128', 1);
+  const get = op.localGet;
+  const at = (base: number) => op.i32Add(get(base), op.i32Add(get(row), get(j)));
+  const addend = perRow ? get(bv) : op.v128Load(op.i32Add(get(b), get(j)));
+  fn.emit(
+    op.block(
+      op.brIf(0, op.i32Eqz(get(cols))),
+      op.brIf(0, op.i32Eqz(get(rows))),
+      op.localSet(bytes, op.i32Shl(get(cols), op.i32Const(2))),
+      overRows(
+        r,
+        row,
+        rows,
+        bytes,
+        perRow
+          ? op.localSet(bv, op.v128Load32Splat(op.i32Add(get(b), op.i32Shl(get(r), op.i32Const(2)))))
+          : [],
+        overRow(j, bytes, op.v128Store(at(out), op.f32x4Add(op.v128Load(at(a)), addend))),
+      ),
+    ),
+  );
+}
+
+/**
  * Code copying an h x w plane of floats from byte address `src` (rows w floats apart) to byte address `dst`
  * (rows `wp` floats apart): four floats at a time, then each row's last w % 4 one by one. Locals `i`, `j`,
  * `s` and `d` are scratch (i32).
@@ -528,57 +559,8 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
       ),
     );
   }
-  {
-    // out[i, j] = a[i, j] + b[j] over `rows` rows of `cols` floats (cols % 4 === 0): a bias row
-    const { fn } = m.addFunction(['i32', 'i32', 'i32', 'i32', 'i32'], [], 'add_row');
-    const [a, b, out, rows, cols] = fn.params;
-    const [r, j, bytes, row] = fn.locals('i32', 4);
-    const get = op.localGet;
-    const at = (base: number) => op.i32Add(get(base), op.i32Add(get(row), get(j)));
-    fn.emit(
-      op.block(
-        op.brIf(0, op.i32Eqz(get(cols))),
-        op.brIf(0, op.i32Eqz(get(rows))),
-        op.localSet(bytes, op.i32Shl(get(cols), op.i32Const(2))),
-        overRows(
-          r,
-          row,
-          rows,
-          bytes,
-          overRow(
-            j,
-            bytes,
-            op.v128Store(at(out), op.f32x4Add(op.v128Load(at(a)), op.v128Load(op.i32Add(get(b), get(j))))),
-          ),
-        ),
-      ),
-    );
-  }
-  {
-    // out[i, j] = a[i, j] + b[i] over `rows` rows of `cols` floats (cols % 4 === 0): a per-channel bias of
-    // NCHW planes
-    const { fn } = m.addFunction(['i32', 'i32', 'i32', 'i32', 'i32'], [], 'add_col');
-    const [a, b, out, rows, cols] = fn.params;
-    const [r, j, bytes, row] = fn.locals('i32', 4);
-    const [bv] = fn.locals('v128', 1);
-    const get = op.localGet;
-    const at = (base: number) => op.i32Add(get(base), op.i32Add(get(row), get(j)));
-    fn.emit(
-      op.block(
-        op.brIf(0, op.i32Eqz(get(cols))),
-        op.brIf(0, op.i32Eqz(get(rows))),
-        op.localSet(bytes, op.i32Shl(get(cols), op.i32Const(2))),
-        overRows(
-          r,
-          row,
-          rows,
-          bytes,
-          op.localSet(bv, op.v128Load32Splat(op.i32Add(get(b), op.i32Shl(get(r), op.i32Const(2))))),
-          overRow(j, bytes, op.v128Store(at(out), op.f32x4Add(op.v128Load(at(a)), get(bv)))),
-        ),
-      ),
-    );
-  }
+  emitAddBroadcast(m, 'add_row', false);
+  emitAddBroadcast(m, 'add_col', true);
   {
     // acc[j] += sum_i x[i, j] over `rows` rows of `cols` floats (cols % 4 === 0), acc in float64 (8 bytes
     // a column): blocks of up to eight rows are summed in f32x4 lanes, each block's sums widened and added
