@@ -9,7 +9,8 @@
 //   mean = Σx / d;  var = Σ(x - mean)² / d;  y = (x - mean) · (1/√(var + eps)) · w + b
 // layer_norm_grad(x, g, w, out, rows, d, eps), its input gradient in four passes per row (rstd as above):
 //   m1 = Σ g·w / d;  k = Σ g·w·(x - mean) / d · rstd²;  out = rstd · (g·w - m1 - (x - mean) · k)
-// add, mul and sub(a, b, out, n): out[i] = a[i] op b[i] for n (a multiple of 4) floats; add_row: a + a bias row.
+// add, mul and sub(a, b, out, n): out[i] = a[i] op b[i] for n (a multiple of 4) floats; add_row: a + a bias row;
+// add_col: a + one value per row (a per-channel bias of NCHW planes).
 // col_sumsq and add_scaled_cols: the two passes of dyn_weight (column sums of squares; w + g · s[col]).
 // col_sumsq_dot and combine_cols: the two of its backward pass, dyn_weight_grad (column sums of g² and
 // gy·g; gy · a[col] + g · b[col]).
@@ -211,33 +212,68 @@ function overRows(r: number, row: number, rows: number, bytes: number, ...body: 
   ];
 }
 
+/** The i32 locals of {@link overMatrix}: row index, column and row byte offsets, bytes per row. */
+interface MatrixLocals {
+  r: number;
+  j: number;
+  row: number;
+  bytes: number;
+}
+
 /**
- * Emits `name(a, b, out, rows, cols)`: out[i, j] = a[i, j] + b[j] (a bias row) or, `perRow`, a[i, j] + b[i]
- * (a per-channel bias of NCHW planes), over `rows` rows of `cols` floats (cols % 4 === 0).
+ * The body of an elementwise function over a `rows x cols` matrix (cols % 4 === 0; nothing when either is
+ * 0): `perVector` for each four floats, at byte offset l.row + l.j of a matrix, in row l.r.
  */
-function emitAddBroadcast(m: ModuleBuilder, name: string, perRow: boolean): void {
-  const { fn } = m.addFunction(['i32', 'i32', 'i32', 'i32', 'i32'], [], name);
-  const [a, b, out, rows, cols] = fn.params;
-  const [r, j, bytes, row] = fn.locals('i32', 4);
-  const [bv] = fn.locals('v128', 1);
+function overMatrix(l: MatrixLocals, rows: number, cols: number, perVector: Code): Code {
   const get = op.localGet;
-  const at = (base: number) => op.i32Add(get(base), op.i32Add(get(row), get(j)));
-  const addend = perRow ? get(bv) : op.v128Load(op.i32Add(get(b), get(j)));
+  return op.block(
+    op.brIf(0, op.i32Eqz(get(cols))),
+    op.brIf(0, op.i32Eqz(get(rows))),
+    op.localSet(l.bytes, op.i32Shl(get(cols), op.i32Const(2))),
+    overRows(l.r, l.row, rows, l.bytes, overRow(l.j, l.bytes, perVector)),
+  );
+}
+
+/** What the value of {@link emitMatrixMap} reads: the current four floats of a matrix and of a row. */
+interface MatrixAt {
+  /** The four floats of the current row and column of the matrix at byte address local `base`. */
+  at(base: number): Code;
+  /** The four floats of the current column of the row vector at byte address local `base`. */
+  col(base: number): Code;
+  /** Locals (row index `r`, offsets) of the loops. */
+  l: MatrixLocals;
+}
+
+/**
+ * Emits `name(...inputs, out, rows, cols)` (i32 byte addresses and counts): every four floats of the
+ * `rows x cols` matrix `out` (cols % 4 === 0) are `value(inputs, at)`, given the inputs' parameter locals.
+ */
+function emitMatrixMap(
+  m: ModuleBuilder,
+  name: string,
+  inputs: number,
+  value: (p: readonly number[], at: MatrixAt) => Code,
+): void {
+  const { fn } = m.addFunction(
+    Array.from({ length: inputs + 3 }, () => 'i32' as const),
+    [],
+    name,
+  );
+  const p = fn.params.slice(0, inputs);
+  const [out, rows, cols] = fn.params.slice(inputs);
+  const [r, j, row, bytes] = fn.locals('i32', 4);
+  const get = op.localGet;
+  const at: MatrixAt = {
+    at: (base) => op.v128Load(op.i32Add(get(base), op.i32Add(get(row), get(j)))),
+    col: (base) => op.v128Load(op.i32Add(get(base), get(j))),
+    l: { r, j, row, bytes },
+  };
   fn.emit(
-    op.block(
-      op.brIf(0, op.i32Eqz(get(cols))),
-      op.brIf(0, op.i32Eqz(get(rows))),
-      op.localSet(bytes, op.i32Shl(get(cols), op.i32Const(2))),
-      overRows(
-        r,
-        row,
-        rows,
-        bytes,
-        perRow
-          ? op.localSet(bv, op.v128Load32Splat(op.i32Add(get(b), op.i32Shl(get(r), op.i32Const(2)))))
-          : [],
-        overRow(j, bytes, op.v128Store(at(out), op.f32x4Add(op.v128Load(at(a)), addend))),
-      ),
+    overMatrix(
+      at.l,
+      rows,
+      cols,
+      op.v128Store(op.i32Add(get(out), op.i32Add(get(row), get(j))), value(p, at)),
     ),
   );
 }
@@ -525,42 +561,18 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
     );
   }
 
-  {
-    // out[i, j] = w[i, j] + g[i, j] * s[j] over `rows` rows of `cols` floats (cols % 4 === 0)
-    const { fn } = m.addFunction(['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], [], 'add_scaled_cols');
-    const [w, g, sc, out, rows, cols] = fn.params;
-    const [r, j, bytes, row] = fn.locals('i32', 4);
-    const get = op.localGet;
-    fn.emit(
-      op.block(
-        op.brIf(0, op.i32Eqz(get(cols))),
-        op.brIf(0, op.i32Eqz(get(rows))),
-        op.localSet(bytes, op.i32Shl(get(cols), op.i32Const(2))),
-        overRows(
-          r,
-          row,
-          rows,
-          bytes,
-          overRow(
-            j,
-            bytes,
-            op.v128Store(
-              op.i32Add(get(out), op.i32Add(get(row), get(j))),
-              op.f32x4Add(
-                op.v128Load(op.i32Add(get(w), op.i32Add(get(row), get(j)))),
-                op.f32x4Mul(
-                  op.v128Load(op.i32Add(get(g), op.i32Add(get(row), get(j)))),
-                  op.v128Load(op.i32Add(get(sc), get(j))),
-                ),
-              ),
-            ),
-          ),
-        ),
-      ),
-    );
-  }
-  emitAddBroadcast(m, 'add_row', false);
-  emitAddBroadcast(m, 'add_col', true);
+  // out[i, j] = w[i, j] + g[i, j] * s[j] over `rows` rows of `cols` floats (cols % 4 === 0)
+  emitMatrixMap(m, 'add_scaled_cols', 3, ([w, g, sc], { at, col }) =>
+    op.f32x4Add(at(w), op.f32x4Mul(at(g), col(sc))),
+  );
+  // out[i, j] = a[i, j] + b[j] (a bias row), and a[i, j] + b[i] (a per-channel bias of NCHW planes)
+  emitMatrixMap(m, 'add_row', 2, ([a, b], { at, col }) => op.f32x4Add(at(a), col(b)));
+  emitMatrixMap(m, 'add_col', 2, ([a, b], { at, l }) =>
+    op.f32x4Add(
+      at(a),
+      op.v128Load32Splat(op.i32Add(op.localGet(b), op.i32Shl(op.localGet(l.r), op.i32Const(2)))),
+    ),
+  );
   {
     // acc[j] += sum_i x[i, j] over `rows` rows of `cols` floats (cols % 4 === 0), acc in float64 (8 bytes
     // a column): blocks of up to eight rows are summed in f32x4 lanes, each block's sums widened and added
@@ -654,38 +666,10 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
       ),
     );
   }
-  {
-    // out[i, j] = x[i, j] * a[j] + y[i, j] * b[j] over `rows` rows of `cols` floats (cols % 4 === 0)
-    const { fn } = m.addFunction(['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], [], 'combine_cols');
-    const [x, a, y, b, out, rows, cols] = fn.params;
-    const [r, j, bytes, row] = fn.locals('i32', 4);
-    const get = op.localGet;
-    const at = (base: number) => op.i32Add(get(base), op.i32Add(get(row), get(j)));
-    fn.emit(
-      op.block(
-        op.brIf(0, op.i32Eqz(get(cols))),
-        op.brIf(0, op.i32Eqz(get(rows))),
-        op.localSet(bytes, op.i32Shl(get(cols), op.i32Const(2))),
-        overRows(
-          r,
-          row,
-          rows,
-          bytes,
-          overRow(
-            j,
-            bytes,
-            op.v128Store(
-              at(out),
-              op.f32x4Add(
-                op.f32x4Mul(op.v128Load(at(x)), op.v128Load(op.i32Add(get(a), get(j)))),
-                op.f32x4Mul(op.v128Load(at(y)), op.v128Load(op.i32Add(get(b), get(j)))),
-              ),
-            ),
-          ),
-        ),
-      ),
-    );
-  }
+  // out[i, j] = x[i, j] * a[j] + y[i, j] * b[j] over `rows` rows of `cols` floats (cols % 4 === 0)
+  emitMatrixMap(m, 'combine_cols', 4, ([x, a, y, b], { at, col }) =>
+    op.f32x4Add(op.f32x4Mul(at(x), col(a)), op.f32x4Mul(at(y), col(b))),
+  );
   {
     // Depthwise 3x3, stride 1, zero padding 1, over `planes` = N·C planes of h x w floats: plane p uses
     // kernel k + 36 (p % c) (9 floats) and bias[p % c] (bias 0: none). Each plane is copied into a
