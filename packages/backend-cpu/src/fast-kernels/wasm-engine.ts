@@ -164,7 +164,9 @@ export class WasmMatmulEngine implements MatmulEngine {
     const dst = hit ? hit.ptr : this.heap.alloc(this.local.packedBSize(b.rows, b.cols), { zero: false });
     if (hit) hit.version = -1; // invalid until this packing completes
     const src = this.pointer(b.data, b.offset, WasmMatmulEngine.span(b), temps);
-    this.local.packB(b.rows, b.cols, src, b.rowStride, b.colStride, dst);
+    // a B packed once and cached is packed here; one packed per call (an activation) on all threads
+    if (this.pool && !cacheable) this.pool.packB(b.rows, b.cols, src, b.rowStride, b.colStride, dst);
+    else this.local.packB(b.rows, b.cols, src, b.rowStride, b.colStride, dst);
     // On a plain heap, a growth during this product detached `b.data` (the backend reruns the kernel with
     // fresh views): never cache what was packed from it.
     if (cacheable && this.heap.generation === generation) {

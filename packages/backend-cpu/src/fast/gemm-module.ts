@@ -367,7 +367,8 @@ function emitPackA(fn: FunctionBuilder, mr: number): void {
  */
 function emitPackB(fn: FunctionBuilder, nr: number): void {
   const [K, N, bPtr, sk, sn, dst] = fn.params;
-  const [n0, k, j, cols, row, t0, t1] = fn.locals('i32', 7);
+  const [n0, k, j, cols, row, t0, t1, kEnd] = fn.locals('i32', 8);
+  const [v0, v1, v2, v3, w0, w1, w2, w3] = fn.locals('v128', 8);
   const vecs = nr / 4;
   const fullRowContiguous: Code[] = [];
   for (let q = 0; q < vecs; q++) {
@@ -375,6 +376,65 @@ function emitPackB(fn: FunctionBuilder, nr: number): void {
       op.v128Store(get(dst), op.v128Load(get(row), { offset: 16 * q, align: 2 }), { offset: 16 * q }),
     );
   }
+  // One depth k of the panel at n0 (row = address of B[k, n0]), then dst moves to the next depth.
+  const depth: Code[] = [
+    set(row, add(get(bPtr), op.i32Shl(add(mul(get(k), get(sk)), mul(get(n0), get(sn))), i32(2)))),
+    op.if(
+      op.i32And(op.i32Eq(get(sn), i32(1)), op.i32Eq(get(cols), i32(nr))),
+      fullRowContiguous,
+      forLoop(
+        j,
+        i32(0),
+        i32(nr),
+        i32(1),
+        // Columns past N stay zero (dst is written in order, and the panel was not zero-filled).
+        op.f32Store(
+          add(get(dst), op.i32Shl(get(j), i32(2))),
+          op.ifValue(
+            'f32',
+            op.i32LtS(get(j), get(cols)),
+            op.f32Load(add(get(row), op.i32Shl(mul(get(j), get(sn)), i32(2)))),
+            op.f32Const(0),
+          ),
+        ),
+      ),
+    ),
+    inc(dst, i32(4 * nr)),
+  ];
+  // A full panel of column-major B (strideK = 1, e.g. a Linear weight read as Wᵀ): four depths of four
+  // columns at a time, transposed in registers as pack_a does; the last K % 4 depths one by one.
+  const column = (c: number): Code =>
+    op.v128Load(add(get(bPtr), op.i32Shl(add(mul(add(get(n0), i32(c)), get(sn)), get(k)), i32(2))), {
+      align: 2,
+    });
+  const at = (q: number, g: number): Code =>
+    add(get(dst), op.i32Shl(add(mul(add(get(k), i32(q)), i32(nr)), i32(4 * g)), i32(2)));
+  const fourByFour = (g: number): Code[] => [
+    set(v0, column(4 * g)),
+    set(v1, column(4 * g + 1)),
+    set(v2, column(4 * g + 2)),
+    set(v3, column(4 * g + 3)),
+    set(w0, op.i32x4Shuffle(get(v0), get(v1), [0, 4, 1, 5])),
+    set(w1, op.i32x4Shuffle(get(v0), get(v1), [2, 6, 3, 7])),
+    set(w2, op.i32x4Shuffle(get(v2), get(v3), [0, 4, 1, 5])),
+    set(w3, op.i32x4Shuffle(get(v2), get(v3), [2, 6, 3, 7])),
+    op.v128Store(at(0, g), op.i32x4Shuffle(get(w0), get(w2), [0, 1, 4, 5])),
+    op.v128Store(at(1, g), op.i32x4Shuffle(get(w0), get(w2), [2, 3, 6, 7])),
+    op.v128Store(at(2, g), op.i32x4Shuffle(get(w1), get(w3), [0, 1, 4, 5])),
+    op.v128Store(at(3, g), op.i32x4Shuffle(get(w1), get(w3), [2, 3, 6, 7])),
+  ];
+  const columnMajorPanel: Code[] = [
+    set(kEnd, op.i32And(get(K), i32(-4))),
+    forLoop(
+      k,
+      i32(0),
+      get(kEnd),
+      i32(4),
+      Array.from({ length: vecs }, (_, g) => fourByFour(g)),
+    ),
+    inc(dst, op.i32Mul(get(kEnd), i32(4 * nr))),
+    forLoop(k, get(kEnd), get(K), i32(1), depth),
+  ];
   fn.emit(
     forLoop(
       n0,
@@ -382,34 +442,13 @@ function emitPackB(fn: FunctionBuilder, nr: number): void {
       get(N),
       i32(nr),
       set(cols, minS(i32(nr), op.i32Sub(get(N), get(n0)), t0, t1)),
-      forLoop(
-        k,
-        i32(0),
-        get(K),
-        i32(1),
-        // row = address of B[k, n0]
-        set(row, add(get(bPtr), op.i32Shl(add(mul(get(k), get(sk)), mul(get(n0), get(sn))), i32(2)))),
-        op.if(
-          op.i32And(op.i32Eq(get(sn), i32(1)), op.i32Eq(get(cols), i32(nr))),
-          fullRowContiguous,
-          forLoop(
-            j,
-            i32(0),
-            i32(nr),
-            i32(1),
-            // Columns past N stay zero (dst is written in order, and the panel was not zero-filled).
-            op.f32Store(
-              add(get(dst), op.i32Shl(get(j), i32(2))),
-              op.ifValue(
-                'f32',
-                op.i32LtS(get(j), get(cols)),
-                op.f32Load(add(get(row), op.i32Shl(mul(get(j), get(sn)), i32(2)))),
-                op.f32Const(0),
-              ),
-            ),
-          ),
+      op.if(
+        op.i32And(
+          op.i32Eq(get(sk), i32(1)),
+          op.i32And(op.i32Ne(get(sn), i32(1)), op.i32Eq(get(cols), i32(nr))),
         ),
-        inc(dst, i32(4 * nr)),
+        columnMajorPanel,
+        forLoop(k, i32(0), get(K), i32(1), depth),
       ),
     ),
   );

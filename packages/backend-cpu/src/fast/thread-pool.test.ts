@@ -40,6 +40,44 @@ describe('GemmThreadPool', () => {
     expect(cpuMs, `${cpuMs.toFixed(1)} ms of CPU in ${idleMs.toFixed(0)} ms idle`).toBeLessThan(0.1 * idleMs);
   });
 
+  it.each([2, 3])(
+    'packs B on all threads into the bytes one pack_b gives (threads = %i)',
+    async (threads) => {
+      const pool = await GemmThreadPool.create({ heap, threads });
+      pools.push(pool);
+      const single = createGemm(heap);
+      const rand = seededRandom(10 + threads);
+      // [K, N, strideK, strideN]: row-major, a transposed view (a Linear weight), N not a multiple of NR, a
+      // B below the parallel threshold
+      const cases: [number, number, boolean][] = [
+        [196, 768, false],
+        [768, 192, true],
+        [300, 203, false],
+        [97, 131, true],
+        [8, 9, false],
+      ];
+      for (const [K, N, trans] of cases) {
+        const b = heap.alloc(4 * K * N);
+        fillRandom(heap.f32(b, K * N), rand);
+        const size = pool.packedBSize(K, N);
+        const [p1, p2] = [heap.alloc(size), heap.alloc(size)];
+        heap.f32(p1, size / 4).fill(Number.NaN);
+        heap.f32(p2, size / 4).fill(Number.NaN);
+        const [sk, sn] = trans ? [1, K] : [N, 1];
+        single.packB(K, N, b, sk, sn, p1);
+        const jobs = pool.stats.jobs;
+        pool.packB(K, N, b, sk, sn, p2);
+        expect(heap.f32(p2, size / 4), `K ${K} N ${N}${trans ? ' transposed' : ''}`).toEqual(
+          heap.f32(p1, size / 4),
+        );
+        // on all threads from 2^15 floats of B, on the calling one below
+        expect(pool.stats.jobs).toBe(jobs + (K * N >= 1 << 15 ? 1 : 0));
+        for (const ptr of [b, p1, p2]) heap.free(ptr);
+      }
+      single.dispose();
+    },
+  );
+
   it.each([1, 2, 3])(
     'gives results identical to the single-threaded gemm (threads = %i)',
     async (threads) => {

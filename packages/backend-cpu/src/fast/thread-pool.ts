@@ -1,6 +1,7 @@
 // Runs one matrix product on several cores: the rows of C are shared between the calling thread and
 // `threads - 1` workers, each running its own instance of the same generated gemm module on the same shared
-// memory. The module's exact GELU and GELU gradient run the same way over spans of floats (job kinds).
+// memory. The module's exact GELU and GELU gradient run the same way over spans of floats, and the packing
+// of a B that changes between calls over its panels (job kinds).
 // Dispatch goes through a small control block in a SharedArrayBuffer (Atomics.store / notify / wait);
 // there is no message passing per call once the pool is up, and `gemm` is synchronous.
 //
@@ -84,7 +85,7 @@ const GRAB = 16;
 /** Workers that joined the current job, plus the CLOSED bit once the caller stops admitting them. */
 const STATE = 17;
 const CLOSED = 1 << 30;
-/** What the current job runs: {@link JOB_GEMM}, {@link JOB_GELU} or {@link JOB_GELU_GRAD}. */
+/** What the current job runs: {@link JOB_GEMM}, {@link JOB_GELU}, {@link JOB_GELU_GRAD} or {@link JOB_PACK_B}. */
 const KIND = 18;
 /** Slots in the control block. */
 const CONTROL_SLOTS = 19;
@@ -94,6 +95,13 @@ const JOB_GEMM = 0;
 const JOB_GELU = 1;
 /** A job kind: g · gelu'(x) (ARGS: n, x, g, out; items are floats). */
 const JOB_GELU_GRAD = 2;
+/**
+ * A job kind: pack B for the gemm (ARGS: panels, K, N, B, strideK, strideN, dst, NR; items are NR-column
+ * panels, each packed to its place in the whole packed B).
+ */
+const JOB_PACK_B = 3;
+/** Fewest floats of B worth packing on all threads. */
+const MIN_PARALLEL_PACK = 1 << 15;
 /** Fewest floats of an elementwise job worth waking the workers for. */
 const MIN_PARALLEL_SPAN = 1 << 15;
 
@@ -166,7 +174,13 @@ function run(data, ready) {
           }
           ex.gelu_f32(ctl[a + 2] + 4 * m0, m1 - m0);
         }
-        else ex.gelu_grad_f32(ctl[a + 1] + 4 * m0, ctl[a + 2] + 4 * m0, ctl[a + 3] + 4 * m0, m1 - m0);
+        else if (kind === ${JOB_GELU_GRAD})
+          ex.gelu_grad_f32(ctl[a + 1] + 4 * m0, ctl[a + 2] + 4 * m0, ctl[a + 3] + 4 * m0, m1 - m0);
+        else {
+          const K = ctl[a + 1], N = ctl[a + 2], nr = ctl[a + 7];
+          ex.pack_b(K, Math.min(N, m1 * nr) - m0 * nr, ctl[a + 3] + 4 * m0 * nr * ctl[a + 5], ctl[a + 4],
+            ctl[a + 5], ctl[a + 6] + 4 * K * nr * m0);
+        }
       }
     } catch (e) {
       Atomics.store(ctl, ${ERROR}, 1);
@@ -352,11 +366,6 @@ export class GemmThreadPool {
     return { jobs: this.jobs, workerJoins: this.joins };
   }
 
-  /** Packs B for `gemm` on the calling thread (see `Gemm.packB`). */
-  packB(K: number, N: number, bPtr: number, strideK: number, strideN: number, dstPtr: number): void {
-    this.local.packB(K, N, bPtr, strideK, strideN, dstPtr);
-  }
-
   /** Byte size of B [K, N] once packed. */
   packedBSize(K: number, N: number): number {
     return this.local.packedBSize(K, N);
@@ -424,6 +433,35 @@ export class GemmThreadPool {
       (s, e) => this.local.instance.gelu_grad_f32(x + 4 * s, g + 4 * s, out + 4 * s, e - s),
       'gelu_grad',
     );
+  }
+
+  /**
+   * Packs B [K, N] (element (k, n) at byte address bPtr + 4 (k strideK + n strideN)) for the gemm into `dst`
+   * (`packedBSize(K, N)` bytes), its NR-column panels shared by all threads (each packed to its place, so the
+   * bytes are those of one `pack_b` over all of B).
+   */
+  packB(K: number, N: number, bPtr: number, strideK: number, strideN: number, dst: number): void {
+    if (this.disposed) throw new Error('GemmThreadPool: used after dispose');
+    const { nr } = this.local.config;
+    const panels = Math.ceil(N / nr);
+    const part = (p0: number, p1: number) =>
+      this.local.packB(
+        K,
+        Math.min(N, p1 * nr) - p0 * nr,
+        bPtr + 4 * p0 * nr * strideN,
+        strideK,
+        strideN,
+        dst + 4 * K * nr * p0,
+      );
+    if (this.threads === 1 || K * N < MIN_PARALLEL_PACK || panels < 2) part(0, panels);
+    else
+      this.runJob(
+        JOB_PACK_B,
+        [panels, K, N, bPtr, strideK, strideN, dst, nr],
+        Math.max(1, Math.ceil(panels / (4 * this.threads))),
+        part,
+        'pack_b',
+      );
   }
 
   /**
