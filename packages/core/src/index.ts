@@ -18,6 +18,7 @@ export {
   dilate,
   flip,
   padOrCrop,
+  rotate180,
   sumTo,
   VJP_RULES,
   type VjpArgs,

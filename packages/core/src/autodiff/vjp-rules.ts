@@ -89,6 +89,22 @@ export function flip(t: Tensor, axis: number): Tensor {
   return F.concat(parts, axis);
 }
 
+/**
+ * `t` turned by 180 degrees in its last two axes (both reversed, as a transposed convolution flips its
+ * kernel): the flattened kh·kw taps reversed by one product with the exchange matrix, instead of kh + kw
+ * slices and two concats. Exact for finite values (each output is one input times 1, plus zeros); an
+ * infinite tap makes its row NaN.
+ */
+export function rotate180(t: Tensor): Tensor {
+  const r = t.shape.length;
+  const n = t.shape[r - 2] * t.shape[r - 1];
+  if (n <= 1) return t;
+  const exchange = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) exchange[i * n + (n - 1 - i)] = 1;
+  const j = t.ctx.constant({ dtype: 'float32', shape: [n, n], data: exchange });
+  return F.reshape(F.matmul(F.reshape(t, [-1, n]), j), t.shape);
+}
+
 /** Inserts `s - 1` zeros between consecutive elements along `axis` (length n -> (n-1)s + 1). */
 export function dilate(t: Tensor, axis: number, s: number): Tensor {
   const n = t.shape[axis];
@@ -189,7 +205,7 @@ function convVjp({ g, x, types, attrs, needs }: VjpArgs<'conv2d'>): (Tensor | un
         kh,
         kw,
       ]);
-      wT = flip(flip(wT, 2), 3);
+      wT = rotate180(wT);
       if (sh === 1 && sw === 1 && kh - 1 - ph >= 0 && kw - 1 - pw >= 0) {
         // stride 1: the forward convolution's shape (padding k-1-p), no padded copy of g
         dx = F.conv2d(g, wT, undefined, { padding: [kh - 1 - ph, kw - 1 - pw], groups });
