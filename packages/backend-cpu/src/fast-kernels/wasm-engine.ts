@@ -90,7 +90,7 @@ export class WasmMatmulEngine implements MatmulEngine {
    */
   gelu(src: number, dst: number, n: number): void {
     if (this.pool) this.pool.gelu(src, dst, n);
-    else geluSpan(this.local, this.heap.memory, src, dst, 0, n);
+    else geluSpan(this.local, src, dst, 0, n);
   }
 
   /**

@@ -90,7 +90,7 @@ describe("float32 GELU derivative model (gelu' as odd pieces)", () => {
   });
 });
 
-describe('WebAssembly erf_f32 / gelu_f32', () => {
+describe('WebAssembly erf_f32 / gelu_f32 / gelu_to_f32', () => {
   it('match the scalar model bit for bit (SIMD body and scalar tail)', () => {
     const heap = new WasmHeap({ initialBytes: 32 << 20 });
     const g = createGemm(heap);
@@ -113,6 +113,18 @@ describe('WebAssembly erf_f32 / gelu_f32', () => {
       expect(mismatches, name).toBe(0);
       heap.free(p);
     }
+    // gelu_to_f32: from one array into another, the source left as it was
+    const [src, dst] = [heap.alloc(4 * n), heap.alloc(4 * n)];
+    heap.f32(src, n).set(xs.subarray(0, n));
+    g.instance.gelu_to_f32(src, dst, n);
+    let mismatches = 0;
+    for (let i = 0; i < n; i++) {
+      const want = Math.fround(geluF32(xs[i]));
+      const got = heap.f32(dst, n)[i];
+      if (!Object.is(got, want) && !(Number.isNaN(want) && Number.isNaN(got))) mismatches++;
+      if (!Object.is(heap.f32(src, n)[i], xs[i]) && !Number.isNaN(xs[i])) mismatches++;
+    }
+    expect(mismatches, 'gelu_to_f32').toBe(0);
   });
 
   it('gelu_grad_f32 matches geluGradF32 bit for bit (SIMD body, scalar tail, output over an input)', () => {

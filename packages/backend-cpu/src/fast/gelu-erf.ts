@@ -334,26 +334,32 @@ function emitSpanFunction(
   kernel: (x: number, out: number, l: ErfLocals) => Code,
   relaxed: boolean,
 ): void {
-  const [ptr, n] = fn.params;
+  // f(ptr, n) in place, or f(src, dst, n) with three parameters: the cursor walks src, dst is delta ahead
+  const separate = fn.params.length === 3;
+  const [ptr, second, third] = fn.params;
+  const n = separate ? third : second;
   const end = fn.local('i32');
+  const delta = fn.local('i32');
   const x = fn.local('v128');
   const out = fn.local('v128');
   const l = erfLocals(fn, relaxed);
   const get = op.localGet;
+  const target = (): Code => op.i32Add(get(ptr), get(delta));
   fn.emit(
     op.localSet(end, op.i32Add(get(ptr), op.i32Shl(get(n), op.i32Const(2)))),
+    op.localSet(delta, separate ? op.i32Sub(get(second), get(ptr)) : op.i32Const(0)),
     spanLoops(
       ptr,
       end,
       [
         op.localSet(x, op.v128Load(get(ptr), { align: 2 })),
         kernel(x, out, l),
-        op.v128Store(get(ptr), get(out), { align: 2 }),
+        op.v128Store(target(), get(out), { align: 2 }),
       ],
       [
         op.localSet(x, op.f32x4Splat(op.f32Load(get(ptr)))),
         kernel(x, out, l),
-        op.f32Store(get(ptr), op.f32x4ExtractLane(get(out), 0)),
+        op.f32Store(target(), op.f32x4ExtractLane(get(out), 0)),
       ],
     ),
   );
@@ -394,18 +400,22 @@ function emitGeluGradSpan(fn: FunctionBuilder, relaxed: boolean): void {
 
 /**
  * Adds `erf_span(ptr, n)` and `gelu_span(ptr, n)` to `m`: in place erf / GELU of n floats at byte offset ptr,
- * bit-identical to `erfF32` / `geluF32` (and `gelu_grad_span(x, g, out, n)`, bit-identical to `geluGradF32`), exported under `exportNames` if given. `relaxed`: the runtime
- * supports relaxed SIMD (then `i8x16.relaxed_swizzle` is used; results are the same). Returns their indices.
+ * bit-identical to `erfF32` / `geluF32`; `gelu_grad_span(x, g, out, n)`, bit-identical to `geluGradF32`; and,
+ * when `exportNames.geluTo` is given, `gelu_to(src, dst, n)`: GELU from one array into another. Exported under
+ * `exportNames` if given. `relaxed`: the runtime supports relaxed SIMD (then `i8x16.relaxed_swizzle` is used;
+ * results are the same). Returns the indices of the first three.
  */
 export function addErfFunctions(
   m: ModuleBuilder,
   relaxed: boolean,
-  exportNames: { erf?: string; gelu?: string; geluGrad?: string } = {},
+  exportNames: { erf?: string; gelu?: string; geluTo?: string; geluGrad?: string } = {},
 ): { erfSpan: number; geluSpan: number; geluGradSpan: number } {
   const erf = m.addFunction(['i32', 'i32'], [], exportNames.erf);
   emitSpanFunction(erf.fn, erfF32x4, relaxed);
   const gelu = m.addFunction(['i32', 'i32'], [], exportNames.gelu);
   emitSpanFunction(gelu.fn, geluF32x4, relaxed);
+  if (exportNames.geluTo)
+    emitSpanFunction(m.addFunction(['i32', 'i32', 'i32'], [], exportNames.geluTo).fn, geluF32x4, relaxed);
   const geluGrad = m.addFunction(['i32', 'i32', 'i32', 'i32'], [], exportNames.geluGrad);
   emitGeluGradSpan(geluGrad.fn, relaxed);
   return { erfSpan: erf.index, geluSpan: gelu.index, geluGradSpan: geluGrad.index };

@@ -105,6 +105,7 @@ export function buildGemmModule(config: GemmConfig, shared = true): Uint8Array<A
   const { geluSpan } = addErfFunctions(m, config.relaxed, {
     erf: 'erf_f32',
     gelu: 'gelu_f32',
+    geluTo: 'gelu_to_f32',
     geluGrad: 'gelu_grad_f32',
   });
   const kernel = m.addFunction(['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], []);
@@ -662,6 +663,8 @@ export interface GemmExports {
   erf_f32(ptr: number, n: number): void;
   /** In place: exact GELU of n floats at ptr (bit-identical to `geluF32`). */
   gelu_f32(ptr: number, n: number): void;
+  /** Exact GELU of n floats at byte address src into dst (bit-identical to `geluF32`). */
+  gelu_to_f32(src: number, dst: number, n: number): void;
   /** out[i] = g[i] · gelu'(x[i]) for n floats (byte addresses; bit-identical to `geluGradF32`). */
   gelu_grad_f32(x: number, g: number, out: number, n: number): void;
 }

@@ -33,20 +33,13 @@ import { createGemm, type Gemm, type GemmArgs, type GemmConfig, gemmScratchBytes
 import type { WasmHeap } from './heap.js';
 
 /**
- * Exact GELU of floats [from, to) of the array at byte address `src` into the one at `dst` (copied first,
- * unless in place) with `gemm`'s `gelu_f32`: one span of a pool job, or a whole array on one thread. (The
- * workers' loop repeats it in its source text.)
+ * Exact GELU of floats [from, to) of the array at byte address `src` into the one at `dst` (in place when they
+ * are the same) with `gemm`'s `gelu_f32` / `gelu_to_f32`: one span of a pool job, or a whole array on one
+ * thread. (The workers' loop repeats it in its source text.)
  */
-export function geluSpan(
-  gemm: Gemm,
-  memory: WebAssembly.Memory,
-  src: number,
-  dst: number,
-  from: number,
-  to: number,
-): void {
-  if (src !== dst) new Float32Array(memory.buffer).copyWithin(dst / 4 + from, src / 4 + from, src / 4 + to);
-  gemm.instance.gelu_f32(dst + 4 * from, to - from);
+export function geluSpan(gemm: Gemm, src: number, dst: number, from: number, to: number): void {
+  if (src === dst) gemm.instance.gelu_f32(dst + 4 * from, to - from);
+  else gemm.instance.gelu_to_f32(src + 4 * from, dst + 4 * from, to - from);
 }
 
 /** Options of `GemmThreadPool.create`. */
@@ -168,11 +161,8 @@ function run(data, ready) {
           ex.gemm(M, ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], ctl[a + 5], ctl[a + 6], ctl[a + 7],
             ctl[a + 8], ctl[a + 9], ctl[a + 10], m0, m1);
         else if (kind === ${JOB_GELU}) {
-          if (ctl[a + 1] !== ctl[a + 2]) {
-            const f = new Float32Array(memory.buffer);
-            f.copyWithin(ctl[a + 2] / 4 + m0, ctl[a + 1] / 4 + m0, ctl[a + 1] / 4 + m1);
-          }
-          ex.gelu_f32(ctl[a + 2] + 4 * m0, m1 - m0);
+          if (ctl[a + 1] === ctl[a + 2]) ex.gelu_f32(ctl[a + 2] + 4 * m0, m1 - m0);
+          else ex.gelu_to_f32(ctl[a + 1] + 4 * m0, ctl[a + 2] + 4 * m0, m1 - m0);
         }
         else if (kind === ${JOB_GELU_GRAD})
           ex.gelu_grad_f32(ctl[a + 1] + 4 * m0, ctl[a + 2] + 4 * m0, ctl[a + 3] + 4 * m0, m1 - m0);
@@ -410,11 +400,11 @@ export class GemmThreadPool {
 
   /**
    * Exact GELU of `n` floats at byte address `src` into `dst` (the same address: in place), spans shared by
-   * all threads, each copying its span before the in-place SIMD pass.
+   * all threads.
    */
   gelu(src: number, dst: number, n: number): void {
     if (this.disposed) throw new Error('GemmThreadPool: used after dispose');
-    const span = (s: number, e: number) => geluSpan(this.local, this.heap.memory, src, dst, s, e);
+    const span = (s: number, e: number) => geluSpan(this.local, src, dst, s, e);
     if (this.threads === 1 || n < MIN_PARALLEL_SPAN) span(0, n);
     else this.runJob(JOB_GELU, [n, src, dst], this.spanGrab(n), span, 'gelu');
   }
