@@ -75,6 +75,19 @@ describe('derived figures', () => {
     expect(get('issue6/cpu/wfm-tiny-224-vs-ort-web')).toMatchObject({ ratio: 50 / 60, met: true });
     expect(get('issue6/cpu/wfm-tiny-896-vs-deit-tiny-896')).toMatchObject({ ratio: 0.4, met: false });
     expect(get('issue6/cpu/wfm-tiny-224-vs-ort-node')).toMatchObject({ ratio: null, met: null });
+    // issue 15's stricter Node target on the same ratio: 50 / 60 > 0.6
+    expect(get('issue15/cpu/wfm-tiny-224-vs-ort-web')).toMatchObject({
+      ratio: 50 / 60,
+      met: false,
+      target: { op: '<=', value: 0.6, source: 'issue 15' },
+    });
+    expect(get('issue15/cpu/wfm-tiny-224-vs-ort-node')).toMatchObject({ ratio: null, met: null });
+    expect(
+      deriveRatios(
+        [sampleRow('wfm-tiny', 'cpu', 196, 30), sampleRow('wfm-tiny', 'ort-web', 196, 60)],
+        ['cpu'],
+      ).find((x) => x.id === 'issue15/cpu/wfm-tiny-224-vs-ort-web'),
+    ).toMatchObject({ ratio: 0.5, met: true });
     expect(ratios.find((x) => x.id === 'cpu/models/N3136/attn-over-wfm')!.ratio).toBe(2.5);
     expect(ratios.find((x) => x.id === 'cpu/wfm-tiny/N196/over-ort-web')!.ratio).toBe(50 / 60);
   });

@@ -66,7 +66,7 @@ export function summaryLines(r: BenchResults): string[] {
       `  crossover ${c.workload.padEnd(6)} ${c.engine.padEnd(10)} ${describeCrossover(c)} (median), ` +
         `${describeCrossover(c.min)} (min), ${describeCrossover(c.cpu)} (CPU)`,
     );
-  for (const x of r.ratios.filter((q) => /^issue(6|14)\//.test(q.id)))
+  for (const x of r.ratios.filter((q) => /^issue(6|14|15)\//.test(q.id)))
     lines.push(
       `  ${x.label}: ${x.ratio === null ? x.note : fmtNum(x.ratio, 3)}${x.target ? ` (target ${x.target.op} ${x.target.value})` : ''}`,
     );

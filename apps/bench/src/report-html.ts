@@ -189,7 +189,7 @@ ${b.block} runs per engine in a row, pages alternating; errors against the float
   const ratios = table(
     ['ratio', 'value', 'target', 'note'],
     r.ratios
-      .filter((x) => /^issue(6|14)\//.test(x.id))
+      .filter((x) => /^issue(6|14|15)\//.test(x.id))
       .map((x) => [x.label, fmtNum(x.ratio, 3), x.target ? `${x.target.op} ${x.target.value}` : '—', x.note]),
   );
   const rows = table(
@@ -251,7 +251,7 @@ ${browser}
 ${fits}
 <h2>Crossover</h2>
 ${cross}
-<h2>Issue 6 ratio rows</h2>
+<h2>Ratio rows with targets (issues 6, 14, 15)</h2>
 ${ratios}
 <h2>All rows</h2>
 ${rows}

@@ -120,8 +120,8 @@ export function renderMarkdown(r: BenchResults): string {
     ),
     '',
   );
-  const i6 = r.ratios.filter((x) => /^issue(6|14)\//.test(x.id));
-  out.push('## Issue 6 ratio rows', '');
+  const i6 = r.ratios.filter((x) => /^issue(6|14|15)\//.test(x.id));
+  out.push('## Ratio rows with targets (issues 6, 14, 15)', '');
   out.push(
     table(
       ['ratio', 'value', 'target', 'met', 'note'],
@@ -264,7 +264,7 @@ export function renderMarkdown(r: BenchResults): string {
       ),
       '',
     );
-    const ratios = r.ratios.filter((x) => !/^issue(6|14)\//.test(x.id) && x.id.includes(`/${w.id}/`));
+    const ratios = r.ratios.filter((x) => !/^issue(6|14|15)\//.test(x.id) && x.id.includes(`/${w.id}/`));
     if (ratios.length) {
       out.push(
         table(

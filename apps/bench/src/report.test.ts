@@ -13,7 +13,7 @@ describe('results.md', () => {
       '## Checks (issue 5)',
       '## Slopes',
       '## Crossover',
-      '## Issue 6 ratio rows',
+      '## Ratio rows with targets (issues 6, 14, 15)',
       '## Cost model',
     ])
       expect(md).toContain(h);
