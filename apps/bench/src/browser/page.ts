@@ -1,7 +1,7 @@
 // The bench's page script (bundled by esbuild, run in headless Chromium): prepares WFM-T at 224 px,
 // batch 1, with the fixture weights (the same ones as the ONNX export) on our backends and on
 // onnxruntime-web, checks every engine's logits against the float64 PyTorch fixture, then runs blocks of
-// timed runs when the Node driver asks (see run-browser.ts). Files come from the page's own folder on
+// timed runs when the Node driver asks (see run-browser.ts), each block after a short pause. Files come from the page's own folder on
 // the driver's server: data/ (fixture and ONNX files) and ort/ (onnxruntime-web's dist folder).
 import { createCpuBackend } from '@wf/backend-cpu';
 import { type AnyBackend, parseSafetensors, type TensorData } from '@wf/core';
@@ -177,9 +177,17 @@ async function setup(s: PageSetup): Promise<PageReport> {
   return report;
 }
 
+/**
+ * Pause before each engine's block, ms: an engine's worker threads can keep working after its run returns
+ * (onnxruntime-web keeps about a core busy for some 20 ms in Node, see settle.ts), and the first run of the
+ * next block would pay for it. A page cannot read its CPU time, so the wait is fixed.
+ */
+const SETTLE_MS = 50;
+
 async function round(block: number): Promise<Record<string, number[]>> {
   const times: Record<string, number[]> = {};
   for (const p of prepared) {
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     const ms: number[] = [];
     for (let i = 0; i < block; i++) {
       const t = performance.now();
