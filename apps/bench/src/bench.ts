@@ -86,7 +86,7 @@ export interface BenchConfig {
    * 128); default: full mode only.
    */
   backward?: boolean;
-  /** Interleaved forward / forward+backward pairs per backward row (default 3 quick, 5 full). */
+  /** Interleaved forward / forward+backward pairs per backward row (default 3 quick, 9 full). */
   backwardRuns?: number;
   /** Sample peak RSS on a worker thread (default true). */
   sampleRss?: boolean;
@@ -381,7 +381,7 @@ export async function runBench(config: BenchConfig): Promise<BenchResults> {
     try {
       await (be as unknown as { ready?: Promise<void> }).ready;
       backward.push(
-        ...(await measureBackward(be, 'cpu', config.backwardRuns ?? (config.mode === 'full' ? 5 : 3), (w) =>
+        ...(await measureBackward(be, 'cpu', config.backwardRuns ?? (config.mode === 'full' ? 9 : 3), (w) =>
           progress?.tick(w),
         )),
       );

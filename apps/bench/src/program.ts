@@ -146,7 +146,7 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
     )
     .option(
       '--backward-runs <n>',
-      'interleaved forward / forward+backward pairs per backward row (default 3 quick, 5 full)',
+      'interleaved forward / forward+backward pairs per backward row (default 3 quick, 9 full)',
       int('--backward-runs'),
     )
     .option(
