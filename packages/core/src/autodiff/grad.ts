@@ -78,16 +78,19 @@ function savedInputs(xs: readonly Tensor[], saves: VjpSaves, op: string): Tensor
  */
 export function vjpGraph(graph: Graph, wrt: readonly string[], options: VjpGraphOptions = {}): Graph {
   if (wrt.length === 0) throw new ArgumentError('vjp: name at least one input or parameter to differentiate');
-  // Composites with their own rule stay whole (a fused activation is split off first); the others lower.
-  const unfused = rewriteGraph(graph, {
-    op: (n, ins) => {
-      const act = (n.attrs as { activation?: string }).activation;
-      if (n.op !== 'linear' || !act) return undefined;
-      const y = F.linear(ins[0], ins[1], ins[2]);
-      return F.gelu(y, act === 'gelu_tanh' ? 'tanh' : 'none');
+  // Composites with their own rule stay whole, the others lower; then a fused activation is split off the
+  // linear and affine nodes (those of the graph and those lowerings made, e.g. DynLinear's affine).
+  const lowered = rewriteGraph(
+    lowerGraph(graph, (op) => op in COMPOSITE_VJP_RULES),
+    {
+      op: (n, ins) => {
+        const act = (n.attrs as { activation?: string }).activation;
+        if ((n.op !== 'linear' && n.op !== 'affine') || !act) return undefined;
+        const y = n.op === 'linear' ? F.linear(ins[0], ins[1], ins[2]) : F.affine(ins[0], ins[1], ins[2]);
+        return F.gelu(y, act === 'gelu_tanh' ? 'tanh' : 'none');
+      },
     },
-  });
-  const lowered = lowerGraph(unfused, (op) => op in COMPOSITE_VJP_RULES);
+  );
   const nodes = lowered.nodes;
   const wrtIds = new Map<string, number[]>();
   for (const name of new Set(wrt)) {

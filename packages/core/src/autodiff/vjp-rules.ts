@@ -494,6 +494,7 @@ export const COMPOSITE_VJP_RULES: {
   readonly [C in
     | 'gelu'
     | 'linear'
+    | 'affine'
     | 'relu'
     | 'sigmoid'
     | 'mean'
@@ -556,6 +557,18 @@ export const COMPOSITE_VJP_RULES: {
       needs[0] ? F.dynWeightGrad(graw, g, attrs.scale) : undefined,
       needs[1] ? sumTo(g, types[1].shape) : undefined,
     ],
+  },
+  affine: {
+    saves: { inputs: [0, 1], output: false },
+    // one node, so the forward pass keeps the backend's matmul with the bias fused (any activation was split
+    // off first); broadcast batch axes are summed back to each operand's shape
+    vjp: ({ g, x, types, needs }) => {
+      const [xt, wt, bt] = types;
+      const dx = needs[0] ? sumTo(F.matmul(g, x[1], { transB: true }), xt.shape) : undefined;
+      const dw = needs[1] ? sumTo(F.matmul(x[0], g, { transA: true }), wt.shape) : undefined;
+      const db = needs[2] ? sumTo(g, bt.shape) : undefined;
+      return [dx, dw, db];
+    },
   },
   linear: {
     saves: { inputs: [0, 1], output: false },
