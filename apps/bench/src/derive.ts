@@ -185,27 +185,22 @@ export function deriveRatios(rows: readonly Row[], oursEngines: readonly string[
   }
   // Issue 15's Node targets for the cpu backend (the same ratios as issue 6's rows, stricter)
   if (oursEngines.includes('cpu')) {
-    const t15 = 'issue 15';
-    out.push(
-      ratioRow(
-        'issue15/cpu/wfm-tiny-224-vs-ort-web',
-        'WFM-T 224 px batch 1 in Node: cpu / onnxruntime-web (same threads)',
-        'cpu',
-        find('wfm-tiny', 'cpu', 196),
-        find('wfm-tiny', 'ort-web', 196),
-        { op: '<=', value: 0.6, source: t15 },
-        'needs wfm-tiny at 224 px on cpu and ort-web',
-      ),
-      ratioRow(
-        'issue15/cpu/wfm-tiny-224-vs-ort-node',
-        'WFM-T 224 px batch 1 in Node: cpu / onnxruntime-node (same threads)',
-        'cpu',
-        find('wfm-tiny', 'cpu', 196),
-        find('wfm-tiny', 'ort-node', 196),
-        { op: '<=', value: 2.5, source: t15 },
-        'needs wfm-tiny at 224 px on cpu and ort-node',
-      ),
-    );
+    const peers = [
+      ['ort-web', 'onnxruntime-web', 0.6],
+      ['ort-node', 'onnxruntime-node', 2.5],
+    ] as const;
+    for (const [peer, title, value] of peers)
+      out.push(
+        ratioRow(
+          `issue15/cpu/wfm-tiny-224-vs-${peer}`,
+          `WFM-T 224 px batch 1 in Node: cpu / ${title} (same threads)`,
+          'cpu',
+          find('wfm-tiny', 'cpu', 196),
+          find('wfm-tiny', peer, 196),
+          { op: '<=', value, source: 'issue 15' },
+          `needs wfm-tiny at 224 px on cpu and ${peer}`,
+        ),
+      );
   }
   // Issue 14: our ONNX export against PyTorch's in onnxruntime-node, and the ONNX Runtime backend (wf-ort)
   // against that peer and against our cpu backend; present even when not measured, with the reason.

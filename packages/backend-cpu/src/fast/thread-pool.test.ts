@@ -18,6 +18,12 @@ describe('GemmThreadPool', () => {
   afterAll(() => {
     for (const p of pools) p.dispose();
   });
+  /** A pool of `threads` (disposed after the suite), a one-thread gemm to compare with, and a seeded stream. */
+  const setup = async (threads: number, seed: number) => {
+    const pool = await GemmThreadPool.create({ heap, threads });
+    pools.push(pool);
+    return { pool, single: createGemm(heap), rand: seededRandom(seed) };
+  };
 
   it('parks idle workers: no CPU time used between runs', async () => {
     // Spinning workers would use ~300 ms of CPU each in the idle window below; parked ones use none.
@@ -43,10 +49,7 @@ describe('GemmThreadPool', () => {
   it.each([2, 3])(
     'packs B on all threads into the bytes one pack_b gives (threads = %i)',
     async (threads) => {
-      const pool = await GemmThreadPool.create({ heap, threads });
-      pools.push(pool);
-      const single = createGemm(heap);
-      const rand = seededRandom(10 + threads);
+      const { pool, single, rand } = await setup(threads, 10 + threads);
       // [K, N, strideK, strideN]: row-major, a transposed view (a Linear weight), N not a multiple of NR, a
       // B below the parallel threshold
       const cases: [number, number, boolean][] = [
@@ -140,10 +143,7 @@ describe('GemmThreadPool', () => {
   it.each([2, 3])(
     'splits the exact GELU and its gradient over threads, bit for bit as on one thread (threads = %i)',
     async (threads) => {
-      const pool = await GemmThreadPool.create({ heap, threads });
-      pools.push(pool);
-      const single = createGemm(heap);
-      const rand = seededRandom(10 + threads);
+      const { pool, single, rand } = await setup(threads, 10 + threads);
       const before = pool.stats.jobs;
       // sizes above and below the span threshold, with 1-3 float tails
       for (const n of [150_528, 65_537, 40_003, 4_099, 3]) {
