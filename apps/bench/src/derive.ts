@@ -95,6 +95,11 @@ export function deriveCrossovers(rows: readonly Row[], analytic: readonly Analyt
   return out;
 }
 
+/** Whether a ratio row is one of the issues' target rows (6, 14, 15), reported apart from the per-size ones. */
+export function isTargetRatio(r: RatioRow): boolean {
+  return /^issue(6|14|15)\//.test(r.id);
+}
+
 function ratioRow(
   id: string,
   label: string,

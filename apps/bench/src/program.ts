@@ -5,6 +5,7 @@ import { tryEnableRelaxedSimd } from '@wf/backend-cpu';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { formatBackwardRow } from './backward.js';
 import { type BenchConfig, runBench } from './bench.js';
+import { isTargetRatio } from './derive.js';
 import { fmtNum, fmtTokens } from './format.js';
 import { engineFilter, OptionError, parseModels, parseTokens, splitList } from './options.js';
 import { phaseLines, progressBar } from './progress.js';
@@ -66,7 +67,7 @@ export function summaryLines(r: BenchResults): string[] {
       `  crossover ${c.workload.padEnd(6)} ${c.engine.padEnd(10)} ${describeCrossover(c)} (median), ` +
         `${describeCrossover(c.min)} (min), ${describeCrossover(c.cpu)} (CPU)`,
     );
-  for (const x of r.ratios.filter((q) => /^issue(6|14|15)\//.test(q.id)))
+  for (const x of r.ratios.filter(isTargetRatio))
     lines.push(
       `  ${x.label}: ${x.ratio === null ? x.note : fmtNum(x.ratio, 3)}${x.target ? ` (target ${x.target.op} ${x.target.value})` : ''}`,
     );

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { isTargetRatio } from './derive.js';
 import { fmtGflop, fmtMiB, fmtMs, fmtNum, fmtTokens } from './format.js';
 import { describeCrossover, engineLine, settleSentence } from './report-md.js';
 import type { BenchResults } from './schema.js';
@@ -189,7 +190,7 @@ ${b.block} runs per engine in a row, pages alternating; errors against the float
   const ratios = table(
     ['ratio', 'value', 'target', 'note'],
     r.ratios
-      .filter((x) => /^issue(6|14|15)\//.test(x.id))
+      .filter(isTargetRatio)
       .map((x) => [x.label, fmtNum(x.ratio, 3), x.target ? `${x.target.op} ${x.target.value}` : '—', x.note]),
   );
   const rows = table(

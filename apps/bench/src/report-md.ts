@@ -2,6 +2,7 @@
 // measured row, the cost model's curve, the anchors and what was skipped).
 
 import type { Crossover } from './crossover.js';
+import { isTargetRatio } from './derive.js';
 import { fmtGflop, fmtMiB, fmtMs, fmtNum, fmtTokens } from './format.js';
 import type { BenchResults } from './schema.js';
 import { median } from './stats.js';
@@ -120,12 +121,12 @@ export function renderMarkdown(r: BenchResults): string {
     ),
     '',
   );
-  const i6 = r.ratios.filter((x) => /^issue(6|14|15)\//.test(x.id));
+  const targetRows = r.ratios.filter(isTargetRatio);
   out.push('## Ratio rows with targets (issues 6, 14, 15)', '');
   out.push(
     table(
       ['ratio', 'value', 'target', 'met', 'note'],
-      i6.map((x) => [
+      targetRows.map((x) => [
         x.label,
         fmtNum(x.ratio, 3),
         x.target ? `${x.target.op} ${x.target.value}` : '—',
@@ -264,7 +265,7 @@ export function renderMarkdown(r: BenchResults): string {
       ),
       '',
     );
-    const ratios = r.ratios.filter((x) => !/^issue(6|14|15)\//.test(x.id) && x.id.includes(`/${w.id}/`));
+    const ratios = r.ratios.filter((x) => !isTargetRatio(x) && x.id.includes(`/${w.id}/`));
     if (ratios.length) {
       out.push(
         table(

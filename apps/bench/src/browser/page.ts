@@ -1,8 +1,9 @@
 // The bench's page script (bundled by esbuild, run in headless Chromium): prepares WFM-T at 224 px,
 // batch 1, with the fixture weights (the same ones as the ONNX export) on our backends and on
 // onnxruntime-web, checks every engine's logits against the float64 PyTorch fixture, then runs blocks of
-// timed runs when the Node driver asks (see run-browser.ts), each block after a short pause. Files come from the page's own folder on
-// the driver's server: data/ (fixture and ONNX files) and ort/ (onnxruntime-web's dist folder).
+// timed runs when the Node driver asks (see run-browser.ts), each block after a short pause. Files come
+// from the page's own folder on the driver's server: data/ (fixture and ONNX files) and ort/
+// (onnxruntime-web's dist folder).
 import { createCpuBackend } from '@wf/backend-cpu';
 import { type AnyBackend, parseSafetensors, type TensorData } from '@wf/core';
 import { loadModel } from '@wf/models';

@@ -30,6 +30,18 @@ import { fastReshape } from './movement.js';
 import { adaptivePoolBins, avgPoolBins, type Bins } from './pooling.js';
 import type { WasmMatmulEngine } from './wasm-engine.js';
 
+/**
+ * The extent of the axes along which `t` is broadcast to `shape`, when they are the trailing ones and `t`
+ * matches `shape` before them ([N, C, 1, 1] against [N, C, H, W]: H·W); else 0.
+ */
+function trailingSpan(t: CpuTensor, shape: readonly number[]): number {
+  let k = t.shape.length;
+  while (k > 0 && t.shape[k - 1] === 1) k--;
+  if (t.shape.length !== shape.length || k === t.shape.length) return 0;
+  for (let i = 0; i < k; i++) if (t.shape[i] !== shape[i]) return 0;
+  return shape.slice(k).reduce((p, d) => p * d, 1);
+}
+
 /** Heap address of a dense float32 tensor's first element, or -1 when it is not dense or not in the heap. */
 function addressOf(engine: WasmMatmulEngine, t: CpuTensor | undefined): number {
   if (!t || !isDense(t) || !(t.data instanceof Float32Array)) return -1;
@@ -216,15 +228,8 @@ export function simdRowKernels(
           return o;
         }
         // a + a column broadcast over the trailing axes (either order): a per-channel bias of NCHW planes
-        const colsOf = (t: CpuTensor): number => {
-          let k = t.shape.length;
-          while (k > 0 && t.shape[k - 1] === 1) k--;
-          if (t.shape.length !== o.shape.length || k === t.shape.length) return 0;
-          for (let i = 0; i < k; i++) if (t.shape[i] !== o.shape[i]) return 0;
-          return o.shape.slice(k).reduce((p, d) => p * d, 1);
-        };
         const [full, col] = fits(a) && !fits(b) ? [a, b] : fits(b) && !fits(a) ? [b, a] : [];
-        const span = col ? colsOf(col) : 0;
+        const span = col ? trailingSpan(col, o.shape) : 0;
         const pf = full && span % 4 === 0 && span > 0 ? addressOf(engine, full) : -1;
         const pc = pf >= 0 ? addressOf(engine, col!) : -1;
         if (pc >= 0) {

@@ -344,10 +344,10 @@ function emitSpanFunction(
   const out = fn.local('v128');
   const l = erfLocals(fn, relaxed);
   const get = op.localGet;
-  const target = (): Code => op.i32Add(get(ptr), get(delta));
+  const target = (): Code => (separate ? op.i32Add(get(ptr), get(delta)) : get(ptr));
   fn.emit(
     op.localSet(end, op.i32Add(get(ptr), op.i32Shl(get(n), op.i32Const(2)))),
-    op.localSet(delta, separate ? op.i32Sub(get(second), get(ptr)) : op.i32Const(0)),
+    separate ? op.localSet(delta, op.i32Sub(get(second), get(ptr))) : [],
     spanLoops(
       ptr,
       end,

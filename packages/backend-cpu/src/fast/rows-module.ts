@@ -212,41 +212,20 @@ function overRows(r: number, row: number, rows: number, bytes: number, ...body: 
   ];
 }
 
-/** The i32 locals of {@link overMatrix}: row index, column and row byte offsets, bytes per row. */
-interface MatrixLocals {
-  r: number;
-  j: number;
-  row: number;
-  bytes: number;
-}
-
-/**
- * The body of an elementwise function over a `rows x cols` matrix (cols % 4 === 0; nothing when either is
- * 0): `perVector` for each four floats, at byte offset l.row + l.j of a matrix, in row l.r.
- */
-function overMatrix(l: MatrixLocals, rows: number, cols: number, perVector: Code): Code {
-  const get = op.localGet;
-  return op.block(
-    op.brIf(0, op.i32Eqz(get(cols))),
-    op.brIf(0, op.i32Eqz(get(rows))),
-    op.localSet(l.bytes, op.i32Shl(get(cols), op.i32Const(2))),
-    overRows(l.r, l.row, rows, l.bytes, overRow(l.j, l.bytes, perVector)),
-  );
-}
-
-/** What the value of {@link emitMatrixMap} reads: the current four floats of a matrix and of a row. */
+/** What the value of {@link emitMatrixMap} reads at the current four floats. */
 interface MatrixAt {
-  /** The four floats of the current row and column of the matrix at byte address local `base`. */
+  /** The four floats of the current row and columns of the matrix at byte address local `base`. */
   at(base: number): Code;
-  /** The four floats of the current column of the row vector at byte address local `base`. */
+  /** The four floats of the current columns of the row vector at byte address local `base`. */
   col(base: number): Code;
-  /** Locals (row index `r`, offsets) of the loops. */
-  l: MatrixLocals;
+  /** The current row index (i32). */
+  row: Code;
 }
 
 /**
  * Emits `name(...inputs, out, rows, cols)` (i32 byte addresses and counts): every four floats of the
- * `rows x cols` matrix `out` (cols % 4 === 0) are `value(inputs, at)`, given the inputs' parameter locals.
+ * `rows x cols` matrix `out` (cols % 4 === 0; nothing when either is 0) are `value(inputs, at)`, given the
+ * inputs' parameter locals.
  */
 function emitMatrixMap(
   m: ModuleBuilder,
@@ -263,17 +242,18 @@ function emitMatrixMap(
   const [out, rows, cols] = fn.params.slice(inputs);
   const [r, j, row, bytes] = fn.locals('i32', 4);
   const get = op.localGet;
+  const address = (base: number): Code => op.i32Add(get(base), op.i32Add(get(row), get(j)));
   const at: MatrixAt = {
-    at: (base) => op.v128Load(op.i32Add(get(base), op.i32Add(get(row), get(j)))),
+    at: (base) => op.v128Load(address(base)),
     col: (base) => op.v128Load(op.i32Add(get(base), get(j))),
-    l: { r, j, row, bytes },
+    row: get(r),
   };
   fn.emit(
-    overMatrix(
-      at.l,
-      rows,
-      cols,
-      op.v128Store(op.i32Add(get(out), op.i32Add(get(row), get(j))), value(p, at)),
+    op.block(
+      op.brIf(0, op.i32Eqz(get(cols))),
+      op.brIf(0, op.i32Eqz(get(rows))),
+      op.localSet(bytes, op.i32Shl(get(cols), op.i32Const(2))),
+      overRows(r, row, rows, bytes, overRow(j, bytes, op.v128Store(address(out), value(p, at)))),
     ),
   );
 }
@@ -567,11 +547,8 @@ export function buildRowsModule(shared = true): Uint8Array<ArrayBuffer> {
   );
   // out[i, j] = a[i, j] + b[j] (a bias row), and a[i, j] + b[i] (a per-channel bias of NCHW planes)
   emitMatrixMap(m, 'add_row', 2, ([a, b], { at, col }) => op.f32x4Add(at(a), col(b)));
-  emitMatrixMap(m, 'add_col', 2, ([a, b], { at, l }) =>
-    op.f32x4Add(
-      at(a),
-      op.v128Load32Splat(op.i32Add(op.localGet(b), op.i32Shl(op.localGet(l.r), op.i32Const(2)))),
-    ),
+  emitMatrixMap(m, 'add_col', 2, ([a, b], { at, row }) =>
+    op.f32x4Add(at(a), op.v128Load32Splat(op.i32Add(op.localGet(b), op.i32Shl(row, op.i32Const(2))))),
   );
   {
     // acc[j] += sum_i x[i, j] over `rows` rows of `cols` floats (cols % 4 === 0), acc in float64 (8 bytes

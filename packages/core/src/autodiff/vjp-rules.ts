@@ -162,7 +162,7 @@ function convVjp({ g, x, types, attrs, needs }: VjpArgs<'conv2d'>): (Tensor | un
     if (needs[0]) dx = F.reshape(F.matmul(F.reshape(x[1], [o, c]), gm, { transA: true }), xt.shape);
     if (needs[1]) {
       const t = F.matmul(gm, F.reshape(x[0], [bsz, c, h * wd]), { transB: true });
-      dw = F.reshape(bsz > 1 ? F.sum(t, 0) : t, wt.shape);
+      dw = F.reshape(sumTo(t, [o, c]), wt.shape);
     }
   } else if (patchify) {
     // non-overlapping windows: a matmul over patches
