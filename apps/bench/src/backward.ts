@@ -8,8 +8,12 @@ import type { AnyBackend, CompiledGraph, TensorData } from '@wf/core';
 import { compile } from '@wf/core';
 import { randomModel, type WfModel } from '@wf/models';
 import { loadBuiltinModel } from '@wf/models/node';
+import { dueForWarmup } from './interleave.js';
 import { median } from './stats.js';
 import { inputData } from './workloads.js';
+
+/** Warm-up time of each graph of a backward row before its timed pairs, ms. */
+const WARMUP_MS = 1000;
 
 /** One network's forward vs forward+backward measurement. */
 export interface BackwardRow {
@@ -82,9 +86,16 @@ export async function measureBackward(
         if (name === 'cotangent') bwdInputs[name] = inputData(type.shape);
         else if (name !== 'input') bwdInputs[name] = model.weights.get(name)!;
       }
-      // one warm-up each, then A B A B
-      await fwd.run(fwdInputs);
-      await bwd.run(bwdInputs);
+      // warm-up, alternately, until each graph's runs add up to WARMUP_MS (JIT and WebAssembly tier-up take
+      // a few runs), then A B A B
+      const warm: number[][] = [[], []];
+      for (let due = [0, 1]; due.length; due = dueForWarmup({ warmupMs: WARMUP_MS }, warm)) {
+        for (const k of due) {
+          const t0 = performance.now();
+          await (k === 0 ? fwd.run(fwdInputs) : bwd.run(bwdInputs));
+          warm[k].push(performance.now() - t0);
+        }
+      }
       const a: number[] = [];
       const b: number[] = [];
       for (let i = 0; i < runs; i++) {

@@ -1,6 +1,6 @@
 // Unit tests of the interleaved run order and the repetition policy.
 import { describe, expect, it } from 'vitest';
-import { interleaveOrder, repsFor, warmupOrder } from './interleave.js';
+import { dueForWarmup, interleaveOrder, MAX_WARMUP, repsFor, warmupOrder } from './interleave.js';
 
 describe('interleaving', () => {
   it('alternates the compared tasks: A B A B', () => {
@@ -48,5 +48,21 @@ describe('repsFor', () => {
   it('a fixed count wins', () => {
     expect(repsFor({ ...policy, reps: 7 }, 20_000)).toBe(7);
     expect(repsFor({ ...policy, reps: 0 }, 1)).toBe(1);
+  });
+});
+
+describe('dueForWarmup', () => {
+  it('keeps warming the tasks whose warm-up runs add up to less than warmupMs', () => {
+    // A: 90 + 60 ms (done at 150), B: 30 ms, C: failed, D: one 400 ms run
+    const warm = [[90, 60], [30], [10], [400]];
+    expect(dueForWarmup({ warmupMs: 150 }, warm, (i) => i === 2)).toEqual([1]);
+    expect(dueForWarmup({ warmupMs: 151 }, warm, (i) => i === 2)).toEqual([0, 1]);
+  });
+
+  it('stops at maxWarmup runs (default MAX_WARMUP), and asks nothing without warmupMs', () => {
+    const tiny = [Array.from({ length: MAX_WARMUP }, () => 1), [1, 1]];
+    expect(dueForWarmup({ warmupMs: 1000 }, tiny)).toEqual([1]);
+    expect(dueForWarmup({ warmupMs: 1000, maxWarmup: 2 }, tiny)).toEqual([]);
+    expect(dueForWarmup({}, [[1]])).toEqual([]);
   });
 });

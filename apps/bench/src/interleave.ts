@@ -25,6 +25,14 @@ export function interleaveOrder(reps: readonly number[]): number[] {
 export interface RepPolicy {
   /** Warm-up runs per task (not timed into the statistics). */
   warmup: number;
+  /**
+   * Then more warm-up rounds for every task whose warm-up runs add up to less than this (ms), up to
+   * `maxWarmup` runs in all: JIT and WebAssembly tier-up take a few runs (our WFM-T ran 63, 55, 43, 36 ms
+   * after one warm-up run), and a run still warming up is not the engine's speed.
+   */
+  warmupMs?: number;
+  /** Most warm-up runs per task with `warmupMs` (default {@link MAX_WARMUP}). */
+  maxWarmup?: number;
   /** Fixed repetitions per task; when set, `targetMs` is ignored. */
   reps?: number;
   /** Time budget of one task's timed runs, from its last warm-up time. */
@@ -36,6 +44,25 @@ export interface RepPolicy {
    * right after the previous one.
    */
   settle?: SettleOptions | null;
+}
+
+/** Default cap of warm-up runs per task under `RepPolicy.warmupMs`. */
+export const MAX_WARMUP = 10;
+
+/**
+ * The tasks due another warm-up run under `policy` (`warmupMs`), given each task's warm-up times so far;
+ * `skip(i)` drops a task (e.g. one that failed).
+ */
+export function dueForWarmup(
+  policy: Pick<RepPolicy, 'warmupMs' | 'maxWarmup'>,
+  warm: readonly (readonly number[])[],
+  skip: (i: number) => boolean = () => false,
+): number[] {
+  const budget = policy.warmupMs ?? 0;
+  const cap = policy.maxWarmup ?? MAX_WARMUP;
+  return warm.flatMap((w, i) =>
+    !skip(i) && w.length < cap && w.reduce((a, b) => a + b, 0) < budget ? [i] : [],
+  );
 }
 
 /** Repetitions for a task whose warm-up run took `warmMs`. */

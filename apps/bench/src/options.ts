@@ -35,7 +35,7 @@ export const PLANS: Record<'quick' | 'full', Plan> = {
   quick: {
     blockTokens: [196, 784, 3136, 12544],
     modelPx: [224],
-    policy: { warmup: 1, targetMs: 2500, minReps: 1, maxReps: 5, settle: DEFAULT_SETTLE },
+    policy: { warmup: 1, warmupMs: 400, targetMs: 2500, minReps: 1, maxReps: 5, settle: DEFAULT_SETTLE },
     engineMaxTokens: {
       'ort-node': 3136,
       'ort-node-wf': 3136,
@@ -51,7 +51,7 @@ export const PLANS: Record<'quick' | 'full', Plan> = {
   full: {
     blockTokens: [196, 784, 3136, 12544, 50176, 200704],
     modelPx: [224, 448, 672, 896, 1120, 1344, 1792],
-    policy: { warmup: 1, targetMs: 5000, minReps: 3, maxReps: 15, settle: DEFAULT_SETTLE },
+    policy: { warmup: 1, warmupMs: 1000, targetMs: 5000, minReps: 3, maxReps: 15, settle: DEFAULT_SETTLE },
     engineMaxTokens: {},
     throughputBatch: 8,
     steadyRuns: 100,

@@ -135,7 +135,11 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
       int('--threads'),
     )
     .option('--reps <n>', 'fixed timed repetitions per row (default: by time budget)', int('--reps'))
-    .option('--warmup <n>', 'warm-up runs per row', int('--warmup', 0))
+    .option(
+      '--warmup <n>',
+      'warm-up runs per row, exactly (default: one, then more until they add up to 400 ms quick, 1 s full)',
+      int('--warmup', 0),
+    )
     .option(
       '--shared <dir>',
       'the shared data folder (default: WF_SHARED or ../shared beside the repository)',
@@ -207,7 +211,7 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
         checkStat: o.checkStat,
         policy: {
           ...(o.reps !== undefined ? { reps: o.reps } : {}),
-          ...(o.warmup !== undefined ? { warmup: o.warmup } : {}),
+          ...(o.warmup !== undefined ? { warmup: o.warmup, warmupMs: 0 } : {}),
           ...(o.settle === false ? { settle: null } : {}),
         },
         browser:

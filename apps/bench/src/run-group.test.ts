@@ -28,6 +28,37 @@ const task = (engine: string, runner: Runner): GroupTask => ({
 
 const quiet = (): Runner => ({ planPeakBytes: null, async run() {}, async dispose() {} });
 
+describe('runGroup warm-up', () => {
+  it('warms each task until its warm-up runs add up to warmupMs, interleaved, before any timed run', async () => {
+    const calls: string[] = [];
+    const runner = (name: string, ms: number): Runner => ({
+      planPeakBytes: null,
+      async run() {
+        const end = performance.now() + ms;
+        while (performance.now() < end);
+        calls.push(name);
+      },
+      async dispose() {},
+    });
+    const policy: RepPolicy = { warmup: 1, warmupMs: 25, targetMs: 0, minReps: 1, maxReps: 1, reps: 1 };
+    const { rows } = await runGroup(
+      [task('a', runner('a', 10)), task('b', runner('b', 30))],
+      policy,
+      0,
+      null,
+    );
+    // a needs several ~10 ms runs to pass 25 ms (fewer if the machine slows them), b one 30 ms run; then
+    // one timed run each
+    const [a, b] = rows.map((r) => r.warmupMs);
+    const sum = (xs: number[]) => xs.reduce((p, q) => p + q, 0);
+    expect(b).toHaveLength(1);
+    expect(a.length).toBeGreaterThan(1);
+    expect(sum(a)).toBeGreaterThanOrEqual(25);
+    expect(sum(a.slice(0, -1))).toBeLessThan(25);
+    expect(calls).toEqual(['a', 'b', ...Array.from({ length: a.length - 1 }, () => 'a'), 'a', 'b']);
+  });
+});
+
 describe('runGroup settle', () => {
   it('records a wait before every timed run when the policy settles, none otherwise', async () => {
     const policy: RepPolicy = { warmup: 1, reps: 3, targetMs: 0, minReps: 1, maxReps: 3 };

@@ -3,7 +3,7 @@
 // every timed run: process figures after it, and the RSS peak during it (from the sampler thread).
 
 import type { Runner } from './engines/types.js';
-import { interleaveOrder, type RepPolicy, repsFor, warmupOrder } from './interleave.js';
+import { dueForWarmup, interleaveOrder, type RepPolicy, repsFor, warmupOrder } from './interleave.js';
 import { type MemorySnapshot, type RssSampler, snapshot } from './memory.js';
 import type { EngineKind, Family, ModelId, Purpose, Row, WorkloadId } from './schema.js';
 import { waitForIdle } from './settle.js';
@@ -78,14 +78,21 @@ export async function runGroup(
   const failed = new Map<number, string>();
   const warm: number[][] = tasks.map(() => []);
   progress?.plan(tasks.length * policy.warmup);
-  for (const i of warmupOrder(tasks.length, policy.warmup)) {
-    if (failed.has(i)) continue;
+  const warmUp = async (i: number) => {
+    if (failed.has(i)) return;
     try {
       warm[i].push((await timeRun(tasks[i].runner)).ms);
     } catch (e) {
       failed.set(i, (e as Error).message.split('\n')[0]);
     }
     progress?.tick(`warm-up ${taskLabel(tasks[i].key)}`);
+  };
+  for (const i of warmupOrder(tasks.length, policy.warmup)) await warmUp(i);
+  // then rounds (still interleaved) for the tasks whose warm-up took less than policy.warmupMs
+  for (let due = dueForWarmup(policy, warm, (i) => failed.has(i)); due.length; ) {
+    progress?.plan(due.length);
+    for (const i of due) await warmUp(i);
+    due = dueForWarmup(policy, warm, (i) => failed.has(i));
   }
   const reps = tasks.map((_, i) =>
     failed.has(i)
