@@ -1,7 +1,9 @@
 // Issue 11's backward rows: forward plus backward (the gradient graph of `WfModel.gradGraph`: input and
 // every trainable parameter, loss sum(output * cotangent)) against the forward pass alone, on our cpu
 // backend, for WFM-T and DeiT-T at 224 px batch 1 and the WeightFormer MNIST model at batch 128. Forward and
-// forward+backward alternate run by run (A B A B) so their ratio shares the machine's state. Memory is the
+// forward+backward alternate run by run (A B A B) so their ratio shares the machine's state. Both take their
+// outputs as views of the backend's memory (`RunOptions.borrow`), as the trainer takes its gradients (a
+// copy of WFM-T's 5.5 M gradient values to new arrays would add some 4 ms a step). Memory is the
 // compiled graph's peak: the planned intermediates at their peak plus every input and constant (weights,
 // cotangent), the same formula for both.
 import type { AnyBackend, CompiledGraph, TensorData } from '@wf/core';
@@ -86,13 +88,14 @@ export async function measureBackward(
         if (name === 'cotangent') bwdInputs[name] = inputData(type.shape);
         else if (name !== 'input') bwdInputs[name] = model.weights.get(name)!;
       }
+      const opts = { borrow: true };
       // warm-up, alternately, until each graph's runs add up to WARMUP_MS (JIT and WebAssembly tier-up take
       // a few runs), then A B A B
       const warm: number[][] = [[], []];
       for (let due = [0, 1]; due.length; due = dueForWarmup({ warmupMs: WARMUP_MS }, warm)) {
         for (const k of due) {
           const t0 = performance.now();
-          await (k === 0 ? fwd.run(fwdInputs) : bwd.run(bwdInputs));
+          await (k === 0 ? fwd.run(fwdInputs, opts) : bwd.run(bwdInputs, opts));
           warm[k].push(performance.now() - t0);
         }
       }
@@ -101,10 +104,10 @@ export async function measureBackward(
       for (let i = 0; i < runs; i++) {
         tick(`backward ${id} ${i + 1}/${runs}`);
         let t0 = performance.now();
-        await fwd.run(fwdInputs);
+        await fwd.run(fwdInputs, opts);
         a.push(performance.now() - t0);
         t0 = performance.now();
-        await bwd.run(bwdInputs);
+        await bwd.run(bwdInputs, opts);
         b.push(performance.now() - t0);
       }
       const forwardMs = median(a);

@@ -47,6 +47,17 @@ describe('compiled graphs on cpu', () => {
     await expect(c.run({ x: data([2, 3], () => 1) })).rejects.toThrow(/disposed/);
   });
 
+  it('lends dense outputs as views of its memory with borrow: the next run rewrites them in place', async () => {
+    const c = await compile(graph, createCpuBackend());
+    const a = await c.run({ x: data([2, 3], (i) => i / 3) }, { borrow: true });
+    const first = Array.from(a.s.data);
+    expect(first).toEqual(Array.from((await c.run({ x: data([2, 3], (i) => i / 3) })).s.data));
+    await c.run({ x: data([2, 3], (i) => -i) });
+    // the same memory now holds the second input's sums
+    expect(Array.from(a.s.data)).toEqual([-3, -12]);
+    c.dispose();
+  });
+
   it('plans views as aliases: transpose costs no storage', async () => {
     const c = await compile(graph, createCpuBackend());
     const kinds = c.graph.nodes.filter((n) => n.op === 'permute').map((n) => c.plan.kind[n.id]);

@@ -5,6 +5,7 @@ import {
   type BackendCapabilities,
   BackendError,
   type BackendRuntime,
+  isDense as denseStrides,
   fmtShape,
   type Kernel,
   type KernelRegistry,
@@ -516,6 +517,26 @@ export class CpuBackend implements Backend<CpuTensor, CpuStorage> {
     this.check();
     this.refresh(t);
     return toTensorData(t);
+  }
+
+  /**
+   * A dense tensor as a view of the backend's memory (no copy); undefined for a strided view, or on a heap
+   * that is not shared memory (its buffer is replaced, and old views emptied, when it grows).
+   */
+  borrow(t: CpuTensor): TensorData | undefined {
+    this.check();
+    if (this.heap && !this.heap.shared) return undefined;
+    if (!denseStrides(t.shape, t.stride)) return undefined;
+    const n = sizeOf(t.shape);
+    const data = t.data.subarray(t.offset, t.offset + n);
+    return { dtype: data instanceof Int32Array ? 'int32' : 'float32', shape: [...t.shape], data };
+  }
+
+  /** Copies a tensor into `dst` (its dtype and shape, checked by the caller): no allocation. */
+  readInto(t: CpuTensor, dst: TensorData): void {
+    this.check();
+    this.refresh(t);
+    toTensorData(t, dst.data);
   }
 
   /** Stops worker threads and drops the heap. Idempotent; later calls fail with a BackendError. */

@@ -74,11 +74,11 @@ export function forEachOffset(
   }
 }
 
-/** Dense row-major host copy of a (possibly strided) tensor. */
-export function toTensorData(a: CpuTensor): TensorData {
+/** Dense row-major host copy of a (possibly strided) tensor, into `into` (of its size and dtype) when given. */
+export function toTensorData(a: CpuTensor, into?: Float32Array | Int32Array): TensorData {
   const n = sizeOf(a.shape);
   const isInt = a.data instanceof Int32Array;
-  const out = isInt ? new Int32Array(n) : new Float32Array(n);
+  const out = into ?? (isInt ? new Int32Array(n) : new Float32Array(n));
   const r = a.shape.length;
   if (isDense(a.shape, a.stride)) {
     // one block copy (gradients of every weight are read back this way after each backward pass)

@@ -194,6 +194,17 @@ export interface Backend<T = unknown, S = unknown> {
   /** Synchronous readback, where `capabilities.syncRead`. */
   readSync?(t: T): TensorData;
   /**
+   * Optional: reads a tensor back into `dst` (host data of its dtype and shape, checked by the caller)
+   * without allocating. Without it, runs given output buffers (`RunOptions.outputs`) `read` and copy.
+   */
+  readInto?(t: T, dst: TensorData): void | Promise<void>;
+  /**
+   * Optional: a dense tensor's contents as host data that views the backend's own memory (no copy), or
+   * undefined where it cannot (a strided view, memory the host cannot see or that may move). Runs with
+   * `RunOptions.borrow` return outputs this way.
+   */
+  borrow?(t: T): TensorData | undefined;
+  /**
    * Optional whole-graph capability: compiles a complete traced graph (composites not lowered) into one
    * executable of the backend's own, e.g. an ONNX Runtime session. When present, `compile(graph, backend)`
    * returns this instead of planning memory and calling kernels op by op; the result must honour the

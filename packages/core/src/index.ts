@@ -34,6 +34,7 @@ export {
   type CompiledGraph,
   type CompileOptions,
   checkGraphInputs,
+  checkRunOutputs,
   compile,
   missingKernels,
   type RunOptions,

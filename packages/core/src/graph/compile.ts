@@ -30,6 +30,21 @@ export interface RunOptions {
    * `AbortSignal.timeout`) and UI events can fire during it.
    */
   signal?: AbortSignal;
+  /**
+   * Host buffers to read outputs into, by output name (any of them; each of the output's dtype and
+   * shape). The run writes each such output into its buffer and returns that buffer instead of a new
+   * array, so a loop that passes the same buffers every run allocates nothing for them: a training step's
+   * gradients are megabytes a step, and allocating them anew costs their zeroing and garbage collection.
+   */
+  outputs?: Readonly<Record<string, TensorData>>;
+  /**
+   * Return outputs (those without a buffer in `outputs`) as views of the backend's memory where the backend
+   * can (`Backend.borrow`: the cpu backend on a shared or JavaScript heap), not as copies. Such a view is
+   * valid until this graph runs again or is disposed; writing to it changes nothing else (only planned
+   * intermediates are lent, never inputs, constants or parameters, and no two outputs share memory).
+   * Other outputs are copied as usual.
+   */
+  borrow?: boolean;
 }
 
 /** A graph compiled for a backend: run it as often as needed, then dispose it. */
@@ -72,6 +87,64 @@ interface Step {
   readonly params?: readonly (ResidentParameter | undefined)[];
   /** Storage blocks whose values die at this step (handed to `backend.discard` after it). */
   readonly dead: readonly unknown[];
+}
+
+/**
+ * Checks `RunOptions.outputs` against a compiled graph's output types: every name an output, with its dtype,
+ * shape and element count.
+ *
+ * @throws {GraphError} naming every problem, in one line.
+ */
+export function checkRunOutputs(
+  outputTypes: ReadonlyMap<string, TensorType>,
+  outputs: Readonly<Record<string, TensorData>> | undefined,
+): void {
+  if (!outputs) return;
+  const problems: string[] = [];
+  for (const [name, d] of Object.entries(outputs)) {
+    const type = outputTypes.get(name);
+    if (!type) problems.push(`no output named "${name}" to read into`);
+    else if (!sameShape(d.shape, type.shape) || d.dtype !== type.dtype)
+      problems.push(
+        `output buffer "${name}" is ${d.dtype}${fmtShape(d.shape)}, the output is ${type.dtype}${fmtShape(type.shape)}`,
+      );
+    else if (d.data.length !== sizeOf(type.shape))
+      problems.push(`output buffer "${name}" has ${d.data.length} values for shape ${fmtShape(type.shape)}`);
+  }
+  if (problems.length) throw new GraphError(problems.join('; '));
+}
+
+/** Copies host data into a checked output buffer of the same type (see `RunOptions.outputs`). */
+function copyInto(dst: TensorData, src: TensorData): TensorData {
+  (dst.data as Float32Array).set(src.data as Float32Array);
+  return dst;
+}
+
+/**
+ * A whole-graph executable (`compileGraph`) that honours `RunOptions.outputs`: its own run allocates its
+ * outputs; those with a buffer are copied into it.
+ */
+function withOutputBuffers(c: CompiledGraph): CompiledGraph {
+  return {
+    backend: c.backend,
+    get graph() {
+      return c.graph;
+    },
+    get plan() {
+      return c.plan;
+    },
+    inputTypes: c.inputTypes,
+    outputTypes: c.outputTypes,
+    cost: () => c.cost(),
+    async run(inputs, runOptions = {}) {
+      const { outputs: into, ...rest } = runOptions;
+      checkRunOutputs(c.outputTypes, into);
+      const out = await c.run(inputs, rest);
+      if (into) for (const [name, d] of Object.entries(into)) out[name] = copyInto(d, out[name]);
+      return out;
+    },
+    dispose: () => c.dispose(),
+  };
 }
 
 /** Ops of `graph` (after lowering) that `backend` has no kernel for. */
@@ -128,7 +201,7 @@ export async function compile(
 ): Promise<CompiledGraph> {
   // Backends with worker threads start them asynchronously: wait, so that the first run has them all.
   if (backend.ready) await backend.ready;
-  if (backend.compileGraph) return compileWhole(graph, backend, options);
+  if (backend.compileGraph) return withOutputBuffers(await compileWhole(graph, backend, options));
   const fuse = options.fuse ?? true;
   const lowered = lowerGraph(fuse ? fuseActivations(graph) : graph, fusedKernelFilter(backend, fuse));
   const missing = missingKernels(lowered, backend);
@@ -219,7 +292,8 @@ export async function compile(
           'this compiled graph is already running; await the previous run or compile another',
         );
       checkGraphInputs(inputTypes, inputs);
-      const { signal } = runOptions;
+      const { signal, outputs: into, borrow } = runOptions;
+      checkRunOutputs(outputTypes, into);
       running = true;
       try {
         for (const r of held) store.sync(r);
@@ -244,9 +318,23 @@ export async function compile(
           if (discard) for (const d of s.dead) discard(d);
         }
         const out: Record<string, TensorData> = {};
+        const lentRoots = new Set<number>();
         await Promise.all(
           [...lowered.outputs].map(async ([name, id]) => {
-            out[name] = await backend.read(values[id]);
+            const dst = into?.[name];
+            // lent: planned intermediates, each storage root once (two outputs never share memory)
+            const root = plan.root[id];
+            const lent =
+              !dst && borrow && plan.kind[root] === 'slot' && !lentRoots.has(root)
+                ? backend.borrow?.(values[id])
+                : undefined;
+            if (lent) lentRoots.add(root);
+            if (lent) out[name] = lent;
+            else if (!dst) out[name] = await backend.read(values[id]);
+            else if (backend.readInto) {
+              await backend.readInto(values[id], dst);
+              out[name] = dst;
+            } else out[name] = copyInto(dst, await backend.read(values[id]));
           }),
         );
         return out;

@@ -10,10 +10,16 @@ import { type CompiledGraph, compile } from './compile.js';
 import { type Graph, trace } from './graph.js';
 
 describe('Backend.compileGraph', () => {
-  it('receives the traced graph with its composites and options, and its result is returned', async () => {
+  it('receives the traced graph with its composites and options, and runs what it builds', async () => {
     const graph = trace((g) => ({ y: F.gelu(g.input('x', [2, 3])) }));
     let seen: { graph: Graph; options: unknown } | undefined;
-    const result = { marker: true } as unknown as CompiledGraph;
+    const y = tensorData([2, 3], [1, 2, 3, 4, 5, 6]);
+    const result = {
+      graph: { marker: true },
+      outputTypes: new Map([['y', { dtype: 'float32', shape: [2, 3] }]]),
+      run: async () => ({ y }),
+      dispose() {},
+    } as unknown as CompiledGraph;
     const backend = {
       name: 'whole',
       capabilities: { zeroCopyViews: false, syncRead: false, dtypes: ['float32'], precision: 'float32' },
@@ -33,7 +39,16 @@ describe('Backend.compileGraph', () => {
         return result;
       },
     } as unknown as AnyBackend;
-    expect(await compile(graph, backend, { fuse: false })).toBe(result);
+    const compiled = await compile(graph, backend, { fuse: false });
+    expect(compiled.graph).toBe(result.graph);
+    expect((await compiled.run({})).y).toBe(y);
+    // output buffers (RunOptions.outputs): the engine's output is copied into the one given
+    const into = tensorData([2, 3], [0, 0, 0, 0, 0, 0]);
+    expect((await compiled.run({}, { outputs: { y: into } })).y).toBe(into);
+    expect([...into.data]).toEqual([1, 2, 3, 4, 5, 6]);
+    await expect(compiled.run({}, { outputs: { y: tensorData([6], [0, 0, 0, 0, 0, 0]) } })).rejects.toThrow(
+      /output buffer "y" is float32\[6\], the output is float32\[2,3\]/,
+    );
     expect(seen?.graph).toBe(graph);
     expect(seen?.graph.nodes.some((n) => n.op === 'gelu')).toBe(true);
     expect(seen?.options).toEqual({ fuse: false });

@@ -1242,6 +1242,90 @@ export function conformanceCases(options: ConformanceOptions): ConformanceCase[]
     },
   );
 
+  add(
+    'outputs read into caller buffers: the same values in the buffers given, every run; a wrong buffer is refused',
+    CASE_TIMEOUT,
+    async (be, ctx) => {
+      // a transposed view and a reduction: the buffers take dense row-major data of any layout
+      const graph = trace((t) => {
+        const x = t.input('x', [6, 10]);
+        return { t: F.transpose(F.tanh(x)), s: F.sum(x, 1) };
+      });
+      skipIfUnsupported(graph, be, ctx);
+      const compiled = await compile(graph, be);
+      try {
+        const g = makeGen(rng(seedOf('output buffers')));
+        const bufT = { dtype: 'float32' as const, shape: [10, 6], data: new Float32Array(60) };
+        for (let i = 0; i < 2; i++) {
+          const x = g.t([6, 10], -2, 2);
+          const plain = await compiled.run({ x });
+          const out = await compiled.run({ x }, { outputs: { t: bufT } });
+          check(out.t === bufT, `run ${i + 1}: the output "t" is not the buffer given`);
+          check(
+            out.t.data.every((v, j) => v === plain.t.data[j]),
+            `run ${i + 1}: the buffer holds other values than a plain run`,
+          );
+          expectClose(out.t, evaluateF64(graph, { x }).t, tol, `transposed output, run ${i + 1}`);
+          expectClose(out.s, plain.s, 0, `the output without a buffer, run ${i + 1}`);
+        }
+        const kept = Float32Array.from(bufT.data);
+        const x = g.t([6, 10], -2, 2);
+        let message = '';
+        try {
+          await compiled.run({ x }, { outputs: { t: { ...bufT, shape: [6, 10] }, u: bufT } });
+        } catch (e) {
+          message = (e as Error).message;
+        }
+        check(
+          /output buffer "t" is float32\[6,10\], the output is float32\[10,6\]; no output named "u"/.test(
+            message,
+          ),
+          `a wrong buffer should be refused naming both problems, got: ${message || 'no error'}`,
+        );
+        check(
+          bufT.data.every((v, j) => v === kept[j]),
+          'a refused run changed the buffer',
+        );
+      } finally {
+        compiled.dispose();
+      }
+    },
+  );
+  add(
+    'borrowed outputs: the same values; writing to them leaves parameters and later runs intact',
+    CASE_TIMEOUT,
+    async (be, ctx) => {
+      const g = makeGen(rng(seedOf('borrowed outputs')));
+      const w = new Parameter('w', g.t([4, 10], -1, 1));
+      // y: a planned intermediate (a backend may lend it), y2 a view of it (not lent as well: no two
+      // outputs share memory); p: a view of the parameter (never lent)
+      const graph = trace((t) => {
+        const x = t.input('x', [6, 10]);
+        const y = F.exp(F.mul(x, 0.5));
+        return { y, y2: F.reshape(y, [60]), p: F.reshape(t.parameter(w), [40]) };
+      });
+      skipIfUnsupported(graph, be, ctx);
+      const compiled = await compile(graph, be);
+      try {
+        for (let i = 0; i < 2; i++) {
+          const x = g.t([6, 10], -2, 2);
+          const out = await compiled.run({ x }, { borrow: true });
+          const ref = evaluateF64(graph, { x });
+          expectClose(out.y, ref.y, tol, `borrowed y, run ${i + 1}`);
+          expectClose(out.p, ref.p, 0, `borrowed p, run ${i + 1}`);
+          out.y.data.fill(Number.NaN);
+          expectClose(out.y2, ref.y2, tol, `y2 after writing to the borrowed y, run ${i + 1}`);
+          out.p.data.fill(Number.NaN);
+          const again = await compiled.run({ x });
+          expectClose(again.y, ref.y, tol, `y after writing to the borrowed outputs, run ${i + 1}`);
+          expectClose(again.p, ref.p, 0, `the parameter after writing to the borrowed outputs, run ${i + 1}`);
+        }
+      } finally {
+        compiled.dispose();
+      }
+    },
+  );
+
   group = 'parameters';
   add(
     'two graphs read one copy of a parameter and see every update without recompiling',

@@ -176,6 +176,12 @@ export class Trainer {
   private readonly optimizer: Optimizer;
   private readonly trainable: string[];
   private readonly graphs = new Map<string, Promise<CompiledGraph>>();
+  /**
+   * Per training graph, the host buffers its gradients are read into every step (`RunOptions.outputs`) on
+   * a backend that cannot lend them (`RunOptions.borrow`): a step reuses them instead of allocating
+   * megabytes of arrays to be collected.
+   */
+  private readonly gradBuffers = new WeakMap<CompiledGraph, Record<string, TensorData>>();
   private order?: { epoch: number; order: Int32Array };
 
   /**
@@ -316,6 +322,23 @@ export class Trainer {
     return p;
   }
 
+  /** The gradient buffers of a training graph (made at its first step; see `gradBuffers`). */
+  private gradBuffersOf(compiled: CompiledGraph): Record<string, TensorData> {
+    let bufs = this.gradBuffers.get(compiled);
+    if (!bufs) {
+      bufs = {};
+      for (const n of this.trainable) {
+        const type = compiled.outputTypes.get(gradName(n));
+        if (type && type.dtype === 'float32') {
+          const size = type.shape.reduce((a, d) => a * d, 1);
+          bufs[gradName(n)] = { dtype: 'float32', shape: [...type.shape], data: new Float32Array(size) };
+        }
+      }
+      this.gradBuffers.set(compiled, bufs);
+    }
+    return bufs;
+  }
+
   private feed(compiled: CompiledGraph, extra: Record<string, TensorData>): Record<string, TensorData> {
     const feed: Record<string, TensorData> = {};
     for (const [name, type] of compiled.inputTypes) {
@@ -353,6 +376,8 @@ export class Trainer {
         target: { dtype: 'float32', shape: [b, classes], data: target },
         ...this.dropPathMasks(k, b),
       }),
+      // gradients used within this step only: lent by the backend where it can, else read into buffers
+      this.backend.borrow ? { borrow: true } : { outputs: this.gradBuffersOf(compiled) },
     );
     const ce = crossEntropy(out.logits, labels, o.labelSmoothing);
     if (!Number.isFinite(ce.loss)) throw new NonFiniteLossError(k + 1, `loss (${ce.loss})`);
