@@ -120,33 +120,6 @@ function copyInto(dst: TensorData, src: TensorData): TensorData {
   return dst;
 }
 
-/**
- * A whole-graph executable (`compileGraph`) that honours `RunOptions.outputs`: its own run allocates its
- * outputs; those with a buffer are copied into it.
- */
-function withOutputBuffers(c: CompiledGraph): CompiledGraph {
-  return {
-    backend: c.backend,
-    get graph() {
-      return c.graph;
-    },
-    get plan() {
-      return c.plan;
-    },
-    inputTypes: c.inputTypes,
-    outputTypes: c.outputTypes,
-    cost: () => c.cost(),
-    async run(inputs, runOptions = {}) {
-      const { outputs: into, ...rest } = runOptions;
-      checkRunOutputs(c.outputTypes, into);
-      const out = await c.run(inputs, rest);
-      if (into) for (const [name, d] of Object.entries(into)) out[name] = copyInto(d, out[name]);
-      return out;
-    },
-    dispose: () => c.dispose(),
-  };
-}
-
 /** Ops of `graph` (after lowering) that `backend` has no kernel for. */
 export function missingKernels(graph: Graph, backend: AnyBackend): OpName[] {
   const ops = new Set<OpName>();
@@ -201,7 +174,7 @@ export async function compile(
 ): Promise<CompiledGraph> {
   // Backends with worker threads start them asynchronously: wait, so that the first run has them all.
   if (backend.ready) await backend.ready;
-  if (backend.compileGraph) return withOutputBuffers(await compileWhole(graph, backend, options));
+  if (backend.compileGraph) return compileWhole(graph, backend, options);
   const fuse = options.fuse ?? true;
   const lowered = lowerGraph(fuse ? fuseActivations(graph) : graph, fusedKernelFilter(backend, fuse));
   const missing = missingKernels(lowered, backend);
@@ -356,7 +329,8 @@ export async function compile(
 /**
  * Compiles for a backend that builds whole graphs itself (`compileGraph`, e.g. ONNX Runtime): such an
  * engine takes the graph's constants, parameters included, into its own executable, so when a parameter's
- * version moves on the graph is compiled again (at the next run) from the parameters' current values.
+ * version moves on the graph is compiled again (at the next run) from the parameters' current values. Outputs
+ * given a buffer (`RunOptions.outputs`) are copied into it.
  */
 async function compileWhole(
   graph: Graph,
@@ -366,7 +340,6 @@ async function compileWhole(
   const build = backend.compileGraph!.bind(backend);
   const params = [...new Set(graph.nodes.flatMap((n) => (n.param ? [n.param] : [])))];
   let current = await build(graph, options);
-  if (!params.length) return current;
   let versions = params.map((p) => p.version);
   let disposed = false;
   const wrapper: CompiledGraph = {
@@ -380,8 +353,11 @@ async function compileWhole(
     inputTypes: current.inputTypes,
     outputTypes: current.outputTypes,
     cost: () => current.cost(),
-    async run(inputs, runOptions) {
+    async run(inputs, runOptions = {}) {
       if (disposed) throw new GraphError('this compiled graph was disposed');
+      // the engine's run allocates its outputs: those with a buffer (RunOptions.outputs) are copied into it
+      const { outputs: into, ...rest } = runOptions;
+      checkRunOutputs(current.outputTypes, into);
       if (params.some((p, i) => p.version !== versions[i])) {
         const now = params.map((p) => p.version);
         const next = await build(graph, options);
@@ -393,7 +369,9 @@ async function compileWhole(
         current = next;
         versions = now;
       }
-      return current.run(inputs, runOptions);
+      const out = await current.run(inputs, rest);
+      if (into) for (const [name, d] of Object.entries(into)) out[name] = copyInto(d, out[name]);
+      return out;
     },
     dispose() {
       if (disposed) return;
