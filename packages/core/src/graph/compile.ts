@@ -90,6 +90,18 @@ interface Step {
 }
 
 /**
+ * What is wrong with host data `d` where `type` is expected (none, or one message): its dtype and shape
+ * (`<what> is <dtype+shape>, <expected> <type>`), else its element count.
+ */
+function typeProblem(what: string, d: TensorData, type: TensorType, expected: string): string[] {
+  if (!sameShape(d.shape, type.shape) || d.dtype !== type.dtype)
+    return [`${what} is ${d.dtype}${fmtShape(d.shape)}, ${expected} ${type.dtype}${fmtShape(type.shape)}`];
+  if (d.data.length !== sizeOf(type.shape))
+    return [`${what} has ${d.data.length} values for shape ${fmtShape(type.shape)}`];
+  return [];
+}
+
+/**
  * Checks `RunOptions.outputs` against a compiled graph's output types: every name an output, with its dtype,
  * shape and element count.
  *
@@ -104,12 +116,7 @@ export function checkRunOutputs(
   for (const [name, d] of Object.entries(outputs)) {
     const type = outputTypes.get(name);
     if (!type) problems.push(`no output named "${name}" to read into`);
-    else if (!sameShape(d.shape, type.shape) || d.dtype !== type.dtype)
-      problems.push(
-        `output buffer "${name}" is ${d.dtype}${fmtShape(d.shape)}, the output is ${type.dtype}${fmtShape(type.shape)}`,
-      );
-    else if (d.data.length !== sizeOf(type.shape))
-      problems.push(`output buffer "${name}" has ${d.data.length} values for shape ${fmtShape(type.shape)}`);
+    else problems.push(...typeProblem(`output buffer "${name}"`, d, type, 'the output is'));
   }
   if (problems.length) throw new GraphError(problems.join('; '));
 }
@@ -150,13 +157,7 @@ export function checkGraphInputs(
   for (const [name, type] of inputTypes) {
     const d = inputs[name];
     if (!d) problems.push(`missing input "${name}" ${type.dtype}${fmtShape(type.shape)}`);
-    else if (!sameShape(d.shape, type.shape) || d.dtype !== type.dtype) {
-      problems.push(
-        `input "${name}" is ${d.dtype}${fmtShape(d.shape)}, the graph was traced for ${type.dtype}${fmtShape(type.shape)}`,
-      );
-    } else if (d.data.length !== sizeOf(type.shape)) {
-      problems.push(`input "${name}" has ${d.data.length} values for shape ${fmtShape(type.shape)}`);
-    }
+    else problems.push(...typeProblem(`input "${name}"`, d, type, 'the graph was traced for'));
   }
   for (const name of Object.keys(inputs))
     if (!inputTypes.has(name)) problems.push(`unexpected input "${name}"`);
@@ -301,9 +302,10 @@ export async function compile(
               !dst && borrow && plan.kind[root] === 'slot' && !lentRoots.has(root)
                 ? backend.borrow?.(values[id])
                 : undefined;
-            if (lent) lentRoots.add(root);
-            if (lent) out[name] = lent;
-            else if (!dst) out[name] = await backend.read(values[id]);
+            if (lent) {
+              lentRoots.add(root);
+              out[name] = lent;
+            } else if (!dst) out[name] = await backend.read(values[id]);
             else if (backend.readInto) {
               await backend.readInto(values[id], dst);
               out[name] = dst;

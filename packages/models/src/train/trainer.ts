@@ -12,6 +12,7 @@ import {
   type GraphBuilder,
   gradName,
   seededRandom,
+  sizeOf,
   type Tensor,
   type TensorData,
   trace,
@@ -330,8 +331,8 @@ export class Trainer {
       for (const n of this.trainable) {
         const type = compiled.outputTypes.get(gradName(n));
         if (type && type.dtype === 'float32') {
-          const size = type.shape.reduce((a, d) => a * d, 1);
-          bufs[gradName(n)] = { dtype: 'float32', shape: [...type.shape], data: new Float32Array(size) };
+          const data = new Float32Array(sizeOf(type.shape));
+          bufs[gradName(n)] = { dtype: 'float32', shape: [...type.shape], data };
         }
       }
       this.gradBuffers.set(compiled, bufs);
