@@ -9,6 +9,7 @@ import {
   fmtShape,
   type Kernel,
   type KernelRegistry,
+  type OpAttrs,
   type OpName,
   sameShape,
   sizeOf,
@@ -37,6 +38,12 @@ import { movementKernels } from './kernels/movement.js';
 import { normKernels } from './kernels/norm.js';
 import { reduceKernels } from './kernels/reduce.js';
 import { type CpuTensor, copyInto, toTensorData, wrapBuffer } from './nd.js';
+
+/**
+ * Fewest multiply-adds (M N K over all batch entries) of a matrix product that the cpu backend defers to a
+ * worker thread (`CpuBackend.defers`).
+ */
+export const DEFER_MIN_WORK = 1 << 19;
 
 /** The plain reference kernels, keyed by op: the living definition of every primitive. */
 export const cpuKernels: KernelRegistry<CpuTensor> = {
@@ -384,6 +391,30 @@ export class CpuBackend implements Backend<CpuTensor, CpuStorage> {
       requestedThreads: this.requestedThreads,
       sharedMemory: this.heap?.shared ?? false,
     };
+  }
+
+  /**
+   * Defers large matrix products that only make graph outputs (weight gradients, see `Backend.defers`) when
+   * the wasm engine has worker threads: a worker runs them while this thread goes on with the rest of the run
+   * (which then shares its own products with the workers left idle). At least {@link DEFER_MIN_WORK}
+   * multiply-adds: smaller ones cost more to hand over than they save.
+   */
+  defers<K extends OpName>(
+    op: K,
+    attrs: OpAttrs<K>,
+    inputTypes: readonly TensorType[],
+    type: TensorType,
+  ): boolean {
+    if (op !== 'matmul' || !(this.engine instanceof WasmMatmulEngine)) return false;
+    const a = inputTypes[0].shape;
+    const transA = (attrs as OpAttrs<'matmul'>).transA;
+    const k = transA ? a[a.length - 2] : a[a.length - 1];
+    return this.engine.defers(sizeOf(type.shape) * k, DEFER_MIN_WORK);
+  }
+
+  /** Finishes all deferred products but the newest `outstanding` (see `Backend.settle`). */
+  settle(outstanding: number): void {
+    if (this.engine instanceof WasmMatmulEngine) this.engine.settle(outstanding);
   }
 
   /**

@@ -63,6 +63,12 @@ export interface KernelArgs<T, K extends OpName = OpName> {
    * the version it was made at. Absent when no input is a parameter (then every constant is at version 0).
    */
   readonly versions?: readonly number[];
+  /**
+   * The kernel may leave its output unfinished when it returns, to be completed by `Backend.settle`: set
+   * only for ops the backend accepted with `Backend.defers`, in compiled runs, which keep the inputs and
+   * the output untouched until then. A kernel may ignore it (and compute the output at once).
+   */
+  readonly deferred?: boolean;
 }
 
 /** A kernel: computes one op, writing `out` (or returning a view) and returning the output tensor. */
@@ -171,6 +177,25 @@ export interface Backend<T = unknown, S = unknown> {
    * takes every application.
    */
   fuses?<K extends OpName>(op: K, attrs: OpAttrs<K>, inputTypes: readonly TensorType[]): boolean;
+  /**
+   * Optional: whether this backend would like to finish this application of `op` later (its kernel is then
+   * called with `deferred: true`). A compiled graph asks it only for ops whose output is a graph output
+   * that no other op reads (a weight gradient), so the backend can overlap them with the rest of the run
+   * (the cpu backend runs such matrix products on a worker thread meanwhile). The graph keeps each deferred
+   * op's inputs alive until `DEFERRED_OUTSTANDING` (6) more deferred ops have started, and calls
+   * `settle` before starting one with that many outstanding, and with 0 before reading outputs.
+   */
+  defers?<K extends OpName>(
+    op: K,
+    attrs: OpAttrs<K>,
+    inputTypes: readonly TensorType[],
+    type: TensorType,
+  ): boolean;
+  /**
+   * Finishes every deferred op but the newest `outstanding` ones (0: all of them), throwing if one of them
+   * failed. Required with `defers`.
+   */
+  settle?(outstanding: number): void;
   /** Allocates a storage block of at least `bytes` bytes, zero-filled. */
   allocate(bytes: number): S;
   /** Frees a storage block (idempotent). */

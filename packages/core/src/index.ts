@@ -47,7 +47,13 @@ export { fuseActivations } from './graph/fuse.js';
 export { formatGraph, type Graph, GraphBuilder, type GraphNode, trace } from './graph/graph.js';
 export { eliminateDeadCode, fusedKernelFilter, type KeepComposite, lowerGraph } from './graph/lower.js';
 export { type ResidentParameter, residentParameters } from './graph/parameter-storage.js';
-export { type MemoryPlan, planMemory, type StorageKind } from './graph/plan.js';
+export {
+  DEFERRED_OUTSTANDING,
+  type MemoryPlan,
+  type PlanOptions,
+  planMemory,
+  type StorageKind,
+} from './graph/plan.js';
 export { type ReplayHooks, replayGraph, rewriteGraph, runGraph } from './graph/rewrite.js';
 export { yieldToEventLoop } from './graph/yield.js';
 export { describeNonFinite, findNonFinite, type NonFiniteTensor } from './io/non-finite.js';

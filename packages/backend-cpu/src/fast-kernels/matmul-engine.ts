@@ -30,6 +30,12 @@ export interface MatmulOptions {
   bConstant?: boolean;
   /** The version of B's contents (a parameter's version; default 0), see `bConstant`. */
   bVersion?: number;
+  /**
+   * The caller does not need C before it calls the engine's `settle` (and keeps A, B and C untouched until
+   * then): an engine with worker threads may run the product in the background. Engines without them, and
+   * products they cannot run that way, run at once.
+   */
+  deferred?: boolean;
 }
 
 /** Computes C = act(A @ B + bias); A is rows x k, B is k x cols, C is rows x cols (C must be row-major). */

@@ -64,6 +64,8 @@ function batched(
     activation?: Activation;
     bConstant?: boolean;
     bVersion?: number;
+    /** The product may finish later, at the engine's `settle` (`KernelArgs.deferred`). */
+    deferred?: boolean;
   },
 ): void {
   const batch = out.shape.slice(0, -2);
@@ -90,6 +92,7 @@ function batched(
       activation: opts.activation,
       bConstant: opts.bConstant && single,
       bVersion: opts.bVersion,
+      deferred: opts.deferred,
     });
   });
 }
@@ -127,6 +130,7 @@ export function productKernels(
           transB,
           bConstant: args.constants?.[1],
           bVersion: args.versions?.[1],
+          deferred: args.deferred,
         },
       );
       return o;
@@ -136,6 +140,7 @@ export function productKernels(
       transB,
       bConstant: args.constants?.[1],
       bVersion: args.versions?.[1],
+      deferred: args.deferred,
     });
     return o;
   };

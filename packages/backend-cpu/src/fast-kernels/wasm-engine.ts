@@ -8,10 +8,12 @@
 // untransposed by the backward pass's `matmul`, and each layout packs differently. Each packed copy records
 // the version of the weight it was packed from (a parameter's version, see MatmulOptions.bVersion) and is
 // packed again, in place, when a product brings another version.
+// A product may be deferred (MatmulOptions.deferred): with worker threads, it is posted to the pool as a
+// background job and `settle` finishes it later; its packed copy of B is a temporary freed then.
 import { createGemm, type Gemm, GemmFlags } from '../fast/gemm-module.js';
 import type { WasmHeap } from '../fast/heap.js';
 import { createRowKernels, type RowKernels } from '../fast/rows-module.js';
-import { GemmThreadPool, geluSpan } from '../fast/thread-pool.js';
+import { GemmThreadPool, geluSpan, type PoolStats } from '../fast/thread-pool.js';
 import { activate, type MatmulEngine, type MatmulOptions, type MatView } from './matmul-engine.js';
 
 /** A WASM engine bound to one heap. */
@@ -38,6 +40,8 @@ export class WasmMatmulEngine implements MatmulEngine {
   /** Why the worker threads failed to start, if they did. */
   threadError: string | undefined;
   private disposed = false;
+  /** Heap areas of background products (their packed B), by job number, freed once the job is retired. */
+  private readonly deferredTemps: { job: number; ptr: number }[] = [];
 
   /** `threads` > 1 needs a shared heap (`heap.shared`); on a plain heap the engine runs on one thread. */
   constructor(heap: WasmHeap, threads: number) {
@@ -70,7 +74,7 @@ export class WasmMatmulEngine implements MatmulEngine {
   }
 
   /** The worker pool's counters (undefined on one thread). */
-  get poolStats(): { jobs: number; workerJoins: number } | undefined {
+  get poolStats(): PoolStats | undefined {
     return this.pool?.stats;
   }
 
@@ -189,9 +193,75 @@ export class WasmMatmulEngine implements MatmulEngine {
     this.packed.delete(base);
   }
 
+  /**
+   * Whether a product of `work` multiply-adds (M N K) would be deferred if asked (`MatmulOptions.deferred`):
+   * with worker threads and at least `minWork` of them.
+   */
+  defers(work: number, minWork: number): boolean {
+    return this.pool !== undefined && this.pool.threads > 1 && work >= minWork;
+  }
+
+  /** Deferred products posted and not yet finished by `settle`. */
+  get outstanding(): number {
+    return this.pool?.outstanding ?? 0;
+  }
+
+  /**
+   * Finishes every deferred product but the newest `keep` (see `MatmulOptions.deferred`) and frees their
+   * temporaries. Throws if one of them failed.
+   */
+  settle(keep = 0): void {
+    const pool = this.pool;
+    if (!pool) return;
+    try {
+      pool.drain(keep);
+    } finally {
+      const retired = pool.retired;
+      const temps = this.deferredTemps;
+      let i = 0;
+      while (i < temps.length && temps[i].job < retired) this.heap.free(temps[i++].ptr);
+      temps.splice(0, i);
+    }
+  }
+
+  /**
+   * Posts C = A B to the pool as a background job when it can run there untouched: A, B and C in the heap,
+   * C row-major, no bias, no activation, a B not cached (not constant). Returns whether it did.
+   */
+  private matmulDeferred(a: MatView, b: MatView, c: MatView, opts: MatmulOptions): boolean {
+    const pool = this.pool;
+    if (!pool || pool.threads === 1 || opts.bias || opts.activation || opts.bConstant) return false;
+    if (c.colStride !== 1 || !this.inHeap(a.data) || !this.inHeap(b.data) || !this.inHeap(c.data))
+      return false;
+    const [m, n, k] = [c.rows, c.cols, a.cols];
+    const packed = this.heap.alloc(this.local.packedBSize(k, n), { zero: false }); // pack_b writes it all
+    const job = pool.submit(
+      {
+        M: m,
+        N: n,
+        K: k,
+        aPtr: a.data.byteOffset + 4 * a.offset,
+        strideAM: a.rowStride,
+        strideAK: a.colStride,
+        packedBPtr: packed,
+        cPtr: c.data.byteOffset + 4 * c.offset,
+        ldc: c.rowStride,
+      },
+      b.data.byteOffset + 4 * b.offset,
+      b.rowStride,
+      b.colStride,
+    );
+    this.packCount++;
+    if (job < pool.retired)
+      this.heap.free(packed); // ran at once (one thread)
+    else this.deferredTemps.push({ job, ptr: packed });
+    return true;
+  }
+
   matmul(a: MatView, b: MatView, c: MatView, opts: MatmulOptions = {}): void {
     const [m, n, k] = [c.rows, c.cols, a.cols];
     if (m === 0 || n === 0) return;
+    if (opts.deferred && this.matmulDeferred(a, b, c, opts)) return;
     const temps: number[] = [];
     const generation = this.heap.generation;
     try {
@@ -246,6 +316,11 @@ export class WasmMatmulEngine implements MatmulEngine {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    try {
+      this.settle(0);
+    } catch {
+      // a failed background product is lost with the engine anyway
+    }
     this.pool?.dispose();
     this.pool = undefined;
     for (const base of [...this.packed.keys()]) this.releaseStorage(base);

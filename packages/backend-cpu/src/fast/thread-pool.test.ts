@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createGemm, GemmFlags } from './gemm-module.js';
 import { WasmHeap } from './heap.js';
 import { fillRandom, randomInt, seededRandom } from './test-helpers.js';
-import { GemmThreadPool } from './thread-pool.js';
+import { GemmThreadPool, RING_SIZE } from './thread-pool.js';
 
 describe('GemmThreadPool', () => {
   const heap = new WasmHeap({ initialBytes: 32 << 20 });
@@ -171,6 +171,91 @@ describe('GemmThreadPool', () => {
       single.dispose();
     },
   );
+
+  it.each([1, 2, 3])(
+    'runs background products (submit, drain) bit for bit as the single-threaded gemm (threads = %i)',
+    async (threads) => {
+      const { pool, single, rand } = await setup(threads, 40 + threads);
+      // more jobs than the ring holds (submit drains the oldest), B row-major and transposed (a weight
+      // gradient's x^T g reads x transposed), one large enough to be still running while we go on
+      const shapes = [
+        [192, 768, 196],
+        ...Array.from({ length: RING_SIZE + 5 }, () => [
+          randomInt(rand, 1, 90),
+          randomInt(rand, 1, 60),
+          randomInt(rand, 1, 200),
+        ]),
+      ];
+      const jobs = shapes.map(([M, N, K], j) => {
+        const [a, b, c1, c2] = [4 * M * K, 4 * K * N, 4 * M * N, 4 * M * N].map((n) => heap.alloc(n));
+        const [p1, p2] = [0, 1].map(() => heap.alloc(pool.packedBSize(K, N)));
+        fillRandom(heap.f32(a, M * K), rand);
+        fillRandom(heap.f32(b, K * N), rand);
+        heap.f32(c1, M * N).fill(Number.NaN);
+        const [sk, sn] = j % 2 ? [1, K] : [N, 1];
+        const args = { M, N, K, aPtr: a, strideAM: 1, strideAK: M, ldc: N };
+        const id = pool.submit({ ...args, packedBPtr: p1, cPtr: c1 }, b, sk, sn);
+        expect(id).toBe(pool.stats.background - 1);
+        expect(pool.outstanding).toBeLessThanOrEqual(threads === 1 ? 0 : RING_SIZE);
+        single.packB(K, N, b, sk, sn, p2);
+        single.gemm({ ...args, packedBPtr: p2, cPtr: c2 });
+        return { M, N, K, id, ptrs: [a, b, c1, c2, p1, p2] };
+      });
+      // drain(keep) retires all but the newest `keep`, oldest first
+      pool.drain(3);
+      expect(pool.outstanding).toBe(threads === 1 ? 0 : 3);
+      expect(pool.retired).toBe(jobs.length - pool.outstanding);
+      pool.drain();
+      expect(pool.outstanding).toBe(0);
+      for (const { M, N, K, ptrs } of jobs) {
+        const [x, y] = [heap.f32(ptrs[2], M * N), heap.f32(ptrs[3], M * N)];
+        expect(
+          x.every((v, i) => Object.is(v, y[i])),
+          `${M}x${N}x${K}`,
+        ).toBe(true);
+        for (const p of ptrs) heap.free(p);
+      }
+      single.dispose();
+    },
+  );
+
+  it('reports a failed background product at drain, retires it, and stays usable', async () => {
+    const pool = await GemmThreadPool.create({ heap, threads: 2 });
+    pools.push(pool);
+    const [M, N, K] = [64, 8, 8];
+    const [a, b, c] = [4 * M * K, 4 * K * N, 4 * M * N].map((n) => heap.alloc(n));
+    const packed = heap.alloc(pool.packedBSize(K, N));
+    heap.f32(a, M * K).fill(1);
+    heap.f32(b, K * N).fill(2);
+    const args = { M, N, K, aPtr: a, strideAM: K, strideAK: 1, packedBPtr: packed, cPtr: c, ldc: N };
+    // C's rows past the end of memory: the job traps on whichever thread runs it
+    pool.submit({ ...args, ldc: 1 << 24 }, b, N, 1);
+    expect(() => pool.drain()).toThrow(/background product failed/);
+    expect(pool.outstanding).toBe(0);
+    pool.submit(args, b, N, 1);
+    pool.drain();
+    expect([...heap.f32(c, M * N)].every((v) => v === 16)).toBe(true);
+    expect(() => pool.submit({ ...args, flags: GemmFlags.gelu }, b, N, 1)).toThrow(/no bias and no flags/);
+    for (const p of [a, b, c, packed]) heap.free(p);
+  });
+
+  it('lets a worker run background products while the caller goes on', async () => {
+    const pool = await GemmThreadPool.create({ heap, threads: 2 });
+    pools.push(pool);
+    const [M, N, K] = [256, 256, 256];
+    const [a, b] = [4 * M * K, 4 * K * N].map((n) => heap.alloc(n));
+    const outs = Array.from({ length: 8 }, () => [heap.alloc(4 * M * N), heap.alloc(pool.packedBSize(K, N))]);
+    // Which thread runs a job depends on scheduling: allow a few rounds for the worker to take one.
+    for (let round = 0; round < 20 && pool.stats.background - pool.stats.backgroundHere === 0; round++) {
+      for (const [c, p] of outs)
+        pool.submit({ M, N, K, aPtr: a, strideAM: K, strideAK: 1, packedBPtr: p, cPtr: c, ldc: N }, b, N, 1);
+      const t0 = performance.now();
+      while (performance.now() - t0 < 5); // the caller's own work
+      pool.drain();
+    }
+    expect(pool.stats.background - pool.stats.backgroundHere).toBeGreaterThan(0);
+    for (const p of [a, b, ...outs.flat()]) heap.free(p);
+  });
 
   it('splits even small products when asked, and runs tiny ones on the calling thread by default', async () => {
     const pool = await GemmThreadPool.create({ heap, threads: 2 });

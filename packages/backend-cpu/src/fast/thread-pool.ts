@@ -16,6 +16,18 @@
 // a worker that wakes late finds the job closed and goes back to sleep without touching anything. Arguments
 // are rewritten only after all joined workers are done, so a joined worker always reads its job's arguments.
 //
+// Background products (`submit` / `drain`): a product the caller does not need yet is posted to a ring of
+// RING_SIZE job descriptors (its own Int32 array in shared memory) and the caller goes on with other work.
+// A descriptor holds the gemm arguments plus B's address and strides: the thread that runs the job packs B
+// into the job's packed area first. Each descriptor is EMPTY, POSTED, CLAIMED, then DONE (or FAILED); a
+// thread takes a posted job by compare-exchange (POSTED -> CLAIMED), so each job runs on exactly one thread.
+// Idle workers take the oldest posted job, but only between foreground jobs (they join an open foreground
+// job first: the caller waits on those). Posting bumps SEQ like a foreground job, waking parked workers,
+// but opens no foreground job. `drain(keep)` finishes every job but the newest `keep`: it runs jobs still
+// posted itself (oldest first, then newer ones while a worker holds the oldest), waits for those a worker
+// holds, and retires them in order (descriptor EMPTY again). Whoever runs a background job runs all of it
+// alone, so the result is bit-identical to the single-threaded gemm too.
+//
 // Worker code: an inline JavaScript string, started with `new Worker(source, { eval: true })` in Node (or
 // from a Blob URL in browsers), receiving the compiled WebAssembly.Module and the shared memory in its
 // start-up data. Being a string, it survives bundling by tsup (no worker file to locate next to the
@@ -40,6 +52,18 @@ import type { WasmHeap } from './heap.js';
 export function geluSpan(gemm: Gemm, src: number, dst: number, from: number, to: number): void {
   if (src === dst) gemm.instance.gelu_f32(dst + 4 * from, to - from);
   else gemm.instance.gelu_to_f32(src + 4 * from, dst + 4 * from, to - from);
+}
+
+/** Counters of a pool, from `GemmThreadPool.stats`. */
+export interface PoolStats {
+  /** Products and elementwise jobs split over threads. */
+  jobs: number;
+  /** Workers that joined those (a worker that woke after the caller had taken every item did not join). */
+  workerJoins: number;
+  /** Background products submitted (`submit`). */
+  background: number;
+  /** Of those, the ones the calling thread ran itself (in `drain`). */
+  backgroundHere: number;
 }
 
 /** Options of `GemmThreadPool.create`. */
@@ -82,6 +106,27 @@ const CLOSED = 1 << 30;
 const KIND = 18;
 /** Slots in the control block. */
 const CONTROL_SLOTS = 19;
+
+// The ring of background jobs: RING_SIZE descriptors of RING_FIELDS Int32 slots each.
+/** Background jobs posted and not yet retired, at most. */
+export const RING_SIZE = 16;
+/**
+ * Fields of a descriptor: its state, the job's number, the gemm arguments M, N, K, aPtr, strideAM, strideAK,
+ * packedBPtr, cPtr, ldc, then B's address and strides (bPtr, strideK, strideN).
+ */
+const RING_FIELDS = 14;
+/** Descriptor field: EMPTY, POSTED, CLAIMED, DONE or FAILED. */
+const JOB_STATE = 0;
+/** Descriptor field: the job's number (the count of jobs submitted before it; orders the claims). */
+const JOB_ID = 1;
+/** Descriptor field: the first of the 12 product arguments. */
+const JOB_ARGS = 2;
+/** A descriptor's states. */
+const EMPTY = 0;
+const POSTED = 1;
+const CLAIMED = 2;
+const FINISHED = 3;
+const FAILED = 4;
 /** A job kind: rows of a gemm (ARGS: the 11 gemm arguments; items are rows of C). */
 const JOB_GEMM = 0;
 /** A job kind: exact GELU (ARGS: n, source, destination; items are floats, copied first unless in place). */
@@ -119,15 +164,46 @@ export const IDLE_SPIN_MS = 0.1;
  */
 const WORKER_LOOP = `
 function run(data, ready) {
-  const { module, memory, control, scratch, spinMs } = data;
+  const { module, memory, control, ring: ringBuffer, scratch, spinMs } = data;
   const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
   ex.set_scratch(scratch);
   const ctl = new Int32Array(control);
+  const ring = new Int32Array(ringBuffer);
+  // Runs the oldest posted background job, if any: false when there is none.
+  function runBackground() {
+    let best = -1;
+    let bestId = 0;
+    for (let o = 0; o < ${RING_SIZE * RING_FIELDS}; o += ${RING_FIELDS}) {
+      if (Atomics.load(ring, o + ${JOB_STATE}) !== ${POSTED}) continue;
+      const id = ring[o + ${JOB_ID}];
+      if (best < 0 || id - bestId < 0) {
+        best = o;
+        bestId = id;
+      }
+    }
+    if (best < 0) return false;
+    // Another thread may have taken it meanwhile: then look again.
+    if (Atomics.compareExchange(ring, best + ${JOB_STATE}, ${POSTED}, ${CLAIMED}) !== ${POSTED}) return true;
+    let state = ${FINISHED};
+    try {
+      const a = best + ${JOB_ARGS};
+      ex.pack_b(ring[a + 2], ring[a + 1], ring[a + 9], ring[a + 10], ring[a + 11], ring[a + 6]);
+      ex.gemm(ring[a], ring[a + 1], ring[a + 2], ring[a + 3], ring[a + 4], ring[a + 5], ring[a + 6], ring[a + 7],
+        ring[a + 8], 0, 0, 0, ring[a]);
+    } catch (e) {
+      state = ${FAILED};
+    }
+    Atomics.store(ring, best + ${JOB_STATE}, state);
+    Atomics.notify(ring, best + ${JOB_STATE});
+    return true;
+  }
   // Read the job counter before reporting ready: the first job may be posted as soon as we are.
   let seen = Atomics.load(ctl, ${SEQ});
   ready();
   for (;;) {
     let seq = Atomics.load(ctl, ${SEQ});
+    // Between foreground jobs, background ones (posting one bumps SEQ too, so none waits for a parked worker).
+    if (seq === seen && runBackground()) continue;
     if (seq === seen && spinMs > 0) {
       const until = performance.now() + spinMs;
       for (let i = 1; seq === seen; i++) {
@@ -198,6 +274,8 @@ interface WorkerInit {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
   control: SharedArrayBuffer;
+  /** The ring of background job descriptors. */
+  ring: SharedArrayBuffer;
   scratch: number;
   /** Idle polling before parking, in ms. */
   spinMs: number;
@@ -286,18 +364,26 @@ export class GemmThreadPool {
   private readonly heap: WasmHeap;
   private readonly workers: PoolWorker[];
   private readonly control: Int32Array;
+  private readonly ring: Int32Array;
   private readonly scratch: number[];
   private readonly minParallelWork: number;
   private readonly blocking: boolean;
   private disposed = false;
   private jobs = 0;
   private joins = 0;
+  /** Background jobs submitted so far (the next one's number). */
+  private submitted = 0;
+  /** Background jobs retired so far (all those numbered below it are finished and their slots free). */
+  private retiredJobs = 0;
+  /** Background jobs the calling thread ran itself (in `drain`). */
+  private ranHere = 0;
 
   private constructor(
     heap: WasmHeap,
     local: Gemm,
     workers: PoolWorker[],
     control: Int32Array,
+    ring: Int32Array,
     scratch: number[],
     minParallelWork: number,
   ) {
@@ -305,6 +391,7 @@ export class GemmThreadPool {
     this.local = local;
     this.workers = workers;
     this.control = control;
+    this.ring = ring;
     this.scratch = scratch;
     this.minParallelWork = minParallelWork;
     this.threads = workers.length + 1;
@@ -322,6 +409,7 @@ export class GemmThreadPool {
     const local = createGemm(opts.heap, opts.config);
     const control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_SLOTS));
     control[STATE] = CLOSED; // no job yet
+    const ring = new Int32Array(new SharedArrayBuffer(4 * RING_SIZE * RING_FIELDS)); // all EMPTY
     const scratch: number[] = [];
     const workers: PoolWorker[] = [];
     const wt = threads > 1 && isNode ? await nodeBuiltin<WorkerThreads>('node:worker_threads') : undefined;
@@ -331,6 +419,7 @@ export class GemmThreadPool {
           module: local.module.module,
           memory: opts.heap.memory,
           control: control.buffer as SharedArrayBuffer,
+          ring: ring.buffer as SharedArrayBuffer,
           scratch: opts.heap.alloc(gemmScratchBytes(local.config)),
           spinMs: opts.idleSpinMs ?? IDLE_SPIN_MS,
         };
@@ -345,15 +434,148 @@ export class GemmThreadPool {
       local.dispose();
       throw err;
     }
-    return new GemmThreadPool(opts.heap, local, workers, control, scratch, opts.minParallelWork ?? 1 << 19);
+    return new GemmThreadPool(
+      opts.heap,
+      local,
+      workers,
+      control,
+      ring,
+      scratch,
+      opts.minParallelWork ?? 1 << 19,
+    );
+  }
+
+  /** Counters since creation (see {@link PoolStats}). */
+  get stats(): PoolStats {
+    return {
+      jobs: this.jobs,
+      workerJoins: this.joins,
+      background: this.submitted,
+      backgroundHere: this.ranHere,
+    };
+  }
+
+  /** Background jobs retired so far: every job whose number (from `submit`) is below this is finished. */
+  get retired(): number {
+    return this.retiredJobs;
+  }
+
+  /** Background jobs submitted and not yet retired. */
+  get outstanding(): number {
+    return this.submitted - this.retiredJobs;
   }
 
   /**
-   * Counters since creation: products split over threads (`jobs`), and the workers that joined them
-   * (`workerJoins`; a worker that woke after the caller had taken every row did not join).
+   * Posts C = A B as a background job and returns at once with the job's number (0, 1, 2, ...): B [K, N] is
+   * read at `bPtr` with strides (in elements) `strideK`, `strideN` and packed into `args.packedBPtr`
+   * (`packedBSize(K, N)` bytes) by the thread that runs the job, then the product is written to C. No bias,
+   * no flags. A, B, C and the packed area must stay untouched until `drain` has retired the job. With
+   * RING_SIZE jobs outstanding, first drains the oldest. With one thread, runs the product here and now.
    */
-  get stats(): { jobs: number; workerJoins: number } {
-    return { jobs: this.jobs, workerJoins: this.joins };
+  submit(args: GemmArgs, bPtr: number, strideK: number, strideN: number): number {
+    if (this.disposed) throw new Error('GemmThreadPool: used after dispose');
+    if ((args.biasPtr ?? 0) !== 0 || (args.flags ?? 0) !== 0)
+      throw new Error('GemmThreadPool.submit: background products take no bias and no flags');
+    const id = this.submitted;
+    if (this.threads === 1) {
+      this.local.packB(args.K, args.N, bPtr, strideK, strideN, args.packedBPtr);
+      this.local.gemm(args);
+      this.submitted++;
+      this.retiredJobs++;
+      return id;
+    }
+    if (this.outstanding >= RING_SIZE) this.drain(RING_SIZE - 1);
+    const ring = this.ring;
+    const o = (id % RING_SIZE) * RING_FIELDS;
+    const values = [
+      args.M,
+      args.N,
+      args.K,
+      args.aPtr,
+      args.strideAM,
+      args.strideAK,
+      args.packedBPtr,
+      args.cPtr,
+      args.ldc,
+      bPtr,
+      strideK,
+      strideN,
+    ];
+    ring[o + JOB_ID] = id;
+    for (let i = 0; i < values.length; i++) ring[o + JOB_ARGS + i] = values[i];
+    // posting (a sequentially consistent write) publishes the plain writes above
+    Atomics.store(ring, o + JOB_STATE, POSTED);
+    this.submitted++;
+    Atomics.add(this.control, SEQ, 1);
+    Atomics.notify(this.control, SEQ);
+    return id;
+  }
+
+  /**
+   * Finishes every background job but the newest `keep` and retires them (oldest first): runs on this thread
+   * those still posted, and waits for those a worker runs, meanwhile running newer posted ones here. Throws
+   * if one of them failed (every job is still retired first, so the pool stays usable).
+   */
+  drain(keep = 0): void {
+    const ring = this.ring;
+    const target = this.submitted - Math.max(0, keep);
+    let failed = false;
+    while (this.retiredJobs < target) {
+      const o = (this.retiredJobs % RING_SIZE) * RING_FIELDS;
+      let state = Atomics.load(ring, o + JOB_STATE);
+      if (state === POSTED) {
+        if (this.runHere(o)) continue;
+        state = Atomics.load(ring, o + JOB_STATE);
+      }
+      if (state === CLAIMED) {
+        // a worker runs the oldest: run a newer posted job meanwhile, else wait a little
+        if (this.runNewerHere()) continue;
+        if (this.blocking) Atomics.wait(ring, o + JOB_STATE, CLAIMED, 1);
+        continue;
+      }
+      // FINISHED or FAILED
+      if (state === FAILED) failed = true;
+      Atomics.store(ring, o + JOB_STATE, EMPTY);
+      this.retiredJobs++;
+    }
+    if (failed) throw new Error('GemmThreadPool: a background product failed');
+  }
+
+  /** Claims the posted job at descriptor `o` and runs it on this thread; false if another thread took it. */
+  private runHere(o: number): boolean {
+    const ring = this.ring;
+    if (Atomics.compareExchange(ring, o + JOB_STATE, POSTED, CLAIMED) !== POSTED) return false;
+    const a = o + JOB_ARGS;
+    let state = FINISHED;
+    try {
+      const [M, N, K] = [ring[a], ring[a + 1], ring[a + 2]];
+      this.local.packB(K, N, ring[a + 9], ring[a + 10], ring[a + 11], ring[a + 6]);
+      this.local.gemm({
+        M,
+        N,
+        K,
+        aPtr: ring[a + 3],
+        strideAM: ring[a + 4],
+        strideAK: ring[a + 5],
+        packedBPtr: ring[a + 6],
+        cPtr: ring[a + 7],
+        ldc: ring[a + 8],
+      });
+    } catch {
+      state = FAILED;
+    }
+    this.ranHere++;
+    Atomics.store(ring, o + JOB_STATE, state);
+    return true;
+  }
+
+  /** Runs the oldest posted job newer than the oldest outstanding one on this thread; false if none is posted. */
+  private runNewerHere(): boolean {
+    for (let id = this.retiredJobs + 1; id < this.submitted; id++) {
+      const o = (id % RING_SIZE) * RING_FIELDS;
+      if (Atomics.load(this.ring, o + JOB_STATE) === POSTED && this.runHere(o)) return true;
+    }
+    return false;
   }
 
   /** Byte size of B [K, N] once packed. */
@@ -506,6 +728,12 @@ export class GemmThreadPool {
    */
   dispose(): void {
     if (this.disposed) return;
+    // background jobs write to the heap: finish them before the workers go
+    try {
+      this.drain(0);
+    } catch {
+      // a failed job's product is lost with the pool anyway
+    }
     this.disposed = true;
     Atomics.store(this.control, STOP, 1);
     Atomics.add(this.control, SEQ, 1);

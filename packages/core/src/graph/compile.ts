@@ -3,7 +3,9 @@
 // constants, and returns an executable that runs many times without allocating new storage. Parameters
 // are not copied into the graph: it reads the backend's one copy of each (shared with every other graph
 // compiled for that backend), brought up to date at the start of each run when the parameter's version
-// moved on; kernels get that version, so caches of derived data follow updates.
+// moved on; kernels get that version, so caches of derived data follow updates. Ops the backend defers
+// (`Backend.defers`: weight-gradient products it overlaps with the rest of the run) are settled at most
+// DEFERRED_OUTSTANDING at a time, and all of them before the outputs are read or the run fails.
 import type { AnyBackend, Kernel } from '../backend.js';
 import { BackendError, fmtShape, GraphError, WfError } from '../errors.js';
 import { OPS, type OpName } from '../ir/ops.js';
@@ -13,7 +15,7 @@ import { fuseActivations } from './fuse.js';
 import type { Graph } from './graph.js';
 import { fusedKernelFilter, lowerGraph } from './lower.js';
 import { parameterStorage, type ResidentParameter } from './parameter-storage.js';
-import { type MemoryPlan, planMemory } from './plan.js';
+import { DEFERRED_OUTSTANDING, type MemoryPlan, planMemory } from './plan.js';
 import { yieldToEventLoop } from './yield.js';
 
 /** Options of `compile`. */
@@ -87,6 +89,8 @@ interface Step {
   readonly params?: readonly (ResidentParameter | undefined)[];
   /** Storage blocks whose values die at this step (handed to `backend.discard` after it). */
   readonly dead: readonly unknown[];
+  /** The backend may finish this op late (`KernelArgs.deferred`). */
+  readonly deferred: boolean;
 }
 
 /**
@@ -188,7 +192,22 @@ export async function compile(
       );
     }
   }
-  const plan = planMemory(lowered, { zeroCopyViews: backend.capabilities.zeroCopyViews });
+  const defers = backend.defers && backend.settle ? backend.defers.bind(backend) : undefined;
+  const plan = planMemory(lowered, {
+    zeroCopyViews: backend.capabilities.zeroCopyViews,
+    defer: defers
+      ? (n) =>
+          n.op !== 'input' &&
+          n.op !== 'const' &&
+          defers(
+            n.op,
+            n.attrs as never,
+            n.inputs.map((i) => lowered.nodes[i].type),
+            n.type,
+          )
+      : undefined,
+  });
+  const deferredIds = new Set(plan.deferred);
   const storages: unknown[] = [];
   const alloc = (bytes: number) => {
     const s = backend.allocate(Math.max(bytes, 4));
@@ -245,6 +264,7 @@ export async function compile(
         ? n.inputs.map((i) => resident[plan.root[i]])
         : undefined,
       dead: dead[n.id],
+      deferred: deferredIds.has(n.id),
     });
   }
   const inputTypes = new Map([...lowered.inputs].map(([k, id]) => [k, lowered.nodes[id].type]));
@@ -269,6 +289,7 @@ export async function compile(
       const { signal, outputs: into, borrow } = runOptions;
       checkRunOutputs(outputTypes, into);
       running = true;
+      let settled = true;
       try {
         for (const r of held) store.sync(r);
         for (const [name, id] of lowered.inputs) backend.write(values[id], inputs[name]);
@@ -279,6 +300,11 @@ export async function compile(
             since = performance.now();
           }
           if (signal?.aborted) throw abortReason(signal);
+          if (s.deferred) {
+            // the deferred op DEFERRED_OUTSTANDING places back must be finished: its inputs' storage ends here
+            backend.settle!(DEFERRED_OUTSTANDING - 1);
+            settled = false;
+          }
           const r = s.kernel({
             inputs: s.inputs.map((i) => values[i]),
             inputTypes: s.inputTypes,
@@ -287,9 +313,14 @@ export async function compile(
             out: s.out,
             constants: s.constants,
             versions: s.params?.map((r) => r?.version ?? 0),
+            deferred: s.deferred,
           });
           values[s.id] = r instanceof Promise ? await r : r;
           if (discard) for (const d of s.dead) discard(d);
+        }
+        if (!settled) {
+          settled = true;
+          backend.settle!(0);
         }
         const out: Record<string, TensorData> = {};
         const lentRoots = new Set<number>();
@@ -314,6 +345,12 @@ export async function compile(
         );
         return out;
       } finally {
+        // a failed run leaves no op unfinished (its error, not a later one, is what the caller sees)
+        if (!settled) {
+          try {
+            backend.settle!(0);
+          } catch {}
+        }
         running = false;
       }
     },

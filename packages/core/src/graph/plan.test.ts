@@ -101,6 +101,30 @@ describe('planMemory', () => {
     checkArena(chain, plan);
   });
 
+  it('defers only what the backend accepts of the values that are graph outputs and nothing else', () => {
+    const g = trace((b) => {
+      const x = b.input('x', [4, 6]);
+      const read = F.matmul(x, x, { transB: true }); // read by exp: never deferred
+      const viewed = F.matmul(x, x, { transA: true }); // read only by a view that is an unread output
+      const plain = F.matmul(x, x, { transB: true }); // an unread output
+      const shown = F.exp(x); // an output, declined by the backend below
+      return { a: F.exp(read), b: F.reshape(viewed, [36]), c: plain, d: shown };
+    });
+    const ops = (plan: MemoryPlan) => plan.deferred.map((id) => g.nodes[id].op);
+    const defer = (n: { op: string }) => n.op === 'matmul';
+    const views = planMemory(g, { zeroCopyViews: true, defer });
+    expect(ops(views)).toEqual(['matmul', 'matmul']);
+    // in run order: `viewed`, then `plain`
+    expect(views.deferred.map((id) => g.nodes[id].attrs)).toMatchObject([{ transA: true }, { transB: true }]);
+    // a copying reshape reads the product: only the plain output is left
+    expect(ops(planMemory(g, { zeroCopyViews: false, defer }))).toEqual(['matmul']);
+    expect(planMemory(g, { zeroCopyViews: true }).deferred).toEqual([]);
+    // fewer than DEFERRED_OUTSTANDING deferred ops: their inputs live to the end of the run
+    expect(views.lastUse[0]).toBe(g.nodes.length);
+    checkNoOverlap(g, views);
+    checkArena(g, views);
+  });
+
   it('never overlaps live values on random DAGs (property)', () => {
     fc.assert(
       fc.property(

@@ -2,9 +2,19 @@
 // memory stays near the largest live set. On backends with zero-copy views, view ops alias their input
 // instead of taking a slot, with the strides of the op table's `viewStrides` rule (a reshape of a
 // non-contiguous view still needs its own copy).
+// Deferred ops (see `Backend.defers`): ops whose value is only a graph output (read by nobody, or only by
+// views that are outputs read by nobody) may finish after they return, if the backend accepts them; their
+// inputs then live until DEFERRED_OUTSTANDING more deferred ops have started (when the run settles them).
 import { viewStridesOf } from '../ir/ops.js';
 import { bytesOf, isDense, stridesOf } from '../ir/types.js';
-import type { Graph } from './graph.js';
+import type { Graph, GraphNode } from './graph.js';
+
+/**
+ * Deferred ops a compiled run lets the backend have unfinished at once: before starting a deferred op it
+ * settles all but the newest `DEFERRED_OUTSTANDING - 1`, so a deferred op is finished when the one
+ * `DEFERRED_OUTSTANDING` places after it starts (or at the end of the run).
+ */
+export const DEFERRED_OUTSTANDING = 6;
 
 /** Where a node's value lives. */
 export type StorageKind = 'input' | 'const' | 'slot' | 'alias';
@@ -37,10 +47,26 @@ export interface MemoryPlan {
    * for graph outputs, the node's own id for values nobody reads. Values of other nodes are unspecified.
    */
   readonly lastUse: Int32Array;
+  /**
+   * Ids of the nodes whose op may finish late (see `planMemory`'s `defer`), in run order; their inputs'
+   * `lastUse` reaches the deferred node `DEFERRED_OUTSTANDING` places later (or the end of the run).
+   */
+  readonly deferred: readonly number[];
+}
+
+/** Options of {@link planMemory}. */
+export interface PlanOptions {
+  /** View ops alias their input's storage (with the op table's strides) instead of taking a slot. */
+  zeroCopyViews: boolean;
+  /**
+   * Which of the nodes that only produce graph outputs (no reader but views that are themselves unread
+   * outputs) may finish late: the backend's `defers`. Absent: none.
+   */
+  defer?: (node: GraphNode) => boolean;
 }
 
 /** Plans storage for `graph`. With `zeroCopyViews`, view ops alias their input's storage. */
-export function planMemory(graph: Graph, opts: { zeroCopyViews: boolean }): MemoryPlan {
+export function planMemory(graph: Graph, opts: PlanOptions): MemoryPlan {
   const n = graph.nodes.length;
   const kind: StorageKind[] = new Array(n);
   const root = new Int32Array(n);
@@ -80,6 +106,14 @@ export function planMemory(graph: Graph, opts: { zeroCopyViews: boolean }): Memo
     if (kind[node.id] === 'alias') lastUse[root[node.id]] = Math.max(lastUse[root[node.id]], node.id);
   }
   for (const id of graph.outputs.values()) lastUse[root[id]] = n;
+  const deferred = opts.defer
+    ? deferrable(graph, kind, root).filter((id) => opts.defer!(graph.nodes[id]))
+    : [];
+  deferred.forEach((id, i) => {
+    const settled = i + DEFERRED_OUTSTANDING < deferred.length ? deferred[i + DEFERRED_OUTSTANDING] : n;
+    for (const input of graph.nodes[id].inputs)
+      lastUse[root[input]] = Math.max(lastUse[root[input]], settled);
+  });
 
   const slot = new Int32Array(n).fill(-1);
   const slotBytes: number[] = [];
@@ -133,7 +167,27 @@ export function planMemory(graph: Graph, opts: { zeroCopyViews: boolean }): Memo
     arenaBytes,
     maxLiveBytes: maxLive,
     lastUse,
+    deferred,
   };
+}
+
+/**
+ * Nodes in a slot of their own whose value is only a graph output: an output nobody reads, or read only by
+ * views of it that are outputs nobody reads.
+ */
+function deferrable(graph: Graph, kind: readonly StorageKind[], root: Int32Array): number[] {
+  const outputs = new Set(graph.outputs.values());
+  const readers: number[][] = graph.nodes.map(() => []);
+  for (const node of graph.nodes) for (const i of node.inputs) readers[i].push(node.id);
+  const unreadOutput = (id: number) => outputs.has(id) && readers[id].length === 0;
+  return graph.nodes
+    .filter((node) => {
+      if (kind[node.id] !== 'slot') return false;
+      const r = readers[node.id];
+      if (r.length === 0) return outputs.has(node.id);
+      return r.every((v) => kind[v] === 'alias' && root[v] === node.id && unreadOutput(v));
+    })
+    .map((node) => node.id);
 }
 
 const ALIGN = 64;
