@@ -54,6 +54,25 @@ export function geluSpan(gemm: Gemm, src: number, dst: number, from: number, to:
   else gemm.instance.gelu_to_f32(src + 4 * from, dst + 4 * from, to - from);
 }
 
+/**
+ * The first nine arguments of the module's `gemm`, in its order: M, N, K, aPtr, strideAM, strideAK,
+ * packedBPtr, cPtr, ldc (then come bias and flags for a foreground job, B's address and strides for a
+ * background one).
+ */
+function gemmOperands(args: GemmArgs): number[] {
+  return [
+    args.M,
+    args.N,
+    args.K,
+    args.aPtr,
+    args.strideAM,
+    args.strideAK,
+    args.packedBPtr,
+    args.cPtr,
+    args.ldc,
+  ];
+}
+
 /** Counters of a pool, from `GemmThreadPool.stats`. */
 export interface PoolStats {
   /** Products and elementwise jobs split over threads. */
@@ -487,20 +506,7 @@ export class GemmThreadPool {
     if (this.outstanding >= RING_SIZE) this.drain(RING_SIZE - 1);
     const ring = this.ring;
     const o = (id % RING_SIZE) * RING_FIELDS;
-    const values = [
-      args.M,
-      args.N,
-      args.K,
-      args.aPtr,
-      args.strideAM,
-      args.strideAK,
-      args.packedBPtr,
-      args.cPtr,
-      args.ldc,
-      bPtr,
-      strideK,
-      strideN,
-    ];
+    const values = [...gemmOperands(args), bPtr, strideK, strideN];
     ring[o + JOB_ID] = id;
     for (let i = 0; i < values.length; i++) ring[o + JOB_ARGS + i] = values[i];
     // posting (a sequentially consistent write) publishes the plain writes above
@@ -604,19 +610,7 @@ export class GemmThreadPool {
     // a parked worker joins some tens of microseconds later, so with four takes each the caller often waited
     // for the worker's last, late take (eight: forward 0.91x, forward + backward 0.93x the time, A/B).
     const grab = Math.min(mc, Math.ceil(M / (8 * this.threads) / mr) * mr);
-    const values = [
-      M,
-      N,
-      K,
-      args.aPtr,
-      args.strideAM,
-      args.strideAK,
-      args.packedBPtr,
-      args.cPtr,
-      args.ldc,
-      args.biasPtr ?? 0,
-      args.flags ?? 0,
-    ];
+    const values = [...gemmOperands(args), args.biasPtr ?? 0, args.flags ?? 0];
     this.runJob(JOB_GEMM, values, grab, (m0, m1) => this.local.gemm(args, m0, m1), 'gemm');
   }
 
