@@ -257,6 +257,40 @@ describe('GemmThreadPool', () => {
     for (const p of [a, b, ...outs.flat()]) heap.free(p);
   });
 
+  it('has the caller compute rows of a background product a worker has started, when it drains', async () => {
+    const pool = await GemmThreadPool.create({ heap, threads: 2 });
+    pools.push(pool);
+    const single = createGemm(heap);
+    const rand = seededRandom(77);
+    const [M, N, K] = [1024, 256, 256];
+    const [a, b, c1, c2] = [4 * M * K, 4 * K * N, 4 * M * N, 4 * M * N].map((n) => heap.alloc(n));
+    const [p1, p2] = [0, 1].map(() => heap.alloc(pool.packedBSize(K, N)));
+    fillRandom(heap.f32(a, M * K), rand);
+    fillRandom(heap.f32(b, K * N), rand);
+    const args = { M, N, K, aPtr: a, strideAM: K, strideAK: 1, ldc: N };
+    single.packB(K, N, b, N, 1, p2);
+    single.gemm({ ...args, packedBPtr: p2, cPtr: c2 });
+    // Who claims the job depends on scheduling: allow a few rounds for the worker to take it first.
+    let shared = false;
+    for (let round = 0; round < 20 && !shared; round++) {
+      heap.f32(c1, M * N).fill(Number.NaN);
+      const before = pool.stats;
+      pool.submit({ ...args, packedBPtr: p1, cPtr: c1 }, b, N, 1);
+      const t0 = performance.now();
+      while (performance.now() - t0 < 1); // the worker wakes, claims, packs and starts
+      pool.drain();
+      const after = pool.stats;
+      shared =
+        after.backgroundHere === before.backgroundHere &&
+        after.backgroundRowsHere > before.backgroundRowsHere;
+      const [x, y] = [heap.f32(c1, M * N), heap.f32(c2, M * N)];
+      expect(x.every((v, i) => Object.is(v, y[i]))).toBe(true);
+    }
+    expect(shared, 'a job claimed by the worker, rows computed by the caller').toBe(true);
+    single.dispose();
+    for (const p of [a, b, c1, c2, p1, p2]) heap.free(p);
+  });
+
   it('splits even small products when asked, and runs tiny ones on the calling thread by default', async () => {
     const pool = await GemmThreadPool.create({ heap, threads: 2 });
     pools.push(pool);

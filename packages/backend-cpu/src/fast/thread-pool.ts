@@ -18,15 +18,22 @@
 //
 // Background products (`submit` / `drain`): a product the caller does not need yet is posted to a ring of
 // RING_SIZE job descriptors (its own Int32 array in shared memory) and the caller goes on with other work.
-// A descriptor holds the gemm arguments plus B's address and strides: the thread that runs the job packs B
-// into the job's packed area first. Each descriptor is EMPTY, POSTED, CLAIMED, then DONE (or FAILED); a
-// thread takes a posted job by compare-exchange (POSTED -> CLAIMED), so each job runs on exactly one thread.
-// Idle workers take the oldest posted job, but only between foreground jobs (they join an open foreground
-// job first: the caller waits on those). Posting bumps SEQ like a foreground job, waking parked workers,
-// but opens no foreground job. `drain(keep)` finishes every job but the newest `keep`: it runs jobs still
-// posted itself (oldest first, then newer ones while a worker holds the oldest), waits for those a worker
-// holds, and retires them in order (descriptor EMPTY again). Whoever runs a background job runs all of it
-// alone, so the result is bit-identical to the single-threaded gemm too.
+// A descriptor holds the gemm arguments plus B's address and strides, and its own row counters. Its life:
+//   1. POSTED by `submit` (which bumps SEQ like a foreground job, waking parked workers, but opens none).
+//   2. CLAIMED by one thread (compare-exchange), which packs B into the job's packed area and then opens the
+//      rows (NEXT from -1, "not packed", to 0).
+//   3. Any thread takes blocks of rows (compare-exchange on NEXT) and adds the rows it computed to ROWS;
+//      whoever completes the last rows marks the job FINISHED (FAILED if a thread trapped) and notifies.
+//   4. `drain` retires it in order: NEXT back to -1, then EMPTY.
+// Idle workers work on the oldest job that is posted or has rows left, and go back to a foreground job as
+// soon as one is posted (checking SEQ between blocks of rows): the caller waits on those. `drain(keep)`
+// finishes every job but the newest `keep`: it claims jobs still posted, takes rows of those in progress,
+// works on newer ones while a worker computes the last rows of the oldest, and waits only when none is
+// left. So a worker that is descheduled in the middle of a job holds up at most one block of rows. Rows do
+// not depend on who computes them: background products are bit-identical to the single-threaded gemm.
+// Taking rows needs no join protocol: a thread that read an old NEXT value of a descriptor since reused can
+// only win its compare-exchange on a packed, open job (NEXT is -1 from retirement until the next packing),
+// and reads that job's arguments after winning (the job cannot finish before its rows are done).
 //
 // Worker code: an inline JavaScript string, started with `new Worker(source, { eval: true })` in Node (or
 // from a Blob URL in browsers), receiving the compiled WebAssembly.Module and the shared memory in its
@@ -81,8 +88,10 @@ export interface PoolStats {
   workerJoins: number;
   /** Background products submitted (`submit`). */
   background: number;
-  /** Of those, the ones the calling thread ran itself (in `drain`). */
+  /** Of those, the ones the calling thread claimed (packed B and began) itself, in `drain`. */
   backgroundHere: number;
+  /** Rows of background products the calling thread computed, in `drain` (of its own jobs or a worker's). */
+  backgroundRowsHere: number;
 }
 
 /** Options of `GemmThreadPool.create`. */
@@ -130,16 +139,26 @@ const CONTROL_SLOTS = 19;
 /** Background jobs posted and not yet retired, at most. */
 export const RING_SIZE = 16;
 /**
- * Fields of a descriptor: its state, the job's number, the gemm arguments M, N, K, aPtr, strideAM, strideAK,
- * packedBPtr, cPtr, ldc, then B's address and strides (bPtr, strideK, strideN).
+ * Fields of a descriptor: state, number, NEXT, ROWS, GRAB, ERR, then the gemm arguments M, N, K, aPtr,
+ * strideAM, strideAK, packedBPtr, cPtr, ldc, and B's address and strides (bPtr, strideK, strideN).
  */
-const RING_FIELDS = 14;
-/** Descriptor field: EMPTY, POSTED, CLAIMED, DONE or FAILED. */
+const RING_FIELDS = 18;
+/** Descriptor field: EMPTY, POSTED, CLAIMED, FINISHED or FAILED. */
 const JOB_STATE = 0;
 /** Descriptor field: the job's number (the count of jobs submitted before it; orders the claims). */
 const JOB_ID = 1;
+/** Descriptor field: the next row not yet taken; -1 until B is packed. */
+const JOB_NEXT = 2;
+/** Descriptor field: rows computed so far. */
+const JOB_ROWS = 3;
+/** Descriptor field: rows per take. */
+const JOB_GRAB = 4;
+/** Descriptor field: non-zero if a thread trapped on this job. */
+const JOB_ERR = 5;
 /** Descriptor field: the first of the 12 product arguments. */
-const JOB_ARGS = 2;
+const JOB_ARGS = 6;
+/** JOB_NEXT of a descriptor whose B is not packed (or that is retired). */
+const NOT_PACKED = -1;
 /** A descriptor's states. */
 const EMPTY = 0;
 const POSTED = 1;
@@ -188,12 +207,43 @@ function run(data, ready) {
   ex.set_scratch(scratch);
   const ctl = new Int32Array(control);
   const ring = new Int32Array(ringBuffer);
-  // Runs the oldest posted background job, if any: false when there is none.
+  // Marks a background job whose last rows are done FINISHED (FAILED if a thread trapped) and wakes the caller.
+  function finish(o) {
+    Atomics.store(ring, o + ${JOB_STATE}, Atomics.load(ring, o + ${JOB_ERR}) ? ${FAILED} : ${FINISHED});
+    Atomics.notify(ring, o + ${JOB_STATE});
+  }
+  // Takes and computes blocks of rows of the job at descriptor o until none is left or SEQ moves on.
+  function workRows(o) {
+    const a = o + ${JOB_ARGS};
+    while (Atomics.load(ctl, ${SEQ}) === seen) {
+      const m0 = Atomics.load(ring, o + ${JOB_NEXT});
+      const grab = ring[o + ${JOB_GRAB}];
+      if (m0 < 0 || m0 >= ring[a]) return;
+      if (Atomics.compareExchange(ring, o + ${JOB_NEXT}, m0, m0 + grab) !== m0) continue;
+      const M = ring[a];
+      if (m0 >= M) return;
+      const m1 = Math.min(M, m0 + grab);
+      try {
+        ex.gemm(M, ring[a + 1], ring[a + 2], ring[a + 3], ring[a + 4], ring[a + 5], ring[a + 6], ring[a + 7],
+          ring[a + 8], 0, 0, m0, m1);
+      } catch (e) {
+        Atomics.store(ring, o + ${JOB_ERR}, 1);
+      }
+      if (Atomics.add(ring, o + ${JOB_ROWS}, m1 - m0) + (m1 - m0) === M) finish(o);
+    }
+  }
+  // Works on the oldest background job that is posted (claiming it and packing its B) or has rows left: false
+  // when there is none.
   function runBackground() {
     let best = -1;
     let bestId = 0;
     for (let o = 0; o < ${RING_SIZE * RING_FIELDS}; o += ${RING_FIELDS}) {
-      if (Atomics.load(ring, o + ${JOB_STATE}) !== ${POSTED}) continue;
+      const state = Atomics.load(ring, o + ${JOB_STATE});
+      if (state !== ${POSTED} && state !== ${CLAIMED}) continue;
+      if (state === ${CLAIMED}) {
+        const next = Atomics.load(ring, o + ${JOB_NEXT});
+        if (next < 0 || next >= ring[o + ${JOB_ARGS}]) continue;
+      }
       const id = ring[o + ${JOB_ID}];
       if (best < 0 || id - bestId < 0) {
         best = o;
@@ -201,19 +251,20 @@ function run(data, ready) {
       }
     }
     if (best < 0) return false;
-    // Another thread may have taken it meanwhile: then look again.
-    if (Atomics.compareExchange(ring, best + ${JOB_STATE}, ${POSTED}, ${CLAIMED}) !== ${POSTED}) return true;
-    let state = ${FINISHED};
-    try {
+    if (Atomics.load(ring, best + ${JOB_STATE}) === ${POSTED}) {
+      // Another thread may have claimed it meanwhile: then look again.
+      if (Atomics.compareExchange(ring, best + ${JOB_STATE}, ${POSTED}, ${CLAIMED}) !== ${POSTED}) return true;
       const a = best + ${JOB_ARGS};
-      ex.pack_b(ring[a + 2], ring[a + 1], ring[a + 9], ring[a + 10], ring[a + 11], ring[a + 6]);
-      ex.gemm(ring[a], ring[a + 1], ring[a + 2], ring[a + 3], ring[a + 4], ring[a + 5], ring[a + 6], ring[a + 7],
-        ring[a + 8], 0, 0, 0, ring[a]);
-    } catch (e) {
-      state = ${FAILED};
+      try {
+        ex.pack_b(ring[a + 2], ring[a + 1], ring[a + 9], ring[a + 10], ring[a + 11], ring[a + 6]);
+      } catch (e) {
+        Atomics.store(ring, best + ${JOB_ERR}, 1);
+        finish(best);
+        return true;
+      }
+      Atomics.store(ring, best + ${JOB_NEXT}, 0);
     }
-    Atomics.store(ring, best + ${JOB_STATE}, state);
-    Atomics.notify(ring, best + ${JOB_STATE});
+    workRows(best);
     return true;
   }
   // Read the job counter before reporting ready: the first job may be posted as soon as we are.
@@ -394,8 +445,10 @@ export class GemmThreadPool {
   private submitted = 0;
   /** Background jobs retired so far (all those numbered below it are finished and their slots free). */
   private retiredJobs = 0;
-  /** Background jobs the calling thread ran itself (in `drain`). */
+  /** Background jobs the calling thread claimed itself (in `drain`). */
   private ranHere = 0;
+  /** Rows of background products the calling thread computed (in `drain`). */
+  private rowsHere = 0;
 
   private constructor(
     heap: WasmHeap,
@@ -471,6 +524,7 @@ export class GemmThreadPool {
       workerJoins: this.joins,
       background: this.submitted,
       backgroundHere: this.ranHere,
+      backgroundRowsHere: this.rowsHere,
     };
   }
 
@@ -487,18 +541,22 @@ export class GemmThreadPool {
   /**
    * Posts C = A B as a background job and returns at once with the job's number (0, 1, 2, ...): B [K, N] is
    * read at `bPtr` with strides (in elements) `strideK`, `strideN` and packed into `args.packedBPtr`
-   * (`packedBSize(K, N)` bytes) by the thread that runs the job, then the product is written to C. No bias,
-   * no flags. A, B, C and the packed area must stay untouched until `drain` has retired the job. With
-   * RING_SIZE jobs outstanding, first drains the oldest. With one thread, runs the product here and now.
+   * (`packedBSize(K, N)` bytes) by the thread that claims the job, then the rows of C are computed by any
+   * threads. No bias, no flags. A, B, C and the packed area must stay untouched until `drain` has retired the
+   * job. With RING_SIZE jobs outstanding, first drains the oldest. With one thread, or nothing to compute,
+   * runs the product here and now.
    */
   submit(args: GemmArgs, bPtr: number, strideK: number, strideN: number): number {
     if (this.disposed) throw new Error('GemmThreadPool: used after dispose');
     if ((args.biasPtr ?? 0) !== 0 || (args.flags ?? 0) !== 0)
       throw new Error('GemmThreadPool.submit: background products take no bias and no flags');
     const id = this.submitted;
-    if (this.threads === 1) {
-      this.local.packB(args.K, args.N, bPtr, strideK, strideN, args.packedBPtr);
-      this.local.gemm(args);
+    const { M, N, K } = args;
+    if (this.threads === 1 || M === 0 || N === 0) {
+      if (M > 0 && N > 0) {
+        this.local.packB(K, N, bPtr, strideK, strideN, args.packedBPtr);
+        this.local.gemm(args);
+      }
       this.submitted++;
       this.retiredJobs++;
       return id;
@@ -506,8 +564,14 @@ export class GemmThreadPool {
     if (this.outstanding >= RING_SIZE) this.drain(RING_SIZE - 1);
     const ring = this.ring;
     const o = (id % RING_SIZE) * RING_FIELDS;
+    const { mr, mc } = this.local.config;
     const values = [...gemmOperands(args), bPtr, strideK, strideN];
     ring[o + JOB_ID] = id;
+    ring[o + JOB_NEXT] = NOT_PACKED;
+    ring[o + JOB_ROWS] = 0;
+    ring[o + JOB_ERR] = 0;
+    // rows per take: as a foreground product's (see `gemm`)
+    ring[o + JOB_GRAB] = Math.min(mc, Math.ceil(M / (8 * this.threads) / mr) * mr);
     for (let i = 0; i < values.length; i++) ring[o + JOB_ARGS + i] = values[i];
     // posting (a sequentially consistent write) publishes the plain writes above
     Atomics.store(ring, o + JOB_STATE, POSTED);
@@ -518,9 +582,10 @@ export class GemmThreadPool {
   }
 
   /**
-   * Finishes every background job but the newest `keep` and retires them (oldest first): runs on this thread
-   * those still posted, and waits for those a worker runs, meanwhile running newer posted ones here. Throws
-   * if one of them failed (every job is still retired first, so the pool stays usable).
+   * Finishes every background job but the newest `keep` and retires them (oldest first). This thread claims
+   * those still posted and computes rows of those in progress; while a worker computes the last rows of the
+   * oldest, it works on newer jobs, and waits only when none has work left. Throws if one of them failed
+   * (every job is still retired first, so the pool stays usable).
    */
   drain(keep = 0): void {
     const ring = this.ring;
@@ -528,60 +593,84 @@ export class GemmThreadPool {
     let failed = false;
     while (this.retiredJobs < target) {
       const o = (this.retiredJobs % RING_SIZE) * RING_FIELDS;
-      let state = Atomics.load(ring, o + JOB_STATE);
-      if (state === POSTED) {
-        if (this.runHere(o)) continue;
-        state = Atomics.load(ring, o + JOB_STATE);
-      }
-      if (state === CLAIMED) {
-        // a worker runs the oldest: run a newer posted job meanwhile, else wait a little
-        if (this.runNewerHere()) continue;
-        if (this.blocking) Atomics.wait(ring, o + JOB_STATE, CLAIMED, 1);
+      const state = Atomics.load(ring, o + JOB_STATE);
+      if (state === FINISHED || state === FAILED) {
+        if (state === FAILED) failed = true;
+        // closed to late row-takers before the descriptor can be reused (see the file header)
+        Atomics.store(ring, o + JOB_NEXT, NOT_PACKED);
+        Atomics.store(ring, o + JOB_STATE, EMPTY);
+        this.retiredJobs++;
         continue;
       }
-      // FINISHED or FAILED
-      if (state === FAILED) failed = true;
-      Atomics.store(ring, o + JOB_STATE, EMPTY);
-      this.retiredJobs++;
+      if (this.workHere(o)) continue;
+      // the oldest has no work left for us (a worker packs its B or computes its last rows): a newer one?
+      let worked = false;
+      for (let id = this.retiredJobs + 1; id < this.submitted && !worked; id++)
+        worked = this.workHere((id % RING_SIZE) * RING_FIELDS);
+      // B being packed (no wake-up follows): look again at once; last rows being computed: sleep until notified
+      if (!worked && this.blocking && Atomics.load(ring, o + JOB_NEXT) !== NOT_PACKED)
+        Atomics.wait(ring, o + JOB_STATE, CLAIMED, 1);
     }
     if (failed) throw new Error('GemmThreadPool: a background product failed');
   }
 
-  /** Claims the posted job at descriptor `o` and runs it on this thread; false if another thread took it. */
-  private runHere(o: number): boolean {
+  /**
+   * Works on the background job at descriptor `o` on this thread: claims and packs it if it is posted, then
+   * computes blocks of its rows until none is left. False if there was nothing to do.
+   */
+  private workHere(o: number): boolean {
     const ring = this.ring;
-    if (Atomics.compareExchange(ring, o + JOB_STATE, POSTED, CLAIMED) !== POSTED) return false;
     const a = o + JOB_ARGS;
-    let state = FINISHED;
-    try {
-      const [M, N, K] = [ring[a], ring[a + 1], ring[a + 2]];
-      this.local.packB(K, N, ring[a + 9], ring[a + 10], ring[a + 11], ring[a + 6]);
-      this.local.gemm({
-        M,
-        N,
-        K,
-        aPtr: ring[a + 3],
-        strideAM: ring[a + 4],
-        strideAK: ring[a + 5],
-        packedBPtr: ring[a + 6],
-        cPtr: ring[a + 7],
-        ldc: ring[a + 8],
-      });
-    } catch {
-      state = FAILED;
+    let worked = false;
+    if (Atomics.compareExchange(ring, o + JOB_STATE, POSTED, CLAIMED) === POSTED) {
+      this.ranHere++;
+      worked = true;
+      try {
+        this.local.packB(ring[a + 2], ring[a + 1], ring[a + 9], ring[a + 10], ring[a + 11], ring[a + 6]);
+      } catch {
+        Atomics.store(ring, o + JOB_ERR, 1);
+        this.finish(o);
+        return true;
+      }
+      Atomics.store(ring, o + JOB_NEXT, 0);
     }
-    this.ranHere++;
-    Atomics.store(ring, o + JOB_STATE, state);
-    return true;
+    for (;;) {
+      const m0 = Atomics.load(ring, o + JOB_NEXT);
+      const grab = ring[o + JOB_GRAB];
+      if (m0 < 0 || m0 >= ring[a]) return worked;
+      if (Atomics.compareExchange(ring, o + JOB_NEXT, m0, m0 + grab) !== m0) continue;
+      const M = ring[a];
+      if (m0 >= M) return worked;
+      const m1 = Math.min(M, m0 + grab);
+      worked = true;
+      this.rowsHere += m1 - m0;
+      try {
+        this.local.gemm(
+          {
+            M,
+            N: ring[a + 1],
+            K: ring[a + 2],
+            aPtr: ring[a + 3],
+            strideAM: ring[a + 4],
+            strideAK: ring[a + 5],
+            packedBPtr: ring[a + 6],
+            cPtr: ring[a + 7],
+            ldc: ring[a + 8],
+          },
+          m0,
+          m1,
+        );
+      } catch {
+        Atomics.store(ring, o + JOB_ERR, 1);
+      }
+      if (Atomics.add(ring, o + JOB_ROWS, m1 - m0) + (m1 - m0) === M) this.finish(o);
+    }
   }
 
-  /** Runs the oldest posted job newer than the oldest outstanding one on this thread; false if none is posted. */
-  private runNewerHere(): boolean {
-    for (let id = this.retiredJobs + 1; id < this.submitted; id++) {
-      const o = (id % RING_SIZE) * RING_FIELDS;
-      if (Atomics.load(this.ring, o + JOB_STATE) === POSTED && this.runHere(o)) return true;
-    }
-    return false;
+  /** Marks the background job at descriptor `o` FINISHED (FAILED if a thread trapped on it). */
+  private finish(o: number): void {
+    const failed = Atomics.load(this.ring, o + JOB_ERR) !== 0;
+    Atomics.store(this.ring, o + JOB_STATE, failed ? FAILED : FINISHED);
   }
 
   /** Byte size of B [K, N] once packed. */
