@@ -262,7 +262,8 @@ describe('GemmThreadPool', () => {
     pools.push(pool);
     const single = createGemm(heap);
     const rand = seededRandom(77);
-    const [M, N, K] = [1024, 256, 256];
+    // about 10 ms on one thread: the worker cannot finish it between starting and our drain
+    const [M, N, K] = [2048, 256, 256];
     const [a, b, c1, c2] = [4 * M * K, 4 * K * N, 4 * M * N, 4 * M * N].map((n) => heap.alloc(n));
     const [p1, p2] = [0, 1].map(() => heap.alloc(pool.packedBSize(K, N)));
     fillRandom(heap.f32(a, M * K), rand);
@@ -270,21 +271,23 @@ describe('GemmThreadPool', () => {
     const args = { M, N, K, aPtr: a, strideAM: K, strideAK: 1, ldc: N };
     single.packB(K, N, b, N, 1, p2);
     single.gemm({ ...args, packedBPtr: p2, cPtr: c2 });
-    // Who claims the job depends on scheduling: allow a few rounds for the worker to take it first.
+    const c = heap.f32(c1, M * N);
+    // The worker must take the job first: wait until it has written C's first row (it starts at row 0), on a
+    // busy machine for up to a second per round, and allow a few rounds.
     let shared = false;
-    for (let round = 0; round < 20 && !shared; round++) {
-      heap.f32(c1, M * N).fill(Number.NaN);
+    for (let round = 0; round < 10 && !shared; round++) {
+      c.fill(Number.NaN);
       const before = pool.stats;
       pool.submit({ ...args, packedBPtr: p1, cPtr: c1 }, b, N, 1);
       const t0 = performance.now();
-      while (performance.now() - t0 < 1); // the worker wakes, claims, packs and starts
+      while (Number.isNaN(c[0]) && performance.now() - t0 < 1000);
       pool.drain();
       const after = pool.stats;
       shared =
         after.backgroundHere === before.backgroundHere &&
         after.backgroundRowsHere > before.backgroundRowsHere;
-      const [x, y] = [heap.f32(c1, M * N), heap.f32(c2, M * N)];
-      expect(x.every((v, i) => Object.is(v, y[i]))).toBe(true);
+      const y = heap.f32(c2, M * N);
+      expect(c.every((v, i) => Object.is(v, y[i]))).toBe(true);
     }
     expect(shared, 'a job claimed by the worker, rows computed by the caller').toBe(true);
     single.dispose();
