@@ -245,12 +245,15 @@ describe('GemmThreadPool', () => {
     const [M, N, K] = [256, 256, 256];
     const [a, b] = [4 * M * K, 4 * K * N].map((n) => heap.alloc(n));
     const outs = Array.from({ length: 8 }, () => [heap.alloc(4 * M * N), heap.alloc(pool.packedBSize(K, N))]);
-    // Which thread runs a job depends on scheduling: allow a few rounds for the worker to take one.
-    for (let round = 0; round < 20 && pool.stats.background - pool.stats.backgroundHere === 0; round++) {
+    // The caller goes on with its own work until the worker has written the first job's first row (it takes
+    // the oldest first; on a busy machine it may take a while to wake), for up to a second per round.
+    const first = heap.f32(outs[0][0], M * N);
+    for (let round = 0; round < 5 && pool.stats.background - pool.stats.backgroundHere === 0; round++) {
+      first.fill(Number.NaN);
       for (const [c, p] of outs)
         pool.submit({ M, N, K, aPtr: a, strideAM: K, strideAK: 1, packedBPtr: p, cPtr: c, ldc: N }, b, N, 1);
       const t0 = performance.now();
-      while (performance.now() - t0 < 5); // the caller's own work
+      while (Number.isNaN(first[0]) && performance.now() - t0 < 1000);
       pool.drain();
     }
     expect(pool.stats.background - pool.stats.backgroundHere).toBeGreaterThan(0);
