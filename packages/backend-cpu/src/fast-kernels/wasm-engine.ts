@@ -230,7 +230,7 @@ export class WasmMatmulEngine implements MatmulEngine {
    */
   private matmulDeferred(a: MatView, b: MatView, c: MatView, opts: MatmulOptions): boolean {
     const pool = this.pool;
-    if (!pool || pool.threads === 1 || opts.bias || opts.activation || opts.bConstant) return false;
+    if (!pool || opts.bias || opts.activation || opts.bConstant) return false;
     if (c.colStride !== 1 || !this.inHeap(a.data) || !this.inHeap(b.data) || !this.inHeap(c.data))
       return false;
     const [m, n, k] = [c.rows, c.cols, a.cols];
@@ -252,9 +252,8 @@ export class WasmMatmulEngine implements MatmulEngine {
       b.colStride,
     );
     this.packCount++;
-    if (job < pool.retired)
-      this.heap.free(packed); // ran at once (one thread)
-    else this.deferredTemps.push({ job, ptr: packed });
+    // freed by `settle` once the job is retired (at once if the pool ran it here, on one thread)
+    this.deferredTemps.push({ job, ptr: packed });
     return true;
   }
 

@@ -564,14 +564,12 @@ export class GemmThreadPool {
     if (this.outstanding >= RING_SIZE) this.drain(RING_SIZE - 1);
     const ring = this.ring;
     const o = (id % RING_SIZE) * RING_FIELDS;
-    const { mr, mc } = this.local.config;
     const values = [...gemmOperands(args), bPtr, strideK, strideN];
     ring[o + JOB_ID] = id;
     ring[o + JOB_NEXT] = NOT_PACKED;
     ring[o + JOB_ROWS] = 0;
     ring[o + JOB_ERR] = 0;
-    // rows per take: as a foreground product's (see `gemm`)
-    ring[o + JOB_GRAB] = Math.min(mc, Math.ceil(M / (8 * this.threads) / mr) * mr);
+    ring[o + JOB_GRAB] = this.rowGrab(M);
     for (let i = 0; i < values.length; i++) ring[o + JOB_ARGS + i] = values[i];
     // posting (a sequentially consistent write) publishes the plain writes above
     Atomics.store(ring, o + JOB_STATE, POSTED);
@@ -690,17 +688,23 @@ export class GemmThreadPool {
   gemm(args: GemmArgs): void {
     if (this.disposed) throw new Error('GemmThreadPool: used after dispose');
     const { M, N, K } = args;
-    const { mr, mc } = this.local.config;
-    if (this.threads === 1 || M * N * K < this.minParallelWork || M <= mr) {
+    if (this.threads === 1 || M * N * K < this.minParallelWork || M <= this.local.config.mr) {
       this.local.gemm(args);
       return;
     }
-    // About eight takes per thread, in whole MR-row panels, at most one MC block: the caller starts alone and
-    // a parked worker joins some tens of microseconds later, so with four takes each the caller often waited
-    // for the worker's last, late take (eight: forward 0.91x, forward + backward 0.93x the time, A/B).
-    const grab = Math.min(mc, Math.ceil(M / (8 * this.threads) / mr) * mr);
     const values = [...gemmOperands(args), args.biasPtr ?? 0, args.flags ?? 0];
-    this.runJob(JOB_GEMM, values, grab, (m0, m1) => this.local.gemm(args, m0, m1), 'gemm');
+    this.runJob(JOB_GEMM, values, this.rowGrab(M), (m0, m1) => this.local.gemm(args, m0, m1), 'gemm');
+  }
+
+  /**
+   * Rows of C per take of a product (foreground or background) of `M` rows: about eight takes per thread, in
+   * whole MR-row panels, at most one MC block. The caller starts alone and a parked worker joins some tens
+   * of microseconds later, so with four takes each the caller often waited for the worker's last, late take
+   * (eight: forward 0.91x, forward + backward 0.93x the time, A/B).
+   */
+  private rowGrab(M: number): number {
+    const { mr, mc } = this.local.config;
+    return Math.min(mc, Math.ceil(M / (8 * this.threads) / mr) * mr);
   }
 
   /**
