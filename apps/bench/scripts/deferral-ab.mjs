@@ -13,7 +13,12 @@ import { randomModel } from '@wf/models';
 
 const arg = (name, def) => {
   const i = process.argv.indexOf(name);
-  return i < 0 ? def : Number(process.argv[i + 1]);
+  const v = i < 0 ? def : Number(process.argv[i + 1]);
+  if (!Number.isInteger(v) || v < 1) {
+    console.error(`deferral-ab: ${name} must be an integer >= 1 (got ${process.argv[i + 1]})`);
+    process.exit(2);
+  }
+  return v;
 };
 const pairs = arg('--pairs', 25);
 const backend = createCpuBackend({ threads: arg('--threads', 2) });
